@@ -1,0 +1,125 @@
+"""The `casemeta` command line: every workflow step, plus the researcher's everyday commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from casemeta import __version__, pipeline
+from casemeta.errors import CasemetaError
+from casemeta.study import discover_studies, get_study
+
+log = logging.getLogger("casemeta")
+COMMANDS = {}
+
+
+def command(name: str, help: str):
+    """Register a sub-command: `setup(parser)` adds its arguments, the decorated function runs it."""
+    def register(func):
+        COMMANDS[name] = (help, func)
+        return func
+    return register
+
+
+def _study(args):
+    return get_study(args.root, args.study)
+
+
+@command("studies", "list the studies found in analysis/ and data/coded/")
+def _studies(args):
+    for name in discover_studies(args.root):
+        print(name)
+
+
+@command("validate", "check coded cases against the codebook without writing anything to data/")
+def _validate(args):
+    names = [args.study] if args.study else discover_studies(args.root)
+    if args.out and len(names) != 1:
+        raise CasemetaError("--out needs exactly one --study")
+    failures = []
+    for name in names:
+        try:
+            cases = pipeline.validate_study(get_study(args.root, name), args.out, args.invalidate)
+            print(f"{name}: {len(cases)} case(s) valid")
+        except CasemetaError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise CasemetaError("validation failed", failures)
+
+
+@command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)")
+def _code(args):
+    path = pipeline.code_study(_study(args))
+    print(f"wrote {path}")
+
+
+@command("check-coding", "fail if the coded file differs from what the codebook rules give from data/raw/")
+def _check_coding(args):
+    pipeline.check_coding(_study(args), args.out)
+
+
+@command("derive", "add the codebook's derived variables to validated cases")
+def _derive(args):
+    pipeline.derive_study(_study(args), args.cases, args.out)
+
+
+@command("reproduce", "compare recomputed tables with the published numbers")
+def _reproduce(args):
+    pipeline.reproduce_study(_study(args), args.derived, args.out, args.checks, args.report)
+
+
+def _arguments(name: str, p: argparse.ArgumentParser) -> None:
+    needs_study = name not in ("studies", "validate")
+    if name != "studies":
+        p.add_argument("--study", required=needs_study, help="study name (see `casemeta studies`)")
+    if name == "validate":
+        p.add_argument("--out", type=Path, help="write the validated cases here (one study only)")
+        p.add_argument("--invalidate", type=Path, help="results folder to remove if validation fails")
+    if name == "check-coding":
+        p.add_argument("--out", type=Path, required=True, help="where to write the confirmation")
+    if name == "derive":
+        p.add_argument("--cases", type=Path, required=True, help="validated cases CSV")
+        p.add_argument("--out", type=Path, required=True, help="derived cases CSV to write")
+    if name == "reproduce":
+        p.add_argument("--derived", type=Path, required=True, help="derived cases CSV")
+        p.add_argument("--out", type=Path, required=True, help="reproduction.csv to write")
+        p.add_argument("--checks", type=Path, required=True, help="consistency.csv to write")
+        p.add_argument("--report", type=Path, required=True, help="reproduction.md to write")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casemeta", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"casemeta {__version__}")
+    parser.add_argument("--root", type=Path, default=Path("."), help="project folder holding data/ and analysis/ (default: .)")
+    parser.add_argument("--log", type=Path, help="also write messages to this file")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, func) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _arguments(name, p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def _setup_logging(log_file: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="casemeta: %(message)s", handlers=handlers, force=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log)
+    try:
+        args.func(args)
+    except CasemetaError as exc:
+        log.error("error: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

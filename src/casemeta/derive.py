@@ -1,0 +1,61 @@
+"""Derived variables (groups, counts, combinations), computed from validated cases.
+
+They are recomputed on every run and never stored in data/coded/, so a coder
+cannot make a derived value disagree with the codes it comes from.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from casemeta.codebook import Codebook, Variable
+from casemeta.errors import CasemetaError
+
+
+def _indicator(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    return frame[names].astype("Int64")
+
+
+def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
+    rule = var.rule
+    kind = rule["kind"]
+    if kind in ("any_of", "all_of", "count_of"):
+        block = _indicator(frame, rule["of"])
+        incomplete = block.isna().any(axis=1)
+        ones = (block == 1).sum(axis=1).astype("Int64")
+        if kind == "count_of":
+            result = ones
+        elif kind == "any_of":
+            result = (ones > 0).astype("Int64")
+        else:
+            result = (ones == len(rule["of"])).astype("Int64")
+        return result.mask(incomplete)
+    if kind == "combination":
+        block = _indicator(frame, rule["of"])
+        joined = block.apply(lambda r: "+".join(n for n in rule["of"] if r[n] == 1) or "none", axis=1)
+        return joined.where(~block.isna().any(axis=1)).astype("object")
+    # first_match: ordered conditions, the first that holds gives the value
+    result = pd.Series(pd.NA, index=frame.index, dtype="object")
+    for case in rule["cases"]:
+        try:
+            hit = frame.eval(case["when"]).fillna(False).astype(bool)
+        except Exception as exc:  # pandas raises many types for a bad expression
+            raise CasemetaError(f"{codebook.path}: derived {var.name!r}: cannot evaluate {case['when']!r}: {exc}") from exc
+        result = result.mask(result.isna() & hit, case["value"])
+    return result
+
+
+def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """The validated cases with every derived variable of the codebook appended, in order."""
+    frame = cases.copy()
+    for var in codebook.derived:
+        frame[var.name] = _apply(var, frame, codebook)
+        declared = var.allowed_values
+        if var.type == "category" and declared is not None:
+            stray = frame.loc[frame[var.name].notna() & ~frame[var.name].isin(declared), [codebook.id_column, var.name]]
+            if len(stray):
+                raise CasemetaError(
+                    f"{codebook.path}: derived {var.name!r} gives values its `values` do not declare",
+                    [f"case {r[0]!r}: {r[1]!r}; expected one of {', '.join(declared)}" for r in stray.itertuples(index=False)],
+                )
+    return frame

@@ -1,0 +1,109 @@
+"""The workflow's steps as plain functions: paths in, files out, nothing hidden.
+
+Snakemake rules call these through the command line; tests call them directly.
+Every output is written atomically, so a failed step leaves no file that looks valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from casemeta import atomic_io
+from casemeta.case_table import load_cases
+from casemeta.count_tables import count_table
+from casemeta.derive import derive
+from casemeta.errors import CasemetaError
+from casemeta.plan import load_plan
+from casemeta.raw_coding import code_raw, coding_differences, read_raw_table
+from casemeta.reproduction import compare_case_listing, compare_tables, consistency, load_published
+from casemeta.reproduction_report import render_report
+from casemeta.study import Study
+
+log = logging.getLogger("casemeta")
+
+
+def validate_study(study: Study, out: Path | None = None, stale_results: Path | None = None) -> pd.DataFrame:
+    """Validate the coded cases; on success optionally write the validated copy.
+
+    On failure, `stale_results` (the study's results folder) is removed so that
+    tables from an earlier run cannot be mistaken for tables of the current data.
+    """
+    try:
+        cases = load_cases(study.cases_path, study.codebook())
+    except CasemetaError:
+        if stale_results is not None and Path(stale_results).exists():
+            shutil.rmtree(stale_results)
+            log.error("removed %s: its tables no longer describe the data", stale_results)
+        raise
+    log.info("%s: %d valid case(s)", study.cases_path, len(cases))
+    if out is not None:
+        atomic_io.write_csv(out, cases)
+    return cases
+
+
+def code_study(study: Study) -> Path:
+    """Rewrite data/coded/<study>/cases.csv from the transcription, keeping added cases."""
+    codebook = study.codebook()
+    coded = code_raw(codebook, study.raw_dir)
+    if study.cases_path.is_file():
+        existing = load_cases(study.cases_path, codebook)
+        added = existing[~existing[codebook.id_column].isin(coded[codebook.id_column])]
+        coded = pd.concat([coded, added.astype("string").fillna("")], ignore_index=True)
+    return atomic_io.write_csv(study.cases_path, coded)
+
+
+def check_coding(study: Study, out: Path) -> None:
+    """Fail if the committed coded file departs from what the codebook rules give from data/raw."""
+    codebook = study.codebook()
+    problems = coding_differences(load_cases(study.cases_path, codebook), code_raw(codebook, study.raw_dir), codebook)
+    if problems:
+        raise CasemetaError(
+            f"{study.cases_path}: differs from what the codebook rules give from {study.raw_dir} "
+            f"(run `casemeta code --study {study.name}` after changing the rules)", problems)
+    atomic_io.write_text(out, f"{study.cases_path}: every transcribed case equals what the codebook rules give.\n")
+
+
+def derive_study(study: Study, cases_path: Path, out: Path) -> None:
+    codebook = study.codebook()
+    atomic_io.write_csv(out, derive(load_cases(cases_path, codebook), codebook))
+
+
+def load_derived(study: Study, path: Path) -> pd.DataFrame:
+    """Derived cases as written by derive_study, with the codebook's types."""
+    codebook = study.codebook()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", pd.NA)
+    for var in (*codebook.variables, *codebook.derived):
+        if var.type in ("binary", "integer"):
+            frame[var.name] = pd.to_numeric(frame[var.name]).astype("Int64")
+    return frame
+
+
+def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks: Path, out_report: Path) -> None:
+    """reproduction.csv (one row per published number), consistency.csv and reproduction.md."""
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path).get("reproduce")
+    if not plan:
+        raise CasemetaError(f"{study.plan_path}: no `reproduce` section; nothing to compare")
+    frame = load_derived(study, derived_path)
+    published = load_published(study.raw_dir / plan["published_numbers"])
+    tables = {spec["table"]: count_table(frame, spec, codebook, str(study.plan_path)) for spec in plan["tables"]}
+    raw = read_raw_table(codebook, study.raw_dir) if codebook.raw else None
+    published_cases = len(raw) if raw is not None else len(frame)
+    if raw is not None and len(frame) != published_cases:
+        log.warning("%d coded cases against %d published: the tables include added cases", len(frame), published_cases)
+    parts = []
+    if plan.get("case_listing") and raw is not None:
+        parts.append(compare_case_listing(raw, frame, codebook, plan["case_listing"]))
+    parts.append(compare_tables(published, tables))
+    reproduction = pd.concat(parts, ignore_index=True)
+    checks = consistency(published, plan["tables"], published_cases)
+    titles = {spec["table"]: spec.get("title", "") for spec in plan["tables"]}
+    report = render_report(codebook.title, codebook.source, reproduction, checks, tables, titles, published, len(frame))
+    atomic_io.write_csv(out_csv, reproduction)
+    atomic_io.write_csv(out_checks, checks)
+    atomic_io.write_text(out_report, report)
+    log.info("%d of %d published numbers reproduce", int(reproduction["match"].sum()), len(reproduction))
