@@ -1,0 +1,41 @@
+"""Shared fixtures: the real project, and throw-away copies of it for tests that write."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from casemeta.study import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PROJECT_PARTS = ["Snakefile", "workflow", "config", "data", "analysis", "environment.yml"]
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def clusters() -> Study:
+    return Study(ROOT, "african_clusters")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project's workflow, data and plans in a temporary folder."""
+    for part in PROJECT_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / part)
+        else:
+            shutil.copy2(src, tmp_path / part)
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` with its bytes, to prove that nothing changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,58 @@
+"""Derived variables, checked against Table 1 by hand."""
+
+import pytest
+
+from casemeta.case_table import load_cases
+from casemeta.derive import derive
+
+
+@pytest.fixture
+def derived(clusters):
+    codebook = clusters.codebook()
+    return derive(load_cases(clusters.cases_path, codebook), codebook).set_index("case_id")
+
+
+def test_market_orientation_follows_table_2s_groups(derived):
+    groups = derived["market_orientation"].value_counts().to_dict()
+    # Table 2's "Number of Clusters" column: 7, 6, 4, 5, 3
+    assert groups == {"local_only": 7, "domestic": 6, "domestic_regional": 4, "domestic_international": 5, "international_only": 3}
+
+
+@pytest.mark.parametrize(
+    "case, group",
+    [
+        ("south_africa_cape_clothing_textile", "domestic"),  # "National" alone is domestic
+        ("nigeria_otigba_computer_hardware", "domestic_international"),  # National, Regional, International
+        ("ghana_suame_vehicle_repair", "domestic_regional"),
+        ("kenya_lake_naivasha_cut_flower", "international_only"),
+    ],
+)
+def test_market_orientation_of_single_clusters(derived, case, group):
+    assert derived.at[case, "market_orientation"] == group
+
+
+def test_every_cluster_selling_internationally_is_dynamic(derived):
+    international = derived[derived["sells_internationally"] == 1]
+    assert len(international) == 8
+    assert international["dynamic"].eq(1).all()
+
+
+def test_counts_of_external_economies_and_joint_actions(derived):
+    assert derived["n_external_economies"].value_counts().to_dict() == {4: 12, 3: 8, 2: 5}
+    assert derived.at["uganda_fish_processing", "n_joint_actions"] == 2
+    assert derived.at["kenya_gikomba_furniture", "n_joint_actions"] == 0
+
+
+def test_support_combination(derived):
+    assert derived.at["kenya_ngong_furniture", "support_combination"] == "none"
+    assert derived.at["south_africa_south_african_wine", "support_combination"] == "support_government+support_external"
+    assert (derived["support_combination"] == "none").sum() == 3
+
+
+def test_a_missing_input_gives_a_missing_derived_value(clusters):
+    codebook = clusters.codebook()
+    cases = load_cases(clusters.cases_path, codebook).head(2).copy()
+    cases.loc[0, "growth"] = None
+    out = derive(cases, codebook)
+    assert out.loc[0, "dynamic"] is not None and str(out.loc[0, "dynamic"]) == "<NA>"
+    assert out.loc[1, "dynamic"] == 1

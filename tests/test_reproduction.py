@@ -1,0 +1,74 @@
+"""The comparison with the published tables: findings are reported, never patched."""
+
+import pandas as pd
+import pytest
+
+from casemeta import pipeline
+from casemeta.reproduction import check_table, compare_tables, load_published
+
+
+@pytest.fixture
+def reproduced(clusters, tmp_path):
+    derived = tmp_path / "derived.csv"
+    pipeline.derive_study(clusters, clusters.cases_path, derived)
+    out = {k: tmp_path / f"{k}" for k in ("rep.csv", "checks.csv", "rep.md")}
+    pipeline.reproduce_study(clusters, derived, out["rep.csv"], out["checks.csv"], out["rep.md"])
+    return {k: (pd.read_csv(v) if k.endswith(".csv") else v.read_text()) for k, v in out.items()}
+
+
+def test_one_row_per_published_number(reproduced, clusters):
+    rep = reproduced["rep.csv"]
+    assert list(rep.columns) == ["table", "row", "column", "published", "reproduced", "match"]
+    published = load_published(clusters.raw_dir / "published_tables.csv")
+    assert len(published) == 58
+    assert len(rep) == 58 + 25 * 5  # Tables 2-5, plus Table 1's five coded columns for 25 clusters
+
+
+def test_table_1_round_trips_cell_by_cell(reproduced):
+    table1 = reproduced["rep.csv"].query("table == 'Table 1'")
+    assert table1["match"].all()
+
+
+def test_the_six_published_numbers_that_do_not_reproduce(reproduced):
+    bad = reproduced["rep.csv"].query("not match")[["table", "row", "column", "published", "reproduced"]]
+    assert bad.values.tolist() == [
+        # the CSV holds Table 1's printed text in the same columns, so numbers read back as text
+        ["Table 2", "Domestic and Regional", "Growth", "1", "3"],
+        ["Table 2", "Domestic and Regional", "Upgrading", "0", "1"],
+        ["Table 4", "Logistics", "Number of Clusters", "11", "12"],
+        ["Table 4", "1 Collective Activity", "Growth", "0", "1"],
+        ["Table 4", "1 Collective Activity", "Upgrading", "3", "2"],
+        ["Table 4", "1 Collective Activity", "Growth & Upgrading", "2", "1"],
+    ]
+
+
+def test_published_tables_that_contradict_themselves(reproduced):
+    failed = reproduced["checks.csv"].query("not holds")
+    assert failed[["table", "check", "where", "numbers"]].values.tolist()[:2] == [
+        ["Table 2", "Growth & Upgrading ≤ Upgrading", "Domestic and Regional", "1 ≤ 0"],
+        ["Table 4", "Growth & Upgrading ≤ Growth", "1 Collective Activity", "2 ≤ 0"],
+    ]
+    # 16 + 10 + 11 = 37 joint actions by kind, but 1×5 + 2×9 + 3×5 = 38 by number of kinds
+    assert failed.iloc[2]["numbers"].endswith("= 37; 5 (1 Collective Activity) + 2×9 (2 Collective Activities) + 3×5 (All 3 Collective Activities) = 38")
+    assert len(failed) == 3
+
+
+def test_the_report_lists_every_mismatch(reproduced):
+    report = reproduced["rep.md"]
+    assert "183 published numbers compared: **177 reproduce, 6 do not.**" in report
+    assert "| Domestic and Regional         | **3** (published 1) | **1** (published 0) |" in report
+    assert "No institutional support _(not printed)_" in report
+
+
+def test_compare_flags_a_number_we_cannot_find():
+    published = pd.DataFrame({"table": ["T"], "row": ["r"], "column": ["c"], "published": [4]})
+    ours = {"T": pd.DataFrame({"c": [4]}, index=["other row"])}
+    out = compare_tables(published, ours)
+    assert out.loc[0, "match"] == False  # noqa: E712 (numpy bool)
+    assert pd.isna(out.loc[0, "reproduced"])
+
+
+def test_row_le_check_by_hand():
+    table = pd.DataFrame({"Both": [1, 2], "Either": [2, 1]}, index=["a", "b"])
+    results = check_table(table, "T", [{"kind": "row_le", "left": "Both", "right": "Either"}], n_cases=3)
+    assert [r[-1] for r in results] == [True, False]
