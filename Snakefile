@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/derive.smk"
 include: "workflow/rules/reproduce.smk"
+include: "workflow/rules/models.smk"
 
 
 rule all:

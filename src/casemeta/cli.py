@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
 from pathlib import Path
 
-from casemeta import __version__, pipeline
+import pandas as pd
+
+from casemeta import __version__, atomic_io, pipeline
+from casemeta.case_table import read_text
+from casemeta.logistic_models import fit_logistic
 from casemeta.errors import CasemetaError
 from casemeta.study import discover_studies, get_study
 
@@ -70,7 +75,33 @@ def _reproduce(args):
     pipeline.reproduce_study(_study(args), args.derived, args.out, args.checks, args.report)
 
 
+@command("models", "run the plan's cross-tab tests, logistic models and leave-one-out checks")
+def _models(args):
+    pipeline.models_study(_study(args), args.derived, args.out_dir, args.draws, args.seed)
+
+
+@command("fit", "fit one logistic model to a CSV: ML, Firth, or auto (Firth where cases separate)")
+def _fit(args):
+    frame = pd.read_csv(io.StringIO(read_text(args.data)))
+    fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
+    if fit.note:
+        log.warning("%s", fit.note)
+    atomic_io.write_csv(args.out, fit.table())
+    print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; wrote {args.out}")
+
+
 def _arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "fit":
+        p.add_argument("data", type=Path, help="CSV with the outcome and predictors as columns")
+        p.add_argument("--formula", required=True, help='model, e.g. "y ~ x1 + x2"')
+        p.add_argument("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto")
+        p.add_argument("--out", type=Path, required=True, help="CSV to write, one row per term")
+        return
+    if name == "models":
+        p.add_argument("--derived", type=Path, required=True, help="derived cases CSV")
+        p.add_argument("--out-dir", type=Path, required=True, help="folder for the model tables")
+        p.add_argument("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables")
+        p.add_argument("--seed", type=int, default=20150827, help="Monte Carlo seed")
     needs_study = name not in ("studies", "validate")
     if name != "studies":
         p.add_argument("--study", required=needs_study, help="study name (see `casemeta studies`)")

@@ -107,3 +107,10 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
     atomic_io.write_csv(out_checks, checks)
     atomic_io.write_text(out_report, report)
     log.info("%d of %d published numbers reproduce", int(reproduction["match"].sum()), len(reproduction))
+
+
+def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, seed: int) -> None:
+    """Every cross-tab test, logistic model and leave-one-out check of the study's plan."""
+    from casemeta.model_runs import run_models
+
+    run_models(load_derived(study, derived_path), load_plan(study.plan_path), study.codebook(), out_dir, draws, seed)

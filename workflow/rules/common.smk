@@ -44,6 +44,7 @@ def all_outputs():
     outputs = []
     for name in STUDIES:
         outputs.append(f"results/{name}/derived_cases.csv")
+        outputs.append(f"results/{name}/models/logistic_models.csv")
         if is_transcribed(name):
             outputs.append(f"results/{name}/coding_check.txt")
         if reproduces(name):

@@ -1,0 +1,146 @@
+"""Logistic models that stay honest under separation, checked against ../shared/reference."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from casemeta.errors import CasemetaError
+from casemeta.logistic_models import fit_logistic
+from conftest import SHARED
+
+REF = SHARED / "reference"
+needs_reference = pytest.mark.skipif(not REF.is_dir(), reason="../shared/reference is not beside this checkout")
+
+
+@pytest.fixture
+def endometrial():
+    return pd.read_csv(REF / "endometrial.csv")
+
+
+@needs_reference
+def test_firth_matches_brglm2_estimates_and_standard_errors(endometrial):
+    fit = fit_logistic(endometrial, "HG ~ NV + PI + EH", "firth")
+    ref = pd.read_csv(REF / "endometrial_firth_brglm2.csv")
+    ours = fit.terms.set_index("term").loc[["Intercept", "NV", "PI", "EH"]]
+    np.testing.assert_allclose(ours["estimate"], ref["estimate"], atol=1e-4)
+    np.testing.assert_allclose(ours["std_error"], ref["std_error"], atol=1e-4)
+    np.testing.assert_allclose(fit.terms.set_index("term")["wald_p_value"].loc[["Intercept", "NV", "PI", "EH"]], ref["p_value"], atol=1e-4)
+
+
+@needs_reference
+def test_firth_profile_limits_and_penalized_lr_tests_match_reference(endometrial):
+    fit = fit_logistic(endometrial, "HG ~ NV + PI + EH", "firth")
+    ref = pd.read_csv(REF / "endometrial_firth_profile_ci.csv")
+    ours = fit.terms.set_index("term").loc[["Intercept", "NV", "PI", "EH"]]
+    np.testing.assert_allclose(ours["ci_low"], ref["ci_low"], atol=1e-4)
+    np.testing.assert_allclose(ours["ci_high"], ref["ci_high"], atol=1e-4)
+    np.testing.assert_allclose(ours["plr_chisq"], ref["plr_chisq"], atol=1e-4)
+    np.testing.assert_allclose(ours["p_value"], ref["plr_p_value"], atol=1e-4)
+    assert fit.interval == "profile penalized likelihood"
+
+
+@needs_reference
+def test_auto_finds_the_quasi_complete_separation_of_nv_and_uses_firth(endometrial):
+    fit = fit_logistic(endometrial, "HG ~ NV + PI + EH", "auto")
+    assert fit.method == "firth"
+    assert fit.separation.kind == "quasi-complete"
+    assert fit.separation.infinite_terms == ("+NV",)
+    assert "Firth's penalized likelihood used instead of ML" in fit.note
+    assert set(fit.table()["separation"]) == {"quasi-complete (+NV infinite under ML)"}
+
+
+@needs_reference
+def test_ml_matches_statsmodels_where_there_is_no_separation(endometrial):
+    fit = fit_logistic(endometrial, "HG ~ PI + EH", "auto")
+    assert fit.method == "ml" and not fit.separation.found
+    X = sm.add_constant(endometrial[["PI", "EH"]])
+    ref = sm.Logit(endometrial["HG"], X).fit(disp=0)
+    np.testing.assert_allclose(fit.terms["estimate"], ref.params, rtol=1e-8)
+    np.testing.assert_allclose(fit.terms["std_error"], ref.bse, rtol=1e-8)
+    np.testing.assert_allclose(fit.terms["p_value"], ref.pvalues, rtol=1e-8)
+    assert fit.loglik == pytest.approx(ref.llf)
+
+
+@needs_reference
+def test_sex2_dia_separates_quasi_completely():
+    data = pd.read_csv(REF / "sex2.csv")
+    fit = fit_logistic(data, "case ~ age + oc + vic + vicl + vis + dia", "auto")
+    assert fit.method == "firth"
+    assert fit.separation.infinite_terms == ("+dia",)
+    assert np.isfinite(fit.terms["estimate"]).all()
+
+
+def test_complete_separation_is_named_and_firth_stays_finite():
+    # synthetic: x = 1 exactly when y = 1
+    data = pd.DataFrame({"y": [0, 0, 0, 1, 1, 1], "x": [0, 0, 0, 1, 1, 1]})
+    fit = fit_logistic(data, "y ~ x", "auto")
+    assert fit.separation.kind == "complete"
+    assert fit.method == "firth"
+    # Firth on a 2×2 table adds 1/2 to each cell: log((3.5/0.5) / (0.5/3.5)) = log 49
+    assert fit.terms.set_index("term").at["x", "estimate"] == pytest.approx(np.log(49), abs=1e-6)
+
+
+def test_ml_on_separated_data_says_it_must_not_be_reported():
+    data = pd.DataFrame({"y": [0, 0, 0, 1, 1, 1, 1], "x": [0, 0, 0, 0, 1, 1, 1]})
+    fit = fit_logistic(data, "y ~ x", "ml")
+    assert fit.method == "ml"
+    assert fit.separation.kind == "quasi-complete"
+    assert fit.note.startswith("WARNING: quasi-complete (+x infinite under ML)")
+
+
+def test_the_25_clusters_international_sellers_separate(clusters):
+    from casemeta.case_table import load_cases
+    from casemeta.derive import derive
+
+    frame = derive(load_cases(clusters.cases_path, clusters.codebook()), clusters.codebook())
+    ml = fit_logistic(frame, "dynamic ~ sells_internationally", "ml")
+    # plain ML runs off towards infinity (statsmodels stops near 24.6 with a huge standard error)
+    assert ml.terms.set_index("term").at["sells_internationally", "std_error"] > 1000
+    fit = fit_logistic(frame, "dynamic ~ sells_internationally", "auto")
+    assert fit.method == "firth" and fit.separation.kind == "quasi-complete"
+    # all 8 international sellers dynamic, 8 of 17 others: Firth = log((8.5/0.5) / (8.5/9.5))
+    est = fit.terms.set_index("term")
+    assert est.at["sells_internationally", "estimate"] == pytest.approx(np.log((8.5 / 0.5) / (8.5 / 9.5)), abs=1e-6)
+    assert est.at["Intercept", "estimate"] == pytest.approx(np.log(8.5 / 9.5), abs=1e-6)
+    assert est.at["sells_internationally", "odds_ratio"] == pytest.approx(19.0, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "data, formula, message",
+    [
+        (pd.DataFrame({"y": [0, 1, None, 1], "x": [0, 1, 1, 0]}), "y ~ x", "missing values in rows [2]"),
+        (pd.DataFrame({"y": [0, 1, 2, 1], "x": [0, 1, 1, 0]}), "y ~ x", "outcome 'y' must be binary 0/1; found values 0, 1, 2"),
+        (pd.DataFrame({"y": [0, 1, 0, 1], "x": [1, 1, 1, 1]}), "y ~ x", "predictor 'x' is constant"),
+        (pd.DataFrame({"y": [0, 1, 0, 1], "x": [0, 1, 1, 0], "z": [0, 2, 2, 0]}), "y ~ x + z", "are collinear"),
+        (pd.DataFrame({"y": [0, 1, 0, 1], "x": [0, 1, 1, 0]}), "y ~ w", "names a variable that is not a column; columns are: y, x"),
+    ],
+)
+def test_bad_model_input_gets_a_clear_error(data, formula, message):
+    with pytest.raises(CasemetaError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        fit_logistic(data, formula, "auto")
+
+
+@needs_reference
+def test_fit_command_writes_one_row_per_term(tmp_path, capsys):
+    from casemeta.cli import main
+
+    out = tmp_path / "fit.csv"
+    assert main(["fit", str(REF / "endometrial.csv"), "--formula", "HG ~ NV + PI + EH", "--method", "auto", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns[:7]) == ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio"]
+    assert table["term"].tolist() == ["Intercept", "NV", "PI", "EH"]
+    assert set(table["method"]) == {"firth"}
+    assert table.set_index("term").at["NV", "ci_low"] == pytest.approx(0.609724, abs=1e-4)
+    assert "separation found" in capsys.readouterr().err
+
+
+def test_fit_command_refuses_an_unknown_variable_and_writes_nothing(tmp_path, capsys):
+    from casemeta.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n0,1\n1,0\n0,0\n1,1\n")
+    out = tmp_path / "fit.csv"
+    assert main(["fit", str(data), "--formula", "y ~ nope", "--out", str(out)]) == 1
+    assert "names a variable that is not a column; columns are: y, x" in capsys.readouterr().err
+    assert not out.exists()
