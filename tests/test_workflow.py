@@ -1,32 +1,98 @@
 """The whole Snakemake workflow, run in a temporary copy of the project."""
 
+import shutil
 import subprocess
 
 import pandas as pd
 import pytest
+from docx import Document
+from openpyxl import load_workbook
 
-from conftest import snapshot
+from conftest import PROJECT_PARTS, ROOT, snapshot
 
 pytestmark = pytest.mark.workflow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def snakemake(project, *args):
-    return subprocess.run(
-        ["snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=900
-    )
+    return subprocess.run(["snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=900)
 
 
-def test_one_run_reproduces_everything_and_a_second_does_nothing(project):
-    first = snakemake(project)
-    assert first.returncode == 0, first.stderr[-3000:]
-    results = project / "results" / "african_clusters"
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """One full run in a fresh copy, shared by the tests that only read its results."""
+    project = tmp_path_factory.mktemp("project")
+    for part in PROJECT_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / part)
+    run = snakemake(project)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return project
+
+
+def test_one_run_reproduces_everything_and_a_second_does_nothing(ran):
+    results = ran / "results" / "african_clusters"
     rep = pd.read_csv(results / "reproduction.csv")
     assert len(rep) == 183 and int(rep["match"].sum()) == 177
     assert (results / "coding_check.txt").exists()
-    assert (project / "logs" / "reproduce_published" / "african_clusters.log").exists()
-    second = snakemake(project)
+    for rule in ("validate_cases", "derive_variables", "reproduce_published", "fit_models", "export_publication"):
+        assert (ran / "logs" / rule / "african_clusters.log").exists(), rule
+    second = snakemake(ran)
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr
+
+
+def test_models_are_written_for_the_plan(ran):
+    models = pd.read_csv(ran / "results" / "african_clusters" / "models" / "logistic_models.csv")
+    assert models["model"].nunique() == 12  # 3 outcomes × 4 predictor sets
+    firth = models[(models["model"] == "dynamic ~ market") & (models["term"] == "sells_internationally")].iloc[0]
+    assert firth["method"] == "firth" and firth["separation"].startswith("quasi-complete")
+
+
+def test_word_and_excel_hold_every_table(ran):
+    results = ran / "results" / "african_clusters"
+    tables = sorted(p.stem for p in (results / "tables").glob("*.csv"))
+    conditions = ["any_joint_action", "any_support", "ja_learning", "ja_logistics", "ja_marketing",
+                  "market_orientation", "n_joint_actions", "sells_internationally", "support_combination"]
+    assert tables == sorted(["cases", "cross_validation", "crosstab_tests", *[f"crosstab_{c}" for c in conditions],
+                             "models_dynamic", "models_growth", "models_upgrading", "table_2", "table_3", "table_4", "table_5"])
+    doc = Document(results / "african_clusters_tables.docx")
+    assert len(doc.tables) == len(tables)
+    cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
+    assert "Cape Clothing & Textile" in cells
+    book = load_workbook(results / "african_clusters_tables.xlsx")
+    assert sorted(book.sheetnames) == tables
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (Debian: texlive-latex-recommended)")
+def test_tables_tex_compiles(ran):
+    results = ran / "results" / "african_clusters"
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=results, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (results / "tables.pdf").exists()
+
+
+def test_figures_in_png_and_pdf(ran):
+    figures = ran / "results" / "african_clusters" / "figures"
+    assert (figures / "forest_odds_ratios.png").exists() and (figures / "forest_odds_ratios.pdf").exists()
+    assert len(list(figures.glob("crosstab_*.png"))) == 9
+    assert (figures / "crosstab_market_orientation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: chromium)")
+def test_snakemake_report_renders_in_headless_chromium(ran, tmp_path):
+    run = snakemake(ran, "--report", "report.html")
+    assert run.returncode == 0, run.stderr[-3000:]
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900", f"--screenshot={shot}",
+         (ran / "report.html").as_uri()],
+        capture_output=True, timeout=180,
+    )
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_invalid_data_stops_the_workflow_before_any_analysis(project):
@@ -39,5 +105,5 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(project):
     assert "column 'market_local': value 'maybe' is not allowed; expected one of 0, 1" in log
     assert "column 'market_local': value 'maybe'" in run.stderr
     results = project / "results" / "african_clusters"
-    assert not any(results.glob("*.csv")) if results.exists() else True
+    assert not results.exists() or not any(results.rglob("*.csv"))
     assert snapshot(project / "data") == before

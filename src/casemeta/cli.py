@@ -90,7 +90,25 @@ def _fit(args):
     print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; wrote {args.out}")
 
 
+@command("export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel")
+def _export(args):
+    from casemeta.exports import FORMATS, export_figures, export_tables
+
+    formats = list(FORMATS) if "all" in args.format else args.format
+    written = export_tables(_study(args), args.results, formats)
+    if args.figures:
+        written += export_figures(_study(args), args.results)
+    print(f"wrote {len(written)} file(s) under {args.results / args.study}")
+
+
 def _arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "export":
+        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
+        p.add_argument("--format", action="append", required=True,
+                       choices=["latex", "markdown", "html", "csv", "docx", "xlsx", "all"], help="repeat for several; all = every format")
+        p.add_argument("--results", type=Path, default=Path("results"), help="results folder the workflow wrote (default: results)")
+        p.add_argument("--figures", action="store_true", help="also draw the figures (PNG and PDF)")
+        return
     if name == "fit":
         p.add_argument("data", type=Path, help="CSV with the outcome and predictors as columns")
         p.add_argument("--formula", required=True, help='model, e.g. "y ~ x1 + x2"')

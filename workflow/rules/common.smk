@@ -40,11 +40,17 @@ def study_inputs(wildcards):
     return {"codebook": str(s.codebook_path), "plan": str(s.plan_path)}
 
 
+def reproduction_input(wildcards):
+    """The comparison with published numbers, for studies whose plan has one."""
+    return [f"results/{wildcards.study}/reproduction.csv"] if reproduces(wildcards.study) else []
+
+
 def all_outputs():
     outputs = []
     for name in STUDIES:
         outputs.append(f"results/{name}/derived_cases.csv")
         outputs.append(f"results/{name}/models/logistic_models.csv")
+        outputs.append(f"results/{name}/tables.tex")
         if is_transcribed(name):
             outputs.append(f"results/{name}/coding_check.txt")
         if reproduces(name):

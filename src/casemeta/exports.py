@@ -1,0 +1,61 @@
+"""Write a study's publication tables and figures in every format, on demand or from the workflow."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from casemeta import atomic_io
+from casemeta.figures import crosstab_heatmap, forest_plot
+from casemeta.pipeline import load_derived
+from casemeta.plan import load_plan
+from casemeta.publication_tables import study_tables
+from casemeta.study import Study
+from casemeta.table_formats import RENDERERS, latex_document, write_docx, write_xlsx
+
+log = logging.getLogger("casemeta")
+FORMATS = ("latex", "markdown", "html", "csv", "docx", "xlsx")
+
+
+def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]:
+    """Tables of the study under results/<study>/tables/ (+ tables.tex, .docx, .xlsx)."""
+    results = Path(results) / study.name
+    codebook = study.codebook()
+    derived = load_derived(study, results / "derived_cases.csv")
+    tables = study_tables(results, derived, codebook, load_plan(study.plan_path))
+    if not tables:
+        log.warning("%s: no coded cases yet, so there are no tables to export", study.name)
+    written = []
+    (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
+    for fmt in formats:
+        if fmt in RENDERERS:
+            render, ext = RENDERERS[fmt]
+            for table in tables:
+                written.append(atomic_io.write_text(results / "tables" / f"{table.name}.{ext}", render(table)))
+        if fmt == "latex":
+            written.append(atomic_io.write_text(results / "tables.tex", latex_document(tables, codebook.title)))
+        if fmt == "docx":
+            write_docx(tables, results / f"{study.name}_tables.docx", codebook.title)
+            written.append(results / f"{study.name}_tables.docx")
+        if fmt == "xlsx":
+            write_xlsx(tables, results / f"{study.name}_tables.xlsx")
+            written.append(results / f"{study.name}_tables.xlsx")
+    return written
+
+
+def export_figures(study: Study, results: Path) -> list[Path]:
+    """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF."""
+    results = Path(results) / study.name
+    models_dir = results / "models"
+    codebook = study.codebook()
+    crosstabs = pd.read_csv(models_dir / "crosstabs.csv", dtype={"condition_value": str})
+    written = []
+    (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
+    for condition, part in crosstabs.groupby("condition", sort=False):
+        written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
+    models = pd.read_csv(models_dir / "logistic_models.csv")
+    if models["odds_ratio"].notna().any():
+        written += forest_plot(models, codebook, results / "figures" / "forest_odds_ratios")
+    return written
