@@ -20,6 +20,7 @@ include: "workflow/rules/derive.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/publication.smk"
+include: "workflow/rules/reliability.smk"
 
 
 rule all:

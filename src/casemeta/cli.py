@@ -101,7 +101,55 @@ def _export(args):
     print(f"wrote {len(written)} file(s) under {args.results / args.study}")
 
 
+@command("new-case", "write a blank case template with every codebook variable, its allowed values and description")
+def _new_case(args):
+    from casemeta.case_entry import case_template
+
+    text = case_template(_study(args).codebook())
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    if args.out.exists():
+        raise CasemetaError(f"{args.out}: exists already; choose another file (nothing was overwritten)")
+    atomic_io.write_text(args.out, text)
+    print(f"wrote {args.out}; fill it in, then: casemeta add-case --study {args.study} {args.out}")
+
+
+@command("add-case", "validate a filled template or a CSV of coded cases and append it to data/coded/<study>/cases.csv")
+def _add_case(args):
+    from casemeta.case_entry import add_cases
+
+    study = _study(args)
+    added = add_cases(study, args.file)
+    print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
+
+
+@command("reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Krippendorff's alpha")
+def _reliability(args):
+    from casemeta.reliability import reliability
+
+    table, disagreements = reliability(args.files, args.id)
+    out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
+    atomic_io.write_csv(args.out, table)
+    atomic_io.write_csv(out_disagreements, disagreements)
+    print(f"wrote {args.out} ({len(table)} variables) and {out_disagreements} ({len(disagreements)} disagreements to reconcile)")
+
+
 def _arguments(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "new-case":
+        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
+        p.add_argument("--out", type=Path, help="file to write (default: print); use .yaml")
+        return
+    if name == "add-case":
+        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
+        p.add_argument("file", type=Path, help="filled template (.yaml) or CSV with the study's coded columns")
+        return
+    if name == "reliability":
+        p.add_argument("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases")
+        p.add_argument("--out", type=Path, required=True, help="per-variable agreement CSV to write")
+        p.add_argument("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)")
+        p.add_argument("--id", default="case_id", help="column identifying a case (default: case_id)")
+        return
     if name == "export":
         p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
         p.add_argument("--format", action="append", required=True,

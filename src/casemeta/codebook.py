@@ -13,7 +13,7 @@ import yaml
 from casemeta.errors import CasemetaError
 
 BINARY_VALUES = ("0", "1")
-DERIVED_RULES = {"any_of", "all_of", "count_of", "first_match", "combination"}
+DERIVED_RULES = {"any_of", "all_of", "count_of", "first_match", "combination", "is_in"}
 RAW_RULES = {"copy", "fill_down", "slug", "has_term"}
 
 
@@ -164,7 +164,7 @@ def _consistency_problems(book: Codebook) -> list[str]:
         if rule.get("kind") not in DERIVED_RULES:
             problems.append(f"{v.name}: derived rule kind {rule.get('kind')!r} is not one of {sorted(DERIVED_RULES)}")
             continue
-        for ref in rule.get("of", []):
+        for ref in [*rule.get("of", []), *([rule["variable"]] if "variable" in rule else [])]:
             if ref not in known:
                 problems.append(f"{v.name}: rule refers to unknown variable {ref!r}")
         declared = {c.value for c in v.values}

@@ -30,6 +30,9 @@ def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
         else:
             result = (ones == len(rule["of"])).astype("Int64")
         return result.mask(incomplete)
+    if kind == "is_in":
+        source = frame[rule["variable"]]
+        return source.astype("string").isin([str(v) for v in rule["values"]]).astype("Int64").mask(source.isna())
     if kind == "combination":
         block = _indicator(frame, rule["of"])
         joined = block.apply(lambda r: "+".join(n for n in rule["of"] if r[n] == 1) or "none", axis=1)

@@ -11,7 +11,7 @@ from casemeta import atomic_io
 from casemeta.figures import crosstab_heatmap, forest_plot
 from casemeta.pipeline import load_derived
 from casemeta.plan import load_plan
-from casemeta.publication_tables import study_tables
+from casemeta.publication_tables import PubTable, study_tables
 from casemeta.study import Study
 from casemeta.table_formats import RENDERERS, latex_document, write_docx, write_xlsx
 
@@ -25,9 +25,11 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     codebook = study.codebook()
     derived = load_derived(study, results / "derived_cases.csv")
     tables = study_tables(results, derived, codebook, load_plan(study.plan_path))
-    if not tables:
-        log.warning("%s: no coded cases yet, so there are no tables to export", study.name)
-    written = []
+    if not len(derived):
+        message = no_cases_message(study)
+        log.warning("%s", message)
+        tables = [PubTable("no_cases", f"{codebook.title}: no cases yet", pd.DataFrame({"Status": [message]}))]
+    written = [atomic_io.write_text(results / "summary.md", summary(study, derived, tables))]
     (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
     for fmt in formats:
         if fmt in RENDERERS:
@@ -59,3 +61,19 @@ def export_figures(study: Study, results: Path) -> list[Path]:
     if models["odds_ratio"].notna().any():
         written += forest_plot(models, codebook, results / "figures" / "forest_odds_ratios")
     return written
+
+
+def no_cases_message(study: Study) -> str:
+    return (f"No coded cases yet in {study.cases_path}: the study's tables and models will appear here once "
+            f"cases are added (casemeta new-case --study {study.name}, then casemeta add-case).")
+
+
+def summary(study: Study, derived: pd.DataFrame, tables: list[PubTable]) -> str:
+    """A short account of what the run produced for the study, or why it produced nothing."""
+    codebook = study.codebook()
+    lines = [f"# {codebook.title}", "", f"Study `{study.name}`: {len(derived)} coded case(s) in `{study.cases_path}`.", ""]
+    if not len(derived):
+        return "\n".join([*lines, no_cases_message(study), ""])
+    lines += ["Tables (under `tables/`, and in the Word and Excel files):", ""]
+    lines += [f"- `{t.name}`: {t.title}" for t in tables]
+    return "\n".join([*lines, ""])

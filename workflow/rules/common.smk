@@ -45,6 +45,11 @@ def reproduction_input(wildcards):
     return [f"results/{wildcards.study}/reproduction.csv"] if reproduces(wildcards.study) else []
 
 
+def coder_files(name):
+    """Second (third ...) coders' files of the same cases, beside the study's data."""
+    return sorted(str(p) for p in study(name).coders_dir.glob("*.csv"))
+
+
 def all_outputs():
     outputs = []
     for name in STUDIES:
@@ -53,6 +58,8 @@ def all_outputs():
         outputs.append(f"results/{name}/tables.tex")
         if is_transcribed(name):
             outputs.append(f"results/{name}/coding_check.txt")
+        if len(coder_files(name)) >= 2:
+            outputs.append(f"results/{name}/reliability.csv")
         if reproduces(name):
             outputs.append(f"results/{name}/reproduction.md")
     return outputs

@@ -16,6 +16,12 @@ rule export_publication:
             subcategory="{study}",
         ),
         latex="results/{study}/tables.tex",
+        summary=report(
+            "results/{study}/summary.md",
+            caption="../report/summary.rst",
+            category="Tables",
+            subcategory="{study}",
+        ),
         docx=report(
             "results/{study}/{study}_tables.docx",
             caption="../report/docx.rst",
