@@ -107,3 +107,33 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(project):
     results = project / "results" / "african_clusters"
     assert not results.exists() or not any(results.rglob("*.csv"))
     assert snapshot(project / "data") == before
+
+
+def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
+    """A SYNTHETIC case (local and international, growing) and two SYNTHETIC coders' files."""
+    assert snakemake(project).returncode == 0
+    case = tmp_path / "case.yaml"
+    subprocess.run(["casemeta", "--root", str(project), "new-case", "--study", "african_clusters", "--out", str(case)], check=True)
+    filled = case.read_text()
+    values = {"case_id": "synthetic_added", "country": "Synthetica", "cluster": "Synthetic & Co (not real)",
+              "market_local": "1", "market_international": "1", "growth": "1", "ee_labour": "1", "ee_suppliers": "1"}
+    for line in filled.splitlines():
+        if line.endswith(': ""'):
+            name = line.split(":")[0]
+            filled = filled.replace(line, f'{name}: "{values.get(name, "0")}"')
+    case.write_text(filled)
+    subprocess.run(["casemeta", "--root", str(project), "add-case", "--study", "african_clusters", str(case)], check=True)
+    coders = project / "data" / "coded" / "african_clusters" / "coders"
+    coders.mkdir()
+    (coders / "coder_a.csv").write_text("case_id,growth\nc1,1\nc2,0\nc3,1\n")
+    (coders / "coder_b.csv").write_text("case_id,growth\nc1,1\nc2,1\nc3,1\n")
+    rerun = snakemake(project)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "validate_cases" in rerun.stdout + rerun.stderr
+    results = project / "results" / "african_clusters"
+    listing = pd.read_csv(results / "tables" / "cases.csv")
+    assert len(listing) == 26 and "Synthetic & Co (not real)" in set(listing["Cluster"])
+    rep = pd.read_csv(results / "reproduction.csv", dtype=str).set_index(["table", "row", "column"])
+    # 5 published "Domestic and International" clusters; the added one makes 6
+    assert rep.loc[("Table 2", "Domestic and International", "Number of Clusters"), "reproduced"] == "6"
+    assert pd.read_csv(results / "reliability.csv").set_index("variable").at["growth", "percent_agreement"] == pytest.approx(200 / 3)

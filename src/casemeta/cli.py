@@ -12,7 +12,6 @@ import pandas as pd
 
 from casemeta import __version__, atomic_io, pipeline
 from casemeta.case_table import read_text
-from casemeta.logistic_models import fit_logistic
 from casemeta.errors import CasemetaError
 from casemeta.study import discover_studies, get_study
 
@@ -82,6 +81,8 @@ def _models(args):
 
 @command("fit", "fit one logistic model to a CSV: ML, Firth, or auto (Firth where cases separate)")
 def _fit(args):
+    from casemeta.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
+
     frame = pd.read_csv(io.StringIO(read_text(args.data)))
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
     if fit.note:
