@@ -114,14 +114,11 @@ def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
     assert snakemake(project).returncode == 0
     case = tmp_path / "case.yaml"
     subprocess.run(["casemeta", "--root", str(project), "new-case", "--study", "african_clusters", "--out", str(case)], check=True)
-    filled = case.read_text()
     values = {"case_id": "synthetic_added", "country": "Synthetica", "cluster": "Synthetic & Co (not real)",
               "market_local": "1", "market_international": "1", "growth": "1", "ee_labour": "1", "ee_suppliers": "1"}
-    for line in filled.splitlines():
-        if line.endswith(': ""'):
-            name = line.split(":")[0]
-            filled = filled.replace(line, f'{name}: "{values.get(name, "0")}"')
-    case.write_text(filled)
+    lines = case.read_text().splitlines()
+    filled = [f'{ln.split(":")[0]}: "{values.get(ln.split(":")[0], "0")}"' if ln.endswith(': ""') else ln for ln in lines]
+    case.write_text("\n".join(filled) + "\n")
     subprocess.run(["casemeta", "--root", str(project), "add-case", "--study", "african_clusters", str(case)], check=True)
     coders = project / "data" / "coded" / "african_clusters" / "coders"
     coders.mkdir()

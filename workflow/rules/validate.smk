@@ -20,6 +20,7 @@ rule check_coding:
     input:
         unpack(study_inputs),
         cases="data/coded/{study}/cases.csv",
+        validated="results/{study}/validated_cases.csv",  # validation always runs first
         raw=raw_files,
     output:
         confirmation="results/{study}/coding_check.txt",
