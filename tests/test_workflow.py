@@ -134,3 +134,8 @@ def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
     # 5 published "Domestic and International" clusters; the added one makes 6
     assert rep.loc[("Table 2", "Domestic and International", "Number of Clusters"), "reproduced"] == "6"
     assert pd.read_csv(results / "reliability.csv").set_index("variable").at["growth", "percent_agreement"] == pytest.approx(200 / 3)
+
+
+def test_snakemake_lint_is_clean(project):
+    lint = subprocess.run(["snakemake", "--lint"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
