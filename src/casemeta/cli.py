@@ -1,4 +1,9 @@
-"""The `casemeta` command line: every workflow step, plus the researcher's everyday commands."""
+"""The `casemeta` command line: every workflow step, plus the researcher's everyday commands.
+
+Each command declares its options next to the function that runs it; heavy
+libraries (statsmodels, matplotlib) are imported only by the commands that use
+them, so that quick commands start quickly.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,25 @@ import pandas as pd
 from casemeta import __version__, atomic_io, pipeline
 from casemeta.case_table import read_text
 from casemeta.errors import CasemetaError
+from casemeta.exports import FORMATS as EXPORT_FORMATS
 from casemeta.study import discover_studies, get_study
 
 log = logging.getLogger("casemeta")
-COMMANDS = {}
+COMMANDS: dict[str, tuple[str, tuple, object]] = {}
 
 
-def command(name: str, help: str):
-    """Register a sub-command: `setup(parser)` adds its arguments, the decorated function runs it."""
+def arg(*flags, **options):
+    """One option of a command, as argparse's add_argument takes it."""
+    return flags, options
+
+
+STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
+
+
+def command(name: str, help: str, *arguments):
+    """Register a sub-command with its options; the decorated function runs it."""
     def register(func):
-        COMMANDS[name] = (help, func)
+        COMMANDS[name] = (help, arguments, func)
         return func
     return register
 
@@ -37,7 +51,12 @@ def _studies(args):
         print(name)
 
 
-@command("validate", "check coded cases against the codebook without writing anything to data/")
+@command(
+    "validate", "check coded cases against the codebook without writing anything to data/",
+    arg("--study", help="study name (default: every study)"),
+    arg("--out", type=Path, help="write the validated cases here (one study only)"),
+    arg("--invalidate", type=Path, help="results folder to remove if validation fails"),
+)
 def _validate(args):
     names = [args.study] if args.study else discover_studies(args.root)
     if args.out and len(names) != 1:
@@ -53,33 +72,60 @@ def _validate(args):
         raise CasemetaError("validation failed", failures)
 
 
-@command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)")
+@command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)", STUDY)
 def _code(args):
-    path = pipeline.code_study(_study(args))
-    print(f"wrote {path}")
+    print(f"wrote {pipeline.code_study(_study(args))}")
 
 
-@command("check-coding", "fail if the coded file differs from what the codebook rules give from data/raw/")
+@command(
+    "check-coding", "fail if the coded file differs from what the codebook rules give from data/raw/",
+    STUDY, arg("--out", type=Path, required=True, help="where to write the confirmation"),
+)
 def _check_coding(args):
     pipeline.check_coding(_study(args), args.out)
 
 
-@command("derive", "add the codebook's derived variables to validated cases")
+@command(
+    "derive", "add the codebook's derived variables to validated cases",
+    STUDY,
+    arg("--cases", type=Path, required=True, help="validated cases CSV"),
+    arg("--out", type=Path, required=True, help="derived cases CSV to write"),
+)
 def _derive(args):
     pipeline.derive_study(_study(args), args.cases, args.out)
 
 
-@command("reproduce", "compare recomputed tables with the published numbers")
+@command(
+    "reproduce", "compare recomputed tables with the published numbers",
+    STUDY,
+    arg("--derived", type=Path, required=True, help="derived cases CSV"),
+    arg("--out", type=Path, required=True, help="reproduction.csv to write"),
+    arg("--checks", type=Path, required=True, help="consistency.csv to write"),
+    arg("--report", type=Path, required=True, help="reproduction.md to write"),
+)
 def _reproduce(args):
     pipeline.reproduce_study(_study(args), args.derived, args.out, args.checks, args.report)
 
 
-@command("models", "run the plan's cross-tab tests, logistic models and leave-one-out checks")
+@command(
+    "models", "run the plan's cross-tab tests, logistic models and leave-one-out checks",
+    STUDY,
+    arg("--derived", type=Path, required=True, help="derived cases CSV"),
+    arg("--out-dir", type=Path, required=True, help="folder for the model tables"),
+    arg("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
+    arg("--seed", type=int, default=20150827, help="Monte Carlo seed"),
+)
 def _models(args):
     pipeline.models_study(_study(args), args.derived, args.out_dir, args.draws, args.seed)
 
 
-@command("fit", "fit one logistic model to a CSV: ML, Firth, or auto (Firth where cases separate)")
+@command(
+    "fit", "fit one logistic model to a CSV: ML, Firth, or auto (Firth where cases separate)",
+    arg("data", type=Path, help="CSV with the outcome and predictors as columns"),
+    arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
+    arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
+    arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
+)
 def _fit(args):
     from casemeta.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
@@ -91,18 +137,27 @@ def _fit(args):
     print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; wrote {args.out}")
 
 
-@command("export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel")
+@command(
+    "export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel",
+    STUDY,
+    arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
+    arg("--results", type=Path, default=Path("results"), help="results folder the workflow wrote (default: results)"),
+    arg("--figures", action="store_true", help="also draw the figures (PNG and PDF)"),
+)
 def _export(args):
-    from casemeta.exports import FORMATS, export_figures, export_tables
+    from casemeta.exports import export_figures, export_tables
 
-    formats = list(FORMATS) if "all" in args.format else args.format
+    formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
     written = export_tables(_study(args), args.results, formats)
     if args.figures:
         written += export_figures(_study(args), args.results)
     print(f"wrote {len(written)} file(s) under {args.results / args.study}")
 
 
-@command("new-case", "write a blank case template with every codebook variable, its allowed values and description")
+@command(
+    "new-case", "write a blank case template with every codebook variable, its allowed values and description",
+    STUDY, arg("--out", type=Path, help="file to write (default: print); use .yaml"),
+)
 def _new_case(args):
     from casemeta.case_entry import case_template
 
@@ -116,7 +171,10 @@ def _new_case(args):
     print(f"wrote {args.out}; fill it in, then: casemeta add-case --study {args.study} {args.out}")
 
 
-@command("add-case", "validate a filled template or a CSV of coded cases and append it to data/coded/<study>/cases.csv")
+@command(
+    "add-case", "validate a filled template or a CSV of coded cases and append it to data/coded/<study>/cases.csv",
+    STUDY, arg("file", type=Path, help="filled template (.yaml) or CSV with the study's coded columns"),
+)
 def _add_case(args):
     from casemeta.case_entry import add_cases
 
@@ -125,7 +183,13 @@ def _add_case(args):
     print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
 
 
-@command("reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Krippendorff's alpha")
+@command(
+    "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Krippendorff's alpha",
+    arg("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases"),
+    arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
+    arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
+    arg("--id", default="case_id", help="column identifying a case (default: case_id)"),
+)
 def _reliability(args):
     from casemeta.reliability import reliability
 
@@ -136,66 +200,16 @@ def _reliability(args):
     print(f"wrote {args.out} ({len(table)} variables) and {out_disagreements} ({len(disagreements)} disagreements to reconcile)")
 
 
-def _arguments(name: str, p: argparse.ArgumentParser) -> None:
-    if name == "new-case":
-        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
-        p.add_argument("--out", type=Path, help="file to write (default: print); use .yaml")
-        return
-    if name == "add-case":
-        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
-        p.add_argument("file", type=Path, help="filled template (.yaml) or CSV with the study's coded columns")
-        return
-    if name == "reliability":
-        p.add_argument("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases")
-        p.add_argument("--out", type=Path, required=True, help="per-variable agreement CSV to write")
-        p.add_argument("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)")
-        p.add_argument("--id", default="case_id", help="column identifying a case (default: case_id)")
-        return
-    if name == "export":
-        p.add_argument("--study", required=True, help="study name (see `casemeta studies`)")
-        p.add_argument("--format", action="append", required=True,
-                       choices=["latex", "markdown", "html", "csv", "docx", "xlsx", "all"], help="repeat for several; all = every format")
-        p.add_argument("--results", type=Path, default=Path("results"), help="results folder the workflow wrote (default: results)")
-        p.add_argument("--figures", action="store_true", help="also draw the figures (PNG and PDF)")
-        return
-    if name == "fit":
-        p.add_argument("data", type=Path, help="CSV with the outcome and predictors as columns")
-        p.add_argument("--formula", required=True, help='model, e.g. "y ~ x1 + x2"')
-        p.add_argument("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto")
-        p.add_argument("--out", type=Path, required=True, help="CSV to write, one row per term")
-        return
-    if name == "models":
-        p.add_argument("--derived", type=Path, required=True, help="derived cases CSV")
-        p.add_argument("--out-dir", type=Path, required=True, help="folder for the model tables")
-        p.add_argument("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables")
-        p.add_argument("--seed", type=int, default=20150827, help="Monte Carlo seed")
-    needs_study = name not in ("studies", "validate")
-    if name != "studies":
-        p.add_argument("--study", required=needs_study, help="study name (see `casemeta studies`)")
-    if name == "validate":
-        p.add_argument("--out", type=Path, help="write the validated cases here (one study only)")
-        p.add_argument("--invalidate", type=Path, help="results folder to remove if validation fails")
-    if name == "check-coding":
-        p.add_argument("--out", type=Path, required=True, help="where to write the confirmation")
-    if name == "derive":
-        p.add_argument("--cases", type=Path, required=True, help="validated cases CSV")
-        p.add_argument("--out", type=Path, required=True, help="derived cases CSV to write")
-    if name == "reproduce":
-        p.add_argument("--derived", type=Path, required=True, help="derived cases CSV")
-        p.add_argument("--out", type=Path, required=True, help="reproduction.csv to write")
-        p.add_argument("--checks", type=Path, required=True, help="consistency.csv to write")
-        p.add_argument("--report", type=Path, required=True, help="reproduction.md to write")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="casemeta", description=__doc__)
+    parser = argparse.ArgumentParser(prog="casemeta", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"casemeta {__version__}")
     parser.add_argument("--root", type=Path, default=Path("."), help="project folder holding data/ and analysis/ (default: .)")
     parser.add_argument("--log", type=Path, help="also write messages to this file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, func) in COMMANDS.items():
+    for name, (help_text, arguments, func) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        _arguments(name, p)
+        for flags, options in arguments:
+            p.add_argument(*flags, **options)
         p.set_defaults(func=func)
     return parser
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.figures import crosstab_heatmap, forest_plot
 from casemeta.pipeline import load_derived
 from casemeta.plan import load_plan
 from casemeta.publication_tables import PubTable, study_tables
@@ -49,6 +48,8 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
 
 def export_figures(study: Study, results: Path) -> list[Path]:
     """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF."""
+    from casemeta.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
+
     results = Path(results) / study.name
     models_dir = results / "models"
     codebook = study.codebook()
