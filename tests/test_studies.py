@@ -5,9 +5,8 @@ import pytest
 from casemeta.case_table import load_cases
 from casemeta.codebook import load_codebook
 from casemeta.exports import export_tables
-from casemeta.model_runs import model_specs
 from casemeta.pipeline import derive_study, models_study, validate_study
-from casemeta.plan import load_plan
+from casemeta.plan import load_plan, model_specs
 from casemeta.study import Study, discover_studies
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from casemeta import __version__, atomic_io, pipeline
 from casemeta.case_table import read_text
 from casemeta.errors import CasemetaError
-from casemeta.exports import FORMATS as EXPORT_FORMATS
+from casemeta.table_formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import discover_studies, get_study
 
 log = logging.getLogger("casemeta")

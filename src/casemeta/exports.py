@@ -12,10 +12,9 @@ from casemeta.pipeline import load_derived
 from casemeta.plan import load_plan
 from casemeta.publication_tables import PubTable, study_tables
 from casemeta.study import Study
-from casemeta.table_formats import RENDERERS, latex_document, write_docx, write_xlsx
+from casemeta.table_formats import FORMATS, RENDERERS, latex_document, write_docx, write_xlsx
 
 log = logging.getLogger("casemeta")
-FORMATS = ("latex", "markdown", "html", "csv", "docx", "xlsx")
 
 
 def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]:

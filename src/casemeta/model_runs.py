@@ -13,6 +13,7 @@ from casemeta.cross_validation import loo_check
 from casemeta.errors import CasemetaError
 from casemeta.exact_tests import crosstab_test
 from casemeta.logistic_models import TERM_COLUMNS, fit_logistic
+from casemeta.plan import model_specs
 
 log = logging.getLogger("casemeta")
 
@@ -21,17 +22,6 @@ CROSSTAB_COLUMNS = ["outcome", "condition", "condition_value", "condition_label"
 TEST_COLUMNS = ["outcome", "condition", "test", "p_value", "draws", "odds_ratio", "cramers_v", "n"]
 MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "separation", "interval", "p_value_test", "n", "loglik", "note"]
 CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty"]
-
-
-def model_specs(plan: dict) -> list[dict]:
-    """Expand the plan's outcomes × predictor sets into named models."""
-    spec = plan.get("models") or {}
-    out = []
-    for outcome in spec.get("outcomes", []):
-        for set_name, predictors in spec.get("predictor_sets", {}).items():
-            out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
-                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto")})
-    return out
 
 
 def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> pd.DataFrame:

@@ -31,3 +31,14 @@ def load_plan(path: str | Path) -> dict:
     if problems:
         raise CasemetaError(f"{path}: the analysis plan does not follow the plan schema", problems)
     return plan
+
+
+def model_specs(plan: dict) -> list[dict]:
+    """Expand the plan's outcomes × predictor sets into named models."""
+    spec = plan.get("models") or {}
+    out = []
+    for outcome in spec.get("outcomes", []):
+        for set_name, predictors in spec.get("predictor_sets", {}).items():
+            out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
+                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto")})
+    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta.codebook import Codebook
-from casemeta.model_runs import model_specs
+from casemeta.plan import model_specs
 
 
 @dataclass

@@ -155,4 +155,5 @@ def write_xlsx(tables: list[PubTable], path: Path) -> None:
     atomic_io.atomic_write(path, lambda tmp: book.save(tmp))
 
 
+FORMATS = ("latex", "markdown", "html", "csv", "docx", "xlsx")
 RENDERERS = {"csv": (to_csv, "csv"), "markdown": (to_markdown, "md"), "latex": (to_latex, "tex"), "html": (to_html, "html")}
