@@ -72,3 +72,21 @@ def test_row_le_check_by_hand():
     table = pd.DataFrame({"Both": [1, 2], "Either": [2, 1]}, index=["a", "b"])
     results = check_table(table, "T", [{"kind": "row_le", "left": "Both", "right": "Either"}], n_cases=3)
     assert [r[-1] for r in results] == [True, False]
+
+
+def test_case_listing_matches_rows_by_case_id_even_when_names_repeat(clusters, tmp_path):
+    """SYNTHETIC edit: two clusters renamed 'Furniture', in Egypt and in Kenya."""
+    from casemeta.case_table import validate_cases
+    from casemeta.raw_coding import code_raw, read_raw_table
+    from casemeta.reproduction import compare_case_listing
+
+    codebook = clusters.codebook()
+    raw_text = (clusters.raw_dir / "table1_clusters.tsv").read_text(encoding="utf-8")
+    raw_text = raw_text.replace("Dormiatt Furniture (Domestic)", "Furniture").replace("Gikomba Furniture", "Furniture")
+    (tmp_path / "table1_clusters.tsv").write_text(raw_text, encoding="utf-8")
+    coded = code_raw(codebook, tmp_path)
+    assert {"egypt_furniture", "kenya_furniture"} <= set(coded["case_id"])
+    cases = validate_cases(coded, codebook, "synthetic")
+    listing = compare_case_listing(read_raw_table(codebook, tmp_path), coded["case_id"], cases, codebook, "Table 1")
+    assert listing["match"].all()
+    assert (listing["row"] == "Furniture").sum() == 10  # two clusters × five coded columns

@@ -97,7 +97,8 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
         log.warning("%d coded cases against %d published: the tables include added cases", len(frame), published_cases)
     parts = []
     if plan.get("case_listing") and raw is not None:
-        parts.append(compare_case_listing(raw, frame, codebook, plan["case_listing"]))
+        raw_ids = code_raw(codebook, study.raw_dir)[codebook.id_column]
+        parts.append(compare_case_listing(raw, raw_ids, frame, codebook, plan["case_listing"]))
     parts.append(compare_tables(published, tables))
     reproduction = pd.concat(parts, ignore_index=True)
     checks = consistency(published, plan["tables"], published_cases)

@@ -105,44 +105,50 @@ def _term_label(term: str, codebook: Codebook) -> str:
         return term
 
 
+FOOTER = ("N", "Log-likelihood", "Method", "Separation")
+
+
+def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> dict[tuple[str, int], str]:
+    """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error."""
+    if fit["term"].isna().all():
+        return {("Method", 0): "not estimable"}
+    cells = {}
+    for r in fit.itertuples():
+        if odds and r.term == "Intercept":
+            continue
+        label = _term_label(r.term, codebook)
+        mark = stars(r.p_value) if with_stars else ""
+        if odds:
+            cells[(label, 0)] = f"{fmt_number(r.odds_ratio)}{mark}"
+            cells[(label, 1)] = f"[{fmt_number(r.or_ci_low)}, {fmt_number(r.or_ci_high)}]"
+        else:
+            cells[(label, 0)] = f"{fmt_number(r.estimate)}{mark}"
+            cells[(label, 1)] = f"({fmt_number(r.std_error)})"
+    first = fit.iloc[0]
+    cells[("N", 0)] = str(int(first["n"]))
+    cells[("Log-likelihood", 0)] = fmt_number(first["loglik"])
+    cells[("Method", 0)] = "Firth" if first["method"] == "firth" else "ML"
+    cells[("Separation", 0)] = str(first["separation"]).split(" (")[0]
+    return cells
+
+
 def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:
-    """modelsummary-style tables: one per outcome, one column per model."""
+    """modelsummary-style tables: one per outcome, one column per model, fit statistics beneath."""
     pub = plan.get("publication", {})
     odds = pub.get("model_display", "odds_ratio") == "odds_ratio"
     with_stars = pub.get("stars", False)
-    tables = []
     specs = model_specs(plan)
+    tables = []
     for outcome in dict.fromkeys(s["outcome"] for s in specs):
-        columns, rows = {}, {}
-        footer = {"N": {}, "Log-likelihood": {}, "Method": {}, "Separation": {}}
-        for spec in (s for s in specs if s["outcome"] == outcome):
-            fit = models[models["model"] == spec["model"]]
-            col = spec["model"].split(" ~ ", 1)[1].replace("_", " ").capitalize()
-            columns[col] = spec["model"]
-            if fit["term"].isna().all():
-                footer["Method"][col] = "not estimable"
-                continue
-            for r in fit.itertuples():
-                label = _term_label(r.term, codebook)
-                if odds and r.term == "Intercept":
-                    continue
-                if odds:
-                    main = f"{fmt_number(r.odds_ratio)}{stars(r.p_value) if with_stars else ''}"
-                    second = f"[{fmt_number(r.or_ci_low)}, {fmt_number(r.or_ci_high)}]"
-                else:
-                    main = f"{fmt_number(r.estimate)}{stars(r.p_value) if with_stars else ''}"
-                    second = f"({fmt_number(r.std_error)})"
-                rows.setdefault(label, {})[col] = main
-                rows.setdefault(label + " ", {})[col] = second
-            first = fit.iloc[0]
-            footer["N"][col] = str(int(first["n"]))
-            footer["Log-likelihood"][col] = fmt_number(first["loglik"])
-            footer["Method"][col] = "Firth" if first["method"] == "firth" else "ML"
-            footer["Separation"][col] = str(first["separation"]).split(" (")[0]
-        body = {**rows, **footer}
-        out = pd.DataFrame([[label.strip() if label.endswith(" ") else label, *[body[label].get(c, "") for c in columns]] for label in body],
-                           columns=["", *columns])
-        out.iloc[:, 0] = [("" if label.endswith(" ") else label) for label in body]
+        columns = {
+            spec["model"].split(" ~ ", 1)[1].replace("_", " ").capitalize():
+                _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
+            for spec in specs if spec["outcome"] == outcome
+        }
+        keys = list(dict.fromkeys(k for cells in columns.values() for k in cells if k[0] not in FOOTER))
+        keys += [(name, 0) for name in FOOTER]
+        out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells in columns.values()]]
+                            for label, line in keys], columns=["", *columns])
         what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
         notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
                  "Separation: whether the cases separate under maximum likelihood; `auto` uses Firth wherever they do."]

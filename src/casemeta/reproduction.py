@@ -51,9 +51,12 @@ def _same_terms(a: str, b: str, sep: str, none_terms: list[str]) -> bool:
     return sorted(t.lower() for t in split_terms(a, sep, none_terms)) == sorted(t.lower() for t in split_terms(b, sep, none_terms))
 
 
-def compare_case_listing(raw: pd.DataFrame, cases: pd.DataFrame, codebook: Codebook, table: str) -> pd.DataFrame:
+def compare_case_listing(raw: pd.DataFrame, raw_ids: pd.Series, cases: pd.DataFrame, codebook: Codebook, table: str) -> pd.DataFrame:
     """Re-render the published case listing (e.g. Table 1) from the codes, cell by cell.
 
+    `raw_ids` gives each raw row's case_id (as the coding rules assign it), so
+    rows are matched by identifier, never by a name two cases might share; a
+    row is labelled by its first copied column (e.g. the cluster's name).
     Terms are compared as sets, ignoring case and order, because the paper
     prints the same terms in varying order ('Learning, Marketing' and
     'Marketing, Learning').
@@ -61,11 +64,11 @@ def compare_case_listing(raw: pd.DataFrame, cases: pd.DataFrame, codebook: Codeb
     sep = codebook.raw.get("term_separator", ",")
     none_terms = codebook.raw.get("none_terms", [])
     name_var = next(v for v in codebook.variables if v.rule and v.rule["kind"] == "copy")
-    by_name = cases.set_index(name_var.name)
+    by_id = cases.set_index(codebook.id_column)
     rows = []
-    for _, raw_row in raw.iterrows():
+    for (_, raw_row), case_id in zip(raw.iterrows(), raw_ids):
         name = raw_row[name_var.rule["from"]].strip()
-        coded = by_name.loc[name] if name in by_name.index else None
+        coded = by_id.loc[case_id] if case_id in by_id.index else None
         for column, variables in term_variables(codebook).items():
             published = raw_row[column]
             if coded is None:
