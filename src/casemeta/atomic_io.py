@@ -7,6 +7,7 @@ at most a hidden temporary file beside it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        _set_mode(tmp, path)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -30,6 +32,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _set_mode(tmp: Path, path: Path) -> None:
+    """mkstemp makes files private (0600); give the new file the old one's mode, or the usual default."""
+    if path.exists():
+        shutil.copymode(path, tmp)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
