@@ -139,3 +139,15 @@ def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
 def test_snakemake_lint_is_clean(project):
     lint = subprocess.run(["snakemake", "--lint"], cwd=project, capture_output=True, text=True, timeout=300)
     assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
+
+
+def test_export_on_demand_writes_only_the_formats_asked_for(ran, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(ran / "results", results)
+    shutil.rmtree(results / "african_clusters" / "tables")
+    run = subprocess.run(["casemeta", "--root", str(ran), "export", "--study", "african_clusters", "--format", "latex",
+                          "--format", "html", "--results", str(results)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    written = {p.suffix for p in (results / "african_clusters" / "tables").iterdir()}
+    assert written == {".tex", ".html"}
+    assert r"Cape Clothing \& Textile" in (results / "african_clusters" / "tables" / "cases.tex").read_text()
