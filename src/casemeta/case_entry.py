@@ -16,7 +16,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from casemeta import atomic_io
-from casemeta.case_table import read_csv_strict, read_text, validate_cases
+from casemeta.case_table import parse_csv, read_csv_strict, read_text, validate_cases
 from casemeta.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.study import Study
@@ -82,7 +82,7 @@ def add_cases(study: Study, new_file: str | Path) -> int:
     try:
         with lock:
             existing_text = read_text(study.cases_path)
-            existing = read_csv_strict(study.cases_path, codebook.coded_columns)
+            existing = parse_csv(existing_text, study.cases_path, codebook.coded_columns)
             id_col = codebook.id_column
             clash = sorted(set(new[id_col]) & set(existing[id_col]))
             if clash:

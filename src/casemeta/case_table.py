@@ -35,8 +35,12 @@ def read_text(path: str | Path) -> str:
 
 def read_csv_strict(path: str | Path, expected_columns: list[str], delimiter: str = ",") -> pd.DataFrame:
     """Every cell as text (nothing converted, nothing guessed), or a clear error."""
+    return parse_csv(read_text(path), path, expected_columns, delimiter)
+
+
+def parse_csv(text: str, path: str | Path, expected_columns: list[str], delimiter: str = ",") -> pd.DataFrame:
+    """Parse CSV text already read from `path` (named in every error)."""
     path = Path(path)
-    text = read_text(path)
     if not text.strip():
         raise CasemetaError(
             f"{path}: the file is empty; expected a header line with the columns "

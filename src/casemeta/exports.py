@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
+from casemeta.codebook import Codebook
 from casemeta.pipeline import load_derived
 from casemeta.plan import load_plan
 from casemeta.publication_tables import PubTable, study_tables
@@ -21,13 +22,13 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     """Tables of the study under results/<study>/tables/ (+ tables.tex, .docx, .xlsx)."""
     results = Path(results) / study.name
     codebook = study.codebook()
-    derived = load_derived(study, results / "derived_cases.csv")
+    derived = load_derived(results / "derived_cases.csv", codebook)
     tables = study_tables(results, derived, codebook, load_plan(study.plan_path))
     if not len(derived):
         message = no_cases_message(study)
         log.warning("%s", message)
         tables = [PubTable("no_cases", f"{codebook.title}: no cases yet", pd.DataFrame({"Status": [message]}))]
-    written = [atomic_io.write_text(results / "summary.md", summary(study, derived, tables))]
+    written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
     (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
     for fmt in formats:
         if fmt in RENDERERS:
@@ -68,9 +69,8 @@ def no_cases_message(study: Study) -> str:
             f"cases are added (casemeta new-case --study {study.name}, then casemeta add-case).")
 
 
-def summary(study: Study, derived: pd.DataFrame, tables: list[PubTable]) -> str:
+def summary(study: Study, codebook: Codebook, derived: pd.DataFrame, tables: list[PubTable]) -> str:
     """A short account of what the run produced for the study, or why it produced nothing."""
-    codebook = study.codebook()
     lines = [f"# {codebook.title}", "", f"Study `{study.name}`: {len(derived)} coded case(s) in `{study.cases_path}`.", ""]
     if not len(derived):
         return "\n".join([*lines, no_cases_message(study), ""])

@@ -17,7 +17,6 @@ from casemeta.plan import model_specs
 
 log = logging.getLogger("casemeta")
 
-MODEL_FILES = ("crosstabs.csv", "crosstab_tests.csv", "logistic_models.csv", "cross_validation.csv")
 CROSSTAB_COLUMNS = ["outcome", "condition", "condition_value", "condition_label", "outcome_value", "count"]
 TEST_COLUMNS = ["outcome", "condition", "test", "p_value", "draws", "odds_ratio", "cramers_v", "n"]
 MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "separation", "interval", "p_value_test", "n", "loglik", "note"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.case_table import load_cases
+from casemeta.codebook import Codebook
 from casemeta.count_tables import count_table
 from casemeta.derive import derive
 from casemeta.errors import CasemetaError
@@ -72,9 +73,8 @@ def derive_study(study: Study, cases_path: Path, out: Path) -> None:
     atomic_io.write_csv(out, derive(load_cases(cases_path, codebook), codebook))
 
 
-def load_derived(study: Study, path: Path) -> pd.DataFrame:
+def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
     """Derived cases as written by derive_study, with the codebook's types."""
-    codebook = study.codebook()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", pd.NA)
     for var in (*codebook.variables, *codebook.derived):
         if var.type in ("binary", "integer"):
@@ -88,7 +88,7 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
     plan = load_plan(study.plan_path).get("reproduce")
     if not plan:
         raise CasemetaError(f"{study.plan_path}: no `reproduce` section; nothing to compare")
-    frame = load_derived(study, derived_path)
+    frame = load_derived(derived_path, codebook)
     published = load_published(study.raw_dir / plan["published_numbers"])
     tables = {spec["table"]: count_table(frame, spec, codebook, str(study.plan_path)) for spec in plan["tables"]}
     raw = read_raw_table(codebook, study.raw_dir) if codebook.raw else None
@@ -97,7 +97,7 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
         log.warning("%d coded cases against %d published: the tables include added cases", len(frame), published_cases)
     parts = []
     if plan.get("case_listing") and raw is not None:
-        raw_ids = code_raw(codebook, study.raw_dir)[codebook.id_column]
+        raw_ids = code_raw(codebook, study.raw_dir, raw)[codebook.id_column]
         parts.append(compare_case_listing(raw, raw_ids, frame, codebook, plan["case_listing"]))
     parts.append(compare_tables(published, tables))
     reproduction = pd.concat(parts, ignore_index=True)
@@ -114,4 +114,5 @@ def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, se
     """Every cross-tab test, logistic model and leave-one-out check of the study's plan."""
     from casemeta.model_runs import run_models
 
-    run_models(load_derived(study, derived_path), load_plan(study.plan_path), study.codebook(), out_dir, draws, seed)
+    codebook = study.codebook()
+    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path), codebook, out_dir, draws, seed)

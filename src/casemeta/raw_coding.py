@@ -49,10 +49,13 @@ def term_variables(codebook: Codebook) -> dict[str, list]:
     return out
 
 
-def code_raw(codebook: Codebook, raw_dir: str | Path) -> pd.DataFrame:
-    """One row per raw row, coded columns as text ('0'/'1' for indicators)."""
+def code_raw(codebook: Codebook, raw_dir: str | Path, raw: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per raw row, coded columns as text ('0'/'1' for indicators).
+
+    `raw` is the transcription if the caller has read it already.
+    """
     path = raw_table_path(codebook, Path(raw_dir))
-    raw = read_raw_table(codebook, Path(raw_dir))
+    raw = read_raw_table(codebook, Path(raw_dir)) if raw is None else raw
     sep = codebook.raw.get("term_separator", ",")
     none_terms = codebook.raw.get("none_terms", [])
     problems = []

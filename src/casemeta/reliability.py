@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from casemeta.case_table import read_text
+from casemeta.case_table import read_csv_strict
 from casemeta.errors import CasemetaError
 
 log = logging.getLogger("casemeta")
@@ -19,7 +18,7 @@ RELIABILITY_COLUMNS = ["variable", "n", "percent_agreement", "cohen_kappa", "kri
 
 
 def read_coder_file(path: str | Path, id_column: str) -> pd.DataFrame:
-    frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
+    frame = read_csv_strict(path, [id_column])
     if id_column not in frame.columns:
         raise CasemetaError(f"{path}: no {id_column!r} column; expected the coded-case columns with {id_column}")
     dup = frame[id_column][frame[id_column].duplicated()].tolist()
