@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from casemeta import atomic_io
-from casemeta.case_entry import add_cases, case_template
-from casemeta.case_table import load_cases
+from casemeta.coded.case_entry import add_cases, case_template
+from casemeta.coded.case_table import load_cases
 from casemeta.cli import main
 from casemeta.errors import CasemetaError
 from casemeta.study import Study

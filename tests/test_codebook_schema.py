@@ -3,9 +3,9 @@
 import pandera.pandas as pa
 import pytest
 
-from casemeta.codebook import load_codebook
+from casemeta.coded.codebook import load_codebook
 from casemeta.errors import CasemetaError
-from casemeta.schema import cases_schema
+from casemeta.coded.schema import cases_schema
 
 
 def test_schema_has_exactly_the_codebooks_coded_variables(clusters):

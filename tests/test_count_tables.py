@@ -2,9 +2,9 @@
 
 import pytest
 
-from casemeta.case_table import load_cases
-from casemeta.count_tables import count_table
-from casemeta.derive import derive
+from casemeta.coded.case_table import load_cases
+from casemeta.stats.count_tables import count_table
+from casemeta.coded.derive import derive
 from casemeta.plan import load_plan
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from casemeta.cross_validation import loo_check
+from casemeta.stats.cross_validation import loo_check
 
 
 def test_base_rate_brier_by_hand():

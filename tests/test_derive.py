@@ -2,8 +2,8 @@
 
 import pytest
 
-from casemeta.case_table import load_cases
-from casemeta.derive import derive
+from casemeta.coded.case_table import load_cases
+from casemeta.coded.derive import derive
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from casemeta.exact_tests import crosstab_test, freeman_halton_r_by_2
+from casemeta.stats.exact_tests import crosstab_test, freeman_halton_r_by_2
 
 
 def test_2x2_is_fishers_exact_test():

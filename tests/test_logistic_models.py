@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 
 from casemeta.errors import CasemetaError
-from casemeta.logistic_models import fit_logistic
+from casemeta.stats.logistic_models import fit_logistic
 from conftest import SHARED
 
 REF = SHARED / "reference"
@@ -95,8 +95,8 @@ def test_ml_on_separated_data_says_it_must_not_be_reported():
 
 
 def test_the_25_clusters_international_sellers_separate(clusters):
-    from casemeta.case_table import load_cases
-    from casemeta.derive import derive
+    from casemeta.coded.case_table import load_cases
+    from casemeta.coded.derive import derive
 
     frame = derive(load_cases(clusters.cases_path, clusters.codebook()), clusters.codebook())
     ml = fit_logistic(frame, "dynamic ~ sells_internationally", "ml")

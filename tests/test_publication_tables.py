@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-from casemeta.case_table import load_cases
-from casemeta.derive import derive
-from casemeta.model_runs import run_models
+from casemeta.coded.case_table import load_cases
+from casemeta.coded.derive import derive
+from casemeta.steps.model_runs import run_models
 from casemeta.plan import load_plan
-from casemeta.publication_tables import fmt_number, fmt_p, model_tables, stars
+from casemeta.publish.tables import fmt_number, fmt_p, model_tables, stars
 
 
 @pytest.fixture(scope="module")

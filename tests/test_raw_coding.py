@@ -2,9 +2,9 @@
 
 import pytest
 
-from casemeta.case_table import load_cases
+from casemeta.coded.case_table import load_cases
 from casemeta.errors import CasemetaError
-from casemeta.raw_coding import code_raw, coding_differences
+from casemeta.coded.raw_coding import code_raw, coding_differences
 
 
 @pytest.fixture

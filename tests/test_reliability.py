@@ -8,7 +8,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from casemeta.cli import main
 from casemeta.errors import CasemetaError
-from casemeta.reliability import reliability
+from casemeta.stats.reliability import reliability
 
 
 def write(tmp_path, name, rows):

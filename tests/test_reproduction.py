@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from casemeta import pipeline
-from casemeta.reproduction import check_table, compare_tables, load_published
+from casemeta.steps import pipeline
+from casemeta.stats.reproduction import check_table, compare_tables, load_published
 
 
 @pytest.fixture
@@ -76,9 +76,9 @@ def test_row_le_check_by_hand():
 
 def test_case_listing_matches_rows_by_case_id_even_when_names_repeat(clusters, tmp_path):
     """SYNTHETIC edit: two clusters renamed 'Furniture', in Egypt and in Kenya."""
-    from casemeta.case_table import validate_cases
-    from casemeta.raw_coding import code_raw, read_raw_table
-    from casemeta.reproduction import compare_case_listing
+    from casemeta.coded.case_table import validate_cases
+    from casemeta.coded.raw_coding import code_raw, read_raw_table
+    from casemeta.stats.reproduction import compare_case_listing
 
     codebook = clusters.codebook()
     raw_text = (clusters.raw_dir / "table1_clusters.tsv").read_text(encoding="utf-8")

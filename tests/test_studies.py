@@ -2,10 +2,10 @@
 
 import pytest
 
-from casemeta.case_table import load_cases
-from casemeta.codebook import load_codebook
-from casemeta.exports import export_tables
-from casemeta.pipeline import derive_study, models_study, validate_study
+from casemeta.coded.case_table import load_cases
+from casemeta.coded.codebook import load_codebook
+from casemeta.steps.exports import export_tables
+from casemeta.steps.pipeline import derive_study, models_study, validate_study
 from casemeta.plan import load_plan, model_specs
 from casemeta.study import Study, discover_studies
 

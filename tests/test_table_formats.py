@@ -12,8 +12,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from casemeta.publication_tables import PubTable
-from casemeta.table_formats import (
+from casemeta.publish.tables import PubTable
+from casemeta.publish.formats import (
     LATEX_SPECIALS, latex_document, spreadsheet_safe, to_csv, to_html, to_latex, to_markdown, write_docx, write_xlsx,
 )
 

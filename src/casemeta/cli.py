@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta import __version__, atomic_io, pipeline
-from casemeta.case_table import read_text
+from casemeta import __version__, atomic_io
+from casemeta.steps import pipeline
+from casemeta.coded.case_table import read_text
 from casemeta.errors import CasemetaError
-from casemeta.table_formats import FORMATS as EXPORT_FORMATS
+from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import discover_studies, get_study
 
 log = logging.getLogger("casemeta")
@@ -127,7 +128,7 @@ def _models(args):
     arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
 )
 def _fit(args):
-    from casemeta.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
+    from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
     frame = pd.read_csv(io.StringIO(read_text(args.data)))
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
@@ -145,7 +146,7 @@ def _fit(args):
     arg("--figures", action="store_true", help="also draw the figures (PNG and PDF)"),
 )
 def _export(args):
-    from casemeta.exports import export_figures, export_tables
+    from casemeta.steps.exports import export_figures, export_tables
 
     formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
     written = export_tables(_study(args), args.results, formats)
@@ -159,7 +160,7 @@ def _export(args):
     STUDY, arg("--out", type=Path, help="file to write (default: print); use .yaml"),
 )
 def _new_case(args):
-    from casemeta.case_entry import case_template
+    from casemeta.coded.case_entry import case_template
 
     text = case_template(_study(args).codebook())
     if args.out is None:
@@ -176,7 +177,7 @@ def _new_case(args):
     STUDY, arg("file", type=Path, help="filled template (.yaml) or CSV with the study's coded columns"),
 )
 def _add_case(args):
-    from casemeta.case_entry import add_cases
+    from casemeta.coded.case_entry import add_cases
 
     study = _study(args)
     added = add_cases(study, args.file)
@@ -191,7 +192,7 @@ def _add_case(args):
     arg("--id", default="case_id", help="column identifying a case (default: case_id)"),
 )
 def _reliability(args):
-    from casemeta.reliability import reliability
+    from casemeta.stats.reliability import reliability
 
     table, disagreements = reliability(args.files, args.id)
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from casemeta.codebook import Codebook, load_codebook
+from casemeta.coded.codebook import Codebook, load_codebook
 from casemeta.errors import CasemetaError
 
 

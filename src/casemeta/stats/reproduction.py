@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta.case_table import read_csv_strict
-from casemeta.codebook import Codebook
+from casemeta.coded.case_table import read_csv_strict
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.raw_coding import split_terms, term_variables
+from casemeta.coded.raw_coding import split_terms, term_variables
 
 PUBLISHED_COLUMNS = ["table", "row", "column", "published"]
 REPRODUCTION_COLUMNS = ["table", "row", "column", "published", "reproduced", "match"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casemeta.codebook import Codebook, Variable
+from casemeta.coded.codebook import Codebook, Variable
 from casemeta.errors import CasemetaError
 
 

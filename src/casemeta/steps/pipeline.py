@@ -13,15 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.case_table import load_cases
-from casemeta.codebook import Codebook
-from casemeta.count_tables import count_table
-from casemeta.derive import derive
+from casemeta.coded.case_table import load_cases
+from casemeta.coded.codebook import Codebook
+from casemeta.stats.count_tables import count_table
+from casemeta.coded.derive import derive
 from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
-from casemeta.raw_coding import code_raw, coding_differences, read_raw_table
-from casemeta.reproduction import compare_case_listing, compare_tables, consistency, load_published
-from casemeta.reproduction_report import render_report
+from casemeta.coded.raw_coding import code_raw, coding_differences, read_raw_table
+from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency, load_published
+from casemeta.publish.reproduction_report import render_report
 from casemeta.study import Study
 
 log = logging.getLogger("casemeta")
@@ -112,7 +112,7 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
 
 def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, seed: int) -> None:
     """Every cross-tab test, logistic model and leave-one-out check of the study's plan."""
-    from casemeta.model_runs import run_models
+    from casemeta.steps.model_runs import run_models
 
     codebook = study.codebook()
     run_models(load_derived(derived_path, codebook), load_plan(study.plan_path), codebook, out_dir, draws, seed)

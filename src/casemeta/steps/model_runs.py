@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.codebook import Codebook
-from casemeta.cross_validation import loo_check
+from casemeta.coded.codebook import Codebook
+from casemeta.stats.cross_validation import loo_check
 from casemeta.errors import CasemetaError
-from casemeta.exact_tests import crosstab_test
-from casemeta.logistic_models import TERM_COLUMNS, fit_logistic
+from casemeta.stats.exact_tests import crosstab_test
+from casemeta.stats.logistic_models import TERM_COLUMNS, fit_logistic
 from casemeta.plan import model_specs
 
 log = logging.getLogger("casemeta")

@@ -16,8 +16,8 @@ import yaml
 from filelock import FileLock, Timeout
 
 from casemeta import atomic_io
-from casemeta.case_table import parse_csv, read_csv_strict, read_text, validate_cases
-from casemeta.codebook import Codebook
+from casemeta.coded.case_table import parse_csv, read_csv_strict, read_text, validate_cases
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.study import Study
 

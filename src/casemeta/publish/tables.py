@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta.codebook import Codebook
+from casemeta.coded.codebook import Codebook
 from casemeta.plan import model_specs
 
 

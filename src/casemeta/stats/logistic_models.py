@@ -19,7 +19,7 @@ from firthmodels import FirthLogisticRegression
 from scipy import stats
 
 from casemeta.errors import CasemetaError
-from casemeta.separation import Separation, find_separation
+from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
 TOLERANCE = 1e-8

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta.case_table import read_csv_strict
-from casemeta.codebook import Codebook
+from casemeta.coded.case_table import read_csv_strict
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
 

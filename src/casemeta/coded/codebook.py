@@ -104,7 +104,7 @@ class Codebook:
 
 @cache
 def _schema() -> dict:
-    return yaml.safe_load(files("casemeta").joinpath("codebook.schema.yaml").read_text("utf-8"))
+    return yaml.safe_load(files("casemeta.coded").joinpath("codebook.schema.yaml").read_text("utf-8"))
 
 
 def _variable(entry: dict) -> Variable:

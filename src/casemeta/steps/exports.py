@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.codebook import Codebook
-from casemeta.pipeline import load_derived
+from casemeta.coded.codebook import Codebook
+from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan
-from casemeta.publication_tables import PubTable, study_tables
+from casemeta.publish.tables import PubTable, study_tables
 from casemeta.study import Study
-from casemeta.table_formats import FORMATS, RENDERERS, latex_document, write_docx, write_xlsx
+from casemeta.publish.formats import FORMATS, RENDERERS, latex_document, write_docx, write_xlsx
 
 log = logging.getLogger("casemeta")
 
@@ -48,7 +48,7 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
 
 def export_figures(study: Study, results: Path) -> list[Path]:
     """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF."""
-    from casemeta.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
+    from casemeta.publish.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
 
     results = Path(results) / study.name
     models_dir = results / "models"

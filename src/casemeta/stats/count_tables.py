@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casemeta.codebook import Codebook
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
 

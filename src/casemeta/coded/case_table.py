@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from casemeta.codebook import Codebook
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.schema import cases_schema
+from casemeta.coded.schema import cases_schema
 
 HEADER_LINES = 1
 

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import LeaveOneOut, cross_val_predict
 
-from casemeta.logistic_models import design
+from casemeta.stats.logistic_models import design
 
 
 def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "data") -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from casemeta.codebook import Codebook, Variable
+from casemeta.coded.codebook import Codebook, Variable
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 INTEGER_PATTERN = r"^-?[0-9]+$"

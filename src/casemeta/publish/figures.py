@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from casemeta import atomic_io  # noqa: E402
-from casemeta.codebook import Codebook  # noqa: E402
+from casemeta.coded.codebook import Codebook  # noqa: E402
 
 
 def _save(fig, stem: Path) -> list[Path]:

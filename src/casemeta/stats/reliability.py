@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from casemeta.case_table import read_csv_strict
+from casemeta.coded.case_table import read_csv_strict
 from casemeta.errors import CasemetaError
 
 log = logging.getLogger("casemeta")

@@ -1,0 +1,1 @@
+"""Coded data: the codebook, the schema generated from it, reading and validating cases, entering new ones, coding from raw sources, derived variables."""

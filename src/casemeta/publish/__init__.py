@@ -1,0 +1,1 @@
+"""Publication: tables assembled from results, rendered in every format, and figures."""
