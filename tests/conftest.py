@@ -10,7 +10,9 @@ import pytest
 from casemeta.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# Reference numbers computed by other software (R logistf, brglm2, irrCAC, metafor, QCA),
+# copied verbatim from ../shared/reference/ with its README, so a clone runs every test.
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 PROJECT_PARTS = ["Snakefile", "workflow", "config", "data", "analysis", "environment.yml"]
 
 

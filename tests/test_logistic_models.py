@@ -1,4 +1,4 @@
-"""Logistic models that stay honest under separation, checked against ../shared/reference."""
+"""Logistic models that stay honest under separation, checked against tests/data/reference (from ../shared/reference)."""
 
 import numpy as np
 import pandas as pd
@@ -7,10 +7,9 @@ import statsmodels.api as sm
 
 from casemeta.errors import CasemetaError
 from casemeta.stats.logistic_models import fit_logistic
-from conftest import SHARED
+from conftest import REFERENCE
 
-REF = SHARED / "reference"
-needs_reference = pytest.mark.skipif(not REF.is_dir(), reason="../shared/reference is not beside this checkout")
+REF = REFERENCE
 
 
 @pytest.fixture
@@ -25,7 +24,6 @@ def firth_fit(endometrial):
     return fit, fit.terms.set_index("term").loc[["Intercept", "NV", "PI", "EH"]]
 
 
-@needs_reference
 def test_firth_matches_brglm2_estimates_and_standard_errors(firth_fit):
     _, ours = firth_fit
     ref = pd.read_csv(REF / "endometrial_firth_brglm2.csv")
@@ -34,7 +32,6 @@ def test_firth_matches_brglm2_estimates_and_standard_errors(firth_fit):
     np.testing.assert_allclose(ours["wald_p_value"], ref["p_value"], atol=1e-4)
 
 
-@needs_reference
 def test_firth_profile_limits_and_penalized_lr_tests_match_reference(firth_fit):
     fit, ours = firth_fit
     ref = pd.read_csv(REF / "endometrial_firth_profile_ci.csv")
@@ -45,7 +42,6 @@ def test_firth_profile_limits_and_penalized_lr_tests_match_reference(firth_fit):
     assert fit.interval == "profile penalized likelihood"
 
 
-@needs_reference
 def test_auto_finds_the_quasi_complete_separation_of_nv_and_uses_firth(endometrial):
     fit = fit_logistic(endometrial, "HG ~ NV + PI + EH", "auto")
     assert fit.method == "firth"
@@ -55,7 +51,6 @@ def test_auto_finds_the_quasi_complete_separation_of_nv_and_uses_firth(endometri
     assert set(fit.table()["separation"]) == {"quasi-complete (+NV infinite under ML)"}
 
 
-@needs_reference
 def test_ml_matches_statsmodels_where_there_is_no_separation(endometrial):
     fit = fit_logistic(endometrial, "HG ~ PI + EH", "auto")
     assert fit.method == "ml" and not fit.separation.found
@@ -67,7 +62,6 @@ def test_ml_matches_statsmodels_where_there_is_no_separation(endometrial):
     assert fit.loglik == pytest.approx(ref.llf)
 
 
-@needs_reference
 def test_sex2_dia_separates_quasi_completely():
     data = pd.read_csv(REF / "sex2.csv")
     fit = fit_logistic(data, "case ~ age + oc + vic + vicl + vis + dia", "auto")
@@ -126,7 +120,6 @@ def test_bad_model_input_gets_a_clear_error(data, formula, message):
         fit_logistic(data, formula, "auto")
 
 
-@needs_reference
 def test_fit_command_writes_one_row_per_term(tmp_path, capsys):
     from casemeta.cli import main
 
