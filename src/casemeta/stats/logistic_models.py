@@ -9,7 +9,7 @@ tests. Separation is always looked for and always reported.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,16 @@ from firthmodels import FirthLogisticRegression
 from scipy import stats
 
 from casemeta.errors import CasemetaError
+from casemeta.stats import firth_profile
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
 TOLERANCE = 1e-8
+
+
+def join_notes(*notes: str) -> str:
+    """Notes of one row, in order, without empty ones."""
+    return "; ".join(n for n in notes if n)
 
 
 @dataclass
@@ -37,7 +43,8 @@ class ModelFit:
     terms: pd.DataFrame  # TERM_COLUMNS
     interval: str  # how ci_low/ci_high were computed
     p_value_test: str
-    note: str = ""
+    note: str = ""  # about the whole model
+    term_notes: dict[str, str] = field(default_factory=dict)  # about one term's statistics
 
     def table(self) -> pd.DataFrame:
         """One row per term, with the method and separation on every row."""
@@ -48,6 +55,7 @@ class ModelFit:
         out["p_value_test"] = self.p_value_test
         out["n"] = self.n
         out["loglik"] = self.loglik
+        out["note"] = [join_notes(self.note, self.term_notes.get(term, "")) for term in out["term"]]
         return out
 
 
@@ -94,37 +102,102 @@ def _terms(names, est, se, low, high, p) -> pd.DataFrame:
     return frame[TERM_COLUMNS]
 
 
-def fit_ml(y, X, names) -> tuple[pd.DataFrame, float]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation is detected and reported by us, not by a warning
-        result = sm.Logit(y, X).fit(disp=0, maxiter=200, method="newton")
-    ci = np.asarray(result.conf_int(0.05))
-    return _terms(names, result.params, result.bse, ci[:, 0], ci[:, 1], result.pvalues), float(result.llf)
+def fit_ml(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
+    """Maximum likelihood (statsmodels), Wald intervals; notes name any term without a standard error."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # separation is detected and reported by us; a singular information matrix shows as NaN below
+        warnings.simplefilter("ignore")
+        try:
+            result = sm.Logit(y, X).fit(disp=0, maxiter=200, method="newton")
+        except (np.linalg.LinAlgError, ValueError) as exc:  # statsmodels' errors for a singular or separated fit
+            raise CasemetaError(f"the ML fit failed ({exc}); use method firth or auto") from None
+        ci = np.asarray(result.conf_int(0.05))
+        se, p = np.asarray(result.bse), np.asarray(result.pvalues)
+    notes = {name: "standard error, interval and p-value not computed: the ML information matrix cannot be inverted"
+             for name, s in zip(names, se) if not np.isfinite(s)}
+    return _terms(names, result.params, se, ci[:, 0], ci[:, 1], p), float(result.llf), notes
 
 
-def fit_firth(y, X, names) -> tuple[pd.DataFrame, float]:
+@dataclass
+class _Firth:
+    """A Firth estimate with whatever firthmodels gave; NaN where it gave nothing."""
+    beta: np.ndarray
+    loglik: float
+    p_value: np.ndarray
+    limits: np.ndarray  # (k, 2)
+    by: str  # who computed the estimate
+
+
+def _firth_library(X, y) -> _Firth | None:
+    """firthmodels' fit, penalized LR tests and profile limits; None if its fit fails."""
     model = FirthLogisticRegression(fit_intercept=False, gtol=TOLERANCE, xtol=TOLERANCE, max_iter=200)
-    model.fit(X, y)
-    if not model.converged_:
-        raise CasemetaError("Firth fit did not converge")
-    beta = model.coef_
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # every failure it warns about leaves NaN or converged_ False, which the caller handles and notes
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X, y)
+            if not model.converged_:
+                return None
+            model.lrt()
+            limits = model.conf_int(alpha=0.05, method="pl", tol=TOLERANCE)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    return _Firth(model.coef_, float(model.loglik_), model.lrt_pvalues_.copy(), np.array(limits, dtype=float), "firthmodels")
+
+
+def fit_firth(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
+    """Firth fit, PLR p-values and profile limits; casemeta's own computation wherever firthmodels gives none."""
+    notes: dict[str, list[str]] = {name: [] for name in names}
+    found = _firth_library(X, y)
+    if found is None:
+        own = firth_profile.fit(X, y)
+        if not own.converged:
+            raise CasemetaError(f"Firth fit did not converge ({own.reason})")
+        k = len(names)
+        found = _Firth(own.beta, own.loglik, np.full(k, np.nan), np.full((k, 2), np.nan), "casemeta")
+        for name in names:
+            notes[name].append("Firth estimate by casemeta's own Newton fit (firthmodels' fit did not converge)")
+    beta = found.beta
     # Wald standard errors from the inverse Fisher information at the Firth estimate,
     # as brglm2 and Heinze & Schemper (2002) report them.
-    p = 1.0 / (1.0 + np.exp(-X @ beta))
-    cov = np.linalg.inv(X.T @ (X * (p * (1 - p))[:, None]))
-    se = np.sqrt(np.diag(cov))
-    profile = model.conf_int(alpha=0.05, method="pl", tol=TOLERANCE)
-    model.lrt()
-    terms = _terms(names, beta, se, profile[:, 0], profile[:, 1], model.lrt_pvalues_)
-    terms["plr_chisq"] = stats.chi2.isf(model.lrt_pvalues_, df=1)
-    terms["wald_p_value"] = 2 * stats.norm.sf(np.abs(beta / se))
-    return terms, float(model.loglik_)
+    info = firth_profile.quantities(beta, X, y).info
+    try:
+        cov = np.linalg.inv(info)
+        se = np.sqrt(np.diag(cov))
+    except np.linalg.LinAlgError:
+        cov, se = None, np.full(len(beta), np.nan)
+        for name in names:
+            notes[name].append("standard error and Wald p-value not computed: the Fisher information is singular at the estimate")
+    chisq = stats.chi2.isf(found.p_value, df=1)
+    for j, name in enumerate(names):
+        if np.isnan(found.p_value[j]):
+            chisq[j], found.p_value[j], why = firth_profile.lr_test(X, y, beta, found.loglik, cov, j)
+            notes[name].append(_fallback_note("penalized LR p-value", found.by, why))
+        for side, (col, word) in enumerate([(0, "lower"), (1, "upper")]):
+            if np.isnan(found.limits[j, col]):
+                found.limits[j, col], why = firth_profile.profile_limit(X, y, beta, found.loglik, cov, j, 2 * side - 1)
+                notes[name].append(_fallback_note(f"{word} profile limit", found.by, why))
+    terms = _terms(names, beta, se, found.limits[:, 0], found.limits[:, 1], found.p_value)
+    terms["plr_chisq"] = chisq
+    with np.errstate(all="ignore"):
+        terms["wald_p_value"] = 2 * stats.norm.sf(np.abs(beta / se))
+    return terms, found.loglik, {name: "; ".join(n) for name, n in notes.items() if n}
+
+
+def _fallback_note(what: str, failed: str, why: str) -> str:
+    if why:
+        return f"{what} not computed: {why}"
+    if failed == "firthmodels":
+        return f"{what} by casemeta's own constrained refit (firthmodels' refit failed)"
+    return f"{what} by casemeta's own constrained refit"
 
 
 def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source: str = "data") -> ModelFit:
     """Fit `outcome ~ predictors` by ML, Firth, or `auto` (Firth where separation is found)."""
     if method not in ("ml", "firth", "auto"):
         raise CasemetaError(f"method {method!r}: expected ml, firth or auto")
+    if len(data) == 0:
+        raise CasemetaError(f"{source}: no cases to fit {formula!r} to")
     y, X, names, _ = design(data, formula, source)
     separation = find_separation(X, y, names)
     use = "firth" if method == "firth" or (method == "auto" and separation.found) else "ml"
@@ -134,9 +207,9 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
     elif method == "ml" and separation.found:
         note = f"WARNING: {separation.describe()}; ML estimates of the separated terms are not finite and must not be reported"
     if use == "firth":
-        terms, loglik = fit_firth(y, X, names)
+        terms, loglik, term_notes = fit_firth(y, X, names)
         interval, test = "profile penalized likelihood", "penalized likelihood ratio"
     else:
-        terms, loglik = fit_ml(y, X, names)
+        terms, loglik, term_notes = fit_ml(y, X, names)
         interval, test = "Wald", "Wald"
-    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, interval, test, note)
+    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, interval, test, note, term_notes)
