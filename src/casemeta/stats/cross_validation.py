@@ -17,7 +17,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import LeaveOneOut
 
 from casemeta.errors import CasemetaError
-from casemeta.stats.logistic_models import design, join_notes
+from casemeta.stats.logistic_models import design
+from casemeta.stats.notes import join_notes, reason
 
 MIN_CASES = 3  # leaving one of two cases out leaves a single case to learn from
 
@@ -51,12 +52,6 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray
     return predicted, one_class, not_converged
 
 
-def _reason(exc: CasemetaError, source: str) -> str:
-    """The error's message without the leading source name (the row already says which study)."""
-    text = str(exc)
-    return text[len(source) + 2:] if text.startswith(f"{source}: ") else text
-
-
 def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "data") -> dict:
     """Leave-one-out predicted probabilities of an L2-penalized logistic model, scored, with a note."""
     outcome = formula.split("~", 1)[0].strip()
@@ -75,7 +70,7 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
     try:
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
-        out["note"] = f"LOO AUC and Brier score not computed: {_reason(exc, source)}"
+        out["note"] = f"LOO AUC and Brier score not computed: {reason(exc, source)}"
         return out
     predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C)
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)))

@@ -69,9 +69,7 @@ def monte_carlo_fisher(table: np.ndarray, draws: int, seed: int) -> float:
 def _not_testable(t: np.ndarray, rows: str, columns: str) -> str:
     if t.sum() == 0:
         return "p-value, odds ratio and Cramér's V not computed: no cases"
-    if t.shape[0] < 2:
-        return f"p-value, odds ratio and Cramér's V not computed: every case has the same {rows} value"
-    return f"p-value, odds ratio and Cramér's V not computed: every case has the same {columns} value"
+    return f"p-value, odds ratio and Cramér's V not computed: every case has the same {rows if t.shape[0] < 2 else columns}"
 
 
 def _odds_ratio_note(t: np.ndarray, odds_ratio: float) -> str:
@@ -84,11 +82,12 @@ def _odds_ratio_note(t: np.ndarray, odds_ratio: float) -> str:
     return ""
 
 
-def crosstab_test(table, draws: int = 100_000, seed: int = 0, rows: str = "condition", columns: str = "outcome") -> dict:
+def crosstab_test(table, draws: int = 100_000, seed: int = 0, rows: str = "row", columns: str = "column") -> dict:
     """Fisher's exact test (2×2), exact Freeman–Halton (r×2), or a seeded Monte Carlo one (r×c).
 
     Rows or columns with no cases are dropped first: they carry no information.
-    `rows` and `columns` name what the rows and columns are, for the note: empty where
+    `rows` and `columns` name what the rows and columns hold (e.g. "value of 'growth'"), for
+    the note: empty where
     every statistic was computed, otherwise which one is missing and why, or which
     fallback computed it.
     """

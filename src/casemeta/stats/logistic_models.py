@@ -20,15 +20,11 @@ from scipy import stats
 
 from casemeta.errors import CasemetaError
 from casemeta.stats import firth_profile
+from casemeta.stats.notes import join_notes
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
 TOLERANCE = 1e-8
-
-
-def join_notes(*notes: str) -> str:
-    """Notes of one row, in order, without empty ones."""
-    return "; ".join(n for n in notes if n)
 
 
 @dataclass
