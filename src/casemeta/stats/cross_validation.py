@@ -46,8 +46,10 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = LogisticRegression(C=C, solver="lbfgs", max_iter=1000).fit(X[train], y[train])
-        not_converged += any(issubclass(w.category, Warning) for w in caught)
+            # Newton-Cholesky to a tight tolerance: the penalized optimum itself (ranks of near-ties
+            # depend on it), and ~20× faster than lbfgs when BLAS threads compete for the cores
+            model = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(X[train], y[train])
+        not_converged += bool(caught)  # sklearn's only warning here is a ConvergenceWarning
         predicted[test] = model.predict_proba(X[test])[:, 1]
     return predicted, one_class, not_converged
 
@@ -76,6 +78,6 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)))
     out["note"] = join_notes(
         f"in {one_class} fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1" if one_class else "",
-        f"in {not_converged} fold(s) the fit stopped before converging (lbfgs, 1000 iterations)" if not_converged else "",
+        f"in {not_converged} fold(s) the fit stopped before converging (Newton-Cholesky, 1000 iterations)" if not_converged else "",
     )
     return out
