@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import LeaveOneOut
@@ -49,7 +50,10 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray
             # Newton-Cholesky to a tight tolerance: the penalized optimum itself (ranks of near-ties
             # depend on it), and ~20× faster than lbfgs when BLAS threads compete for the cores
             model = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(X[train], y[train])
-        not_converged += bool(caught)  # sklearn's only warning here is a ConvergenceWarning
+        not_converged += any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        for w in caught:  # anything else is not ours to interpret: passed on to the caller
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn(w.message, w.category, stacklevel=2)
         predicted[test] = model.predict_proba(X[test])[:, 1]
     return predicted, one_class, not_converged
 
