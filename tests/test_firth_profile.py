@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from casemeta.stats import firth_profile
 from casemeta.stats.logistic_models import fit_logistic
@@ -60,7 +61,7 @@ def test_fit_logistic_fills_the_p_value_firthmodels_leaves_blank_and_says_how():
         fit = fit_logistic(data, "HG ~ NV + EH", "firth")
     table = fit.table().set_index("term")
     assert table.at["NV", "p_value"] == pytest.approx(LOGISTF_NV_P, abs=1e-8)
-    assert table.at["NV", "note"] == "penalized LR p-value by casemeta's own constrained refit (firthmodels' refit failed)"
+    assert table.at["NV", "note"] == "penalized LR p-value by casemeta's own constrained refit (firthmodels gave none)"
     assert table["p_value"].notna().all() and table["ci_low"].notna().all() and table["ci_high"].notna().all()
     assert table.at["EH", "note"] == ""
 
@@ -77,3 +78,22 @@ def test_profile_limit_of_a_two_case_complete_separation():
     high, why_high = firth_profile.profile_limit(X, y, found.beta, found.loglik, cov, 1, +1)
     assert why_low == why_high == ""
     assert low < np.log(9) < high
+
+
+def test_one_more_african_case_keeps_every_joint_action_p_value(clusters):
+    from casemeta.coded.case_table import load_cases
+    from casemeta.coded.derive import derive
+
+    columns = ["upgrading", "sells_internationally", "any_joint_action", "any_support"]
+    frame = derive(load_cases(clusters.cases_path, clusters.codebook()), clusters.codebook())[columns].astype(int)
+    # SYNTHETIC 26th case (not in the paper): no upgrading, domestic seller, with joint action and support.
+    # firthmodels' refit of any_joint_action = 0 then stops in step halving and leaves the p-value blank.
+    frame = pd.concat([frame, pd.DataFrame([[0, 0, 1, 1]], columns=columns)], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_logistic(frame, "upgrading ~ sells_internationally + any_joint_action + any_support", "auto")
+    table = fit.table().set_index("term")
+    assert table[["p_value", "ci_low", "ci_high"]].notna().all().all()
+    assert table.at["any_joint_action", "note"].endswith("penalized LR p-value by casemeta's own constrained refit (firthmodels gave none)")
+    # the statistic is the penalized likelihood ratio: its p-value and chi-square agree
+    assert table.at["any_joint_action", "p_value"] == pytest.approx(stats.chi2.sf(table.at["any_joint_action", "plr_chisq"], 1))

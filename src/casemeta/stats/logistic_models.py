@@ -143,7 +143,6 @@ def _firth_library(X, y) -> _Firth | None:
 
 def fit_firth(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
     """Firth fit, PLR p-values and profile limits; casemeta's own computation wherever firthmodels gives none."""
-    notes: dict[str, list[str]] = {name: [] for name in names}
     found = _firth_library(X, y)
     if found is None:
         own = firth_profile.fit(X, y)
@@ -151,41 +150,45 @@ def fit_firth(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
             raise CasemetaError(f"Firth fit did not converge ({own.reason})")
         k = len(names)
         found = _Firth(own.beta, own.loglik, np.full(k, np.nan), np.full((k, 2), np.nan), "casemeta")
-        for name in names:
-            notes[name].append("Firth estimate by casemeta's own Newton fit (firthmodels' fit did not converge)")
     beta = found.beta
     # Wald standard errors from the inverse Fisher information at the Firth estimate,
     # as brglm2 and Heinze & Schemper (2002) report them.
-    info = firth_profile.quantities(beta, X, y).info
     try:
-        cov = np.linalg.inv(info)
+        cov = np.linalg.inv(firth_profile.quantities(beta, X, y).info)
         se = np.sqrt(np.diag(cov))
     except np.linalg.LinAlgError:
         cov, se = None, np.full(len(beta), np.nan)
-        for name in names:
-            notes[name].append("standard error and Wald p-value not computed: the Fisher information is singular at the estimate")
     chisq = stats.chi2.isf(found.p_value, df=1)
+    notes = {}
     for j, name in enumerate(names):
+        filled, failed = [], []
         if np.isnan(found.p_value[j]):
             chisq[j], found.p_value[j], why = firth_profile.lr_test(X, y, beta, found.loglik, cov, j)
-            notes[name].append(_fallback_note("penalized LR p-value", found.by, why))
-        for side, (col, word) in enumerate([(0, "lower"), (1, "upper")]):
+            (failed if why else filled).append(("penalized LR p-value", why))
+        for col, word in ((0, "lower"), (1, "upper")):
             if np.isnan(found.limits[j, col]):
-                found.limits[j, col], why = firth_profile.profile_limit(X, y, beta, found.loglik, cov, j, 2 * side - 1)
-                notes[name].append(_fallback_note(f"{word} profile limit", found.by, why))
+                found.limits[j, col], why = firth_profile.profile_limit(X, y, beta, found.loglik, cov, j, 2 * col - 1)
+                (failed if why else filled).append((f"{word} profile limit", why))
+        notes[name] = _firth_note(found.by, filled, failed, cov is None)
     terms = _terms(names, beta, se, found.limits[:, 0], found.limits[:, 1], found.p_value)
     terms["plr_chisq"] = chisq
     with np.errstate(all="ignore"):
         terms["wald_p_value"] = 2 * stats.norm.sf(np.abs(beta / se))
-    return terms, found.loglik, {name: "; ".join(n) for name, n in notes.items() if n}
+    return terms, found.loglik, {name: note for name, note in notes.items() if note}
 
 
-def _fallback_note(what: str, failed: str, why: str) -> str:
-    if why:
-        return f"{what} not computed: {why}"
-    if failed == "firthmodels":
-        return f"{what} by casemeta's own constrained refit (firthmodels' refit failed)"
-    return f"{what} by casemeta's own constrained refit"
+def _firth_note(by: str, filled: list[tuple[str, str]], failed: list[tuple[str, str]], singular: bool) -> str:
+    """Which of a term's statistics casemeta computed itself, and which none could compute, and why."""
+    what = " and ".join(w for w, _ in filled)
+    if by == "casemeta":
+        done = f"Firth estimate{', ' + what if what else ''} by casemeta's own fit (firthmodels' fit did not converge)"
+    else:
+        done = f"{what} by casemeta's own constrained refit (firthmodels gave none)" if what else ""
+    return join_notes(
+        done,
+        *(f"{w} not computed: {why}" for w, why in failed),
+        "standard error and Wald p-value not computed: the Fisher information is singular at the estimate" if singular else "",
+    )
 
 
 def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source: str = "data") -> ModelFit:
