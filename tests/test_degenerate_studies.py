@@ -91,9 +91,14 @@ def test_one_case(tmp_path):
     out = run(synthetic([1], x=[1]), tmp_path)
     tests = out["crosstab_tests"].set_index("condition")
     assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'x'"
-    assert model(out, "x")["note"].tolist() == ["not estimable: only 1 case(s) for at least 2 coefficients"]
+    assert model(out, "x")["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"]
     assert out["cross_validation"]["note"][0] == "LOO AUC and Brier score not computed: only 1 case(s); leaving one out needs at least 3"
     assert out["cross_validation"]["base_rate"][0] == 1.0
+
+
+def test_fewer_cases_than_coefficients(tmp_path):
+    out = run(synthetic([0, 1], x=[0, 1], z=[1, 0]), tmp_path)
+    assert model(out, "x_z")["note"].tolist() == ["not estimable: only 2 case(s) for at least 3 coefficients"]
 
 
 def test_two_cases_separate_completely(tmp_path):
@@ -115,8 +120,8 @@ def test_outcome_with_one_class_does_not_stop_the_step(tmp_path):
     out = run(synthetic([1, 1, 1, 1]), tmp_path)
     tests = out["crosstab_tests"].set_index("condition")
     assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'y'"
-    for note in out["logistic_models"]["note"][:2]:
-        assert note.startswith("not estimable: ") and "'y'" in note and "1 in every case" in note
+    assert out["logistic_models"]["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"] * 2 + [
+        "4 of 4 case(s) left out: w missing; not estimable: no case has every variable of the model"]
     checks = out["cross_validation"].set_index("model")
     assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: every case has the same outcome (1)"
     # leaving any case out, the others' base rate is 1 and the case is 1: Brier 0

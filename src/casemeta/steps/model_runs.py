@@ -92,6 +92,8 @@ def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame,
     try:
         if len(cases) == 0:
             raise CasemetaError("no cases" if len(frame) == 0 else "no case has every variable of the model")
+        if cases[m["outcome"]].nunique() == 1:
+            raise CasemetaError(f"outcome {m['outcome']!r} is {cases[m['outcome']].iloc[0]} in every case")
         if len(cases) < 1 + len(m["predictors"]):
             raise CasemetaError(f"only {len(cases)} case(s) for at least {1 + len(m['predictors'])} coefficients")
         fit, warned = quietly(fit_logistic, cases, m["formula"], m["method"], source=source)
