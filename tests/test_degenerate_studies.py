@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from casemeta.coded.codebook import Category, Codebook, Variable
+from casemeta.errors import CasemetaError
 from casemeta.stats.cross_validation import loo_check
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.stats.logistic_models import fit_logistic
@@ -82,8 +83,7 @@ def test_no_cases(tmp_path):
     assert set(out["crosstab_tests"]["note"]) == {"p-value, odds ratio and Cramér's V not computed: no cases"}
     assert out["crosstab_tests"]["p_value"].isna().all()
     assert out["logistic_models"]["note"].tolist() == ["not estimable: no cases"] * 3
-    assert set(out["cross_validation"]["note"]) == {
-        "LOO AUC and Brier score not computed: no cases; leaving one out needs at least 3"}
+    assert set(out["cross_validation"]["note"]) == {"LOO AUC and Brier score not computed: no cases"}
     assert (out["cross_validation"]["n"] == 0).all()
 
 
@@ -153,10 +153,18 @@ def test_constant_predictor(tmp_path):
     out = run(synthetic([0, 1, 0, 1], x=[1, 1, 1, 1]), tmp_path)
     tests = out["crosstab_tests"].set_index("condition")
     assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'x'"
-    note = model(out, "x")["note"].iloc[0]
-    assert note.startswith("not estimable: ") and "'x'" in note and "constant" in note
-    check_note = out["cross_validation"].set_index("model").at["y ~ x", "note"]
-    assert check_note.startswith("LOO AUC and Brier score not computed: ") and "constant" in check_note
+    assert model(out, "x")["note"].tolist() == ["not estimable: predictor 'x' is 1 in every case"]
+    checks = out["cross_validation"].set_index("model")
+    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: predictor 'x' is 1 in every case"
+    # the base rate is still there: 2 of 4; left one out, the others' share is 1/3 or 2/3, always 1/3 off: Brier 1/9 * 4 / 4
+    assert checks.at["y ~ x", "base_rate"] == 0.5 and checks.at["y ~ x", "base_rate_brier"] == pytest.approx(4 / 9)
+
+
+def test_category_with_one_value_used(tmp_path):
+    plan = {"models": {"outcomes": ["y"], "predictor_sets": {"c_x": ["c", "x"]}}}
+    out = run(synthetic([0, 1, 1, 0, 1, 0], x=[0, 1, 0, 1, 1, 0]), tmp_path, plan)
+    assert out["logistic_models"]["note"].tolist() == ["not estimable: predictor 'c' is 'a' in every case"]
+    assert out["cross_validation"]["note"].tolist() == ["LOO AUC and Brier score not computed: predictor 'c' is 'a' in every case"]
 
 
 def test_complete_separation(tmp_path):
@@ -199,7 +207,7 @@ def test_every_optional_value_missing(tmp_path):
     out = run(synthetic([0, 1, 1, 0, 1, 0]), tmp_path)
     assert model(out, "w")["note"].tolist() == ["6 of 6 case(s) left out: w missing; not estimable: no case has every variable of the model"]
     assert out["cross_validation"].set_index("model").at["y ~ w", "note"] == (
-        "6 of 6 case(s) left out: w missing; LOO AUC and Brier score not computed: no cases; leaving one out needs at least 3")
+        "6 of 6 case(s) left out: w missing; LOO AUC and Brier score not computed: no case has every variable of the model")
 
 
 def test_some_optional_values_missing(tmp_path):
@@ -239,3 +247,9 @@ def test_crosstab_test_at_any_total():
     # every row all in one column: far less probable than any random table, p = 1/(draws + 1)
     split = crosstab_test(np.array([[100_000, 0], [0, 100_000]] * 2 + [[50_000, 50_000]]), draws=1000, seed=3)
     assert split["p_value"] == pytest.approx(1 / 1001)
+
+
+def test_fit_logistic_on_a_category_with_one_value_used():
+    data = synthetic([0, 1, 1, 0])
+    with pytest.raises(CasemetaError, match=r"^data: no predictor of 'y ~ c' varies; nothing to model$"):
+        fit_logistic(data, "y ~ c")

@@ -58,27 +58,33 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray
     return predicted, one_class, not_converged
 
 
+def loo_not_computed(data: pd.DataFrame, formula: str, why: str, C: float = 1.0) -> dict:
+    """The row of a check that cannot be run: base-rate scores where the outcome allows, and why."""
+    outcome = formula.split("~", 1)[0].strip()
+    out = {"formula": formula, "n": len(data), "base_rate": np.nan, "loo_auc": np.nan, "loo_brier": np.nan,
+           "base_rate_brier": np.nan, "penalty": f"L2, C={C}", "note": f"LOO AUC and Brier score not computed: {why}"}
+    if outcome in data and data[outcome].notna().all():
+        out.update(_base_rate_scores(data[outcome].to_numpy(dtype=float)))
+    return out
+
+
 def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "data") -> dict:
     """Leave-one-out predicted probabilities of an L2-penalized logistic model, scored, with a note."""
     outcome = formula.split("~", 1)[0].strip()
-    out = {"formula": formula, "n": len(data), "base_rate": np.nan, "loo_auc": np.nan, "loo_brier": np.nan,
-           "base_rate_brier": np.nan, "penalty": f"L2, C={C}", "note": ""}
-    if outcome in data and data[outcome].notna().all():
-        out.update(_base_rate_scores(data[outcome].to_numpy(dtype=float)))
     if len(data) < MIN_CASES:
         cases = f"only {len(data)} case(s)" if len(data) else "no cases"
-        out["note"] = f"LOO AUC and Brier score not computed: {cases}; leaving one out needs at least {MIN_CASES}"
-        return out
+        return loo_not_computed(data, formula, f"{cases}; leaving one out needs at least {MIN_CASES}", C)
     if outcome in data and data[outcome].nunique(dropna=True) == 1:
-        value = data[outcome].dropna().iloc[0]
-        out["note"] = f"LOO AUC and Brier score not computed: every case has the same outcome ({value})"
-        return out
+        return loo_not_computed(data, formula, f"every case has the same outcome ({data[outcome].dropna().iloc[0]})", C)
     try:
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
-        out["note"] = f"LOO AUC and Brier score not computed: {reason(exc, source)}"
-        return out
-    predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C)
+        return loo_not_computed(data, formula, reason(exc, source), C)
+    X = X[:, [n != "Intercept" for n in names]]
+    if X.shape[1] == 0:
+        return loo_not_computed(data, formula, "no predictor varies", C)
+    out = loo_not_computed(data, formula, "", C)
+    predicted, one_class, not_converged = _loo_predictions(X, y, C)
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)))
     out["note"] = join_notes(
         f"in {one_class} fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1" if one_class else "",

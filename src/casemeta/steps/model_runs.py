@@ -20,7 +20,7 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import model_specs
-from casemeta.stats.cross_validation import loo_check
+from casemeta.stats.cross_validation import loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.stats.logistic_models import TERM_COLUMNS, fit_logistic
 from casemeta.stats.notes import join_notes, reason
@@ -80,22 +80,35 @@ def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: C
     return long, {"outcome": outcome, "condition": condition, **test}
 
 
+def not_estimable(frame: pd.DataFrame, cases: pd.DataFrame, m: dict) -> str:
+    """Why the model cannot be fitted to these cases, checked before fitting; "" if it may be."""
+    if len(cases) == 0:
+        return "no cases" if len(frame) == 0 else "no case has every variable of the model"
+    for name in (m["outcome"], *m["predictors"]):
+        if cases[name].nunique() == 1:
+            role = "outcome" if name == m["outcome"] else "predictor"
+            value = cases[name].iloc[0]
+            return f"{role} {name!r} is {repr(value) if isinstance(value, str) else value} in every case"
+    if len(cases) < 1 + len(m["predictors"]):
+        return f"only {len(cases)} case(s) for at least {1 + len(m['predictors'])} coefficients"
+    return ""
+
+
 def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame, dict]:
     """One model's term rows (or one "not estimable" row) and its leave-one-out row."""
     cases, missing = complete_cases(frame, [m["outcome"], *m["predictors"]])
     head = {"model": m["model"], "outcome": m["outcome"], "predictors": " + ".join(m["predictors"])}
+    problem = not_estimable(frame, cases, m)
     try:
+        if problem and not problem.startswith("outcome"):  # the check says more where the outcome has one class
+            raise CasemetaError(problem)
         check, check_warned = quietly(loo_check, cases, m["formula"], source=source)
     except FIT_ERRORS as exc:
-        check, check_warned = {"formula": m["formula"], "n": len(cases), "note": ""}, f"LOO AUC and Brier score not computed: {reason(exc, source)}"
+        check, check_warned = loo_not_computed(cases, m["formula"], reason(exc, source)), ""
     check = {"model": m["model"], **check, "note": join_notes(missing, check["note"], check_warned)}
     try:
-        if len(cases) == 0:
-            raise CasemetaError("no cases" if len(frame) == 0 else "no case has every variable of the model")
-        if cases[m["outcome"]].nunique() == 1:
-            raise CasemetaError(f"outcome {m['outcome']!r} is {cases[m['outcome']].iloc[0]} in every case")
-        if len(cases) < 1 + len(m["predictors"]):
-            raise CasemetaError(f"only {len(cases)} case(s) for at least {1 + len(m['predictors'])} coefficients")
+        if problem:
+            raise CasemetaError(problem)
         fit, warned = quietly(fit_logistic, cases, m["formula"], m["method"], source=source)
     except FIT_ERRORS as exc:
         note = join_notes(missing, f"not estimable: {reason(exc, source)}")
