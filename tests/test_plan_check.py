@@ -104,7 +104,7 @@ def test_a_step_with_invalidate_removes_later_results_even_when_it_fails(project
     (results / "derived_cases.csv").write_text("kept: models comes after derive")
     code = main(["--root", str(project), "models", "--study", "african_clusters", "--derived", str(project / "missing.csv"),
                  "--out-dir", str(results / "models"), "--invalidate"])
-    assert code == 1
+    assert code != 0
     assert not (results / "tables").exists() and not (results / "summary.md").exists()
     assert (results / "derived_cases.csv").exists()
 
