@@ -108,6 +108,11 @@ def test_text_by_text_interaction_varies_the_first_factor_fastest(small):
     assert X == [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
 
 
+def test_the_outcome_may_also_be_a_predictor(small):
+    # found by the property test below: the outcome's column was dropped from the predictors
+    assert matrix(small, "x ~ x")[0] == ["Intercept", "x"]
+
+
 def test_three_way_product_expands_to_every_interaction_by_degree():
     parsed = parse_formula("y ~ a*b*c")
     assert parsed.terms == [("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c"), ("a", "b", "c")]

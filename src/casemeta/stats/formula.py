@@ -64,10 +64,14 @@ class Formula:
     references: dict[str, str] = field(default_factory=dict)  # column -> reference level given by [ref=...]
 
     @property
+    def predictors(self) -> list[str]:
+        """The columns the terms read, in order of appearance."""
+        return list(dict.fromkeys(name for term in self.terms for name in term))
+
+    @property
     def columns(self) -> list[str]:
-        """Every column the formula reads: the outcome, then the predictors in order of appearance."""
-        seen = dict.fromkeys([self.outcome, *(name for term in self.terms for name in term)])
-        return list(seen)
+        """Every column the formula reads: the outcome, then the predictors."""
+        return list(dict.fromkeys([self.outcome, *self.predictors]))
 
 
 def _refuse(formula: str, term: str, why: str = "") -> CasemetaError:
@@ -200,7 +204,7 @@ def design_frame(data: pd.DataFrame, formula: str, source: str = "data") -> tupl
     except CasemetaError as exc:
         raise CasemetaError(f"{source}: {exc.summary}") from None
     _check_columns(parsed, data, source)
-    factors = {name: _factor_columns(parsed, data, name, source) for name in parsed.columns[1:]}
+    factors = {name: _factor_columns(parsed, data, name, source) for name in parsed.predictors}
     columns = {"Intercept": np.ones(len(data))} if parsed.intercept else {}
     for term in parsed.terms:
         # the first factor varies fastest, as in R and patsy
