@@ -212,6 +212,12 @@ def test_missing_values_only_in_the_used_columns_are_reported(small):
         design(small, "y ~ x + g")
 
 
+def test_a_column_named_twice_in_the_data_is_refused(small):
+    twice = pd.concat([small, small[["x"]]], axis=1)
+    with pytest.raises(CasemetaError, match="column 'x' appears more than once in the data; rename one"):
+        design(twice, "y ~ x")
+
+
 def test_a_text_outcome_is_not_binary(small):
     with pytest.raises(CasemetaError, match="outcome 'h' must be binary 0/1; found values u, v, w"):
         design(small, "h ~ x")

@@ -166,6 +166,9 @@ def _check_columns(parsed: Formula, data: pd.DataFrame, source: str) -> None:
             raise CasemetaError(
                 f"{source}: formula {parsed.text!r}: {name!r} names a variable that is not a column; columns are: {', '.join(known)}{maybe}"
             )
+    twice = [name for name in parsed.columns if list(data.columns).count(name) > 1]
+    if twice:
+        raise CasemetaError(f"{source}: formula {parsed.text!r}: column {twice[0]!r} appears more than once in the data; rename one")
     missing = data[parsed.columns].isna().any(axis=1)
     if missing.any():
         rows = data.index[missing].tolist()
