@@ -212,6 +212,22 @@ def test_missing_values_only_in_the_used_columns_are_reported(small):
         design(small, "y ~ x + g")
 
 
+def test_more_columns_than_cases_is_refused_before_building_them(small):
+    # Intercept + x + g[b], g[c] + h[v], h[w] + x:g (2) + x:h (2) + g:h (4) + x:g:h (4) = 18 columns for 6 cases
+    with pytest.raises(CasemetaError, match="needs 18 columns for 6 cases; the coefficients cannot all be estimated"):
+        design(small, "y ~ x*g*h")
+
+
+def test_a_product_of_many_factors_is_refused_before_expanding_it(small):
+    with pytest.raises(CasemetaError, match="at most 8 factors can be joined by"):
+        parse_formula("y ~ " + "*".join(f"x{i}" for i in range(30)))  # 2^30 terms otherwise
+
+
+def test_no_cases_is_refused(small):
+    with pytest.raises(CasemetaError, match="no cases to model"):
+        design(small.iloc[:0], "y ~ x")
+
+
 def test_a_column_named_twice_in_the_data_is_refused(small):
     twice = pd.concat([small, small[["x"]]], axis=1)
     with pytest.raises(CasemetaError, match="column 'x' appears more than once in the data; rename one"):

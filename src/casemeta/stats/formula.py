@@ -46,11 +46,17 @@ NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _NAME = re.compile(NAME)
 _FACTOR = re.compile(rf"\s*(?P<name>{NAME})\s*(?:\[\s*ref\s*=\s*(?P<level>[^\]]*?)\s*\])?\s*")
 ALLOWED = "terms are column names, a:b interactions and a*b (with x[ref=level] for a text column's reference level, and 0 or - 1 to drop the intercept)"
-HINTS = {
-    "(": "; transform the column in the data first",
-    ".": "; list the columns by name",
-    "**": "; write the interactions out with : and *",
-}
+MAX_PRODUCT = 8  # factors joined by *: 2^8 - 1 = 255 terms already
+
+
+def _hint(term: str) -> str:
+    if "(" in term:
+        return "; transform the column in the data first"
+    if term.strip() == ".":
+        return "; list the columns by name"
+    if "**" in term:
+        return "; write the interactions out with : and *"
+    return ""
 
 
 @dataclass
@@ -75,8 +81,7 @@ class Formula:
 
 
 def _refuse(formula: str, term: str, why: str = "") -> CasemetaError:
-    hint = next((h for key, h in HINTS.items() if key in term), "") if not why else ""
-    return CasemetaError(f"formula {formula!r}: term {term.strip()!r} is not allowed: {why or ALLOWED}{hint}")
+    return CasemetaError(f"formula {formula!r}: term {term.strip()!r} is not allowed: {why or ALLOWED + _hint(term)}")
 
 
 def _split_top(text: str, separators: str) -> list[tuple[str, str]]:
@@ -124,6 +129,8 @@ def _expand(formula: str, item: str, references: dict[str, str]) -> list[tuple[s
     for _, group_text in _split_top(item, "*"):
         factors = tuple(dict.fromkeys(_factor(formula, item, f, references) for _, f in _split_top(group_text, ":")))
         groups.append(factors)
+    if len(groups) > MAX_PRODUCT:
+        raise _refuse(formula, item, f"at most {MAX_PRODUCT} factors can be joined by *; write the interactions wanted with :")
     terms = []
     for size in range(1, len(groups) + 1):
         for combo in itertools.combinations(groups, size):
@@ -208,6 +215,12 @@ def design_frame(data: pd.DataFrame, formula: str, source: str = "data") -> tupl
         raise CasemetaError(f"{source}: {exc.summary}") from None
     _check_columns(parsed, data, source)
     factors = {name: _factor_columns(parsed, data, name, source) for name in parsed.predictors}
+    if len(data) == 0:
+        raise CasemetaError(f"{source}: formula {formula!r}: no cases to model")
+    width = parsed.intercept + sum(np.prod([len(factors[name]) for name in term]) for term in parsed.terms)
+    if width > len(data):
+        raise CasemetaError(f"{source}: formula {formula!r} needs {width} columns for {len(data)} cases; "
+                            "the coefficients cannot all be estimated: use fewer terms or levels")
     columns = {"Intercept": np.ones(len(data))} if parsed.intercept else {}
     for term in parsed.terms:
         # the first factor varies fastest, as in R and patsy

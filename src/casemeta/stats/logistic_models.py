@@ -58,8 +58,6 @@ def design(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[np.n
     """
     y_column, X_frame = design_frame(data, formula, source)
     outcome = str(y_column.name)
-    if len(y_column) == 0:
-        raise CasemetaError(f"{source}: formula {formula!r}: no cases to model")
     values = set(pd.unique(y_column))
     if not pd.api.types.is_numeric_dtype(y_column.dtype) or not values <= {0, 1}:
         shown = sorted(map(str, values))[:10]
