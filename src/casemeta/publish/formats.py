@@ -72,7 +72,7 @@ def markdown_escape(text: str) -> str:
 
 def _cells(table: PubTable, escape, sup) -> list[list[str]]:
     """Every body cell escaped for a format, followed by its footnote letters as that format writes them."""
-    return [[escape(v) + "".join(sup(x) for x in table.letters(r, c)) for c, v in enumerate(row)]
+    return [[escape(v) + (sup(table.marker(r, c)) if (r, c) in table.marks else "") for c, v in enumerate(row)]
             for r, row in enumerate(table.frame.itertuples(index=False))]
 
 
@@ -171,8 +171,8 @@ def write_docx(tables: list[PubTable], path: Path, title: str) -> None:
         for r, row in enumerate(table.frame.itertuples(index=False)):
             for c, (cell, value) in enumerate(zip(grid.add_row().cells, row)):
                 cell.text = visible_text(value)
-                for letter in table.letters(r, c):
-                    cell.paragraphs[0].add_run(letter).font.superscript = True
+                if (r, c) in table.marks:
+                    cell.paragraphs[0].add_run(table.marker(r, c)).font.superscript = True
         for note in table.notes:
             _docx_note(doc, note)
         for i, text in enumerate(table.footnotes()):
@@ -195,12 +195,13 @@ def sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _sheet_rows(table: PubTable) -> list[tuple[str, list[str], bool]]:
-    """What one sheet holds, row by row: (what the row is, its texts, bold?) with footnote letters kept apart."""
-    rows = [("title", [table.title], True), ("header", list(map(str, table.frame.columns)), True)]
-    rows += [("row", list(row), False) for row in table.frame.itertuples(index=False)]
-    rows += [("note", [n], False) for n in table.notes]
-    rows += [("note", [f"{footnote_letter(i)} {t}"], False) for i, t in enumerate(table.footnotes())]
+def _sheet_rows(table: PubTable) -> list[tuple[str, list[tuple[str, str]], bool]]:
+    """What one sheet holds, row by row: (what the row is, its cells as (text, footnote letters), bold?)."""
+    rows = [("title", [(table.title, "")], True), ("header", [(str(c), "") for c in table.frame.columns], True)]
+    rows += [(f"row {r + 1}", [(v, table.marker(r, c)) for c, v in enumerate(row)], False)
+             for r, row in enumerate(table.frame.itertuples(index=False))]
+    rows += [("note", [(n, "")], False) for n in table.notes]
+    rows += [("note", [(f"{footnote_letter(i)} {t}", "")], False) for i, t in enumerate(table.footnotes())]
     return rows
 
 
@@ -209,13 +210,11 @@ def excel_problems(tables: list[PubTable]) -> list[str]:
     silently drop the rest, and a split cell would make the Excel table differ from every other format."""
     problems = []
     for table in tables:
-        body = 0
-        for kind, texts, _ in _sheet_rows(table):
-            body += kind == "row"
-            for c, text in enumerate(texts):
-                length = len(visible_text(text)) + sum(map(len, table.letters(body - 1, c))) * (kind == "row")
+        for kind, cells, _ in _sheet_rows(table):
+            for c, (text, marker) in enumerate(cells):
+                length = len(visible_text(text)) + len(marker)
                 if length > EXCEL_CELL_LIMIT:
-                    where = f"row {body}, column {table.frame.columns[c]!r}" if kind == "row" else kind
+                    where = f"{kind}, column {table.frame.columns[c]!r}" if kind.startswith("row") else kind
                     problems.append(f"table {table.name!r}, {where}: {length:,} characters; Excel holds at most "
                                     f"{EXCEL_CELL_LIMIT:,} in a cell (shorten the value, or export other formats)")
     return problems
@@ -227,12 +226,12 @@ def check_excel(tables: list[PubTable]) -> None:
         raise CasemetaError("cannot write the Excel tables: a cell is too long for Excel", problems)
 
 
-def _excel_cell(sheet, row: int, column: int, text: str, letters: list[str], bold: bool):
+def _excel_cell(sheet, row: int, column: int, text: str, marker: str, bold: bool):
     """A text cell that no spreadsheet runs as a formula, footnote letters as superscript rich text."""
     text = visible_text(text)
     cell = sheet.cell(row=row, column=column)
-    if letters:
-        cell.value = CellRichText([text, TextBlock(InlineFont(vertAlign="superscript", b=bold), "".join(letters))])
+    if marker:
+        cell.value = CellRichText([text, TextBlock(InlineFont(vertAlign="superscript", b=bold), marker)])
     else:
         cell.value = text
     cell.data_type = "s"  # never a formula, whatever the text starts with
@@ -251,13 +250,10 @@ def write_xlsx(tables: list[PubTable], path: Path) -> None:
     used: set[str] = set()
     for table in tables:
         sheet = book.create_sheet(sheet_name(table.name, used))
-        body = 0
-        for r, (kind, texts, bold) in enumerate(_sheet_rows(table), start=1):
-            body += kind == "row"
-            for c, text in enumerate(texts, start=1):
-                letters = table.letters(body - 1, c - 1) if kind == "row" else []
-                cell = _excel_cell(sheet, r, c, text, letters, bold)
-                if kind == "row" and c > 1:
+        for r, (kind, cells, bold) in enumerate(_sheet_rows(table), start=1):
+            for c, (text, marker) in enumerate(cells, start=1):
+                cell = _excel_cell(sheet, r, c, text, marker, bold)
+                if kind.startswith("row") and c > 1:
                     cell.alignment = Alignment(horizontal="right")
     atomic_io.atomic_write(path, lambda tmp: book.save(tmp))
 

@@ -42,9 +42,10 @@ class PubTable:
         """Every distinct reason, in reading order (row by row, left to right); footnote i has letter i."""
         return list(dict.fromkeys(t for key in sorted(self.marks) for t in self.marks[key]))
 
-    def letters(self, row: int, column: int) -> list[str]:
+    def marker(self, row: int, column: int) -> str:
+        """The footnote letters of a cell, e.g. 'a' or 'a,c'; '' for a cell with no stated reason."""
         order = self.footnotes()
-        return [footnote_letter(order.index(t)) for t in self.marks.get((row, column), [])]
+        return ",".join(footnote_letter(order.index(t)) for t in self.marks.get((row, column), []))
 
     def row_notes(self, row: int) -> str:
         """The reasons of one row, each after the column it explains (for the CSV's Note column)."""
@@ -62,14 +63,10 @@ def _notes(frame: pd.DataFrame) -> list[str]:
     return [note_text(v) for v in frame["note"]] if "note" in frame.columns else [""] * len(frame)
 
 
-def _mark_rows(table: PubTable, notes: list[str], statistics: list[str]) -> None:
-    """Row i's reason marks its blank statistics (the reason they are blank), else the row's stub."""
+def _mark_rows(table: PubTable, notes: list[str]) -> None:
+    """Row i's stated reason marks the row (its first cell): a results row has one note for all its statistics."""
     for i, text in enumerate(notes):
-        if not text:
-            continue
-        blank = [table.frame.columns.get_loc(c) for c in statistics if table.frame.iloc[i][c] == ""]
-        for column in blank or [0]:
-            table.mark(i, column, text)
+        table.mark(i, 0, text)
 
 
 def fmt_number(x, digits: int = 2) -> str:
@@ -169,7 +166,7 @@ def tests_table(tests: pd.DataFrame, codebook: Codebook) -> PubTable:
     if draws:
         notes.append(f"Monte Carlo tests used {', '.join(map(str, draws))} draws.")
     table = PubTable("crosstab_tests", "Exact tests of association", out, notes)
-    _mark_rows(table, _notes(tests), ["p", "Odds ratio", "Cramér's V", "N"])
+    _mark_rows(table, _notes(tests))
     return table
 
 
@@ -187,6 +184,11 @@ STAR_NOTE = "p-value not available, so no significance stars can be shown."
 NOT_IN_RESULTS = "no results for this model in logistic_models.csv: run the models step again."
 Cells = dict[tuple[str, int], str]
 Marks = dict[tuple[str, int], list[str]]
+
+
+def _around(pattern: str, *values) -> str:
+    """An interval or standard error in its brackets; blank (no brackets) when none of it was computed."""
+    return "" if all(pd.isna(v) for v in values) else pattern.format(*map(fmt_number, values))
 
 
 def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
@@ -211,10 +213,10 @@ def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: 
         mark = stars(r.p_value) if with_stars else ""
         if odds:
             cells[(label, 0)] = f"{fmt_number(r.odds_ratio)}{mark}"
-            cells[(label, 1)] = f"[{fmt_number(r.or_ci_low)}, {fmt_number(r.or_ci_high)}]"
+            cells[(label, 1)] = _around("[{}, {}]", r.or_ci_low, r.or_ci_high)
         else:
             cells[(label, 0)] = f"{fmt_number(r.estimate)}{mark}"
-            cells[(label, 1)] = f"({fmt_number(r.std_error)})"
+            cells[(label, 1)] = _around("({})", r.std_error)
         reasons = [note] if note and note != model_note else []
         reasons += [STAR_NOTE] if with_stars and pd.isna(r.p_value) else []
         if reasons:
@@ -272,7 +274,7 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
     if cv.empty:
         notes.append("No model was checked out of sample.")
     table = PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out, notes)
-    _mark_rows(table, _notes(cv), list(out.columns[1:]))
+    _mark_rows(table, _notes(cv))
     return table
 
 
