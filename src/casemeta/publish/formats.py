@@ -88,9 +88,13 @@ def to_csv(table: PubTable) -> str:
         header.append("Note")
         rows = [[*row, table.row_notes(r)] for r, row in enumerate(rows)]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([spreadsheet_safe(c) for c in header])
-    writer.writerows([[spreadsheet_safe(v) for v in row] for row in rows])
+    # Python's csv module quotes a field holding "\r" only if "\r" is in the line terminator; a bare "\r"
+    # would read back as a line break, so a row holding one is written with every field quoted.
+    minimal = csv.writer(buffer, lineterminator="\n")
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in [header, *rows]:
+        safe = [spreadsheet_safe(v) for v in row]
+        (quoted if any("\r" in v for v in safe) else minimal).writerow(safe)
     return buffer.getvalue()
 
 
