@@ -150,7 +150,7 @@ def latex_document(tables: list[PubTable], title: str, table_dir: str = "tables"
         r"\usepackage{textcomp}", r"\usepackage{booktabs}", r"\usepackage[margin=2cm,landscape]{geometry}",
         r"\DeclareUnicodeCharacter{2212}{\ensuremath{-}}", r"\DeclareUnicodeCharacter{221E}{\ensuremath{\infty}}",
         r"\DeclareUnicodeCharacter{00D7}{\ensuremath{\times}}", r"\DeclareUnicodeCharacter{2264}{\ensuremath{\leq}}",
-        r"\DeclareUnicodeCharacter{2013}{--}",
+        r"\DeclareUnicodeCharacter{2013}{--}", r"\DeclareUnicodeCharacter{FFFD}{\textbf{?}}",
         rf"\title{{{latex_escape(title)}}}", r"\date{}", r"\begin{document}", r"\maketitle", inputs, r"\end{document}", ""])
 
 
