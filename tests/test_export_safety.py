@@ -202,3 +202,21 @@ def test_a_failed_export_leaves_every_file_as_it_was(tmp_path, monkeypatch):
         export_tables(study, tmp_path / "results", ["csv", "markdown", "docx", "xlsx"])
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # no temporary file left, no file changed
+
+
+def test_export_removes_tables_and_figures_the_results_no_longer_give(tmp_path):
+    study = syn.write_project(tmp_path)
+    out = syn.write_results(tmp_path / "results")
+    export_tables(study, tmp_path / "results", ["csv", "markdown"])
+    export_figures(study, tmp_path / "results")
+    assert (out / "figures" / "forest_odds_ratios.png").exists()
+    (out / "tables" / "notes.txt").write_text("the researcher's own file")
+    # the next run finds no case at all: no model to plot, no table but the "no cases" one
+    atomic_io.write_csv(out / "derived_cases.csv", syn.derived_cases().iloc[:0])
+    for name in ("crosstabs.csv", "logistic_models.csv"):
+        atomic_io.write_csv(out / "models" / name, pd.read_csv(out / "models" / name).iloc[:0])
+    export_tables(study, tmp_path / "results", ["csv"])
+    export_figures(study, tmp_path / "results")
+    assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(
+        ["no_cases.csv", "notes.txt", *[f"{t}.md" for t in ("cases", "crosstab_size", "crosstab_tests", "models_growth", "cross_validation")]])
+    assert list((out / "figures").iterdir()) == []

@@ -281,12 +281,18 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
 MODEL_FILES = ("crosstabs.csv", "crosstab_tests.csv", "logistic_models.csv", "cross_validation.csv")
 
 
-def model_results(models_dir: Path) -> dict[str, pd.DataFrame]:
-    """The four model result files, or one clear error naming those missing and how to make them."""
-    missing = [name for name in MODEL_FILES if not (models_dir / name).is_file()]
+def require_results(folder: Path, names: list[str] | tuple[str, ...]) -> None:
+    """Results the workflow makes, or one clear error naming those missing and how to make them."""
+    missing = [name for name in names if not (folder / name).is_file()]
     if missing:
-        raise CasemetaError(f"{models_dir}: {', '.join(missing)} not found: run `snakemake --cores 2` first "
-                            f"(or `snakemake --cores 2 {models_dir}/{missing[0]}`)")
+        first = folder / missing[0]
+        where = first if len(missing) == 1 else f"{folder}: {', '.join(missing)}"
+        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {first}`)")
+
+
+def model_results(models_dir: Path) -> dict[str, pd.DataFrame]:
+    """The four model result files, read as the models step wrote them."""
+    require_results(models_dir, MODEL_FILES)
     return {name: pd.read_csv(models_dir / name, dtype={"condition_value": str} if name == "crosstabs.csv" else None)
             for name in MODEL_FILES}
 
@@ -296,14 +302,15 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     results = Path(results)
     tables = []
     pub = plan.get("publication", {})
-    if len(derived):
-        tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
-    if (results / "reproduction.csv").is_file():
+    if not len(derived):
+        return tables
+    tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
+    if "reproduce" in plan:
+        require_results(results, ["reproduction.csv"])
         tables += reproduced_tables(pd.read_csv(results / "reproduction.csv", dtype={"published": str}))
-    if len(derived):
-        found = model_results(results / "models")
-        tables += crosstab_tables(found["crosstabs.csv"], codebook)
-        tables.append(tests_table(found["crosstab_tests.csv"], codebook))
-        tables += model_tables(found["logistic_models.csv"], plan, codebook)
-        tables.append(cross_validation_table(found["cross_validation.csv"], codebook))
+    found = model_results(results / "models")
+    tables += crosstab_tables(found["crosstabs.csv"], codebook)
+    tables.append(tests_table(found["crosstab_tests.csv"], codebook))
+    tables += model_tables(found["logistic_models.csv"], plan, codebook)
+    tables.append(cross_validation_table(found["cross_validation.csv"], codebook))
     return tables

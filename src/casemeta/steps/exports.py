@@ -11,8 +11,7 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan
-from casemeta.errors import CasemetaError
-from casemeta.publish.tables import PubTable, model_results, study_tables
+from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
 from casemeta.study import Study
 from casemeta.publish.formats import RENDERERS, check_excel, latex_document, write_docx, write_xlsx
 
@@ -23,7 +22,8 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     """Tables of the study under results/<study>/tables/ (+ tables.tex, .docx, .xlsx)."""
     results = Path(results) / study.name
     codebook = study.codebook()
-    derived = load_derived(_result_file(results / "derived_cases.csv"), codebook)
+    require_results(results, ["derived_cases.csv"])
+    derived = load_derived(results / "derived_cases.csv", codebook)
     tables = study_tables(results, derived, codebook, load_plan(study.plan_path))
     if not len(derived):
         message = no_cases_message(study)
@@ -46,6 +46,7 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
         if fmt == "xlsx":
             write_xlsx(tables, results / f"{study.name}_tables.xlsx")
             written.append(results / f"{study.name}_tables.xlsx")
+    remove_stale(results / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
     return written
 
 
@@ -62,14 +63,17 @@ def export_figures(study: Study, results: Path) -> list[Path]:
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
         written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios")
+    remove_stale(results / "figures", written, {".png", ".pdf"})
     return written
 
 
-def _result_file(path: Path) -> Path:
-    """A result the workflow makes, or one clear error saying how to make it."""
-    if not path.is_file():
-        raise CasemetaError(f"{path} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {path}`)")
-    return path
+def remove_stale(folder: Path, written: list[Path], suffixes: set[str]) -> None:
+    """Files of the formats just written that this export did not write (a table or figure the results no
+    longer support, e.g. a model no longer estimable) go, so that nothing left in the folder looks current."""
+    for path in folder.iterdir():
+        if path.is_file() and path.suffix in suffixes and path not in written:
+            log.info("removed %s: the current results no longer give it", path)
+            path.unlink()
 
 
 def no_cases_message(study: Study) -> str:
