@@ -34,7 +34,7 @@ class PubTable:
     marks: dict[tuple[int, int], list[str]] = field(default_factory=dict)
 
     def mark(self, row: int, column: int, text) -> None:
-        text = note_text(text)
+        text = text_or_blank(text)
         if text and text not in self.marks.setdefault((row, column), []):
             self.marks[(row, column)].append(text)
 
@@ -54,13 +54,14 @@ class PubTable:
                          for (r, c) in sorted(self.marks) if r == row for t in self.marks[(r, c)])
 
 
-def note_text(value) -> str:
-    """A results CSV's `note` cell as text; blank (or no note column at all, in older results) is ''."""
+def text_or_blank(value) -> str:
+    """A results CSV cell (a `note`, a name) as text; a blank cell is ''."""
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
 def _notes(frame: pd.DataFrame) -> list[str]:
-    return [note_text(v) for v in frame["note"]] if "note" in frame.columns else [""] * len(frame)
+    """The stated reason of each results row; older results have no `note` column, so no reasons."""
+    return [text_or_blank(v) for v in frame["note"]] if "note" in frame.columns else [""] * len(frame)
 
 
 def _mark_rows(table: PubTable, notes: list[str]) -> None:
@@ -155,7 +156,7 @@ def tests_table(tests: pd.DataFrame, codebook: Codebook) -> PubTable:
     out = pd.DataFrame({
         "Outcome": [codebook.label(o) for o in tests["outcome"]],
         "Condition": [codebook.label(c) for c in tests["condition"]],
-        "Test": [note_text(t) for t in tests["test"]],
+        "Test": [text_or_blank(t) for t in tests["test"]],
         "p": [fmt_p(p) for p in tests["p_value"]],
         "Odds ratio": [fmt_number(x) for x in tests["odds_ratio"]],
         "Cramér's V": [fmt_number(x) for x in tests["cramers_v"]],
@@ -224,8 +225,8 @@ def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: 
     first = fit.iloc[0]
     cells[("N", 0)] = fmt_count(first["n"])
     cells[("Log-likelihood", 0)] = fmt_number(first["loglik"])
-    cells[("Method", 0)] = {"firth": "Firth", "ml": "ML"}.get(first["method"], note_text(first["method"]))
-    cells[("Separation", 0)] = note_text(first["separation"]).split(" (")[0]
+    cells[("Method", 0)] = {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"]))
+    cells[("Separation", 0)] = text_or_blank(first["separation"]).split(" (")[0]
     return cells, {**marks, **method_marks}
 
 
@@ -262,14 +263,14 @@ def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[P
 
 def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
     out = pd.DataFrame({
-        "Model": [note_text(m) for m in cv["model"]],
+        "Model": [text_or_blank(m) for m in cv["model"]],
         "N": [fmt_count(n) for n in cv["n"]],
         "Base rate": [fmt_number(x) for x in cv["base_rate"]],
         "LOO AUC": [fmt_number(x) for x in cv["loo_auc"]],
         "LOO Brier": [fmt_number(x, 3) for x in cv["loo_brier"]],
         "Base-rate Brier": [fmt_number(x, 3) for x in cv["base_rate_brier"]],
     })
-    penalties = ", ".join(dict.fromkeys(p for p in map(note_text, cv["penalty"]) if p)) or "C=1"
+    penalties = ", ".join(dict.fromkeys(p for p in map(text_or_blank, cv["penalty"]) if p)) or "C=1"
     notes = [f"L2-penalized logistic regression ({penalties}); a Brier score below the base rate's means the predictors help."]
     if cv.empty:
         notes.append("No model was checked out of sample.")
