@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from casemeta.coded.codebook import Category, Codebook, Variable
-from casemeta.errors import CasemetaError
 from casemeta.stats.cross_validation import loo_check
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.stats.logistic_models import fit_logistic
@@ -248,8 +247,3 @@ def test_crosstab_test_at_any_total():
     split = crosstab_test(np.array([[100_000, 0], [0, 100_000]] * 2 + [[50_000, 50_000]]), draws=1000, seed=3)
     assert split["p_value"] == pytest.approx(1 / 1001)
 
-
-def test_fit_logistic_on_a_category_with_one_value_used():
-    data = synthetic([0, 1, 1, 0])
-    with pytest.raises(CasemetaError, match=r"^data: no predictor of 'y ~ c' varies; nothing to model$"):
-        fit_logistic(data, "y ~ c")

@@ -80,11 +80,8 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
         return loo_not_computed(data, formula, reason(exc, source), C)
-    X = X[:, [n != "Intercept" for n in names]]
-    if X.shape[1] == 0:
-        return loo_not_computed(data, formula, "no predictor varies", C)
     out = loo_not_computed(data, formula, "", C)
-    predicted, one_class, not_converged = _loo_predictions(X, y, C)
+    predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C)
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)))
     out["note"] = join_notes(
         f"in {one_class} fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1" if one_class else "",

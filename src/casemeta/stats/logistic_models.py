@@ -188,8 +188,6 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
     if len(data) == 0:
         raise CasemetaError(f"{source}: no cases to fit {formula!r} to")
     y, X, names, _ = design(data, formula, source)
-    if names == ["Intercept"]:  # e.g. a category with one value used: no coefficient left to estimate
-        raise CasemetaError(f"{source}: no predictor of {formula!r} varies; nothing to model")
     separation = find_separation(X, y, names)
     use = "firth" if method == "firth" or (method == "auto" and separation.found) else "ml"
     note = ""
