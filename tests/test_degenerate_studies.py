@@ -91,7 +91,7 @@ def test_one_case(tmp_path):
     tests = out["crosstab_tests"].set_index("condition")
     assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'x'"
     assert model(out, "x")["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"]
-    assert out["cross_validation"]["note"][0] == "LOO AUC and Brier score not computed: only 1 case(s); leaving one out needs at least 3"
+    assert out["cross_validation"]["note"][0] == "LOO AUC and Brier score not computed: outcome 'y' is 1 in every case"
     assert out["cross_validation"]["base_rate"][0] == 1.0
 
 
@@ -122,7 +122,7 @@ def test_outcome_with_one_class_does_not_stop_the_step(tmp_path):
     assert out["logistic_models"]["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"] * 2 + [
         "4 of 4 case(s) left out: w missing; not estimable: no case has every variable of the model"]
     checks = out["cross_validation"].set_index("model")
-    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: every case has the same outcome (1)"
+    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: outcome 'y' is 1 in every case"
     # leaving any case out, the others' base rate is 1 and the case is 1: Brier 0
     assert checks.at["y ~ x", "base_rate_brier"] == 0.0
 

@@ -94,29 +94,33 @@ def not_estimable(frame: pd.DataFrame, cases: pd.DataFrame, m: dict) -> str:
     return ""
 
 
+def _attempt(compute, data: pd.DataFrame, m: dict, source: str, **kwargs) -> tuple[object, str]:
+    """quietly(compute(data, formula, ..., source=source)), or (None, the error's reason) where the data cannot be fitted."""
+    try:
+        return quietly(compute, data, m["formula"], source=source, **kwargs)
+    except FIT_ERRORS as exc:
+        return None, reason(exc, source)
+
+
 def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame, dict]:
-    """One model's term rows (or one "not estimable" row) and its leave-one-out row."""
+    """One model's term rows (or one "not estimable" row) and its leave-one-out row.
+
+    What stops a model also stops its check, with the same words in both notes.
+    """
     cases, missing = complete_cases(frame, [m["outcome"], *m["predictors"]])
     head = {"model": m["model"], "outcome": m["outcome"], "predictors": " + ".join(m["predictors"])}
     problem = not_estimable(frame, cases, m)
-    try:
-        if problem and not problem.startswith("outcome"):  # the check says more where the outcome has one class
-            raise CasemetaError(problem)
-        check, check_warned = quietly(loo_check, cases, m["formula"], source=source)
-    except FIT_ERRORS as exc:
-        check, check_warned = loo_not_computed(cases, m["formula"], reason(exc, source)), ""
-    check = {"model": m["model"], **check, "note": join_notes(missing, check["note"], check_warned)}
-    try:
-        if problem:
-            raise CasemetaError(problem)
-        fit, warned = quietly(fit_logistic, cases, m["formula"], m["method"], source=source)
-    except FIT_ERRORS as exc:
-        note = join_notes(missing, f"not estimable: {reason(exc, source)}")
-        return pd.DataFrame([{**head, "n": len(cases), "note": note}]), check
+    fit, fit_note = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, method=m["method"])
+    check, check_note = (None, problem) if problem else _attempt(loo_check, cases, m, source)
+    if check is None:
+        check, check_note = loo_not_computed(cases, m["formula"], check_note), ""
+    check = {"model": m["model"], **check, "note": join_notes(missing, check["note"], check_note)}
+    if fit is None:
+        return pd.DataFrame([{**head, "n": len(cases), "note": join_notes(missing, f"not estimable: {fit_note}")}]), check
     table = fit.table()
     for column, value in reversed(head.items()):
         table.insert(0, column, value)
-    table["note"] = [join_notes(missing, note, warned) for note in table["note"]]
+    table["note"] = [join_notes(missing, note, fit_note) for note in table["note"]]
     return table, check
 
 
