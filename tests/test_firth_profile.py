@@ -97,3 +97,15 @@ def test_one_more_african_case_keeps_every_joint_action_p_value(clusters):
     assert table.at["any_joint_action", "note"].endswith("penalized LR p-value by casemeta's own constrained refit (firthmodels gave none)")
     # the statistic is the penalized likelihood ratio: its p-value and chi-square agree
     assert table.at["any_joint_action", "p_value"] == pytest.approx(stats.chi2.sf(table.at["any_joint_action", "plr_chisq"], 1))
+
+
+def test_fit_command_writes_the_p_value_and_its_note_and_no_warning(tmp_path, capfd):
+    from casemeta.cli import main
+
+    out = tmp_path / "fit.csv"
+    args = ["fit", str(REFERENCE / "endometrial.csv"), "--formula", "HG ~ NV + EH", "--method", "firth", "--out", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out).set_index("term")
+    assert table.at["NV", "p_value"] == pytest.approx(LOGISTF_NV_P, abs=1e-8)
+    assert "casemeta's own constrained refit" in table.at["NV", "note"]
+    assert "Warning" not in capfd.readouterr().err

@@ -46,17 +46,24 @@ class Maximum:
 
 
 def quantities(beta: np.ndarray, X: np.ndarray, y: np.ndarray) -> Quantities:
-    """Penalized log-likelihood l(b) + 0.5 log det I(b), its gradient and I(b)."""
-    eta = X @ beta
-    p = expit(eta)
-    w = p * (1 - p)
-    info = X.T @ (X * w[:, None])
-    sign, logdet = np.linalg.slogdet(info)
-    if sign <= 0 or not np.isfinite(logdet):
+    """Penalized log-likelihood l(b) + 0.5 log det I(b), its gradient and I(b).
+
+    Far out (fitted probabilities of exactly 0 or 1) I(b) is singular: the penalized
+    log-likelihood is then -inf, so no step goes there.
+    """
+    with np.errstate(all="ignore"):
+        eta = X @ beta
+        p = expit(eta)
+        w = p * (1 - p)
+        info = X.T @ (X * w[:, None])
+        sign, logdet = np.linalg.slogdet(info)
+        if sign <= 0 or not np.isfinite(logdet):
+            return Quantities(-np.inf, np.full(len(beta), np.nan), info)
+        loglik = float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)) + 0.5 * logdet)
+        hat = w * np.einsum("ij,ji->i", X, np.linalg.solve(info, X.T))
+        score = X.T @ (y - p + hat * (0.5 - p))
+    if not np.isfinite(loglik) or not np.isfinite(score).all():
         return Quantities(-np.inf, np.full(len(beta), np.nan), info)
-    loglik = float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)) + 0.5 * logdet)
-    hat = w * np.einsum("ij,ji->i", X, np.linalg.solve(info, X.T))
-    score = X.T @ (y - p + hat * (0.5 - p))
     return Quantities(loglik, score, info)
 
 
@@ -79,7 +86,8 @@ def maximize(X: np.ndarray, y: np.ndarray, start: np.ndarray, fixed: int | None 
             delta = np.linalg.solve(q.info[np.ix_(free, free)], g)
         except np.linalg.LinAlgError:
             return Maximum(beta, q.loglik, False, "the Fisher information is singular")
-        delta *= min(1.0, MAX_STEP / np.abs(delta).max())
+        if np.abs(delta).max() > MAX_STEP:
+            delta *= MAX_STEP / np.abs(delta).max()
         for _ in range(MAX_HALVINGS):
             trial = beta.copy()
             trial[free] += delta
