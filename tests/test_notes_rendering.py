@@ -79,6 +79,8 @@ def _xlsx_marks(sheet, n_rows: int) -> dict:
         for c, cell in enumerate(row):
             if isinstance(cell.value, CellRichText):
                 marks[(r, c)] = "".join(b.text for b in cell.value if not isinstance(b, str) and b.font.vertAlign == "superscript")
+            elif isinstance(cell.value, (int, float)) and '"' in cell.number_format:  # a number keeps its letters in its format
+                marks[(r, c)] = cell.number_format.split('"')[1]
     return marks
 
 
@@ -103,7 +105,7 @@ def test_every_format_marks_the_same_cells_and_lists_the_reasons(exported, name)
     paragraphs = [p for p in doc.paragraphs if p.runs and p.runs[0].font.superscript]
     assert all(any(p.runs[0].text == x and p.text == f"{x} {text}" for p in paragraphs) for x, text in listed)
 
-    sheet = load_workbook(exported / "synthetic_tables.xlsx", rich_text=True)[name]
+    sheet = load_workbook(exported / "synthetic_tables.xlsx", rich_text=True)[f"Table {index + 1}"]
     n_rows = len(pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False))
     assert _xlsx_marks(sheet, n_rows) == marks
     column_a = [sheet.cell(row=r, column=1).value for r in range(3 + n_rows, sheet.max_row + 1)]
@@ -183,7 +185,9 @@ def test_degenerate_results_render_in_every_format_with_figures(tmp_path, kind):
     figures = export_figures(study, tmp_path / "results")
     doc = Document(out / "synthetic_tables.docx")
     book = load_workbook(out / "synthetic_tables.xlsx")
-    assert book.sheetnames == SHEETS and len(doc.tables) == len(SHEETS)
+    assert book.sheetnames == ["Tables", *(f"Table {i}" for i in range(1, len(SHEETS) + 1))] and len(doc.tables) == len(SHEETS)
+    assert [row[1].value for row in book["Tables"].iter_rows(min_row=2)] == [p.text.split(". ", 1)[1] for p in doc.paragraphs
+                                                                             if p.style.name == "Caption"]
     assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
     models = pd.read_csv(out / "tables" / "models_growth.csv", dtype=str, keep_default_na=False, index_col=0)
     cv = pd.read_csv(out / "tables" / "cross_validation.csv", dtype=str, keep_default_na=False)

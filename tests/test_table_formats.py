@@ -122,8 +122,8 @@ def test_excel_stores_names_as_text_never_formulas(table, tmp_path):
     path = tmp_path / "t.xlsx"
     write_xlsx([table, table], path)
     book = load_workbook(path)
-    assert book.sheetnames == ["special", "special_2"]
-    sheet = book["special"]
+    assert book.sheetnames == ["Tables", "Table 1", "Table 2"]  # an index, then the tables as Word and LaTeX number them
+    sheet = book["Table 1"]
     names = [sheet.cell(row=r, column=1) for r in range(3, 3 + len(NAMES))]
     assert [c.value for c in names] == NAMES
     assert all(c.data_type == "s" for c in names)
