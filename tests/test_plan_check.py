@@ -25,14 +25,14 @@ def test_shipped_plans_fit_their_codebooks(root):
 
 
 def test_a_typo_names_the_file_the_key_path_and_the_closest_names(project):
-    path = _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    path = _edit(project, "terms: [sells_internationally,", "terms: [sells_internationaly,")
     from casemeta.study import Study
     study = Study(project, "african_clusters")
     with pytest.raises(CasemetaError) as err:
         load_plan(path, study.codebook())
     text = str(err.value)
     assert str(path) in text
-    assert "at models/predictor_sets/together/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in text
+    assert "at models/predictor_sets/together/terms/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in text
 
 
 @pytest.mark.parametrize("old, new, expected", [
@@ -80,7 +80,7 @@ def test_display_and_analysis_sections_split_the_plan():
 
 
 def test_check_command_exits_non_zero_and_removes_the_study_results(project, capsys):
-    _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    _edit(project, "terms: [sells_internationally,", "terms: [sells_internationaly,")
     results = project / "results" / "african_clusters"
     (results / "tables").mkdir(parents=True)
     (results / "tables" / "cases.csv").write_text("from an earlier run")

@@ -88,10 +88,11 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
     models = plan.get("models") or {}
     for i, name in enumerate(models.get("outcomes", [])):
         need(name, f"models/outcomes/{i}", "outcome", OUTCOME_TYPES)
-    for set_name, terms in (models.get("predictor_sets") or {}).items():
-        for i, term in enumerate(terms):
+    for set_name, spec in (models.get("predictor_sets") or {}).items():
+        where = f"models/predictor_sets/{set_name}" + ("/terms" if isinstance(spec, dict) else "")
+        for i, term in enumerate(set_terms(spec)):
             for name in term_variables(term):
-                need(name, f"models/predictor_sets/{set_name}/{i}", "predictor", CONDITION_TYPES)
+                need(name, f"{where}/{i}", "predictor", CONDITION_TYPES)
     for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
@@ -111,12 +112,41 @@ def plan_sections(plan: dict, display: bool) -> dict:
     return {k: v for k, v in plan.items() if (k in DISPLAY_SECTIONS) == display}
 
 
-def model_specs(plan: dict) -> list[dict]:
-    """Expand the plan's outcomes × predictor sets into named models."""
+def set_terms(spec: list | dict) -> list[str]:
+    """A predictor set's terms: the set is a list of terms, or {label:, terms:}."""
+    return spec["terms"] if isinstance(spec, dict) else spec
+
+
+def set_label(name: str, spec: list | dict) -> str:
+    """What a reader sees for a predictor set: its `label`, else its name in words."""
+    return spec["label"] if isinstance(spec, dict) and spec.get("label") else name.replace("_", " ").capitalize()
+
+
+def with_references(term: str, codebook: Codebook | None) -> str:
+    """A term with the codebook's reference level added to each category variable that has one and
+    is not given one in the term (`market_orientation` -> `market_orientation[ref=local_only]`)."""
+    if codebook is None:
+        return term
+    known = {v.name: v for v in (*codebook.variables, *codebook.derived)}
+
+    def add(match: re.Match) -> str:
+        variable = known.get(match.group(1))
+        reference = getattr(variable, "reference", None)
+        return f"{match.group(1)}[ref={reference}]" if reference else match.group(1)
+
+    return re.sub(r"(?<![\w.\[=(])([A-Za-z_][A-Za-z0-9_.]*)(?!\s*[\[(\w])", add, term)
+
+
+def model_specs(plan: dict, codebook: Codebook | None = None) -> list[dict]:
+    """Expand the plan's outcomes × predictor sets into named models; with the codebook, each
+    category predictor's declared reference level enters the formula."""
     spec = plan.get("models") or {}
     out = []
     for outcome in spec.get("outcomes", []):
-        for set_name, predictors in spec.get("predictor_sets", {}).items():
+        for set_name, predictor_set in spec.get("predictor_sets", {}).items():
+            predictors = set_terms(predictor_set)
+            terms = [with_references(term, codebook) for term in predictors]
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
-                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto")})
+                        "label": set_label(set_name, predictor_set),
+                        "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto")})
     return out

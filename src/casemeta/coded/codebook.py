@@ -35,6 +35,7 @@ class Variable:
     minimum: int | None = None
     maximum: int | None = None
     rule: dict | None = None
+    reference: str | None = None  # a category's reference level in models
 
     @property
     def nullable(self) -> bool:
@@ -159,6 +160,10 @@ def _consistency_problems(book: Codebook) -> list[str]:
             problems.append(f"{v.name}: a category variable needs `values`")
         if v.rule is not None and v.rule["kind"] not in RAW_RULES:
             problems.append(f"{v.name}: rule kind {v.rule['kind']!r} is not one of {sorted(RAW_RULES)}")
+    for v in (*book.variables, *book.derived):
+        if v.reference is not None and (v.type != "category" or v.reference not in v.allowed_values):
+            expected = f"one of its values {', '.join(v.allowed_values)}" if v.type == "category" else "a category variable"
+            problems.append(f"{v.name}: reference {v.reference!r} is not {expected}")
     for v in book.derived:
         rule = v.rule or {}
         if rule.get("kind") not in DERIVED_RULES:

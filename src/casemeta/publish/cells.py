@@ -45,12 +45,14 @@ def printed_number(text: str) -> tuple[float, int, bool] | None:
 
 
 def numeric_columns(table: PubTable) -> list[bool]:
-    """Which columns hold statistics (right- or decimal-aligned): every filled cell of the column is
-    one, and at least one is filled. The first column (the stub) is always text."""
+    """Which columns hold statistics (right- or decimal-aligned): most of their filled cells are
+    statistics (a model column's Method and Separation rows are words under its numbers). The first
+    column (the stub) is always text."""
     kinds = []
-    for c, column in enumerate(table.frame.columns):
+    for c in range(table.frame.shape[1]):
         filled = [visible_text(v) for v in table.frame.iloc[:, c] if visible_text(v)]
-        kinds.append(c > 0 and bool(filled) and all(STATISTIC.match(v) for v in filled))
+        numbers = sum(bool(STATISTIC.match(v)) for v in filled)
+        kinds.append(c > 0 and 2 * numbers > len(filled))
     return kinds
 
 

@@ -136,7 +136,7 @@ def run_models(frame: pd.DataFrame, plan: dict, codebook: Codebook, out_dir: Pat
             long, test = crosstab_rows(frame, outcome, condition, codebook, draws, seed)
             tabs.append(long)
             tests.append(test)
-    for i, m in enumerate(model_specs(plan), 1):
+    for i, m in enumerate(model_specs(plan, codebook), 1):
         log.info("model %d: %s", i, m["formula"])
         table, check = model_rows(frame, m, codebook.study)
         models.append(table)
