@@ -91,3 +91,35 @@ def test_fit_rows_under_the_coefficients(fitted):
     assert [table.marks.get((row, c)) for c in range(1, 5)] == [[PENALIZED], None, None, [PENALIZED]]
     ml = models[models["model"] == "dynamic ~ joint_action"].iloc[0]
     assert rows.loc["AIC", "Joint action"] == f"{-2 * ml['loglik'] + 2 * 2:.2f}"
+
+
+HAND = "y,x\n1,0\n0,0\n0,0\n0,0\n1,1\n1,1\n1,1\n0,1\n"  # x = 0: 1 of 4 with y; x = 1: 3 of 4
+
+
+def test_fit_command_writes_a_formatted_table_beside_the_csv(tmp_path):
+    from openpyxl import load_workbook
+
+    from casemeta.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text(HAND)
+    for suffix in ("xlsx", "md"):
+        assert main(["fit", str(data), "--formula", "y ~ x", "--method", "ml", "--out", str(tmp_path / "fit.csv"),
+                     "--table", str(tmp_path / f"fit.{suffix}")]) == 0
+    sheet = load_workbook(tmp_path / "fit.xlsx")["Table 1"]
+    rows = {row[0].value: row[1] for row in sheet.iter_rows(min_row=3) if row[0].value and len(row) > 1}
+    # odds ratio of x: (3/1) / (1/3) = 9; AIC = -2 (2 ln 0.25 ... ) worked out in test_logistic_models: 12.997 -> 13.00
+    assert rows["x"].value == 9 and rows["x"].number_format == "0.00"
+    assert rows["AIC"].value == 13.0 and rows["N"].value == 8 and rows["Events"].value == 4
+    markdown = (tmp_path / "fit.md").read_text()
+    assert "| AIC | 13.00 |" in markdown and "**Logistic model of y: y \\~ x**" in markdown
+
+
+def test_fit_command_refuses_a_table_format_it_cannot_write_before_writing_anything(tmp_path, capsys):
+    from casemeta.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text(HAND)
+    assert main(["fit", str(data), "--formula", "y ~ x", "--out", str(tmp_path / "fit.csv"), "--table", str(tmp_path / "fit.pdf")]) == 1
+    assert "fit.pdf: a table file must end in one of .tex, .md, .html, .csv, .docx, .xlsx" in capsys.readouterr().err
+    assert not (tmp_path / "fit.csv").exists()

@@ -166,6 +166,7 @@ def _models(args):
     arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
     arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
     arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
+    arg("--table", type=Path, help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
 )
 def _fit(args):
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
@@ -174,8 +175,19 @@ def _fit(args):
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
     if fit.note:
         log.warning("%s", fit.note)
+    if args.table is not None:
+        from casemeta.steps.exports import check_table_path
+
+        check_table_path(args.table)  # before any file is written
     atomic_io.write_csv(args.out, fit.table())
-    print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; wrote {args.out}")
+    wrote = [args.out]
+    if args.table is not None:
+        from casemeta.publish.tables import fit_table
+        from casemeta.steps.exports import write_table
+
+        wrote.append(write_table(fit_table(fit.table(), args.formula), args.table))
+    print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; "
+          f"wrote {', '.join(map(str, wrote))}")
 
 
 @command(

@@ -57,10 +57,12 @@ def plotted_terms(models: pd.DataFrame) -> pd.DataFrame:
     return models[models["term"].notna() & (models["term"] != "Intercept") & models["odds_ratio"].notna()]
 
 
-def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Path]:
-    """Odds ratios with 95% intervals on a log scale, one line per model and term."""
+def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labels: dict[str, str] | None = None) -> list[Path]:
+    """Odds ratios with 95% intervals on a log scale, one line per model and term; a model is named by
+    `model_labels` (its outcome and predictor set as a reader knows them), never by its internal name."""
     rows = plotted_terms(models)
-    labels = [f"{m}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
+    model_labels = model_labels or {}
+    labels = [f"{model_labels.get(m, m)}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(rows)))
     y = np.arange(len(rows))[::-1]
     colors = ["tab:red" if m == "firth" else "tab:blue" for m in rows["method"]]

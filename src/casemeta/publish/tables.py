@@ -184,10 +184,13 @@ def _factor_label(factor: str, codebook: Codebook) -> str:
     return f"{variable.label}: {variable.value_label(level.rstrip(']'))}"
 
 
-def term_label(term: str, codebook: Codebook) -> str:
-    """A model term as a reader reads it: labels from the codebook, an interaction joined by ×."""
+def term_label(term: str, codebook: Codebook | None) -> str:
+    """A model term as a reader reads it: labels from the codebook, an interaction joined by ×
+    (without a codebook, as the data names it)."""
     if term == "Intercept":
         return "(Intercept)"
+    if codebook is None:
+        return term.replace(":", " × ")
     return " × ".join(_factor_label(part, codebook) for part in term.split(":"))
 
 
@@ -196,8 +199,10 @@ def term_label(term: str, codebook: Codebook) -> str:
 _NAME = r"(?<![\w.])({0})(\[[^\]]*\])?(?![\w.])"
 
 
-def readable(text: str, codebook: Codebook) -> str:
+def readable(text: str, codebook: Codebook | None) -> str:
     """A stated reason with the variable names in it replaced by their codebook labels."""
+    if codebook is None:
+        return text
     names = sorted((v.name for v in (*codebook.variables, *codebook.derived)), key=len, reverse=True)
     if not text or not names:
         return text
@@ -259,7 +264,7 @@ def _fit_cells(first: pd.Series) -> tuple[Cells, Marks]:
     return cells, marks
 
 
-def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
+def _model_cells(fit: pd.DataFrame, codebook: Codebook | None, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
     """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error.
 
     With the cells come the reasons that explain them: a reason shared by every row of the model
@@ -319,26 +324,40 @@ def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[P
         chosen = [spec for spec in specs if spec["outcome"] == outcome]
         columns = {spec["label"]: _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
                    for spec in chosen}
-        keys = list(dict.fromkeys(k for cells, _ in columns.values() for k in cells if k[0] not in FOOTER))
-        keys += [(name, 0) for name in FOOTER if any(cells.get((name, 0)) for cells, _ in columns.values())]
-        out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells, _ in columns.values()]]
-                            for label, line in keys], columns=["", *columns])
-        what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
-        notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
-                 "Separation: whether the cases separate under maximum likelihood; with method auto, Firth is used wherever they do.",
-                 "AIC = −2 log-likelihood + 2k, BIC = −2 log-likelihood + k ln N (k coefficients); Tjur's R²: mean fitted "
-                 "probability of the cases with the outcome minus that of the cases without."]
         used = models[models["model"].isin([spec["model"] for spec in chosen])]
-        notes += reference_notes(used, [v for spec in chosen for t in spec["predictors"] for v in term_variables(t)], codebook)
-        if with_stars:
-            notes.append("* p < 0.05, ** p < 0.01, *** p < 0.001.")
-        table = PubTable(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}", out, notes)
-        for column, (_, marks) in enumerate(columns.values(), start=1):
-            for key, reasons in marks.items():
-                for reason in reasons:
-                    table.mark(keys.index(key), column, reason)
-        tables.append(table)
+        references = reference_notes(used, [v for spec in chosen for t in spec["predictors"] for v in term_variables(t)], codebook)
+        tables.append(_side_by_side(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}",
+                                    columns, odds, with_stars, references))
     return tables
+
+
+def _side_by_side(name: str, title: str, columns: dict[str, tuple[Cells, Marks]], odds: bool, with_stars: bool,
+                  extra_notes: list[str]) -> PubTable:
+    """Models as columns: coefficient rows in order of first appearance, then the fit rows any model fills."""
+    keys = list(dict.fromkeys(k for cells, _ in columns.values() for k in cells if k[0] not in FOOTER))
+    keys += [(row, 0) for row in FOOTER if any(cells.get((row, 0)) for cells, _ in columns.values())]
+    out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells, _ in columns.values()]]
+                        for label, line in keys], columns=["", *columns])
+    what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
+    notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
+             "Separation: whether the cases separate under maximum likelihood; with method auto, Firth is used wherever they do.",
+             "AIC = −2 log-likelihood + 2k, BIC = −2 log-likelihood + k ln N (k coefficients); Tjur's R²: mean fitted "
+             "probability of the cases with the outcome minus that of the cases without.", *extra_notes]
+    if with_stars:
+        notes.append("* p < 0.05, ** p < 0.01, *** p < 0.001.")
+    table = PubTable(name, title, out, notes)
+    for column, (_, marks) in enumerate(columns.values(), start=1):
+        for key, reasons in marks.items():
+            for reason in reasons:
+                table.mark(keys.index(key), column, reason)
+    return table
+
+
+def fit_table(fit: pd.DataFrame, formula: str, odds: bool = True, with_stars: bool = False) -> PubTable:
+    """The publication table of one ad-hoc model (`casemeta fit`): its terms as the data names them."""
+    outcome = formula.split("~", 1)[0].strip()
+    return _side_by_side("model", f"Logistic model of {outcome}: {formula.strip()}",
+                         {"(1)": _model_cells(fit, None, odds, with_stars)}, odds, with_stars, [])
 
 
 def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> PubTable:

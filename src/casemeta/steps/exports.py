@@ -9,8 +9,9 @@ import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
+from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
-from casemeta.plan import load_plan
+from casemeta.plan import load_plan, model_specs
 from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
 from casemeta.study import Study
 from casemeta.publish.formats import RENDERERS, check_excel, latex_document, write_docx, write_xlsx
@@ -62,9 +63,33 @@ def export_figures(study: Study, results: Path) -> list[Path]:
     for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
-        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios")
+        labels = {spec["model"]: f"{codebook.label(spec['outcome'])} ({spec['label']})"
+                  for spec in model_specs(load_plan(study.plan_path, codebook), codebook)}
+        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios", labels)
     remove_stale(results / "figures", written, {".png", ".pdf"})
     return written
+
+
+TABLE_SUFFIXES = {".tex": "latex", ".md": "markdown", ".html": "html", ".csv": "csv", ".docx": "docx", ".xlsx": "xlsx"}
+
+
+def check_table_path(path: Path) -> None:
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        raise CasemetaError(f"{path}: a table file must end in one of {', '.join(TABLE_SUFFIXES)}; "
+                            f"its ending {Path(path).suffix or '(none)'!r} names no format")
+
+
+def write_table(table: PubTable, path: Path) -> Path:
+    """One publication table in the format its file name ends with (LaTeX: the table to \\input)."""
+    check_table_path(path)
+    fmt = TABLE_SUFFIXES[Path(path).suffix.lower()]
+    if fmt == "docx":
+        write_docx([table], path, table.title)
+    elif fmt == "xlsx":
+        write_xlsx([table], path)
+    else:
+        atomic_io.write_text(path, RENDERERS[fmt][0](table))
+    return Path(path)
 
 
 def remove_stale(folder: Path, written: list[Path], suffixes: set[str]) -> None:
