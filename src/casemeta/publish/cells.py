@@ -64,17 +64,3 @@ def cells(table: PubTable, escape, sup) -> list[list[str]]:
 
 def footnotes(table: PubTable, escape, sup) -> list[str]:
     return [sup(footnote_letter(i)) + " " + escape(text) for i, text in enumerate(table.footnotes())]
-
-
-def longest_word(text: str) -> int:
-    return max((len(word) for word in text.split()), default=0)
-
-
-def column_lengths(table: PubTable) -> list[tuple[int, int]]:
-    """(longest cell, longest word) of each column in characters, header included; a cell's footnote
-    letters count with it."""
-    out = []
-    for c, name in enumerate(table.frame.columns):
-        texts = [visible_text(name)] + [visible_text(v) + table.marker(r, c) for r, v in enumerate(table.frame.iloc[:, c])]
-        out.append((max(len(t) for t in texts), max(longest_word(t) for t in texts)))
-    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from casemeta.publish.cells import cells, column_lengths, footnotes, numeric_columns, printed_number, visible_text
+from casemeta.publish.cells import cells, footnotes, numeric_columns, printed_number, visible_text
 from casemeta.publish.tables import PubTable
 
 # Every character LaTeX would not print as itself. The tilde and the backquote are printed as the
@@ -23,11 +23,22 @@ LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
                   "~": r"\texttildelow{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
                   "`": r"\textasciigrave{}"}
 
-# Page geometry of latex_document: A4, 2 cm margins, tables in \small (9 pt: 1 em = 9 pt).
-PORTRAIT_EM = (210 - 40) / 25.4 * 72.27 / 9  # text width in em: 170 mm
-LANDSCAPE_EM = (297 - 40) / 25.4 * 72.27 / 9  # a landscape page's text width: 257 mm
-CHAR_EM = 0.52  # average width of a character of Computer Modern, in em (digits are 0.5 em)
-SEP_EM = 12 / 9  # \tabcolsep on both sides of a column: 2 × 6 pt
+# Page geometry of latex_document: A4, 2 cm margins, tables in \small (cmr9, whose em is 9.25 pt).
+EM_PT = 9.25
+PORTRAIT_EM = 483.7 / EM_PT  # \linewidth of a portrait page (170 mm), in em
+LANDSCAPE_EM = 731.2 / EM_PT  # \linewidth of a landscape page (257 mm)
+SEP_EM = 12 / EM_PT  # \tabcolsep on both sides of a column: 2 × 6 pt
+# Widths of Computer Modern Roman characters in em (from cmr's metrics, rounded up): lower case
+# by letter, digits 0.5, capitals about 0.75; anything else 0.6. A little is added for safety.
+_WIDTH = {**dict(zip("abcdefghijklmnopqrstuvwxyz", [.5, .56, .45, .56, .45, .31, .5, .56, .28, .31, .53, .28, .84, .56, .5,
+                                                      .56, .53, .4, .4, .39, .56, .53, .73, .53, .53, .45])),
+          **{d: .5 for d in "0123456789"}, " ": .34, ".": .28, ",": .28, ";": .28, ":": .28, "'": .28, "(": .39,
+          ")": .39, "[": .28, "]": .28, "-": .34, "/": .5, "&": .78, "I": .37, "J": .52, "M": .92, "W": 1.03}
+
+
+def text_em(text: str) -> float:
+    """How wide a text is in the table's font, in em (an estimate that errs on the wide side)."""
+    return 1.03 * sum(_WIDTH.get(ch, .75 if ch.isupper() else .6) for ch in text)
 # Lines of \small text a page holds beside caption and notes; more body lines and the table breaks.
 PAGE_LINES = {False: 52, True: 30}
 
@@ -61,20 +72,30 @@ def _widths(natural: list[float], minimum: list[float], available: float) -> lis
     return [max(m, min(n, low)) for n, m in zip(natural, minimum)]
 
 
+def _texts(table: PubTable, c: int) -> list[str]:
+    """A column's body cells as printed, each with its footnote letters (superscripts: about half as wide)."""
+    return [visible_text(v) + "ii" * len(table.marker(r, c)) for r, v in enumerate(table.frame.iloc[:, c])]
+
+
 def layout(table: PubTable) -> Layout:
-    lengths = column_lengths(table)
     numeric = numeric_columns(table)
     decimal = [n and all(printed_number(visible_text(v)) or not visible_text(v) for v in table.frame.iloc[:, c])
                for c, n in enumerate(numeric)]
-    body = [max((len(visible_text(v)) + len(table.marker(r, c)) for r, v in enumerate(table.frame.iloc[:, c])), default=0)
-            for c in range(len(lengths))]
-    natural = [max(n * CHAR_EM, 2.0) for n, _ in lengths]
-    # a statistic never wraps (its header may); a text cell wraps down to its longest word
-    minimum = [max((b if num else w) * CHAR_EM, w * CHAR_EM, 2.0) for (_, w), b, num in zip(lengths, body, numeric)]
-    seps = SEP_EM * len(lengths)
+    natural, minimum = [], []
+    for c, header in enumerate(map(visible_text, table.frame.columns)):
+        body = _texts(table, c)
+        words = max((text_em(w) for t in [header, *body] for w in t.split()), default=0)
+        widest = max(map(text_em, body), default=0)
+        if numeric[c]:  # a statistic never wraps; its header wraps to about 7 em
+            natural.append(max(widest, words, min(text_em(header), 7.0), 2.0))
+            minimum.append(max(widest, words, 2.0))
+        else:  # a text cell wraps down to its longest word
+            natural.append(max(widest, text_em(header), 2.0))
+            minimum.append(max(words, 2.0))
+    seps = SEP_EM * len(natural)
     landscape = sum(natural) + seps > PORTRAIT_EM
     widths = _widths(natural, minimum, (LANDSCAPE_EM if landscape else PORTRAIT_EM) - seps)
-    lines = sum(max((math.ceil(len(visible_text(v)) * CHAR_EM / w) or 1) for v, w in zip(row, widths))
+    lines = sum(max((math.ceil(text_em(visible_text(v)) / w) or 1) for v, w in zip(row, widths))
                 for row in table.frame.itertuples(index=False))
     return Layout(widths, decimal, numeric, landscape, lines > PAGE_LINES[landscape])
 
@@ -144,8 +165,8 @@ def _longtable(table: PubTable, spot: Layout, columns: str, header: str, caption
     """A table over several pages: its header repeats, and its notes follow its last row, left-aligned
     with it (the table starts at the left margin) and no wider than it."""
     n = table.frame.shape[1]
-    width = min(sum(spot.widths) + SEP_EM * n, LANDSCAPE_EM if spot.landscape else PORTRAIT_EM)
-    notes = "\n".join(rf"\noindent\parbox{{{width:.1f}em}}{{\footnotesize {note}}}\par" for note in _notes(table))
+    width = sum(spot.widths) + SEP_EM * n
+    notes = "\n".join(rf"\noindent\parbox{{\linewidth}}{{\footnotesize {note}}}\par" for note in _notes(table))
     return [r"\begingroup\small\setlength{\LTleft}{0pt}\setlength{\LTright}{\fill}",
             rf"\setlength{{\LTcapwidth}}{{{0.9 * width:.1f}em}}",
             rf"\begin{{longtable}}{{{columns}}}", caption + r" \\", r"\toprule", header, r"\midrule", r"\endfirsthead",
@@ -171,4 +192,4 @@ def latex_document(tables: list[PubTable], title: str, table_dir: str = "tables"
     """A complete document that \\inputs every table; compiles with pdflatex."""
     inputs = "\n".join(rf"\input{{{table_dir}/{t.name}.tex}}" for t in tables)
     return "\n".join([*PREAMBLE, rf"\title{{{latex_escape(title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
-                      inputs, r"\end{document}", ""])
+                      r"\listoftables", inputs, r"\end{document}", ""])

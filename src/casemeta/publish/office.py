@@ -244,11 +244,15 @@ def _fit_columns(sheet, table: PubTable) -> None:
 
 def _table_sheet(sheet, table: PubTable) -> None:
     numeric = numeric_columns(table)
+    # numbers are stored as numbers in a column of statistics, and in any column that holds only numbers
+    # (a count as a category, such as 0 to 3 joint actions)
+    stored = [n or all(printed_number(visible_text(v)) for v in table.frame.iloc[:, c] if visible_text(v))
+              for c, n in enumerate(numeric)]
     header_rule = Border(top=Side(style="thin"), bottom=Side(style="thin"))
     for r, (kind, cells, bold) in enumerate(_sheet_rows(table), start=1):
         body = kind.startswith("row")
         for c, (text, marker) in enumerate(cells, start=1):
-            cell = _excel_cell(sheet, r, c, text, marker, bold, number=body and numeric[c - 1])
+            cell = _excel_cell(sheet, r, c, text, marker, bold, number=body and stored[c - 1])
             if kind == "header":
                 cell.border = header_rule
                 cell.alignment = Alignment(horizontal="right" if numeric[c - 1] else "left", wrap_text=True, vertical="bottom")
