@@ -5,7 +5,6 @@ caption for every table, and no internal variable or predictor-set name where a 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import matplotlib.text
@@ -17,7 +16,7 @@ from casemeta.plan import load_plan, set_label
 from casemeta.steps import exports
 from casemeta.steps.pipeline import derive_study, models_study, reproduce_study
 from casemeta.study import Study
-from conftest import ROOT
+from conftest import ROOT, latex_missing
 
 FORMATS = ["csv", "markdown", "latex", "html", "docx", "xlsx"]
 PLAIN_NUMBER = re.compile(r"^-?\d{1,3}(,\d{3})*(\.\d+)?$|^-?\d+(\.\d+)?$")  # as a reader types a number
@@ -52,7 +51,7 @@ def run(tmp_path_factory):
     return study, out, figure_texts
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (Debian: texlive-latex-recommended, texlive-latex-extra, texlive-science)")
+@pytest.mark.skipif(bool(latex_missing()), reason=latex_missing() or "LaTeX is installed")
 def test_tables_tex_compiles_with_no_overfull_box(run):
     _, out, _ = run
     compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=out,
@@ -131,3 +130,39 @@ def test_no_internal_name_where_a_reader_looks(run):
     found = {where: sorted({m.group(0) for m in pattern.finditer(text) if m.group(0) not in ids})
              for where, text in texts.items()}
     assert {where: hits for where, hits in found.items() if hits} == {}
+
+
+def _long_wide_table():
+    import pandas as pd
+
+    from casemeta.publish.tables import PubTable
+
+    rows = 150
+    frame = pd.DataFrame({"Case": [f"Case {i} with a longer name" for i in range(rows)],
+                          "Description": ["words that wrap inside their column " * 4] * rows,
+                          "Count": [str(i * 37) for i in range(rows)], "Share": [f"{i / rows:.3f}" for i in range(rows)],
+                          "Model `auto` ~ x": [f"{1000 + i:,.0f}" for i in range(rows)]})
+    return PubTable("long", "A long and wide table", frame, ["Note: method `auto` for y ~ x."])
+
+
+def test_a_long_wide_table_breaks_across_landscape_pages_with_text_left_and_numbers_aligned(tmp_path):
+    from casemeta.publish.latex import latex_document, to_latex
+
+    tex = to_latex(_long_wide_table())
+    assert tex.startswith("\\begin{landscape}") and "\\begin{longtable}" in tex and "\\endhead" in tex
+    # text columns left-aligned and wrapping, numbers on siunitx's decimal point (grouping commas left to siunitx)
+    assert ">{\\raggedright\\arraybackslash}p{" in tex and "S[table-format=4]" in tex and "S[table-format=1.3]" in tex
+    assert "& 1036 \\\\" in tex.split("\\endlastfoot", 1)[1]
+    # a backquote and a tilde print as themselves, not as an opening quote and an accent
+    assert "Model \\textasciigrave{}auto\\textasciigrave{} \\texttildelow{} x" in tex
+    if latex_missing():
+        pytest.skip(latex_missing())
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "long.tex").write_text(tex, encoding="utf-8")
+    (tmp_path / "doc.tex").write_text(latex_document([_long_wide_table()], "Long"), encoding="utf-8")
+    compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    log = (tmp_path / "doc.log").read_text(encoding="latin-1")
+    assert re.findall(r"^Overfull \\[hv]box.*$", log, flags=re.M) == []
+    assert int(re.search(r"Output written on doc\.pdf \((\d+) pages", log).group(1)) > 3

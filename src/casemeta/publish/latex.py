@@ -5,7 +5,7 @@ the decimal point (siunitx `S`), other statistics right-aligned; the caption and
 table (threeparttable); a table wider than the portrait page on a landscape page (pdflscape); a table
 longer than a page breaking across pages with its header repeated (longtable).
 
-Column widths are worked out here from the text (in em of the table's \\small font), because LaTeX
+Column widths are worked out here from the text (in em of the table's font), because LaTeX
 cannot wrap a column to fit the page by itself without tabularx, which does not break across pages.
 """
 
@@ -23,11 +23,14 @@ LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
                   "~": r"\texttildelow{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
                   "`": r"\textasciigrave{}"}
 
-# Page geometry of latex_document: A4, 2 cm margins, tables in \small (cmr9, whose em is 9.25 pt).
-EM_PT = 9.25
-PORTRAIT_EM = 483.7 / EM_PT  # \linewidth of a portrait page (170 mm), in em
-LANDSCAPE_EM = 731.2 / EM_PT  # \linewidth of a landscape page (257 mm)
-SEP_EM = 12 / EM_PT  # \tabcolsep on both sides of a column: 2 × 6 pt
+# Page geometry of latex_document: A4, 2 cm margins. \linewidth of a portrait page (170 mm) and of a
+# landscape one (257 mm), in pt; between columns 2 × \tabcolsep = 12 pt.
+LINEWIDTH_PT = {False: 483.7, True: 731.2}
+SEP_PT = 12
+# Tables are set in \small (cmr9: em 9.25 pt, 11 pt lines); one too long for a page in \small is set in
+# \footnotesize (cmr8: em 8.5 pt, 9.5 pt lines) and breaks across pages if it is still too long.
+# Lines a page holds beside caption, header and notes, by orientation (landscape: True).
+SIZES = {"small": (9.25, {False: 52, True: 30}), "footnotesize": (8.5, {False: 62, True: 38})}
 # Widths of Computer Modern Roman characters in em (from cmr's metrics, rounded up): lower case
 # by letter, digits 0.5, capitals about 0.75; anything else 0.6. A little is added for safety.
 _WIDTH = {**dict(zip("abcdefghijklmnopqrstuvwxyz", [.5, .56, .45, .56, .45, .31, .5, .56, .28, .31, .53, .28, .84, .56, .5,
@@ -39,8 +42,6 @@ _WIDTH = {**dict(zip("abcdefghijklmnopqrstuvwxyz", [.5, .56, .45, .56, .45, .31,
 def text_em(text: str) -> float:
     """How wide a text is in the table's font, in em (an estimate that errs on the wide side)."""
     return 1.03 * sum(_WIDTH.get(ch, .75 if ch.isupper() else .6) for ch in text)
-# Lines of \small text a page holds beside caption and notes; more body lines and the table breaks.
-PAGE_LINES = {False: 52, True: 30}
 
 
 def latex_escape(text) -> str:
@@ -58,6 +59,7 @@ class Layout:
     numeric: list[bool]  # right-aligned statistics
     landscape: bool
     long: bool
+    size: str = "small"  # the LaTeX font size command of the table
 
 
 def _widths(natural: list[float], minimum: list[float], available: float) -> list[float]:
@@ -78,6 +80,13 @@ def _texts(table: PubTable, c: int) -> list[str]:
 
 
 def layout(table: PubTable) -> Layout:
+    """Widths, alignment, orientation and font size of a table: small if it fits a page, else footnotesize."""
+    spot = _layout(table, "small")
+    return _layout(table, "footnotesize") if spot.long else spot
+
+
+def _layout(table: PubTable, size: str) -> Layout:
+    em_pt, page_lines = SIZES[size]
     numeric = numeric_columns(table)
     decimal = [n and all(printed_number(visible_text(v)) or not visible_text(v) for v in table.frame.iloc[:, c])
                for c, n in enumerate(numeric)]
@@ -92,12 +101,12 @@ def layout(table: PubTable) -> Layout:
         else:  # a text cell wraps down to its longest word
             natural.append(max(widest, text_em(header), 2.0))
             minimum.append(max(words, 2.0))
-    seps = SEP_EM * len(natural)
-    landscape = sum(natural) + seps > PORTRAIT_EM
-    widths = _widths(natural, minimum, (LANDSCAPE_EM if landscape else PORTRAIT_EM) - seps)
+    seps = SEP_PT / em_pt * len(natural)
+    landscape = sum(natural) + seps > LINEWIDTH_PT[False] / em_pt
+    widths = _widths(natural, minimum, LINEWIDTH_PT[landscape] / em_pt - seps)
     lines = sum(max((math.ceil(text_em(visible_text(v)) / w) or 1) for v, w in zip(row, widths))
                 for row in table.frame.itertuples(index=False))
-    return Layout(widths, decimal, numeric, landscape, lines > PAGE_LINES[landscape])
+    return Layout(widths, decimal, numeric, landscape, lines > page_lines[landscape], size)
 
 
 def _table_format(table: PubTable, c: int) -> str:
@@ -151,7 +160,7 @@ def to_latex(table: PubTable) -> str:
         lines = _longtable(table, spot, columns, header, caption, body)
     else:
         notes = "".join(rf"\item[] {n}" + "\n" for n in _notes(table))
-        lines = [r"\begin{table}[htbp]", r"\centering\small", r"\begin{threeparttable}", caption,
+        lines = [r"\begin{table}[htbp]", rf"\centering\{spot.size}", r"\begin{threeparttable}", caption,
                  rf"\begin{{tabular}}{{{columns}}}", r"\toprule", header, r"\midrule", *body, r"\bottomrule",
                  r"\end{tabular}"]
         lines += [r"\begin{tablenotes}[flushleft]\footnotesize", notes.rstrip(), r"\end{tablenotes}"] if notes else []
@@ -165,9 +174,9 @@ def _longtable(table: PubTable, spot: Layout, columns: str, header: str, caption
     """A table over several pages: its header repeats, and its notes follow its last row, left-aligned
     with it (the table starts at the left margin) and no wider than it."""
     n = table.frame.shape[1]
-    width = sum(spot.widths) + SEP_EM * n
+    width = sum(spot.widths) + SEP_PT / SIZES[spot.size][0] * n
     notes = "\n".join(rf"\noindent\parbox{{\linewidth}}{{\footnotesize {note}}}\par" for note in _notes(table))
-    return [r"\begingroup\small\setlength{\LTleft}{0pt}\setlength{\LTright}{\fill}",
+    return [rf"\begingroup\{spot.size}\setlength{{\LTleft}}{{0pt}}\setlength{{\LTright}}{{\fill}}",
             rf"\setlength{{\LTcapwidth}}{{{0.9 * width:.1f}em}}",
             rf"\begin{{longtable}}{{{columns}}}", caption + r" \\", r"\toprule", header, r"\midrule", r"\endfirsthead",
             rf"\multicolumn{{{n}}}{{@{{}}l}}{{\footnotesize\emph{{{latex_escape(table.title)} (continued)}}}} \\",
