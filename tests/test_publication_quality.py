@@ -166,3 +166,26 @@ def test_a_long_wide_table_breaks_across_landscape_pages_with_text_left_and_numb
     log = (tmp_path / "doc.log").read_text(encoding="latin-1")
     assert re.findall(r"^Overfull \\[hv]box.*$", log, flags=re.M) == []
     assert int(re.search(r"Output written on doc\.pdf \((\d+) pages", log).group(1)) > 3
+
+
+def test_word_tables_fit_their_pages(run):
+    from docx.oxml.ns import qn
+
+    study, out, _ = run
+    doc = Document(out / f"{study.name}_tables.docx")
+    # a section's page is given at its end: by a paragraph's w:sectPr, the last one by the body's own
+    placed, waiting, index = [], [], 0
+    for child in doc.element.body.iterchildren():
+        if child.tag == qn("w:tbl"):
+            waiting.append(child)
+        elif child.tag == qn("w:p") and child.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None:
+            placed += [(t, index) for t in waiting]
+            waiting, index = [], index + 1
+    placed += [(t, index) for t in waiting]
+    assert len(placed) == len(doc.tables)
+    for tbl, index in placed:
+        section = doc.sections[index]
+        width = section.page_width - section.left_margin - section.right_margin
+        columns = [int(c.get(qn("w:w"))) * 635 for c in tbl.iter(qn("w:gridCol"))]  # twips to EMU
+        assert sum(columns) <= width, (index, sum(columns), width)
+    assert any(s.page_width > s.page_height for s in doc.sections)

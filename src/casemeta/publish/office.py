@@ -34,22 +34,36 @@ from casemeta.publish.tables import PubTable, footnote_letter
 
 EXCEL_CELL_LIMIT = 32767  # characters Excel keeps in one cell; it silently cuts the rest
 INDEX_SHEET = "Tables"
-TABLE_PT = 9  # Word tables in 9 pt, as the LaTeX tables in \small
+# Word tables in 9 pt where LaTeX sets them in \small, 8 pt where \footnotesize: a little smaller than
+# LaTeX's em (9.25 and 8.5 pt), so the widths LaTeX's layout gives fit Word's page too.
+TABLE_PT = {"small": 9, "footnotesize": 8}
+CELL_MARGINS_PT = 12  # Word's default cell margins, 0.08 inch on each side
 RULE = {"val": "single", "sz": "8", "space": "0", "color": "000000"}  # 1 pt, in eighths of a point
 THIN = {**RULE, "sz": "4"}
 
 
 # ---------------------------------------------------------------- Word
 
+# What may follow w:tblBorders in w:tblPr, and w:tcBorders in w:tcPr (the order OOXML's schema fixes;
+# Word refuses a file whose elements are out of it)
+AFTER = {"w:tblBorders": ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription"),
+         "w:tcBorders": ("w:shd", "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark")}
+
+
 def _border(parent, tag: str, edges: dict[str, dict]) -> None:
-    """w:tblBorders or w:tcBorders with the given edges (python-docx has no API for borders)."""
+    """w:tblBorders or w:tcBorders with the given edges (python-docx has no API for borders), in its
+    place among the properties."""
     borders = OxmlElement(tag)
     for edge, attrs in edges.items():
         element = OxmlElement(f"w:{edge}")
         for key, value in attrs.items():
             element.set(qn(f"w:{key}"), value)
         borders.append(element)
-    parent.append(borders)
+    later = [child for child in parent if child.tag in {qn(t) for t in AFTER[tag]}]
+    if later:
+        later[0].addprevious(borders)
+    else:
+        parent.append(borders)
 
 
 def _rules(grid) -> None:
@@ -125,13 +139,15 @@ def _docx_table(doc, table: PubTable) -> None:
             cell.text = visible_text(value)
             if (r, c) in table.marks:
                 cell.paragraphs[0].add_run(table.marker(r, c)).font.superscript = True
+    size = TABLE_PT[spot.size]
     for column, width, right in zip(grid.columns, spot.widths, numeric):
+        column.width = Pt(size * width + CELL_MARGINS_PT)
         for cell in column.cells:
-            cell.width = Pt(TABLE_PT * width + 12)
+            cell.width = Pt(size * width + CELL_MARGINS_PT)
             for paragraph in cell.paragraphs:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
                 for run in paragraph.runs:
-                    run.font.size = Pt(TABLE_PT)
+                    run.font.size = Pt(size)
     _rules(grid)
 
 
