@@ -68,6 +68,7 @@ def test_every_number_in_the_workbook_is_stored_as_a_number(run):
     study, out, _ = run
     book = load_workbook(out / f"{study.name}_tables.xlsx")
     assert book.sheetnames[0] == "Tables"
+    assert [r[0].hyperlink.location for r in book["Tables"].iter_rows(min_row=2)] == [f"'{s}'!A1" for s in book.sheetnames[1:]]
     numbers = 0
     for sheet in book.worksheets[1:]:
         assert sheet.freeze_panes == "B3"

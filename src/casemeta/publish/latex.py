@@ -12,6 +12,7 @@ cannot wrap a column to fit the page by itself without tabularx, which does not 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from casemeta.publish.cells import cells, footnotes, numeric_columns, printed_number, visible_text
@@ -142,6 +143,8 @@ def _body(table: PubTable, spot: Layout) -> list[str]:
         for c, cell in enumerate(row):
             if spot.decimal[c]:
                 row[c] = cell.replace(",", "") if not cell.startswith(r"\textsuperscript") else cell
+            elif spot.numeric[c]:  # a negative statistic gets a minus sign, not a hyphen (siunitx does this in S)
+                row[c] = re.sub(r"(?<![\w.])-(?=\d)", r"\\textminus{}", cell)
     return [" & ".join(row) + r" \\" for row in rows]
 
 

@@ -25,6 +25,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from casemeta import atomic_io
 from casemeta.errors import CasemetaError
@@ -284,7 +285,8 @@ def _index_sheet(book, tables: list[PubTable], names: list[str]) -> None:
         _excel_cell(sheet, 1, c, text, "", True)
     for r, (table, name) in enumerate(zip(tables, names), start=2):
         link = _excel_cell(sheet, r, 1, name, "", False)
-        link.hyperlink = f"#'{name}'!A1"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1")  # a link within the workbook
+        link.style = "Hyperlink"
         _excel_cell(sheet, r, 2, table.title, "", False)
     sheet.column_dimensions["A"].width = 12
     sheet.column_dimensions["B"].width = min(max((len(visible_text(t.title)) for t in tables), default=10) + 2, 100)
