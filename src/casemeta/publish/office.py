@@ -19,7 +19,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -158,6 +158,8 @@ def write_docx(tables: list[PubTable], path: Path, title: str) -> None:
     section.page_width, section.page_height = Mm(210), Mm(297)  # A4, not the template's US Letter
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Mm(20))
+    caption = doc.styles["Caption"].font  # the template's is small, bold and blue: a journal's is plain black
+    caption.size, caption.bold, caption.color.rgb = Pt(10), False, RGBColor(0, 0, 0)
     doc.add_heading(visible_text(title), level=1)
     for number, table in enumerate(tables, start=1):
         _orient(doc, layout(table).landscape)
