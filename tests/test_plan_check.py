@@ -122,3 +122,31 @@ def test_a_bug_is_logged_with_its_traceback_in_the_rule_log(project, monkeypatch
     assert code == 2
     text = log.read_text()
     assert "internal error in `casemeta models`" in text and "Traceback" in text and "2 classes" in text
+
+
+def test_a_predictor_set_is_a_list_of_terms_or_a_label_with_terms(project):
+    from casemeta.plan import model_specs
+    from casemeta.study import Study
+
+    study = Study(project, "african_clusters")
+    specs = {s["model"]: s for s in model_specs(load_plan(study.plan_path, study.codebook()))}
+    assert specs["dynamic ~ together"]["label"] == "All three"  # {label:, terms:}
+    assert specs["dynamic ~ joint_action"]["label"] == "Joint action"  # a list: its name in words
+    assert specs["dynamic ~ together"]["predictors"] == ["sells_internationally", "any_joint_action", "any_support"]
+    path = _edit(project, "together: {label: All three, terms:", "together: {label: All three, term:")
+    with pytest.raises(CasemetaError, match="the analysis plan does not follow the plan schema") as error:
+        load_plan(path, study.codebook())
+    assert "at models/predictor_sets/together" in str(error.value)
+
+
+def test_a_category_predictor_enters_the_formula_with_the_codebooks_reference_level(root):
+    from casemeta.plan import model_specs
+    from casemeta.study import Study
+
+    codebook = Study(root, "african_clusters").codebook()
+    plan = {"models": {"outcomes": ["growth"], "predictor_sets": {"m": ["market_orientation:any_support", "any_support"]}}}
+    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation[ref=local_only]:any_support + any_support"
+    # a reference level the plan gives is kept, for every mention of the variable in the formula
+    plan["models"]["predictor_sets"]["m"] = ["market_orientation:any_support", "market_orientation[ref=domestic]"]
+    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
+    assert model_specs(plan)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"

@@ -122,12 +122,13 @@ def set_label(name: str, spec: list | dict) -> str:
     return spec["label"] if isinstance(spec, dict) and spec.get("label") else name.replace("_", " ").capitalize()
 
 
-def with_references(term: str, codebook: Codebook | None) -> str:
-    """A term with the codebook's reference level added to each category variable that has one and
-    is not given one in the term (`market_orientation` -> `market_orientation[ref=local_only]`)."""
+def with_references(term: str, codebook: Codebook | None, given: set[str] = frozenset()) -> str:
+    """A term with the codebook's reference level added to each category variable that has one
+    (`market_orientation` -> `market_orientation[ref=local_only]`), unless the formula gives the
+    variable a reference level itself (`given`)."""
     if codebook is None:
         return term
-    known = {v.name: v for v in (*codebook.variables, *codebook.derived)}
+    known = {v.name: v for v in (*codebook.variables, *codebook.derived) if v.name not in given}
 
     def add(match: re.Match) -> str:
         variable = known.get(match.group(1))
@@ -145,7 +146,8 @@ def model_specs(plan: dict, codebook: Codebook | None = None) -> list[dict]:
     for outcome in spec.get("outcomes", []):
         for set_name, predictor_set in spec.get("predictor_sets", {}).items():
             predictors = set_terms(predictor_set)
-            terms = [with_references(term, codebook) for term in predictors]
+            given = {m.group(1) for term in predictors for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\[\s*ref\s*=", term)}
+            terms = [with_references(term, codebook, given) for term in predictors]
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
                         "label": set_label(set_name, predictor_set),
                         "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto")})
