@@ -63,7 +63,7 @@ def export_figures(study: Study, results: Path) -> list[Path]:
     for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
-        labels = {spec["model"]: f"{codebook.label(spec['outcome'])} ({spec['label']})"
+        labels = {spec["model"]: f"{codebook.label(spec['outcome'])} — {spec['label']}"
                   for spec in model_specs(load_plan(study.plan_path, codebook), codebook)}
         written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios", labels)
     remove_stale(results / "figures", written, {".png", ".pdf"})
