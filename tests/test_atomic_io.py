@@ -1,10 +1,12 @@
 """Atomic replacement keeps the old file intact on failure and keeps its permissions."""
 
+import errno
 import os
 
 import pytest
 
 from casemeta import atomic_io
+from casemeta.errors import CasemetaError
 
 
 def test_a_new_file_gets_the_usual_permissions(tmp_path):
@@ -31,9 +33,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
     def broken(tmp):
         tmp.write_text("half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(CasemetaError, match=f"{path}: cannot write it: the disk is full; free some space"):
         atomic_io.atomic_write(path, broken)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["cases.csv"]

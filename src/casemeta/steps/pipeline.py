@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.coded.case_table import load_cases
+from casemeta.coded.case_table import csv_text, load_cases, read_cases, validate_cases
 from casemeta.coded.codebook import Codebook
 from casemeta.stats.count_tables import count_table
 from casemeta.coded.derive import derive
@@ -47,14 +47,23 @@ def validate_study(study: Study, out: Path | None = None, stale_results: Path | 
 
 
 def code_study(study: Study) -> Path:
-    """Rewrite data/coded/<study>/cases.csv from the transcription, keeping added cases."""
+    """Rewrite data/coded/<study>/cases.csv from the transcription, keeping added cases as they were typed.
+
+    Under the same lock as `add-case`, so that a case added meanwhile is never overwritten.
+    """
     codebook = study.codebook()
     coded = code_raw(codebook, study.raw_dir)
-    if study.cases_path.is_file():
-        existing = load_cases(study.cases_path, codebook)
-        added = existing[~existing[codebook.id_column].isin(coded[codebook.id_column])]
-        coded = pd.concat([coded, added.astype("string").fillna("")], ignore_index=True)
-    return atomic_io.write_csv(study.cases_path, coded)
+    columns, id_col = codebook.coded_columns, codebook.id_column
+
+    def recode(target: Path) -> str:
+        if not target.exists():
+            return csv_text(coded, columns, target)
+        existing, origins = read_cases(target, codebook)
+        validate_cases(existing, codebook, target, origins)  # never rewrite from a file that does not validate
+        added = existing[~existing[id_col].str.strip().isin(coded[id_col])]
+        return csv_text(pd.concat([coded, added[columns]], ignore_index=True), columns, target)
+
+    return atomic_io.locked_update(study.cases_path, recode)
 
 
 def check_coding(study: Study, out: Path) -> None:
