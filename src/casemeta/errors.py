@@ -14,6 +14,7 @@ _ADVICE = {
     errno.EROFS: "the file system is read-only; work in a writable copy of the project",
     errno.EISDIR: "it is a folder where a file is expected; move the folder away or name another file",
     errno.ENOTDIR: "part of the path is a file where a folder is expected; check the path",
+    errno.EEXIST: "a file is in the way where a folder is needed; check the path",
     errno.ENOENT: "no such file or folder; check the path",
     errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
 }

@@ -63,14 +63,14 @@ def read_template(path: Path) -> tuple[dict[str, str], dict[str, int]]:
     scalar. A field given twice is refused instead of keeping the last one.
     """
     text = read_text(path)
-    loader = yaml.BaseLoader(text)
-    loader.name = str(path)
     try:
-        node = loader.get_single_node()
+        loader = yaml.BaseLoader(text)  # checks every character at once
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise CasemetaError(_yaml_problem(exc, path, text)) from None
-    finally:
-        loader.dispose()
     if not isinstance(node, yaml.MappingNode):
         raise CasemetaError(f"{path}: expected a filled case template (field: value lines); see `casemeta new-case`")
     values: dict[str, str] = {}

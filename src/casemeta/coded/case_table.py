@@ -108,6 +108,7 @@ def read_rows(
     start = 1
     try:
         header = next(reader)
+        start = reader.line_num + 1
         for row in reader:
             if row and len(row) != len(header):
                 problems.append(
@@ -195,15 +196,19 @@ def _typed(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
-    """The schema's failure cases in file order; a cell with a control character is named once, for that."""
+def _failures(exc: pa.errors.SchemaErrors, codebook: Codebook) -> pd.DataFrame:
+    """The schema's failure cases in file and codebook order; a cell with a control character is named once, for that."""
     cases = exc.failure_cases
     control = cases[cases["check"].astype(str) == CONTROL_CHECK]
     marked = set(zip(control["index"], control["column"]))
     keep = [str(c) == CONTROL_CHECK or (i, col) not in marked
             for i, col, c in zip(cases["index"], cases["column"], cases["check"])]
     cases = cases[keep]
-    return cases.sort_values("index", key=lambda s: pd.to_numeric(s, errors="coerce"), na_position="first", kind="stable")
+    order = {c: i for i, c in enumerate(codebook.coded_columns)}
+    row = pd.to_numeric(cases["index"], errors="coerce")
+    # a problem with the header names its column as the failure case
+    column = [order.get(col if pd.notna(i) else case, -1) for i, col, case in zip(row, cases["column"], cases["failure_case"])]
+    return cases.assign(_row=row, _column=column).sort_values(["_row", "_column"], na_position="first", kind="stable")
 
 
 def validate_cases(
@@ -222,7 +227,7 @@ def validate_cases(
     try:
         cases_schema(codebook).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        problems = list(dict.fromkeys(_describe(r, frame, origins, codebook, path) for r in _failures(exc).itertuples()))
+        problems = list(dict.fromkeys(_describe(r, frame, origins, codebook, path) for r in _failures(exc, codebook).itertuples()))
         raise CasemetaError(f"{path}: {len(problems)} problem(s) against the codebook {codebook.path}", problems) from None
     return _typed(frame, codebook)
 

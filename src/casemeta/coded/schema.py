@@ -27,7 +27,7 @@ CONTROL_CHECK = "no_control_characters"
 def _in_range(var: Variable):
     def check(series: pd.Series) -> pd.Series:
         numbers = pd.to_numeric(series, errors="coerce")
-        ok = numbers.notna()
+        ok = series.str.fullmatch(INTEGER_PATTERN).fillna(False).astype(bool)  # not "3.5", "1e3" or "inf"
         if var.minimum is not None:
             ok &= numbers >= var.minimum
         if var.maximum is not None:

@@ -17,7 +17,7 @@ from casemeta.coded.case_table import csv_text, load_cases, read_cases, validate
 from casemeta.coded.codebook import Codebook
 from casemeta.stats.count_tables import count_table
 from casemeta.coded.derive import derive
-from casemeta.errors import CasemetaError
+from casemeta.errors import CasemetaError, file_error
 from casemeta.plan import load_plan
 from casemeta.coded.raw_coding import code_raw, coding_differences, read_raw_table
 from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency, load_published
@@ -35,9 +35,13 @@ def validate_study(study: Study, out: Path | None = None, stale_results: Path | 
     """
     try:
         cases = load_cases(study.cases_path, study.codebook())
-    except CasemetaError:
+    except CasemetaError as exc:
         if stale_results is not None and Path(stale_results).exists():
-            shutil.rmtree(stale_results)
+            try:
+                shutil.rmtree(stale_results)
+            except OSError as failed:
+                exc.problems.append(f"{file_error(failed, 'remove', stale_results)} (its tables no longer describe the data)")
+                raise CasemetaError(exc.summary, exc.problems) from None
             log.error("removed %s: its tables no longer describe the data", stale_results)
         raise
     log.info("%s: %d valid case(s)", study.cases_path, len(cases))
