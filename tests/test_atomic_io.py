@@ -1,11 +1,14 @@
 """Atomic replacement keeps the old file intact on failure and keeps its permissions."""
 
+import csv
 import errno
 import os
 
+import pandas as pd
 import pytest
 
 from casemeta import atomic_io
+from casemeta.cli import main
 from casemeta.errors import CasemetaError
 
 
@@ -39,3 +42,33 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_io.atomic_write(path, broken)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["cases.csv"]
+
+
+def test_a_csv_cell_with_a_carriage_return_reads_back_as_one_cell(tmp_path):
+    """The csv module quotes "\\n" but not a bare "\\r" when lines end in "\\n"; readers then split the row."""
+    frame = pd.DataFrame({"cluster": ["Line1\rLine2", "plain"], "n": [1, 2]})
+    path = atomic_io.write_csv(tmp_path / "out.csv", frame)
+    with open(path, newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [["cluster", "n"], ["Line1\rLine2", "1"], ["plain", "2"]]
+
+
+def test_the_validated_copy_of_the_cases_reads_back_as_validated(project, capsys):
+    """results/<study>/validated_cases.csv keeps quotes, commas and line breaks inside their cells."""
+    cases = project / "data/coded/african_clusters/cases.csv"
+    value = 'Ngong "Furniture", Kenya\nsecond line'
+    cases.write_bytes(cases.read_bytes().replace(b",Ngong Furniture,", b',"Ngong ""Furniture"", Kenya\nsecond line",'))
+    out = project / "results" / "validated_cases.csv"
+    assert main(["--root", str(project), "validate", "--study", "african_clusters", "--out", str(out)]) == 0
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = {r["case_id"]: r for r in csv.DictReader(handle)}
+    assert rows["kenya_ngong_furniture"]["cluster"] == value
+    assert len(rows) == 25
+
+
+def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    atomic_io.write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
