@@ -24,6 +24,7 @@ from filelock import FileLock, Timeout
 from casemeta.errors import CasemetaError, file_error
 
 LOCK_TIMEOUT_SECONDS = 60
+LOCK_POLL_SECONDS = 0.01  # a waiting command retries this often: short, so that queued coders follow each other closely
 
 
 def real_path(path: str | os.PathLike) -> Path:
@@ -116,7 +117,7 @@ def locked(path: str | os.PathLike) -> Iterator[Path]:
     lock_path = target.with_name(f".{target.name}.lock")
     lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_SECONDS)
     try:
-        lock.acquire()
+        lock.acquire(poll_interval=LOCK_POLL_SECONDS)
     except Timeout:
         raise CasemetaError(
             f"{target}: another command has held its lock {lock_path} for {LOCK_TIMEOUT_SECONDS} s; "
