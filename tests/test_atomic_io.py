@@ -72,3 +72,12 @@ def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
     link.symlink_to(target)
     atomic_io.write_text(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_the_readme_says_what_the_code_does(root):
+    """The README's Data safety section names the lock file and the wait that the code uses."""
+    text = (root / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Data safety", 1)[1].split("\n## ", 1)[0]
+    assert f"waits more than {atomic_io.LOCK_TIMEOUT_SECONDS} s" in section
+    assert "`.cases.csv.lock`" in section
+    assert text.index("## Data safety") < text.index("## Double coding and reliability")
