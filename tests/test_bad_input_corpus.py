@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -104,7 +103,9 @@ def unlockable(mp: pytest.MonkeyPatch, root: Path) -> None:
 
 
 def undeletable_results(mp: pytest.MonkeyPatch, root: Path) -> None:
-    mp.setattr(shutil, "rmtree", raising(PermissionError(errno.EACCES, "Permission denied")))
+    stale = root / "results" / STUDY / "reproduction.csv"
+    mp.setattr(Path, "unlink", raising(PermissionError(errno.EACCES, "Permission denied", str(stale)),
+                                       lambda path, *a, **k: path == stale, Path.unlink))
 
 
 def lock_is_a_folder(root: Path) -> None:
@@ -250,10 +251,14 @@ CORPUS = [
     Bad("cases-file-is-a-folder", VALIDATE, ("{cases}: cannot read it: it is a folder where a file is expected",),
         setup=cases_is_a_folder),
     Bad("unknown-study", ("validate", "--study", "no_such_study"), ("unknown study 'no_such_study'",)),
-    Bad("stale-results-cannot-be-removed",
-        ("validate", "--study", STUDY, "--invalidate", "{root}/results/" + STUDY),
+    Bad("stale-results-cannot-be-removed", ("validate", "--study", STUDY, "--invalidate"),
+        ("{root}/results/african_clusters/reproduction.csv: cannot read or write it: permission denied; "
+         "make it readable and writable for you",),
+        setup=stale_results, fault=undeletable_results),
+    Bad("stale-validated-copy-cannot-be-removed",
+        ("validate", "--study", STUDY, "--out", "{root}/results/african_clusters/reproduction.csv"),
         ("column 'growth': value 'yes' is not allowed",
-         "{root}/results/african_clusters: cannot remove it: permission denied"),
+         "{root}/results/african_clusters/reproduction.csv: cannot remove it: permission denied"),
         cases=set_cell("kenya_ngong_furniture", "growth", "yes"), setup=stale_results, fault=undeletable_results),
     Bad("validated-copy-to-read-only-results", ("validate", "--study", STUDY, "--out", "{root}/results/validated.csv"),
         ("{root}/results/validated.csv: cannot write it: permission denied; make it writable",), fault=read_only_folder),

@@ -41,11 +41,11 @@ class CasemetaError(Exception):
 def file_error(exc: OSError, action: str, path: str | os.PathLike | None = None) -> CasemetaError:
     """One line for a failed file operation: which path, what failed, what to do.
 
-    `action` is "read", "write", "lock", "remove" or "use" (when it is not
-    known); `path` defaults to the one the operating system named (a full
-    disk, for one, names none).
+    `action` is "read", "write", "lock", "remove" or "read or write" (when it
+    is not known); `path` defaults to the one the operating system named (a
+    full disk, for one, names none).
     """
     where = path if path is not None else (exc.filename or "a file")
-    mode = {"read": "readable", "use": "accessible"}.get(action, "writable")
+    mode = {"read": "readable", "read or write": "readable and writable"}.get(action, "writable")
     advice = _ADVICE.get(exc.errno, f"{exc.strerror or exc}; check the path and try again").format(mode=mode)
     return CasemetaError(f"{where}: cannot {action} it: {advice}")

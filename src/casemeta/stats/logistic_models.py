@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import statsmodels.api as sm
 from firthmodels import FirthLogisticRegression
 from scipy import stats
 
 from casemeta.errors import CasemetaError
+from casemeta.stats.formula import design_frame
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
@@ -52,26 +52,16 @@ class ModelFit:
 
 
 def design(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[np.ndarray, np.ndarray, list[str], str]:
-    """Outcome, design matrix, term names and outcome name, or a clear error."""
-    try:
-        lhs, rhs = formula.split("~", 1)
-    except ValueError:
-        raise CasemetaError(f"formula {formula!r}: expected 'outcome ~ predictor + ...'") from None
-    outcome = lhs.strip()
-    try:
-        y_frame, X_frame = patsy.dmatrices(formula, data, return_type="dataframe", NA_action="raise")
-    except patsy.PatsyError as exc:
-        text = str(exc)
-        if "is not defined" in text or "NameError" in text:
-            known = ", ".join(map(str, data.columns))
-            raise CasemetaError(f"{source}: formula {formula!r} names a variable that is not a column; columns are: {known}") from None
-        if "missing values" in text:
-            rows = data.index[data.isna().any(axis=1)].tolist()
-            raise CasemetaError(f"{source}: formula {formula!r}: missing values in rows {rows[:10]}; drop or code them first") from None
-        raise CasemetaError(f"{source}: formula {formula!r}: {text.splitlines()[0]}") from None
-    if y_frame.shape[1] != 1 or not set(np.unique(y_frame.iloc[:, 0])) <= {0.0, 1.0}:
-        values = sorted(map(str, pd.unique(data[outcome].dropna())))[:10] if outcome in data else []
-        raise CasemetaError(f"{source}: outcome {outcome!r} must be binary 0/1; found values {', '.join(values)}")
+    """Outcome, design matrix, term names and outcome name, or a clear error.
+
+    The formula is parsed by casemeta.stats.formula, which evaluates no Python.
+    """
+    y_column, X_frame = design_frame(data, formula, source)
+    outcome = str(y_column.name)
+    values = set(pd.unique(y_column))
+    if not pd.api.types.is_numeric_dtype(y_column.dtype) or not values <= {0, 1}:
+        shown = sorted(map(str, values))[:10]
+        raise CasemetaError(f"{source}: outcome {outcome!r} must be binary 0/1; found values {', '.join(shown)}")
     X = X_frame.to_numpy(dtype=float)
     names = list(X_frame.columns)
     for j, name in enumerate(names):
@@ -79,7 +69,7 @@ def design(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[np.n
             raise CasemetaError(f"{source}: predictor {name!r} is constant ({X[0, j]:g} in every case); it cannot be estimated")
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise CasemetaError(f"{source}: predictors of {formula!r} are collinear (one is a combination of others): {', '.join(names)}")
-    y = y_frame.iloc[:, 0].to_numpy(dtype=float)
+    y = y_column.to_numpy(dtype=float)
     if y.min() == y.max():
         raise CasemetaError(f"{source}: outcome {outcome!r} is {int(y[0])} in every case; nothing to model")
     return y, X, names, outcome

@@ -7,7 +7,6 @@ Every output is written atomically, so a failed step leaves no file that looks v
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -27,22 +26,22 @@ from casemeta.study import Study
 log = logging.getLogger("casemeta")
 
 
-def validate_study(study: Study, out: Path | None = None, stale_results: Path | None = None) -> pd.DataFrame:
-    """Validate the coded cases; on success optionally write the validated copy.
+def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
+    """Validate the coded cases; on success optionally write the validated copy to `out`.
 
-    On failure, `stale_results` (the study's results folder) is removed so that
-    tables from an earlier run cannot be mistaken for tables of the current data.
+    On failure an older copy at `out` is removed, so that it cannot be taken
+    for a validation of the current data.
     """
     try:
         cases = load_cases(study.cases_path, study.codebook())
     except CasemetaError as exc:
-        if stale_results is not None and Path(stale_results).exists():
+        if out is not None and Path(out).is_file():
             try:
-                shutil.rmtree(stale_results)
-            except OSError as failed:
-                exc.problems.append(f"{file_error(failed, 'remove', stale_results)} (its tables no longer describe the data)")
-                raise CasemetaError(exc.summary, exc.problems) from None
-            log.error("removed %s: its tables no longer describe the data", stale_results)
+                Path(out).unlink()
+            except OSError as failed:  # say so, without hiding the problems found
+                gone = f"{file_error(failed, 'remove', out)} (it no longer describes the data)"
+                raise CasemetaError(exc.summary, [*exc.problems, gone]) from None
+            log.error("removed %s: it no longer describes the data", out)
         raise
     log.info("%s: %d valid case(s)", study.cases_path, len(cases))
     if out is not None:
@@ -98,7 +97,7 @@ def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
 def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks: Path, out_report: Path) -> None:
     """reproduction.csv (one row per published number), consistency.csv and reproduction.md."""
     codebook = study.codebook()
-    plan = load_plan(study.plan_path).get("reproduce")
+    plan = load_plan(study.plan_path, codebook).get("reproduce")
     if not plan:
         raise CasemetaError(f"{study.plan_path}: no `reproduce` section; nothing to compare")
     frame = load_derived(derived_path, codebook)
@@ -128,4 +127,4 @@ def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, se
     from casemeta.steps.model_runs import run_models
 
     codebook = study.codebook()
-    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path), codebook, out_dir, draws, seed)
+    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path, codebook), codebook, out_dir, draws, seed)
