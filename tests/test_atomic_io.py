@@ -4,6 +4,8 @@ import csv
 import errno
 import os
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -81,3 +83,9 @@ def test_the_readme_says_what_the_code_does(root):
     assert f"waits more than {atomic_io.LOCK_TIMEOUT_SECONDS} s" in section
     assert "`.cases.csv.lock`" in section
     assert text.index("## Data safety") < text.index("## Double coding and reliability")
+
+
+def test_the_path_given_is_the_path_returned(tmp_path, monkeypatch):
+    """Callers compare what was written with paths they hold (an export removes tables it did not write)."""
+    monkeypatch.chdir(tmp_path)
+    assert atomic_io.write_text(Path("results") / "x.md", "x") == Path("results") / "x.md"

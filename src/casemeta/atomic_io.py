@@ -37,8 +37,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
     A file-system failure (full disk, read-only folder, a folder in the way) is
     reported as a CasemetaError naming `path`; the old file is left as it was.
+    Returns `path` as given (callers compare it with paths they hold).
     """
-    path = real_path(path)
+    given, path = Path(path), real_path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +58,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
             raise file_error(exc, "write", path) from exc
         raise
     _sync_folder(path.parent)
-    return path
+    return given
 
 
 def _sync_folder(folder: Path) -> None:
@@ -137,4 +138,4 @@ def locked_update(path: str | os.PathLike, update: Callable[[Path], str]) -> Pat
     """Read-modify-write under the file's lock: `update(real_path)` returns the new text, written atomically."""
     with locked(path) as target:
         write_text(target, update(target))
-    return target
+    return Path(path)
