@@ -18,7 +18,7 @@ import pandas as pd
 from casemeta import __version__, atomic_io
 from casemeta.steps import pipeline
 from casemeta.coded.case_table import read_text
-from casemeta.errors import CasemetaError
+from casemeta.errors import CasemetaError, file_error
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
 
@@ -260,22 +260,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(log_file: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="casemeta: %(message)s", handlers=handlers, force=True)
+    if log_file is not None:
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        except OSError as exc:
+            raise file_error(exc, "write", log_file) from exc
+        handler.setFormatter(logging.Formatter("casemeta: %(message)s"))
+        logging.getLogger().addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log)
     try:
+        _setup_logging(args.log)
         step = COMMANDS[args.command][3]
         if step is not None and args.invalidate:
             _study(args).clear_downstream(step)
         args.func(args)
     except CasemetaError as exc:
         log.error("error: %s", exc)
+        return 1
+    except OSError as exc:  # a file the researcher named, or a folder they cannot write
+        log.error("error: %s", file_error(exc, "read or write"))
         return 1
     except Exception:  # a bug, not bad input: keep the traceback, in the log file too (the rule's log)
         log.exception("internal error in `casemeta %s`; please report it with this traceback", args.command)
