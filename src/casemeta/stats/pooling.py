@@ -19,6 +19,8 @@ every term in every method is 0 or undefined): it is left out, and each row says
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -150,12 +152,17 @@ def inverse_variance(y: np.ndarray, v: np.ndarray, level: float) -> list[dict]:
         one = "not computed: between-strata variance needs at least 2 informative strata"
         return [_estimate("fixed", float(y[0]), float(np.sqrt(v[0])), level),
                 {"method": "random_dl", "note": one}, {"method": "random_reml", "note": one}]
-    fit = combine_effects(y, v, method_re="dl")
+    with warnings.catch_warnings():  # its random-effects part warns when Q < k - 1; only Q and tau² are used
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = combine_effects(y, v, method_re="dl")
     het = {"q": float(fit.q), "q_p_value": stats.chi2.sf(fit.q, len(y) - 1)}
     fixed = _estimate("fixed", float(fit.mean_effect_fe), float(fit.sd_eff_w_fe), level, **_heterogeneity(fit.q, len(y)))
-    i2, h2 = re.heterogeneity(v, float(fit.tau2))
-    dl = _estimate("random_dl", float(fit.mean_effect_re), float(fit.sd_eff_w_re), level, tau2=float(fit.tau2),
-                   tau2_se=re.dl_tau2_se(v, float(fit.tau2)), i2=i2, h2=h2, **het)
+    # combine_effects' DL tau² is (Q − df)/c, not truncated at 0 (statsmodels 0.15): with Q < df its
+    # weights and mean are wrong. DerSimonian and Laird (and metafor) take max(0, ·), so the mean is redone here.
+    tau2 = max(0.0, float(fit.tau2))
+    i2, h2 = re.heterogeneity(v, tau2)
+    dl = _estimate("random_dl", *re.random_effects_mean(y, v, tau2), level, tau2=tau2,
+                   tau2_se=re.dl_tau2_se(v, tau2), i2=i2, h2=h2, **het)
     tau2 = re.reml_tau2(y, v)
     i2, h2 = re.heterogeneity(v, tau2)
     reml = _estimate("random_reml", *re.random_effects_mean(y, v, tau2), level, tau2=tau2,
@@ -192,7 +199,7 @@ def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
         bad = values.isna() | (values < 0) | (values % 1 != 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"stratum {out['stratum'].iloc[i]!r}, column {column}: {out[column].iloc[i]!r} "
+            raise ValueError(f"stratum {out['stratum'].iloc[i]!r}, column {column}: {tables[column].iloc[i]} "
                              "is not a count (a whole number 0 or more)")
         out[column] = values.astype(np.int64)
     return out
@@ -209,7 +216,9 @@ def pool(tables: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     counts = kept[list(COUNTS)].to_numpy(dtype=np.int64)
     y, v, zero = log_odds_ratios(counts)
     rows = {r["method"]: r for r in [*mantel_haenszel(counts, y, v, level), peto(counts, level),
-                                     *inverse_variance(y, v, level), exact_row(counts, level)]}
+                                     *inverse_variance(y, v, level),
+                                     # every stratum: one left out has one possible table, but its `a` is part of S, as in R
+                                     exact_row(tables[list(COUNTS)].to_numpy(dtype=np.int64), level)]}
     notes = _zero_cell_notes(zero, kept["stratum"])
     if len(kept) < 2:
         for m in ("mantel_haenszel", "peto", "fixed"):
