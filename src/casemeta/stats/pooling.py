@@ -28,12 +28,12 @@ from scipy import stats
 from casemeta.stats import random_effects as re
 from casemeta.stats.conditional_odds import exact_conditional
 from casemeta.stats.notes import join_notes
+from casemeta.stats.strata_tables import COUNTS, not_counts
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
 COLUMNS = ("method", "log_or", "std_error", "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high",
            "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note")
 EXTRA = ("h2", "tau2_se", "k")  # in the synthesis results, not in `casemeta pool`'s fixed columns
-COUNTS = ("a", "b", "c", "d")
 ESTIMATES = METHODS[:6]
 INVERSE_VARIANCE = ("fixed", "random_dl", "random_reml")
 
@@ -196,7 +196,7 @@ def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
     out = tables.copy()
     for column in COUNTS:
         values = pd.to_numeric(out[column], errors="coerce")
-        bad = values.isna() | (values < 0) | (values % 1 != 0)
+        bad = not_counts(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"stratum {out['stratum'].iloc[i]!r}, column {column}: {tables[column].iloc[i]} "
