@@ -273,6 +273,23 @@ def _pool(args):
     print(f"{len(tables)} strata ({int(mh['k'])} informative); Mantel–Haenszel OR {mh['odds_ratio']:.4g}; wrote {args.out}")
 
 
+@command(
+    "synthesize", "pool each pair of concepts of analysis/synthesis.yaml across the studies: tables, pooled results, forest plot",
+    arg("--results", type=Path, help="results folder holding every study's derived_cases.csv (default: results/ of the project)"),
+    arg("--out-dir", type=Path, help="folder to write (default: results/synthesis/ of the project)"),
+    arg("--studies", help="comma-separated studies to draw on (default: every study)"),
+)
+def _synthesize(args):
+    from casemeta.steps.synthesis import synthesize
+
+    root = _root(args)
+    results = args.results if args.results is not None else root / "results"
+    out_dir = args.out_dir if args.out_dir is not None else root / "results" / "synthesis"
+    studies = [s.strip() for s in args.studies.split(",") if s.strip()] if args.studies else None
+    written = synthesize(root, results, out_dir, studies)
+    print(f"wrote {len(written)} file(s) under {out_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casemeta", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"casemeta {__version__}")

@@ -59,7 +59,11 @@ def codebook_concept_problems(codebook: Codebook, concepts: dict[str, Concept]) 
 
 def synthesis_plan_problems(plan: dict, concepts: dict[str, Concept]) -> list[str]:
     problems = []
+    seen = set()
     for i, pair in enumerate(plan["pairs"]):
+        if (pair["condition"], pair["outcome"]) in seen:
+            problems.append(f"at pairs/{i}: the pair {pair['condition']} → {pair['outcome']} is listed twice")
+        seen.add((pair["condition"], pair["outcome"]))
         for role in ("condition", "outcome"):
             if pair[role] not in concepts:
                 problems.append(f"at pairs/{i}/{role}: " + unknown_name(pair[role], concepts, "concept", "the concepts"))

@@ -31,6 +31,10 @@ from casemeta.stats.notes import join_notes
 from casemeta.stats.strata_tables import COUNTS, not_counts
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
+METHOD_LABELS = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed": "Fixed effect (inverse variance)",
+                 "random_dl": "Random effects (DerSimonian–Laird)", "random_reml": "Random effects (REML)",
+                 "exact_conditional": "Exact conditional", "cmh_test": "Cochran–Mantel–Haenszel test",
+                 "tarone_test": "Tarone's homogeneity test"}
 COLUMNS = ("method", "log_or", "std_error", "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high",
            "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note")
 EXTRA = ("h2", "tau2_se", "k")  # in the synthesis results, not in `casemeta pool`'s fixed columns
