@@ -277,7 +277,7 @@ def _pool(args):
     "synthesize", "pool each pair of concepts of analysis/synthesis.yaml across the studies: tables, pooled results, forest plot",
     arg("--results", type=Path, help="results folder holding every study's derived_cases.csv (default: results/ of the project)"),
     arg("--out-dir", type=Path, help="folder to write (default: results/synthesis/ of the project)"),
-    arg("--studies", help="comma-separated studies to draw on (default: every study)"),
+    arg("--studies", help="comma-separated studies to draw on (default: every study; '' for none)"),
 )
 def _synthesize(args):
     from casemeta.steps.synthesis import synthesize
@@ -285,7 +285,7 @@ def _synthesize(args):
     root = _root(args)
     results = args.results if args.results is not None else root / "results"
     out_dir = args.out_dir if args.out_dir is not None else root / "results" / "synthesis"
-    studies = [s.strip() for s in args.studies.split(",") if s.strip()] if args.studies else None
+    studies = None if args.studies is None else [s.strip() for s in args.studies.split(",") if s.strip()]
     written = synthesize(root, results, out_dir, studies)
     print(f"wrote {len(written)} file(s) under {out_dir}")
 

@@ -56,7 +56,9 @@ RESULTS: dict[str, dict[str, str]] = {
         "tables": "results/synthesis/tables",
         "docx": "results/synthesis/synthesis_tables.docx",
         "xlsx": "results/synthesis/synthesis_tables.xlsx",
+        "latex": "results/synthesis/tables.tex",
         "forest": "results/synthesis/forest_plot.png",
+        "forest_pdf": "results/synthesis/forest_plot.pdf",
     },
 }
 
