@@ -228,3 +228,11 @@ def test_dl_tau2_is_truncated_at_zero_when_q_is_below_its_df():
     assert out.loc["random_dl", "log_or"] == pytest.approx(math.log(12))
     assert out.loc["random_dl", "std_error"] == pytest.approx(out.loc["fixed", "std_error"])
     assert out.loc["random_dl", "i2"] == 0 and out.loc["fixed", "i2"] == 0
+
+
+def test_cmh_continuity_correction_only_when_it_does_not_inflate_the_statistic():
+    # R's mantelhaen.test subtracts 1/2 from |Σ(a − E a)| only when that is at least 1/2.
+    # One table [[1, 1], [1, 1]]: E a = 2·2/4 = 1 = a, so the statistic is 0 and p = 1
+    # (statsmodels' correction alone would give (0 − 1/2)² / var > 0).
+    out = pool(pd.DataFrame({"stratum": ["s"], "a": [1], "b": [1], "c": [1], "d": [1]})).set_index("method")
+    assert out.loc["cmh_test", "statistic"] == 0 and out.loc["cmh_test", "p_value"] == pytest.approx(1.0)
