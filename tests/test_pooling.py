@@ -217,6 +217,13 @@ def test_no_warning_escapes_from_degenerate_input():
         warnings.simplefilter("error")
         pool(pd.DataFrame({"stratum": ["p"], "a": [0], "b": [0], "c": [0], "d": [0]}))
         pool(RABBITS)
+    # a stratum with no cases beside informative ones changes nothing but the note
+    empty = pd.DataFrame({"stratum": ["z"], "a": [0], "b": [0], "c": [0], "d": [0]})
+    with_empty = pool(pd.concat([empty, RABBITS], ignore_index=True)).set_index("method")
+    alone = pool(RABBITS).set_index("method")
+    assert with_empty.loc["exact_conditional", "p_value"] == pytest.approx(alone.loc["exact_conditional", "p_value"])
+    assert with_empty.loc["mantel_haenszel", "odds_ratio"] == pytest.approx(alone.loc["mantel_haenszel", "odds_ratio"])
+    assert "z: no cases" in with_empty.loc["exact_conditional", "note"]
 
 
 def test_dl_tau2_is_truncated_at_zero_when_q_is_below_its_df():

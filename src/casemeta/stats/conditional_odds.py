@@ -42,6 +42,8 @@ class ConditionalDistribution:
         lo = 0
         for a, b, c, d in np.asarray(tables, dtype=np.int64):
             row1, col1, n = a + b, a + c, a + b + c + d
+            if n == 0:  # no cases: S gains 0 for sure (SciPy's hypergeom of 0 draws from 0 is undefined)
+                continue
             low, high = max(0, row1 - (b + d)), min(col1, row1)
             # a ~ hypergeometric: `row1` draws from `n` tables' cases of which `col1` have outcome 1
             density = np.convolve(density, stats.hypergeom(n, col1, row1).pmf(np.arange(low, high + 1)))
