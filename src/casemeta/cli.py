@@ -227,16 +227,19 @@ def _add_case(args):
 
 
 @command(
-    "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Krippendorff's alpha",
+    "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Gwet's AC1, "
+                   "Krippendorff's alpha, each with its standard error and 95% interval",
     arg("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases"),
     arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
     arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
-    arg("--id", default="case_id", help="column identifying a case (default: case_id)"),
+    arg("--study", help="validate each file against this study's codebook and score its coded variables only"),
+    arg("--id", help="column identifying a case (default: the study's identifier, or case_id without --study)"),
 )
 def _reliability(args):
-    from casemeta.stats.reliability import reliability
+    from casemeta.steps.reliability_files import coder_reliability
 
-    table, disagreements = reliability(args.files, args.id)
+    codebook = _study(args).codebook() if args.study else None
+    table, disagreements, _ = coder_reliability(args.files, args.id, codebook)
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
     atomic_io.write_csv(args.out, table)
     atomic_io.write_csv(out_disagreements, disagreements)
