@@ -165,13 +165,20 @@ def _models(args):
     arg("data", type=Path, help="CSV with the outcome and predictors as columns"),
     arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
     arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
-    arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
+    arg("--correction", choices=["none", "flic", "flac"], default="none",
+        help="Firth only: FLIC or FLAC make the mean predicted probability equal the event rate (default: none)"),
+    arg("--test", action="append", default=[], metavar="TERMS",
+        help='test a set of terms jointly, e.g. "vic + vicl": (penalized) likelihood ratio of the model without them; repeatable'),
+    arg("--interval", choices=["profile", "wald"], default="profile",
+        help="Firth only: profile penalized-likelihood limits (default) or Wald limits (faster at large n)"),
+    arg("--out", type=Path, required=True, help="CSV to write, one row per term (and per --test)"),
 )
 def _fit(args):
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
     frame = pd.read_csv(io.StringIO(read_text(args.data)))
-    fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
+    fit = fit_logistic(frame, args.formula, args.method, source=str(args.data), correction=args.correction,
+                       tests=args.test, interval=args.interval)
     if fit.note:
         log.warning("%s", fit.note)
     atomic_io.write_csv(args.out, fit.table())

@@ -292,6 +292,8 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
         raise CasemetaError(f"method {method!r}: expected ml, firth or auto")
     if correction not in CORRECTIONS or interval not in ("profile", "wald"):
         raise CasemetaError(f"correction {correction!r}, interval {interval!r}: expected {', '.join(CORRECTIONS)}; profile or wald")
+    if method == "ml" and correction != "none":
+        raise CasemetaError(f"correction {correction}: FLIC and FLAC correct Firth fits; use method firth or auto")
     if len(data) == 0:
         raise CasemetaError(f"{source}: no cases to fit {formula!r} to")
     y, X, names, _ = design(data, formula, source)
@@ -306,13 +308,19 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
         tested_columns(formula, tested, names)
     if use == "firth":
         terms, loglik, term_notes, inf = fit_firth(y, X, names, interval, correction)
-        shown = "profile penalized likelihood" if interval == "profile" else "Wald"
-        test = "penalized likelihood ratio" if correction != "flac" else "likelihood ratio (FLAC's augmented data)"
+        shown = "Wald" if interval == "wald" else "profile penalized likelihood"
+        if correction == "flac":  # FLAC is ML on augmented data: its intervals and tests are ordinary likelihood ones
+            shown, test = ("Wald" if interval == "wald" else "profile likelihood") + " (FLAC's augmented data)", "likelihood ratio (FLAC's augmented data)"
+        else:
+            test = "penalized likelihood ratio"
     else:
         terms, loglik, term_notes = fit_ml(y, X, names)
-        shown, test, correction = "Wald", "Wald", "none"
+        shown, test = "Wald", "Wald"
+        if correction != "none":
+            note = join_notes(note, f"no separation, so ML was used: correction {correction} (for Firth fits) not applied")
+            correction = "none"
         inf = _Inference.at(X, y, terms["estimate"].to_numpy(float), loglik, firth=False) if tests else None
-    rows = joint_tests(inf, formula, names, tests) if tests else []
+    rows = joint_tests(inf, formula, names, tests) if tests else []  # on Firth's (uncorrected) penalized likelihood
     return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, shown, test, note, term_notes,
                     correction, rows)
 
