@@ -118,3 +118,29 @@ def test_fit_command_takes_correction_tests_and_interval(tmp_path):
     assert table["term"].tolist()[-2:] == ["joint test: vic + vicl + vis", "joint test: dia"]
     assert table.loc[table["term"] == "joint test: vic + vicl + vis", "plr_chisq"].iloc[0] == pytest.approx(36.29755, abs=1e-5)
     assert set(table["correction"]) == {"flac"}
+
+
+def test_plan_models_write_joint_tests_and_the_model_table_shows_them(clusters):
+    from casemeta.coded.case_table import load_cases
+    from casemeta.coded.derive import derive
+    from casemeta.plan import model_specs
+    from casemeta.publish.tables import model_tables
+    from casemeta.steps.model_runs import MODEL_COLUMNS, model_rows
+
+    codebook = clusters.codebook()
+    frame = derive(load_cases(clusters.cases_path, codebook), codebook)
+    plan = {"models": {"outcomes": ["upgrading"], "method": "firth", "correction": "flic",
+                       "predictor_sets": {"together": ["sells_internationally", "any_joint_action", "any_support"]},
+                       "tests": ["any_joint_action + any_support"]}}
+    (spec,) = model_specs(plan)
+    table, _ = model_rows(frame, spec, clusters.name)
+    table = table.reindex(columns=MODEL_COLUMNS)
+    joint = table[table["term"] == "joint test: any_joint_action + any_support"].iloc[0]
+    assert joint["model"] == "upgrading ~ together" and joint["correction"] == "flic"
+    assert 0 < joint["p_value"] < 1 and "on 2 df" in joint["note"]
+    (pub,) = model_tables(table, plan, codebook)
+    rows = pub.frame.iloc[:, 0].tolist()
+    label = next(r for r in rows if r.startswith("Joint test: "))
+    cell = pub.frame.loc[rows.index(label)].iloc[1]
+    assert cell.startswith("p = ")
+    assert any("on 2 df" in note for note in pub.footnotes())

@@ -92,6 +92,7 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
         for i, term in enumerate(terms):
             for name in term_variables(term):
                 need(name, f"models/predictor_sets/{set_name}/{i}", "predictor", CONDITION_TYPES)
+    problems += _model_option_problems(models, need)
     for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
@@ -106,6 +107,33 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
     return problems
 
 
+def _model_option_problems(models: dict, need) -> list[str]:
+    """The models' correction and joint tests: each tested term names a predictor and is in some model."""
+    problems = []
+    if models.get("correction", "none") != "none" and models.get("method", "auto") == "ml":
+        problems.append(f"at models/correction: {models['correction']} corrects Firth fits; use method firth or auto")
+    sets = [frozenset(_terms(" + ".join(p))) for p in (models.get("predictor_sets") or {}).values()]
+    for i, tested in enumerate(models.get("tests") or []):
+        try:
+            terms = _terms(tested)
+        except CasemetaError as exc:
+            problems.append(f"at models/tests/{i}: {exc.summary}")
+            continue
+        for term in terms:
+            for name in term:
+                need(name, f"models/tests/{i}", "predictor", CONDITION_TYPES)
+        if not any(set(terms) <= s for s in sets):
+            problems.append(f"at models/tests/{i}: no predictor set has every term of {tested!r}")
+    return problems
+
+
+def _terms(rhs: str) -> list[frozenset]:
+    """The terms of a right-hand side, as sets of variable names (a:b = b:a)."""
+    from casemeta.stats.formula import parse_formula
+
+    return [frozenset(t) for t in parse_formula(f"_ ~ {rhs}").terms]
+
+
 def plan_sections(plan: dict, display: bool) -> dict:
     """The display-only sections (display=True) or the analysis sections (False) of a plan."""
     return {k: v for k, v in plan.items() if (k in DISPLAY_SECTIONS) == display}
@@ -117,6 +145,9 @@ def model_specs(plan: dict) -> list[dict]:
     out = []
     for outcome in spec.get("outcomes", []):
         for set_name, predictors in spec.get("predictor_sets", {}).items():
+            terms = set(_terms(" + ".join(predictors)))
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
-                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto")})
+                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto"),
+                        "correction": spec.get("correction", "none"),
+                        "tests": [t for t in spec.get("tests") or [] if set(_terms(t)) <= terms]})
     return out

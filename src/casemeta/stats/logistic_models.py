@@ -21,7 +21,7 @@ from scipy.special import expit
 from casemeta.errors import CasemetaError
 from casemeta.stats import firth_profile
 from casemeta.stats.formula import design_frame, tested_columns
-from casemeta.stats.notes import join_notes
+from casemeta.stats.notes import JOINT_TEST, join_notes
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
@@ -64,7 +64,6 @@ class ModelFit:
 
 
 WHOLE_MODEL = ["method", "separation", "interval", "p_value_test", "n", "loglik", "correction"]
-JOINT_TEST = "joint test: "  # the term of a joint test's row is this, then the term set
 
 
 def design(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[np.ndarray, np.ndarray, list[str], str]:
