@@ -176,3 +176,26 @@ def test_id_column_outside_a_study_and_no_raw_warning(tmp_path):
     assert row["note"] == "every code is the same value: kappa, AC1 and alpha are undefined"
     with pytest.raises(CasemetaError, match="no 'case_id' column"):
         reliability([a, b])
+
+
+def test_a_blank_in_a_study_file_is_a_disagreement(tmp_path, project):
+    from casemeta.study import Study
+
+    codebook = project / "data" / "coded" / "african_clusters" / "codebook.yaml"
+    text = codebook.read_text()
+    old = "    description: Evidence of sustained growth of the cluster.\n"
+    codebook.write_text(text.replace(old, old + "    missing: allowed\n", 1))  # growth may be left blank
+    study = Study(project, "african_clusters")
+
+    def blank_third(frame):
+        frame.loc[2, "growth"] = ""
+        return frame
+    a, b = _study_files(tmp_path, study, blank_third)
+    case = pd.read_csv(a, dtype=str, keep_default_na=False).iloc[2]
+    table, disagreements, single = coder_reliability([a, b], None, study.codebook())
+    assert single == []
+    assert disagreements[["case_id", "variable", "coder_a", "coder_b"]].values.tolist() == [
+        [case["case_id"], "growth", int(case["growth"]), ""]]
+    row = table.set_index("variable").loc["growth"]
+    # every case both coded agrees: the blank is a disagreement to reconcile, not a scored pair
+    assert row["percent_agreement"] == 100.0 and row["n"] == 24

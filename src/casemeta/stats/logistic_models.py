@@ -158,6 +158,8 @@ class _Inference:
         return cls(X, y, beta, loglik, at_hat, _covariance(at_hat.info), weights, firth)
 
     def se(self) -> np.ndarray:
+        """Wald standard errors from the inverse Fisher information at the estimate, as brglm2 and
+        Heinze & Schemper (2002) report them."""
         return np.sqrt(np.diag(self.cov)) if self.cov is not None else np.full(len(self.beta), np.nan)
 
     def test(self, fixed) -> tuple[float, float, str]:
@@ -209,8 +211,6 @@ def fit_firth(y, X, names, interval: str = "profile", correction: str = "none") 
     notes = {name: _firth_note(by, failed.get(name, []), singular) for name in names}
     if correction == "flic" and "Intercept" in names:
         notes["Intercept"] = join_notes(notes["Intercept"], FLIC_INTERCEPT_NOTE)
-    # Wald standard errors from the inverse Fisher information at the estimate,
-    # as brglm2 and Heinze & Schemper (2002) report them.
     return terms, loglik, {name: note for name, note in notes.items() if note}, inf
 
 

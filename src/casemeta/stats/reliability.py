@@ -42,7 +42,7 @@ class Counts:
     @classmethod
     def of(cls, codes: pd.DataFrame) -> "Counts":
         categories = sorted(pd.unique(codes.stack().dropna()), key=str)
-        delta = np.stack([(codes == c).to_numpy() for c in categories], axis=2).astype(float)
+        delta = np.stack([codes.eq(c).fillna(False).to_numpy(dtype=bool) for c in categories], axis=2).astype(float)
         return cls(codes, delta.sum(axis=1), delta)
 
     @property
