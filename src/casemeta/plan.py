@@ -112,7 +112,14 @@ def _model_option_problems(models: dict, need) -> list[str]:
     problems = []
     if models.get("correction", "none") != "none" and models.get("method", "auto") == "ml":
         problems.append(f"at models/correction: {models['correction']} corrects Firth fits; use method firth or auto")
-    sets = [frozenset(_terms(" + ".join(p))) for p in (models.get("predictor_sets") or {}).values()]
+    if not models.get("tests"):
+        return problems
+    sets = []
+    for predictors in (models.get("predictor_sets") or {}).values():
+        try:
+            sets.append(frozenset(_terms(" + ".join(predictors))))
+        except CasemetaError:  # its terms are refused above, by name
+            pass
     for i, tested in enumerate(models.get("tests") or []):
         try:
             terms = _terms(tested)
@@ -145,7 +152,7 @@ def model_specs(plan: dict) -> list[dict]:
     out = []
     for outcome in spec.get("outcomes", []):
         for set_name, predictors in spec.get("predictor_sets", {}).items():
-            terms = set(_terms(" + ".join(predictors)))
+            terms = set(_terms(" + ".join(predictors))) if spec.get("tests") else set()
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
                         "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto"),
                         "correction": spec.get("correction", "none"),
