@@ -37,8 +37,12 @@ def read_coder_file(path: str | Path, id_column: str, codebook: Codebook | None 
 
 
 def coder_names(paths: list[Path]) -> list[str]:
-    names = [Path(p).stem for p in paths]
-    return names if len(set(names)) == len(names) else [str(p) for p in paths]
+    """Each coder's name for the disagreements' columns: the file's stem, its path where two stems are the
+    same, numbered where a file is given twice."""
+    for names in ([Path(p).stem for p in paths], [str(p) for p in paths]):
+        if len(set(names)) == len(names):
+            return names
+    return [f"{p} ({i})" for i, p in enumerate(paths, 1)]
 
 
 def coder_reliability(paths: list[str | Path], id_column: str | None = None, codebook: Codebook | None = None):
