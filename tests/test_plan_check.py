@@ -150,3 +150,33 @@ def test_a_category_predictor_enters_the_formula_with_the_codebooks_reference_le
     plan["models"]["predictor_sets"]["m"] = ["market_orientation:any_support", "market_orientation[ref=domestic]"]
     assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
     assert model_specs(plan)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
+
+
+@pytest.mark.parametrize("options, expected", [
+    ("  tests: [any_joint_actoin]\n", "at models/tests/0: unknown variable 'any_joint_actoin'; did you mean any_joint_action"),
+    ("  tests: [any_joint_action + growth]\n", "at models/tests/0: no predictor set has every term of 'any_joint_action + growth'"),
+    ("  tests: [\"any_support(1)\"]\n", "at models/tests/0: formula '_ ~ any_support(1)': term 'any_support(1)' is not allowed"),
+])
+def test_joint_tests_of_the_plan_are_checked(project, options, expected):
+    from casemeta.study import Study
+    path = _edit(project, "  method: auto\n", "  method: auto\n" + options)
+    with pytest.raises(CasemetaError) as err:
+        load_plan(path, Study(project, "african_clusters").codebook())
+    assert expected in str(err.value)
+
+
+def test_correction_needs_a_firth_method(project):
+    from casemeta.study import Study
+    path = _edit(project, "  method: auto\n", "  method: ml\n  correction: flic\n")
+    with pytest.raises(CasemetaError, match="at models/correction: flic corrects Firth fits"):
+        load_plan(path, Study(project, "african_clusters").codebook())
+
+
+def test_models_get_the_correction_and_the_tests_they_contain(project):
+    from casemeta.plan import model_specs
+    from casemeta.study import Study
+    path = _edit(project, "  method: auto\n", "  method: firth\n  correction: flac\n  tests: [any_joint_action + any_support]\n")
+    specs = {m["model"]: m for m in model_specs(load_plan(path, Study(project, "african_clusters").codebook()))}
+    assert specs["growth ~ together"]["tests"] == ["any_joint_action + any_support"]
+    assert specs["growth ~ support"]["tests"] == []
+    assert {m["correction"] for m in specs.values()} == {"flac"}

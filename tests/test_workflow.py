@@ -122,8 +122,11 @@ def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
     subprocess.run(["casemeta", "--root", str(project), "add-case", "--study", "african_clusters", str(case)], check=True)
     coders = project / "data" / "coded" / "african_clusters" / "coders"
     coders.mkdir()
-    (coders / "coder_a.csv").write_text("case_id,growth\nc1,1\nc2,0\nc3,1\n")
-    (coders / "coder_b.csv").write_text("case_id,growth\nc1,1\nc2,1\nc3,1\n")
+    # coders' files are validated against the codebook: the study's columns, here its first 3 cases
+    # with growth coded 1, 0, 1 by coder a and 1, 1, 1 by coder b
+    first = pd.read_csv(project / "data" / "coded" / "african_clusters" / "cases.csv", dtype=str, keep_default_na=False).head(3)
+    first.assign(growth=["1", "0", "1"]).to_csv(coders / "coder_a.csv", index=False)
+    first.assign(growth=["1", "1", "1"]).to_csv(coders / "coder_b.csv", index=False)
     rerun = snakemake(project)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "validate_cases" in rerun.stdout + rerun.stderr

@@ -165,14 +165,21 @@ def _models(args):
     arg("data", type=Path, help="CSV with the outcome and predictors as columns"),
     arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
     arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
-    arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
+    arg("--correction", choices=["none", "flic", "flac"], default="none",
+        help="Firth only: FLIC or FLAC make the mean predicted probability equal the event rate (default: none)"),
+    arg("--test", action="append", default=[], metavar="TERMS",
+        help='test a set of terms jointly, e.g. "vic + vicl": (penalized) likelihood ratio of the model without them; repeatable'),
+    arg("--interval", choices=["profile", "wald"], default="profile",
+        help="Firth only: profile penalized-likelihood limits (default) or Wald limits (faster at large n)"),
+    arg("--out", type=Path, required=True, help="CSV to write, one row per term (and per --test)"),
     arg("--table", type=Path, help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
 )
 def _fit(args):
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
     frame = pd.read_csv(io.StringIO(read_text(args.data)))
-    fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
+    fit = fit_logistic(frame, args.formula, args.method, source=str(args.data), correction=args.correction,
+                       tests=args.test, interval=args.interval)
     if fit.note:
         log.warning("%s", fit.note)
     if args.table is not None:
@@ -239,16 +246,19 @@ def _add_case(args):
 
 
 @command(
-    "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Krippendorff's alpha",
+    "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Gwet's AC1, "
+                   "Krippendorff's alpha, each with its standard error and 95% interval",
     arg("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases"),
     arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
     arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
-    arg("--id", default="case_id", help="column identifying a case (default: case_id)"),
+    arg("--study", help="validate each file against this study's codebook and score its coded variables only"),
+    arg("--id", help="column identifying a case (default: the study's identifier, or case_id without --study)"),
 )
 def _reliability(args):
-    from casemeta.stats.reliability import reliability
+    from casemeta.steps.reliability_files import coder_reliability
 
-    table, disagreements = reliability(args.files, args.id)
+    codebook = _study(args).codebook() if args.study else None
+    table, disagreements, _ = coder_reliability(args.files, args.id, codebook)
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
     atomic_io.write_csv(args.out, table)
     atomic_io.write_csv(out_disagreements, disagreements)

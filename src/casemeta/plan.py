@@ -104,6 +104,7 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
         for i, term in enumerate(set_terms(spec)):
             for name in term_variables(term):
                 need(name, f"{where}/{i}", "predictor", CONDITION_TYPES)
+    problems += _model_option_problems(models, need)
     for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
@@ -116,6 +117,40 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
                     if "variable" in line:
                         need(line["variable"], f"reproduce/tables/{t}/{side}/{i}/variable", "count", ("binary",))
     return problems
+
+
+def _model_option_problems(models: dict, need) -> list[str]:
+    """The models' correction and joint tests: each tested term names a predictor and is in some model."""
+    problems = []
+    if models.get("correction", "none") != "none" and models.get("method", "auto") == "ml":
+        problems.append(f"at models/correction: {models['correction']} corrects Firth fits; use method firth or auto")
+    if not models.get("tests"):
+        return problems
+    sets = []
+    for predictor_set in (models.get("predictor_sets") or {}).values():
+        try:
+            sets.append(frozenset(_terms(" + ".join(set_terms(predictor_set)))))
+        except CasemetaError:  # its terms are refused above, by name
+            pass
+    for i, tested in enumerate(models.get("tests") or []):
+        try:
+            terms = _terms(tested)
+        except CasemetaError as exc:
+            problems.append(f"at models/tests/{i}: {exc.summary}")
+            continue
+        for term in terms:
+            for name in term:
+                need(name, f"models/tests/{i}", "predictor", CONDITION_TYPES)
+        if not any(set(terms) <= s for s in sets):
+            problems.append(f"at models/tests/{i}: no predictor set has every term of {tested!r}")
+    return problems
+
+
+def _terms(rhs: str) -> list[frozenset]:
+    """The terms of a right-hand side, as sets of variable names (a:b = b:a)."""
+    from casemeta.stats.formula import parse_formula
+
+    return [frozenset(t) for t in parse_formula(f"_ ~ {rhs}").terms]
 
 
 def plan_sections(plan: dict, display: bool) -> dict:
@@ -159,7 +194,10 @@ def model_specs(plan: dict, codebook: Codebook | None = None) -> list[dict]:
             predictors = set_terms(predictor_set)
             given = {m.group(1) for term in predictors for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\[\s*ref\s*=", term)}
             terms = [with_references(term, codebook, given) for term in predictors]
+            in_model = set(_terms(" + ".join(predictors))) if spec.get("tests") else set()
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
                         "label": set_label(set_name, predictor_set),
-                        "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto")})
+                        "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto"),
+                        "correction": spec.get("correction", "none"),
+                        "tests": [t for t in spec.get("tests") or [] if set(_terms(t)) <= in_model]})
     return out

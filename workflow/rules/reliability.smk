@@ -17,5 +17,5 @@ rule coder_reliability:
     conda:
         "../envs/casemeta.yaml"
     shell:
-        "casemeta --log {log} reliability {input.coders} --out {output.reliability}"
+        "casemeta --log {log} reliability {input.coders} --study {wildcards.study} --out {output.reliability}"
         " --disagreements {output.disagreements}"

@@ -12,6 +12,7 @@ import pandas as pd
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import model_specs, term_variables
+from casemeta.stats.notes import JOINT_TEST
 
 
 def footnote_letter(i: int) -> str:
@@ -273,13 +274,18 @@ def _model_cells(fit: pd.DataFrame, codebook: Codebook | None, odds: bool, with_
     if fit.empty:
         return {("Method", 0): "not run"}, {("Method", 0): [NOT_IN_RESULTS]}
     notes = _readable_notes(fit, codebook)
-    model_note = notes[0] if len(set(notes)) == 1 else ""
+    joint = fit["term"].astype("string").str.startswith(JOINT_TEST).fillna(False).to_numpy()
+    term_notes = [n for n, j in zip(notes, joint) if not j] or notes
+    model_note = term_notes[0] if len(set(term_notes)) == 1 else ""
     method_marks = {("Method", 0): [model_note]} if model_note else {}
     if fit["term"].isna().all():
         return {("Method", 0): "not estimable"}, method_marks
     cells: Cells = {}
     marks: Marks = {}
-    for r, note in zip(fit.itertuples(), notes):
+    for r, note, is_joint in zip(fit.itertuples(), notes, joint):
+        if is_joint:
+            _joint_test_cells(r, note, model_note, codebook, cells, marks)
+            continue
         if odds and r.term == "Intercept":
             continue
         label = term_label(r.term, codebook)
@@ -311,6 +317,16 @@ def reference_notes(models: pd.DataFrame, predictors: list[str], codebook: Codeb
         if len(left) == 1:
             notes.append(f"{variable.label}: compared with {left[0].label} (the reference level).")
     return notes
+
+
+def _joint_test_cells(r, note: str, model_note: str, codebook: Codebook, cells: Cells, marks: Marks) -> None:
+    """A joint test's row: its p-value, its terms labelled from the codebook; the note (chi-square, df) as its mark."""
+    terms = r.term[len(JOINT_TEST):]
+    label = "Joint test: " + " + ".join(term_label(t.strip(), codebook) for t in terms.split("+"))
+    cells[(label, 0)] = f"p = {fmt_p(r.p_value)}" if not pd.isna(r.p_value) else ""
+    own = note[len(model_note) + 2:] if model_note and note.startswith(model_note + "; ") else note
+    if own:
+        marks[(label, 0)] = [own]
 
 
 def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:

@@ -228,3 +228,21 @@ def design_frame(data: pd.DataFrame, formula: str, source: str = "data") -> tupl
             parts = list(reversed(combo))
             columns[":".join(label for label, _ in parts)] = np.prod([values for _, values in parts], axis=0)
     return data[parsed.outcome], pd.DataFrame(columns, index=data.index)
+
+
+def tested_columns(formula: str, tested: str, names: list[str]) -> list[int]:
+    """Indices, among the design columns `names` of `formula`, of the columns of the terms in `tested`
+    (a term set such as "vic + vicl" or "a:b"), for a joint test; an error names a term the model lacks."""
+    model = parse_formula(formula)
+    try:
+        wanted = parse_formula(f"{model.outcome} ~ {tested}")
+    except CasemetaError as exc:
+        raise CasemetaError(f"term set {tested!r}: {exc.summary}") from None
+    in_model = {frozenset(term) for term in model.terms}
+    for term in wanted.terms:
+        if frozenset(term) not in in_model:
+            raise CasemetaError(f"term set {tested!r}: {':'.join(term)!r} is not a term of {formula!r}")
+    sets = {frozenset(term) for term in wanted.terms}
+    # a design column's term: the names of its ':' parts, each `name` or `name[level]`
+    return [i for i, name in enumerate(names)
+            if frozenset(_NAME.match(part.strip())[0] for _, part in _split_top(name, ":")) in sets and name != "Intercept"]

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from firthmodels import FirthLogisticRegression
-from scipy import stats
+from scipy import optimize, stats
+from scipy.special import expit
 
 from casemeta.errors import CasemetaError
 from casemeta.stats import firth_profile
-from casemeta.stats.formula import design_frame
-from casemeta.stats.notes import join_notes
+from casemeta.stats.formula import design_frame, tested_columns
+from casemeta.stats.notes import JOINT_TEST, join_notes
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
@@ -42,6 +43,8 @@ class ModelFit:
     note: str = ""  # about the whole model
     term_notes: dict[str, str] = field(default_factory=dict)  # about one term's statistics
     tjur_r2: float = float("nan")  # mean fitted probability of the cases with the outcome minus of those without
+    correction: str = "none"  # Firth only: none, flic or flac
+    tests: list[dict] = field(default_factory=list)  # joint tests of term sets, as rows after the terms
 
     def table(self) -> pd.DataFrame:
         """One row per term, with the method and separation on every row."""
@@ -55,9 +58,15 @@ class ModelFit:
         out["note"] = [join_notes(self.note, self.term_notes.get(term, "")) for term in out["term"]]
         for column, value in fit_statistics(self).items():
             out[column] = value
+        out["correction"] = self.correction
+        if self.tests:
+            tests = pd.DataFrame(self.tests)
+            tests["note"] = [join_notes(self.note, note) for note in tests["note"]]
+            out = pd.concat([out, tests.assign(**{c: out[c].iloc[0] for c in WHOLE_MODEL})], ignore_index=True)
         return out
 
 
+WHOLE_MODEL = ["method", "separation", "interval", "p_value_test", "n", "loglik", "correction"]
 FIT_COLUMNS = ["n_events", "loglik_kind", "aic", "bic", "tjur_r2"]
 
 
@@ -130,87 +139,184 @@ def fit_ml(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
     return _terms(names, result.params, se, ci[:, 0], ci[:, 1], p), float(result.llf), notes
 
 
-@dataclass
-class _Firth:
-    """A Firth estimate with whatever firthmodels gave; NaN where it gave nothing."""
-    beta: np.ndarray
-    loglik: float
-    p_value: np.ndarray
-    limits: np.ndarray  # (k, 2)
-    by: str  # who computed the estimate
-
-
-def _firth_library(X, y) -> _Firth | None:
-    """firthmodels' fit, penalized LR tests and profile limits; None if its fit fails."""
+def _firth_estimate(X, y) -> tuple[np.ndarray, float, str]:
+    """(estimate, penalized log-likelihood, who computed it): firthmodels' fit, casemeta's own where it fails."""
     model = FirthLogisticRegression(fit_intercept=False, gtol=TOLERANCE, xtol=TOLERANCE, max_iter=200)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        # every failure it warns about leaves NaN or converged_ False, which the caller handles and notes
+        # every failure it warns about leaves converged_ False, and casemeta's own fit is tried
         warnings.simplefilter("ignore")
         try:
             model.fit(X, y)
-            if not model.converged_:
-                return None
-            model.lrt()
-            limits = model.conf_int(alpha=0.05, method="pl", tol=TOLERANCE)
+            if model.converged_:
+                return np.asarray(model.coef_, dtype=float), float(model.loglik_), "firthmodels"
         except (ValueError, np.linalg.LinAlgError):
-            return None
-    return _Firth(model.coef_, float(model.loglik_), model.lrt_pvalues_.copy(), np.array(limits, dtype=float), "firthmodels")
+            pass
+    own = firth_profile.fit(X, y)
+    if not own.converged:
+        raise CasemetaError(f"Firth fit did not converge ({own.reason})")
+    return own.beta, own.loglik, "casemeta"
 
 
-def fit_firth(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
-    """Firth fit, PLR p-values and profile limits; casemeta's own computation wherever firthmodels gives none."""
-    found = _firth_library(X, y)
-    if found is None:
-        own = firth_profile.fit(X, y)
-        if not own.converged:
-            raise CasemetaError(f"Firth fit did not converge ({own.reason})")
-        k = len(names)
-        found = _Firth(own.beta, own.loglik, np.full(k, np.nan), np.full((k, 2), np.nan), "casemeta")
-    beta = found.beta
-    # Wald standard errors from the inverse Fisher information at the Firth estimate,
-    # as brglm2 and Heinze & Schemper (2002) report them.
+def _covariance(info: np.ndarray) -> np.ndarray | None:
     try:
-        cov = np.linalg.inv(firth_profile.quantities(beta, X, y).info)
-        se = np.sqrt(np.diag(cov))
+        return np.linalg.inv(info)
     except np.linalg.LinAlgError:
-        cov, se = None, np.full(len(beta), np.nan)
-    chisq = stats.chi2.isf(found.p_value, df=1)
-    notes = {}
+        return None
+
+
+@dataclass
+class _Inference:
+    """What one fit's inference needs: data, estimate, its log-likelihood and quantities there."""
+    X: np.ndarray
+    y: np.ndarray
+    beta: np.ndarray
+    loglik: float
+    at_hat: firth_profile.Quantities
+    cov: np.ndarray | None
+    weights: np.ndarray | None = None
+    firth: bool = True
+
+    @classmethod
+    def at(cls, X, y, beta, loglik, weights=None, firth=True) -> "_Inference":
+        at_hat = firth_profile.quantities(beta, X, y, weights, firth)
+        return cls(X, y, beta, loglik, at_hat, _covariance(at_hat.info), weights, firth)
+
+    def se(self) -> np.ndarray:
+        """Wald standard errors from the inverse Fisher information at the estimate, as brglm2 and
+        Heinze & Schemper (2002) report them."""
+        return np.sqrt(np.diag(self.cov)) if self.cov is not None else np.full(len(self.beta), np.nan)
+
+    def test(self, fixed) -> tuple[float, float, str]:
+        return firth_profile.lr_test(self.X, self.y, self.beta, self.loglik, self.cov, fixed, self.weights, self.firth)
+
+    def limit(self, j: int, side: int) -> tuple[float, str]:
+        return firth_profile.profile_limit(self.X, self.y, self.beta, self.loglik, self.cov, j, side,
+                                           weights=self.weights, firth=self.firth, at_hat=self.at_hat)
+
+
+def _term_statistics(inf: _Inference, names, interval: str, skip=()) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Each term's LR test and interval (profile or Wald); failures by term. Terms in `skip` get neither."""
+    k = len(names)  # FLAC's indicator of the added copies comes after the reported coefficients
+    beta, se = inf.beta[:k], inf.se()[:k]
+    chisq, p, limits = np.full(k, np.nan), np.full(k, np.nan), np.full((k, 2), np.nan)
+    failed: dict[str, list] = {}
+    z = stats.norm.ppf(0.975)
     for j, name in enumerate(names):
-        filled, failed = [], []
-        if np.isnan(found.p_value[j]):
-            chisq[j], found.p_value[j], why = firth_profile.lr_test(X, y, beta, found.loglik, cov, j)
-            (failed if why else filled).append(("penalized LR p-value", why))
+        if name in skip:
+            continue
+        chisq[j], p[j], why = inf.test(j)
+        failed[name] = [("penalized LR p-value" if inf.firth else "LR p-value", why)] if why else []
         for col, word in ((0, "lower"), (1, "upper")):
-            if np.isnan(found.limits[j, col]):
-                found.limits[j, col], why = firth_profile.profile_limit(X, y, beta, found.loglik, cov, j, 2 * col - 1)
-                (failed if why else filled).append((f"{word} profile limit", why))
-        notes[name] = _firth_note(found.by, filled, failed, cov is None)
-    terms = _terms(names, beta, se, found.limits[:, 0], found.limits[:, 1], found.p_value)
+            if interval == "wald":
+                limits[j, col] = beta[j] + (2 * col - 1) * z * se[j]
+                continue
+            limits[j, col], why = inf.limit(j, 2 * col - 1)
+            if why:
+                failed[name].append((f"{word} profile limit", why))
+    terms = _terms(names, beta, se, limits[:, 0], limits[:, 1], p)
     terms["plr_chisq"] = chisq
     with np.errstate(all="ignore"):
         terms["wald_p_value"] = 2 * stats.norm.sf(np.abs(beta / se))
-    return terms, found.loglik, {name: note for name, note in notes.items() if note}
+    return terms, failed
 
 
-def _firth_note(by: str, filled: list[tuple[str, str]], failed: list[tuple[str, str]], singular: bool) -> str:
-    """Which of a term's statistics casemeta computed itself, and which none could compute, and why."""
-    what = " and ".join(w for w, _ in filled)
-    if by == "casemeta":
-        done = f"Firth estimate{', ' + what if what else ''} by casemeta's own fit (firthmodels' fit did not converge)"
-    else:
-        done = f"{what} by casemeta's own constrained refit (firthmodels gave none)" if what else ""
+def fit_firth(y, X, names, interval: str = "profile", correction: str = "none") -> tuple[pd.DataFrame, float, dict[str, str], _Inference]:
+    """Firth fit (with FLIC or FLAC if asked), PLR p-values and profile (or Wald) limits, by casemeta's own
+    fast inference (firth_profile); notes say what could not be computed and why. Also returns the
+    (uncorrected) Firth inference, for joint tests."""
+    beta, loglik, by = _firth_estimate(X, y)
+    inf = _Inference.at(X, y, beta, loglik)
+    reported = _flac(inf) if correction == "flac" else inf
+    skip = ("Intercept",) if correction == "flic" else ()
+    terms, failed = _term_statistics(reported, names, interval, skip)
+    if correction == "flic":
+        _flic_intercept(inf, names, terms)
+    singular = reported.cov is None
+    notes = {name: _firth_note(by, failed.get(name, []), singular) for name in names}
+    if correction == "flic" and "Intercept" in names:
+        notes["Intercept"] = join_notes(notes["Intercept"], FLIC_INTERCEPT_NOTE)
+    return terms, loglik, {name: note for name, note in notes.items() if note}, inf
+
+
+FLIC_INTERCEPT_NOTE = ("FLIC intercept: re-estimated by ML with the Firth slopes held fixed; Wald interval and p-value "
+                       "from the full model's Fisher information at the FLIC fit (as logistf's interval)")
+
+
+def _flic_intercept(inf: _Inference, names, terms: pd.DataFrame) -> None:
+    """FLIC (Puhr et al. 2017): keep Firth's slopes, re-estimate the intercept by ML so that the mean
+    predicted probability equals the event rate; its standard error from the Fisher information of the
+    full design at the FLIC fit, as logistf's flic() computes it."""
+    if "Intercept" not in names:
+        raise CasemetaError("FLIC re-estimates the intercept: the model has none")
+    j = names.index("Intercept")
+    offset = inf.X @ inf.beta - inf.beta[j]
+    # the event rate is reached where sum(y - expit(a + offset)) = 0: monotone in a, one root
+    rate_gap = lambda a: float(np.sum(inf.y - expit(a + offset)))  # noqa: E731
+    low, high = inf.beta[j] - 1.0, inf.beta[j] + 1.0
+    while rate_gap(low) < 0:
+        low -= 2 * (high - low)
+    while rate_gap(high) > 0:
+        high += 2 * (high - low)
+    a = optimize.brentq(rate_gap, low, high, xtol=1e-14, rtol=1e-15)
+    beta = inf.beta.copy()
+    beta[j] = a
+    se = np.sqrt(np.linalg.inv(firth_profile.quantities(beta, inf.X, inf.y, firth=False).info)[j, j])
+    z = stats.norm.ppf(0.975)
+    terms.loc[j, ["estimate", "std_error", "ci_low", "ci_high", "p_value"]] = [a, se, a - z * se, a + z * se, 2 * stats.norm.sf(abs(a / se))]
+    terms.loc[j, ["odds_ratio", "or_ci_low", "or_ci_high"]] = np.exp(terms.loc[j, ["estimate", "ci_low", "ci_high"]].to_numpy(float))
+    terms.loc[j, "wald_p_value"] = terms.loc[j, "p_value"]
+
+
+def _flac(firth: _Inference) -> _Inference:
+    """FLAC (Puhr et al. 2017, as logistf's flac()): ML on the data augmented by two weighted copies of every
+    case (outcomes y and 1 - y, weights h/2 with h the Firth hat values) and an indicator of the copies;
+    the indicator is dropped from what is reported. Its inference is ordinary (weighted) likelihood."""
+    n, k = firth.X.shape
+    X = np.vstack([np.c_[firth.X, np.zeros(n)], np.c_[firth.X, np.ones(n)], np.c_[firth.X, np.ones(n)]])
+    y = np.concatenate([firth.y, firth.y, 1 - firth.y])
+    weights = np.concatenate([np.ones(n), firth.at_hat.hat / 2, firth.at_hat.hat / 2])
+    found = firth_profile.maximize(X, y, np.r_[firth.beta, 0.0], weights=weights, firth=False)
+    if not found.converged:
+        raise CasemetaError(f"FLAC fit did not converge ({found.reason})")
+    return _Inference.at(X, y, found.beta, found.loglik, weights, firth=False)
+
+
+def _firth_note(by: str, failed: list[tuple[str, str]], singular: bool) -> str:
+    """Whose estimate it is if not firthmodels', which statistics none could compute and why."""
     return join_notes(
-        done,
+        "Firth estimate by casemeta's own fit (firthmodels' fit did not converge)" if by == "casemeta" else "",
         *(f"{w} not computed: {why}" for w, why in failed),
         "standard error and Wald p-value not computed: the Fisher information is singular at the estimate" if singular else "",
     )
 
 
-def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source: str = "data") -> ModelFit:
-    """Fit `outcome ~ predictors` by ML, Firth, or `auto` (Firth where separation is found)."""
+def joint_tests(inf: _Inference, formula: str, names: list[str], term_sets) -> list[dict]:
+    """A (penalized) likelihood-ratio test of each term set's coefficients all being 0: the nested model
+    without them against the full one. Penalized tests keep the full design's penalty, as logistf's do."""
+    kind = "penalized likelihood-ratio" if inf.firth else "likelihood-ratio"
+    rows = []
+    for tested in term_sets:
+        columns = tested_columns(formula, tested, names)
+        chisq, p, why = inf.test(columns)
+        note = (f"joint {kind} test of {len(columns)} coefficient(s) = 0: chi-square {chisq:.4f} on {len(columns)} df"
+                if not why else f"joint {kind} test not computed: {why}")
+        rows.append({"term": f"{JOINT_TEST}{tested}", "p_value": p, "plr_chisq": chisq, "note": note})
+    return rows
+
+
+def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source: str = "data", correction: str = "none",
+                 tests=(), interval: str = "profile") -> ModelFit:
+    """Fit `outcome ~ predictors` by ML, Firth, or `auto` (Firth where separation is found).
+
+    Firth fits take a `correction` (flic or flac: predicted probabilities unbiased on average) and an
+    `interval` (profile, or wald for speed at large n); `tests` are term sets ("a + b") to test jointly.
+    """
     if method not in ("ml", "firth", "auto"):
         raise CasemetaError(f"method {method!r}: expected ml, firth or auto")
+    if correction not in CORRECTIONS or interval not in ("profile", "wald"):
+        raise CasemetaError(f"correction {correction!r}, interval {interval!r}: expected {', '.join(CORRECTIONS)}; profile or wald")
+    if method == "ml" and correction != "none":
+        raise CasemetaError(f"correction {correction}: FLIC and FLAC correct Firth fits; use method firth or auto")
     if len(data) == 0:
         raise CasemetaError(f"{source}: no cases to fit {formula!r} to")
     y, X, names, _ = design(data, formula, source)
@@ -221,11 +327,25 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
         note = f"separation found ({separation.describe()}): Firth's penalized likelihood used instead of ML"
     elif method == "ml" and separation.found:
         note = f"WARNING: {separation.describe()}; ML estimates of the separated terms are not finite and must not be reported"
+    for tested in tests:  # a bad term set stops before any fitting
+        tested_columns(formula, tested, names)
     if use == "firth":
-        terms, loglik, term_notes = fit_firth(y, X, names)
-        interval, test = "profile penalized likelihood", "penalized likelihood ratio"
+        terms, loglik, term_notes, inf = fit_firth(y, X, names, interval, correction)
+        shown = "Wald" if interval == "wald" else "profile penalized likelihood"
+        if correction == "flac":  # FLAC is ML on augmented data: its intervals and tests are ordinary likelihood ones
+            shown, test = ("Wald" if interval == "wald" else "profile likelihood") + " (FLAC's augmented data)", "likelihood ratio (FLAC's augmented data)"
+        else:
+            test = "penalized likelihood ratio"
     else:
         terms, loglik, term_notes = fit_ml(y, X, names)
-        interval, test = "Wald", "Wald"
-    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, interval, test, note, term_notes,
-                    tjur_r2(y, X, terms["estimate"]))
+        shown, test = "Wald", "Wald"
+        if correction != "none":
+            note = join_notes(note, f"no separation, so ML was used: correction {correction} (for Firth fits) not applied")
+            correction = "none"
+        inf = _Inference.at(X, y, terms["estimate"].to_numpy(float), loglik, firth=False) if tests else None
+    rows = joint_tests(inf, formula, names, tests) if tests else []  # on Firth's (uncorrected) penalized likelihood
+    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, shown, test, note, term_notes,
+                    tjur_r2(y, X, terms["estimate"]), correction, rows)
+
+
+CORRECTIONS = ("none", "flic", "flac")

@@ -11,8 +11,12 @@ computed it. The clauses, in the order they appear in a row:
 - "p-value by Monte Carlo (<draws> draws, seed <seed>): too many tables to enumerate"
 - "separation found (...): Firth's penalized likelihood used instead of ML", "WARNING: ..." (ML
   forced on separated data) — about the whole model, on each of its terms
-- "<statistics> by casemeta's own constrained refit (firthmodels gave none)", "Firth estimate, ...
-  by casemeta's own fit (firthmodels' fit did not converge)" — fallbacks, on the term concerned
+- "Firth estimate by casemeta's own fit (firthmodels' fit did not converge)" — a fallback, on the term
+  concerned (PLR p-values and profile limits are always casemeta's own: casemeta.stats.firth_profile)
+- "FLIC intercept: re-estimated by ML ..." — how a FLIC fit's intercept and its interval were computed
+- "joint [penalized] likelihood-ratio test of <k> coefficient(s) = 0: chi-square <x> on <k> df" — the
+  row of a joint test (its term is JOINT_TEST followed by the term set), or "... test not computed: <reason>"
+- "no separation, so ML was used: correction <c> (for Firth fits) not applied" — `auto` with FLIC/FLAC
 - "<statistic> not computed: <reason>" — what no method could compute
 - "in <k> fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1"
 - "warning <Category>: <message>" — a library warning nothing above explains (should not occur)
@@ -32,6 +36,8 @@ Pooled odds ratios (results/synthesis/*.csv, `casemeta pool`; casemeta.stats.poo
 """
 
 from __future__ import annotations
+
+JOINT_TEST = "joint test: "  # the `term` of a joint test's row: this, then the term set ("joint test: a + b")
 
 
 def join_notes(*notes: str) -> str:

@@ -29,7 +29,8 @@ log = logging.getLogger("casemeta")
 
 CROSSTAB_COLUMNS = ["outcome", "condition", "condition_value", "condition_label", "outcome_value", "count", "note"]
 TEST_COLUMNS = ["outcome", "condition", "test", "p_value", "draws", "odds_ratio", "cramers_v", "n", "note"]
-MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "separation", "interval", "p_value_test", "n", "loglik", *FIT_COLUMNS, "note"]
+MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "correction", "separation", "interval",
+                 "p_value_test", "n", "loglik", *FIT_COLUMNS, "note"]
 CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty", "note"]
 # what the numerical libraries raise for data they cannot fit; turned into a "not estimable" note
 FIT_ERRORS = (CasemetaError, ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -110,7 +111,8 @@ def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame,
     cases, missing = complete_cases(frame, [m["outcome"], *m["predictors"]])
     head = {"model": m["model"], "outcome": m["outcome"], "predictors": " + ".join(m["predictors"])}
     problem = not_estimable(frame, cases, m)
-    fit, fit_note = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, method=m["method"])
+    options = {"method": m["method"], "correction": m.get("correction", "none"), "tests": m.get("tests", ())}
+    fit, fit_note = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
     check, check_note = (None, problem) if problem else _attempt(loo_check, cases, m, source)
     if check is None:
         check, check_note = loo_not_computed(cases, m["formula"], check_note), ""
