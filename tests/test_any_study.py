@@ -21,7 +21,6 @@ from study_strategies import (
     shipped_studies,
 )
 
-pytestmark = pytest.mark.filterwarnings("error")
 
 
 def analyse(generated: GeneratedStudy) -> None:
