@@ -98,9 +98,11 @@ def test_failed_validation_removes_stale_results(project, capsys):
     stale.mkdir(parents=True)
     (stale / "reproduction.csv").write_text("from an earlier run")
     corrupt(project, lambda d: b"")
-    code = main(["--root", str(project), "validate", "--study", "african_clusters", "--invalidate", str(stale)])
+    (stale / "tables").mkdir()
+    (stale / "tables" / "cases.csv").write_text("from an earlier run")
+    code = main(["--root", str(project), "validate", "--study", "african_clusters", "--invalidate"])
     assert code == 1
-    assert not stale.exists()
+    assert not (stale / "reproduction.csv").exists() and not (stale / "tables").exists()
 
 
 @pytest.mark.parametrize("study", ["no_such_study"])

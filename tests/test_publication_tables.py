@@ -16,7 +16,8 @@ def fitted(tmp_path_factory):
     from conftest import ROOT
 
     study = Study(ROOT, "african_clusters")
-    codebook, plan = study.codebook(), load_plan(study.plan_path)
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
     out = tmp_path_factory.mktemp("models")
     run_models(derive(load_cases(study.cases_path, codebook), codebook), plan, codebook, out, 1000, 1)
     return pd.read_csv(out / "logistic_models.csv"), plan, codebook

@@ -17,7 +17,8 @@ def test_studies_are_found_from_analysis_and_data(root):
 @pytest.mark.parametrize("name", ["african_clusters", "pipkin_fuentes"])
 def test_every_variable_a_plan_names_is_in_its_codebook(root, name):
     study = Study(root, name)
-    codebook, plan = study.codebook(), load_plan(study.plan_path)
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
     named = set(plan.get("crosstabs", {}).get("outcomes", [])) | set(plan.get("crosstabs", {}).get("conditions", []))
     named |= {v for m in model_specs(plan) for v in (m["outcome"], *m["predictors"])}
     named |= set(plan.get("publication", {}).get("case_columns", []))

@@ -20,7 +20,7 @@ from casemeta.steps import pipeline
 from casemeta.coded.case_table import read_text
 from casemeta.errors import CasemetaError
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
-from casemeta.study import discover_studies, get_study
+from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
 
 log = logging.getLogger("casemeta")
 COMMANDS: dict[str, tuple[str, tuple, object]] = {}
@@ -34,38 +34,74 @@ def arg(*flags, **options):
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
 
 
-def command(name: str, help: str, *arguments):
-    """Register a sub-command with its options; the decorated function runs it."""
+INVALIDATE = arg("--invalidate", action="store_true",
+                 help="first remove the study's results that later workflow steps make from this one "
+                      "(the workflow passes this, so that a failed run leaves no stale table)")
+
+
+def command(name: str, help: str, *arguments, step: str | None = None):
+    """Register a sub-command with its options; the decorated function runs it.
+
+    A workflow `step` (a key of casemeta.study.DOWNSTREAM) also takes --invalidate.
+    """
+    if step is not None:
+        assert step in DOWNSTREAM, step
+        arguments = (*arguments, INVALIDATE)
+
     def register(func):
-        COMMANDS[name] = (help, arguments, func)
+        COMMANDS[name] = (help, arguments, func, step)
         return func
     return register
 
 
+def _root(args) -> Path:
+    """The project folder: --root, or the nearest folder above the working directory holding Snakefile and analysis/."""
+    if getattr(args, "_project", None) is None:
+        args._project = find_project_root(args.root if args.root is not None else Path.cwd())
+    return args._project
+
+
 def _study(args):
-    return get_study(args.root, args.study)
+    return get_study(_root(args), args.study)
+
+
+def _studies_or_fail(root: Path) -> list[str]:
+    names = discover_studies(root)
+    if not names:
+        raise CasemetaError(f"{root}: no studies found; a study needs analysis/<name>.yaml and data/coded/<name>/codebook.yaml")
+    return names
 
 
 @command("studies", "list the studies found in analysis/ and data/coded/")
 def _studies(args):
-    for name in discover_studies(args.root):
+    for name in _studies_or_fail(_root(args)):
         print(name)
+
+
+@command("check", "check a study's codebook and analysis plan (every variable the plan names exists and fits its role)",
+         STUDY, step="check")
+def _check(args):
+    study = _study(args)
+    from casemeta.plan import load_plan
+
+    load_plan(study.plan_path, study.codebook())
+    print(f"{study.name}: codebook and analysis plan are consistent")
 
 
 @command(
     "validate", "check coded cases against the codebook without writing anything to data/",
     arg("--study", help="study name (default: every study)"),
     arg("--out", type=Path, help="write the validated cases here (one study only)"),
-    arg("--invalidate", type=Path, help="results folder to remove if validation fails"),
+    step="validate",
 )
 def _validate(args):
-    names = [args.study] if args.study else discover_studies(args.root)
-    if args.out and len(names) != 1:
-        raise CasemetaError("--out needs exactly one --study")
+    names = [args.study] if args.study else _studies_or_fail(_root(args))
+    if (args.out or args.invalidate) and not args.study:
+        raise CasemetaError("--out and --invalidate need --study")
     failures = []
     for name in names:
         try:
-            cases = pipeline.validate_study(get_study(args.root, name), args.out, args.invalidate)
+            cases = pipeline.validate_study(get_study(_root(args), name), args.out)
             print(f"{name}: {len(cases)} case(s) valid")
         except CasemetaError as exc:
             failures.append(str(exc))
@@ -81,6 +117,7 @@ def _code(args):
 @command(
     "check-coding", "fail if the coded file differs from what the codebook rules give from data/raw/",
     STUDY, arg("--out", type=Path, required=True, help="where to write the confirmation"),
+    step="check_coding",
 )
 def _check_coding(args):
     pipeline.check_coding(_study(args), args.out)
@@ -91,6 +128,7 @@ def _check_coding(args):
     STUDY,
     arg("--cases", type=Path, required=True, help="validated cases CSV"),
     arg("--out", type=Path, required=True, help="derived cases CSV to write"),
+    step="derive",
 )
 def _derive(args):
     pipeline.derive_study(_study(args), args.cases, args.out)
@@ -103,6 +141,7 @@ def _derive(args):
     arg("--out", type=Path, required=True, help="reproduction.csv to write"),
     arg("--checks", type=Path, required=True, help="consistency.csv to write"),
     arg("--report", type=Path, required=True, help="reproduction.md to write"),
+    step="reproduce",
 )
 def _reproduce(args):
     pipeline.reproduce_study(_study(args), args.derived, args.out, args.checks, args.report)
@@ -115,6 +154,7 @@ def _reproduce(args):
     arg("--out-dir", type=Path, required=True, help="folder for the model tables"),
     arg("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
     arg("--seed", type=int, default=20150827, help="Monte Carlo seed"),
+    step="models",
 )
 def _models(args):
     pipeline.models_study(_study(args), args.derived, args.out_dir, args.draws, args.seed)
@@ -142,17 +182,19 @@ def _fit(args):
     "export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel",
     STUDY,
     arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
-    arg("--results", type=Path, default=Path("results"), help="results folder the workflow wrote (default: results)"),
+    arg("--results", type=Path, help="results folder the workflow wrote (default: results/ of the project)"),
     arg("--figures", action="store_true", help="also draw the figures (PNG and PDF)"),
+    step="export",
 )
 def _export(args):
     from casemeta.steps.exports import export_figures, export_tables
 
     formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
-    written = export_tables(_study(args), args.results, formats)
+    results = args.results if args.results is not None else _root(args) / "results"
+    written = export_tables(_study(args), results, formats)
     if args.figures:
-        written += export_figures(_study(args), args.results)
-    print(f"wrote {len(written)} file(s) under {args.results / args.study}")
+        written += export_figures(_study(args), results)
+    print(f"wrote {len(written)} file(s) under {results / args.study}")
 
 
 @command(
@@ -204,10 +246,11 @@ def _reliability(args):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casemeta", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"casemeta {__version__}")
-    parser.add_argument("--root", type=Path, default=Path("."), help="project folder holding data/ and analysis/ (default: .)")
+    parser.add_argument("--root", type=Path, help="project folder holding Snakefile, data/ and analysis/ "
+                        "(default: the nearest such folder at or above the working directory)")
     parser.add_argument("--log", type=Path, help="also write messages to this file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, arguments, func) in COMMANDS.items():
+    for name, (help_text, arguments, func, _) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         for flags, options in arguments:
             p.add_argument(*flags, **options)
@@ -227,10 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log)
     try:
+        step = COMMANDS[args.command][3]
+        if step is not None and args.invalidate:
+            _study(args).clear_downstream(step)
         args.func(args)
     except CasemetaError as exc:
         log.error("error: %s", exc)
         return 1
+    except Exception:  # a bug, not bad input: keep the traceback, in the log file too (the rule's log)
+        log.exception("internal error in `casemeta %s`; please report it with this traceback", args.command)
+        return 2
     return 0
 
 

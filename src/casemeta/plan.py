@@ -1,7 +1,15 @@
-"""The analysis plan of a study (analysis/<study>.yaml): what to reproduce, tabulate and model."""
+"""The analysis plan of a study (analysis/<study>.yaml): what to reproduce, tabulate and model.
+
+A plan is checked twice when it is loaded: against plan.schema.yaml (its
+shape), and against the study's codebook (every variable it names exists and
+has a type the analysis can use), so that a typo stops the study before any
+analysis instead of turning into rows of "not estimable".
+"""
 
 from __future__ import annotations
 
+import difflib
+import re
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -9,7 +17,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
+
+# Sections that only change how results are shown; the rest change what is computed.
+DISPLAY_SECTIONS = ("publication",)
+OUTCOME_TYPES = ("binary",)
+CONDITION_TYPES = ("binary", "category", "integer")
 
 
 @cache
@@ -17,7 +31,7 @@ def _schema() -> dict:
     return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
 
 
-def load_plan(path: str | Path) -> dict:
+def read_plan(path: str | Path) -> dict:
     """The plan as a dict, checked against plan.schema.yaml (all problems at once)."""
     path = Path(path)
     if not path.is_file():
@@ -31,6 +45,70 @@ def load_plan(path: str | Path) -> dict:
     if problems:
         raise CasemetaError(f"{path}: the analysis plan does not follow the plan schema", problems)
     return plan
+
+
+def load_plan(path: str | Path, codebook: Codebook) -> dict:
+    """The plan, checked against the schema and against the study's codebook."""
+    plan = read_plan(path)
+    problems = plan_problems(plan, codebook)
+    if problems:
+        raise CasemetaError(f"{path}: the analysis plan does not fit the codebook {codebook.path}", problems)
+    return plan
+
+
+def term_variables(term: str) -> list[str]:
+    """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]`, `C(a, ref=x)`."""
+    names = []
+    for factor in re.split(r"[:*]", term):
+        factor = factor.strip()
+        call = re.match(r"^C\(\s*([^,)\s]+)", factor)
+        names.append(call.group(1) if call else factor.split("[", 1)[0].strip())
+    return names
+
+
+def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
+    """Every variable the plan names that the codebook lacks, or whose type does not fit its role."""
+    known = {v.name: v for v in (*codebook.variables, *codebook.derived)}
+    problems: list[str] = []
+
+    def need(name: str, where: str, role: str, types: tuple[str, ...] = ()) -> None:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; the codebook's variables are {', '.join(known)}"
+            problems.append(f"at {where}: unknown variable {name!r}{hint}")
+        elif types and known[name].type not in types:
+            problems.append(f"at {where}: {role} {name!r} has type {known[name].type}; "
+                            f"a {role} must be {' or '.join(types)}")
+
+    crosstabs = plan.get("crosstabs") or {}
+    for i, name in enumerate(crosstabs.get("outcomes", [])):
+        need(name, f"crosstabs/outcomes/{i}", "outcome", OUTCOME_TYPES)
+    for i, name in enumerate(crosstabs.get("conditions", [])):
+        need(name, f"crosstabs/conditions/{i}", "condition", CONDITION_TYPES)
+    models = plan.get("models") or {}
+    for i, name in enumerate(models.get("outcomes", [])):
+        need(name, f"models/outcomes/{i}", "outcome", OUTCOME_TYPES)
+    for set_name, terms in (models.get("predictor_sets") or {}).items():
+        for i, term in enumerate(terms):
+            for name in term_variables(term):
+                need(name, f"models/predictor_sets/{set_name}/{i}", "predictor", CONDITION_TYPES)
+    for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
+        need(name, f"publication/case_columns/{i}", "column")
+    for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
+        for side in ("rows", "columns"):
+            spec = table.get(side)
+            if isinstance(spec, dict) and "by" in spec:
+                need(spec["by"], f"reproduce/tables/{t}/{side}/by", "grouping", CONDITION_TYPES)
+            elif isinstance(spec, list):
+                for i, line in enumerate(spec):
+                    if "variable" in line:
+                        need(line["variable"], f"reproduce/tables/{t}/{side}/{i}/variable", "count", ("binary",))
+    return problems
+
+
+def plan_sections(plan: dict, display: bool) -> dict:
+    """The display-only sections (display=True) or the analysis sections (False) of a plan."""
+    return {k: v for k, v in plan.items() if (k in DISPLAY_SECTIONS) == display}
 
 
 def model_specs(plan: dict) -> list[dict]:

@@ -1,12 +1,82 @@
-"""Where a study's files live; a study is a codebook, its data and an analysis plan."""
+"""Where a study's files live; a study is a codebook, its data and an analysis plan.
+
+The Study object is the one owner of the results layout: the workflow rules,
+the command line and the tests all take result paths from `RESULTS` and
+`Study.result`, never spell them out again.
+"""
 
 from __future__ import annotations
 
+import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from casemeta.coded.codebook import Codebook, load_codebook
 from casemeta.errors import CasemetaError
+
+log = logging.getLogger("casemeta")
+
+# Every result of a study, relative to the project root, by the step that writes it.
+# "{study}" is the study's name (a Snakemake wildcard in the rules).
+RESULTS: dict[str, dict[str, str]] = {
+    # never written: the target of a study whose codebook or plan is broken, whose job fails
+    "check": {"problem": "results/{study}/.problem"},
+    "validate": {"validated": "results/{study}/validated_cases.csv"},
+    "check_coding": {"confirmation": "results/{study}/coding_check.txt"},
+    "derive": {"derived": "results/{study}/derived_cases.csv"},
+    "reproduce": {
+        "reproduction": "results/{study}/reproduction.csv",
+        "consistency": "results/{study}/consistency.csv",
+        "report": "results/{study}/reproduction.md",
+    },
+    "models": {
+        "crosstabs": "results/{study}/models/crosstabs.csv",
+        "tests": "results/{study}/models/crosstab_tests.csv",
+        "models": "results/{study}/models/logistic_models.csv",
+        "cross_validation": "results/{study}/models/cross_validation.csv",
+    },
+    "export": {
+        "tables": "results/{study}/tables",
+        "latex": "results/{study}/tables.tex",
+        "summary": "results/{study}/summary.md",
+        "docx": "results/{study}/{study}_tables.docx",
+        "xlsx": "results/{study}/{study}_tables.xlsx",
+        "figures": "results/{study}/figures",
+    },
+    "reliability": {
+        "reliability": "results/{study}/reliability.csv",
+        "disagreements": "results/{study}/reliability_disagreements.csv",
+    },
+}
+
+# Which steps read (directly or not) what each step writes. When a step starts,
+# everything downstream of it is removed, so a run that fails part-way leaves
+# no table that describes older inputs (reliability reads only the coders' files).
+DOWNSTREAM: dict[str, tuple[str, ...]] = {
+    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export"),
+    "validate": ("check_coding", "derive", "reproduce", "models", "export"),
+    "check_coding": ("derive", "reproduce", "models", "export"),
+    "derive": ("reproduce", "models", "export"),
+    "reproduce": ("export",),
+    "models": ("export",),
+    "export": (),
+    "reliability": (),
+}
+
+PROJECT_MARKERS = ("Snakefile", "analysis")
+
+
+def find_project_root(start: str | Path = ".") -> Path:
+    """The nearest folder at or above `start` that holds `Snakefile` and `analysis/`."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "Snakefile").is_file() and (folder / "analysis").is_dir():
+            return folder
+    raise CasemetaError(
+        f"{start}: not inside a casemeta project (no folder at or above it holds Snakefile and analysis/); "
+        "cd into the project or pass --root PROJECT"
+    )
 
 
 @dataclass(frozen=True)
@@ -38,8 +108,37 @@ class Study:
     def plan_path(self) -> Path:
         return self.root / "analysis" / f"{self.name}.yaml"
 
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results" / self.name
+
+    def result(self, step: str, key: str) -> Path:
+        """The path of one result, e.g. study.result("models", "tests")."""
+        return self.root / RESULTS[step][key].format(study=self.name)
+
     def codebook(self) -> Codebook:
         return load_codebook(self.codebook_path)
+
+    def clear_downstream(self, step: str) -> list[Path]:
+        """Remove every result that a later step makes from this step's output; return what went."""
+        removed = []
+        for later in DOWNSTREAM[step]:
+            for key in RESULTS[later]:
+                path = self.result(later, key)
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists() or path.is_symlink():
+                    path.unlink()
+                else:
+                    continue
+                removed.append(path)
+        for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone
+            if folder != self.results_dir and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if removed:
+            log.info("%s: removed %d result(s) of later steps, which described older inputs: %s",
+                     self.name, len(removed), ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
+        return removed
 
 
 def discover_studies(root: str | Path = ".") -> list[str]:

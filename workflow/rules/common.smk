@@ -1,15 +1,30 @@
-# Shared helpers: config validation, study discovery, the list of final outputs.
+# Shared helpers: config validation, study discovery, result paths, the list of final outputs.
+# Every result path comes from casemeta.study.RESULTS (the one owner of the results layout).
+import json
 from pathlib import Path
 
+import yaml
+from snakemake.logging import logger
 from snakemake.utils import validate
 
-from casemeta.plan import load_plan
-from casemeta.study import Study, discover_studies
+from casemeta.errors import CasemetaError
+from casemeta.plan import load_plan, plan_sections
+from casemeta.study import RESULTS, Study, discover_studies
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-STUDIES = discover_studies(".") if config["studies"] == "all" else list(config["studies"])
+
+def configured_studies():
+    """`studies: all`, a list, or one name or several separated by commas (--config studies=NAME)."""
+    chosen = config["studies"]
+    if chosen == "all":
+        return discover_studies(".")
+    names = [chosen] if isinstance(chosen, str) else list(chosen)
+    return [n.strip() for name in names for n in name.split(",") if n.strip()]
+
+
+STUDIES = configured_studies()
 
 
 wildcard_constraints:
@@ -20,6 +35,40 @@ def study(name):
     return Study(Path("."), name)
 
 
+def result(step, key):
+    """A result path with the {study} wildcard, for a rule's output or input."""
+    return RESULTS[step][key]
+
+
+def study_problem(name):
+    """Why a study cannot be analysed at all (unknown, broken codebook, plan that does not fit), or None.
+
+    Checked when the workflow is read, so that a typo in a plan stops that
+    study before any analysis, while the other studies run.
+    """
+    s = study(name)
+    try:
+        if not s.codebook_path.is_file() or not s.plan_path.is_file():
+            raise CasemetaError(f"unknown study {name!r}: needs {s.plan_path} and {s.codebook_path}")
+        load_plan(s.plan_path, s.codebook())
+    except CasemetaError as exc:
+        return str(exc)
+    return None
+
+
+PROBLEMS = {name: problem for name in STUDIES if (problem := study_problem(name))}
+for name, problem in PROBLEMS.items():
+    logger.error(f"study {name}: {problem}")
+
+
+def plan_part(name, display):
+    """The analysis (display=False) or display-only (display=True) sections of the plan, as
+    canonical text: a rule takes the part it reads as a param, so that Snakemake re-runs it
+    when, and only when, that part changes."""
+    plan = yaml.safe_load(study(name).plan_path.read_text(encoding="utf-8"))
+    return json.dumps(plan_sections(plan, display), sort_keys=True)
+
+
 def is_transcribed(name):
     """The study is coded by rules from a transcription in data/raw/<study>/."""
     return study(name).codebook().raw is not None
@@ -27,22 +76,25 @@ def is_transcribed(name):
 
 def reproduces(name):
     """The study's plan compares our tables with published numbers."""
-    return "reproduce" in load_plan(study(name).plan_path)
+    return "reproduce" in load_plan(study(name).plan_path, study(name).codebook())
 
 
 def raw_files(wildcards):
     return sorted(str(p) for p in study(wildcards.study).raw_dir.glob("*") if p.is_file())
 
 
-def study_inputs(wildcards):
-    """Files every analysis step of a study reads besides its data."""
-    s = study(wildcards.study)
-    return {"codebook": str(s.codebook_path), "plan": str(s.plan_path)}
+def checked_cases(wildcards):
+    """Validated cases, and for transcribed studies the coding check too: nothing is derived from
+    codes that depart from what the codebook rules give."""
+    inputs = {"cases": result("validate", "validated").format(study=wildcards.study)}
+    if is_transcribed(wildcards.study):
+        inputs["coding_check"] = result("check_coding", "confirmation").format(study=wildcards.study)
+    return inputs
 
 
 def reproduction_input(wildcards):
     """The comparison with published numbers, for studies whose plan has one."""
-    return [f"results/{wildcards.study}/reproduction.csv"] if reproduces(wildcards.study) else []
+    return [result("reproduce", "reproduction").format(study=wildcards.study)] if reproduces(wildcards.study) else []
 
 
 def coder_files(name):
@@ -53,13 +105,15 @@ def coder_files(name):
 def all_outputs():
     outputs = []
     for name in STUDIES:
-        outputs.append(f"results/{name}/derived_cases.csv")
-        outputs.append(f"results/{name}/models/logistic_models.csv")
-        outputs.append(f"results/{name}/tables.tex")
+        if name in PROBLEMS:
+            outputs.append(result("check", "problem").format(study=name))
+            continue
+        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex")):
+            outputs.append(result(step, key).format(study=name))
         if is_transcribed(name):
-            outputs.append(f"results/{name}/coding_check.txt")
+            outputs.append(result("check_coding", "confirmation").format(study=name))
         if len(coder_files(name)) >= 2:
-            outputs.append(f"results/{name}/reliability.csv")
+            outputs.append(result("reliability", "reliability").format(study=name))
         if reproduces(name):
-            outputs.append(f"results/{name}/reproduction.md")
+            outputs.append(result("reproduce", "report").format(study=name))
     return outputs

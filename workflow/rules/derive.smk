@@ -3,14 +3,14 @@
 
 rule derive_variables:
     input:
-        unpack(study_inputs),
-        cases="results/{study}/validated_cases.csv",
+        unpack(checked_cases),
+        codebook="data/coded/{study}/codebook.yaml",
     output:
-        derived="results/{study}/derived_cases.csv",
+        derived=result("derive", "derived"),
     log:
         "logs/derive_variables/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
         "casemeta --log {log} derive --study {wildcards.study}"
-        " --cases {input.cases} --out {output.derived}"
+        " --cases {input.cases} --out {output.derived} --invalidate"

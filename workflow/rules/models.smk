@@ -4,35 +4,37 @@
 
 rule fit_models:
     input:
-        unpack(study_inputs),
-        derived="results/{study}/derived_cases.csv",
+        codebook="data/coded/{study}/codebook.yaml",
+        derived=result("derive", "derived"),
     output:
-        crosstabs="results/{study}/models/crosstabs.csv",
+        crosstabs=result("models", "crosstabs"),
         tests=report(
-            "results/{study}/models/crosstab_tests.csv",
+            result("models", "tests"),
             caption="../report/crosstab_tests.rst",
             category="Models",
             subcategory="{study}",
         ),
         models=report(
-            "results/{study}/models/logistic_models.csv",
+            result("models", "models"),
             caption="../report/logistic_models.rst",
             category="Models",
             subcategory="{study}",
         ),
         cross_validation=report(
-            "results/{study}/models/cross_validation.csv",
+            result("models", "cross_validation"),
             caption="../report/cross_validation.rst",
             category="Models",
             subcategory="{study}",
         ),
     params:
+        plan=lambda wildcards: plan_part(wildcards.study, display=False),
+        out_dir=lambda wildcards, output: str(Path(output.models).parent),
         draws=config.get("monte_carlo_draws", 100000),
         seed=config.get("seed", 20150827),
     log:
         "logs/fit_models/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
         "casemeta --log {log} models --study {wildcards.study} --derived {input.derived}"
-        " --out-dir results/{wildcards.study}/models --draws {params.draws} --seed {params.seed}"
+        " --out-dir {params.out_dir} --draws {params.draws} --seed {params.seed} --invalidate"

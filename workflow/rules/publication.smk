@@ -3,47 +3,51 @@
 
 rule export_publication:
     input:
-        unpack(study_inputs),
-        derived="results/{study}/derived_cases.csv",
-        models="results/{study}/models/logistic_models.csv",
+        codebook="data/coded/{study}/codebook.yaml",
+        derived=result("derive", "derived"),
+        models=result("models", "models"),
         reproduction=reproduction_input,
     output:
         tables=report(
-            directory("results/{study}/tables"),
+            directory(result("export", "tables")),
             patterns=["{name}.html"],
             caption="../report/tables.rst",
             category="Tables",
             subcategory="{study}",
         ),
-        latex="results/{study}/tables.tex",
+        latex=result("export", "latex"),
         summary=report(
-            "results/{study}/summary.md",
+            result("export", "summary"),
             caption="../report/summary.rst",
             category="Tables",
             subcategory="{study}",
         ),
         docx=report(
-            "results/{study}/{study}_tables.docx",
+            result("export", "docx"),
             caption="../report/docx.rst",
             category="Tables",
             subcategory="{study}",
         ),
         xlsx=report(
-            "results/{study}/{study}_tables.xlsx",
+            result("export", "xlsx"),
             caption="../report/xlsx.rst",
             category="Tables",
             subcategory="{study}",
         ),
         figures=report(
-            directory("results/{study}/figures"),
+            directory(result("export", "figures")),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
             subcategory="{study}",
         ),
+    params:
+        # the whole plan: display options (publication:) re-run only this job
+        plan=lambda wildcards: plan_part(wildcards.study, display=False) + plan_part(wildcards.study, display=True),
+        results=lambda wildcards, output: str(Path(output.latex).parent.parent),
     log:
         "logs/export_publication/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
-        "casemeta --log {log} export --study {wildcards.study} --format all --figures --results results"
+        "casemeta --log {log} export --study {wildcards.study} --format all --figures --results {params.results} --invalidate"

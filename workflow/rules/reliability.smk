@@ -6,16 +6,16 @@ rule coder_reliability:
         coders=lambda wildcards: coder_files(wildcards.study),
     output:
         reliability=report(
-            "results/{study}/reliability.csv",
+            result("reliability", "reliability"),
             caption="../report/reliability.rst",
             category="Reliability",
             subcategory="{study}",
         ),
-        disagreements="results/{study}/reliability_disagreements.csv",
+        disagreements=result("reliability", "disagreements"),
     log:
         "logs/coder_reliability/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
         "casemeta --log {log} reliability {input.coders} --out {output.reliability}"
         " --disagreements {output.disagreements}"

@@ -3,32 +3,34 @@
 
 rule reproduce_published:
     input:
-        unpack(study_inputs),
-        derived="results/{study}/derived_cases.csv",
+        codebook="data/coded/{study}/codebook.yaml",
+        derived=result("derive", "derived"),
         raw=raw_files,
     output:
         reproduction=report(
-            "results/{study}/reproduction.csv",
+            result("reproduce", "reproduction"),
             caption="../report/reproduction_csv.rst",
             category="Reproduction",
             subcategory="{study}",
         ),
         consistency=report(
-            "results/{study}/consistency.csv",
+            result("reproduce", "consistency"),
             caption="../report/consistency.rst",
             category="Reproduction",
             subcategory="{study}",
         ),
         report=report(
-            "results/{study}/reproduction.md",
+            result("reproduce", "report"),
             caption="../report/reproduction_md.rst",
             category="Reproduction",
             subcategory="{study}",
         ),
+    params:
+        plan=lambda wildcards: plan_part(wildcards.study, display=False),
     log:
         "logs/reproduce_published/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
         "casemeta --log {log} reproduce --study {wildcards.study} --derived {input.derived}"
-        " --out {output.reproduction} --checks {output.consistency} --report {output.report}"
+        " --out {output.reproduction} --checks {output.consistency} --report {output.report} --invalidate"

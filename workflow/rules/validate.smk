@@ -1,4 +1,18 @@
-# Stage 1: the coded cases must pass the codebook's schema before anything else runs.
+# Stage 1: the study must make sense (codebook, plan) and its coded cases must
+# pass the codebook's schema before anything else runs.
+
+
+rule check_study:
+    # Only requested for a study whose codebook or plan is broken (see PROBLEMS in
+    # common.smk): it removes the study's results, says why, and fails.
+    output:
+        result("check", "problem"),
+    log:
+        "logs/check_study/{study}.log",
+    conda:
+        "../envs/casemeta.yaml"
+    shell:
+        "casemeta --log {log} check --study {wildcards.study} --invalidate"
 
 
 rule validate_cases:
@@ -6,27 +20,26 @@ rule validate_cases:
         cases="data/coded/{study}/cases.csv",
         codebook="data/coded/{study}/codebook.yaml",
     output:
-        validated="results/{study}/validated_cases.csv",
+        validated=result("validate", "validated"),
     log:
         "logs/validate_cases/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
-        "casemeta --log {log} validate --study {wildcards.study}"
-        " --out {output.validated} --invalidate results/{wildcards.study}"
+        "casemeta --log {log} validate --study {wildcards.study} --out {output.validated} --invalidate"
 
 
 rule check_coding:
     input:
-        unpack(study_inputs),
+        codebook="data/coded/{study}/codebook.yaml",
         cases="data/coded/{study}/cases.csv",
-        validated="results/{study}/validated_cases.csv",  # validation always runs first
+        validated=result("validate", "validated"),  # validation always runs first
         raw=raw_files,
     output:
-        confirmation="results/{study}/coding_check.txt",
+        confirmation=result("check_coding", "confirmation"),
     log:
         "logs/check_coding/{study}.log",
     conda:
-        "../../environment.yml"
+        "../envs/casemeta.yaml"
     shell:
-        "casemeta --log {log} check-coding --study {wildcards.study} --out {output.confirmation}"
+        "casemeta --log {log} check-coding --study {wildcards.study} --out {output.confirmation} --invalidate"

@@ -23,7 +23,7 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     results = Path(results) / study.name
     codebook = study.codebook()
     derived = load_derived(results / "derived_cases.csv", codebook)
-    tables = study_tables(results, derived, codebook, load_plan(study.plan_path))
+    tables = study_tables(results, derived, codebook, load_plan(study.plan_path, codebook))
     if not len(derived):
         message = no_cases_message(study)
         log.warning("%s", message)

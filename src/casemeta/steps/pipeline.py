@@ -7,7 +7,6 @@ Every output is written atomically, so a failed step leaves no file that looks v
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -27,18 +26,18 @@ from casemeta.study import Study
 log = logging.getLogger("casemeta")
 
 
-def validate_study(study: Study, out: Path | None = None, stale_results: Path | None = None) -> pd.DataFrame:
-    """Validate the coded cases; on success optionally write the validated copy.
+def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
+    """Validate the coded cases; on success optionally write the validated copy to `out`.
 
-    On failure, `stale_results` (the study's results folder) is removed so that
-    tables from an earlier run cannot be mistaken for tables of the current data.
+    On failure an older copy at `out` is removed, so that it cannot be taken
+    for a validation of the current data.
     """
     try:
         cases = load_cases(study.cases_path, study.codebook())
     except CasemetaError:
-        if stale_results is not None and Path(stale_results).exists():
-            shutil.rmtree(stale_results)
-            log.error("removed %s: its tables no longer describe the data", stale_results)
+        if out is not None and Path(out).is_file():
+            Path(out).unlink()
+            log.error("removed %s: it no longer describes the data", out)
         raise
     log.info("%s: %d valid case(s)", study.cases_path, len(cases))
     if out is not None:
@@ -85,7 +84,7 @@ def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
 def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks: Path, out_report: Path) -> None:
     """reproduction.csv (one row per published number), consistency.csv and reproduction.md."""
     codebook = study.codebook()
-    plan = load_plan(study.plan_path).get("reproduce")
+    plan = load_plan(study.plan_path, codebook).get("reproduce")
     if not plan:
         raise CasemetaError(f"{study.plan_path}: no `reproduce` section; nothing to compare")
     frame = load_derived(derived_path, codebook)
@@ -115,4 +114,4 @@ def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, se
     from casemeta.steps.model_runs import run_models
 
     codebook = study.codebook()
-    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path), codebook, out_dir, draws, seed)
+    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path, codebook), codebook, out_dir, draws, seed)
