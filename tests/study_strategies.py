@@ -290,14 +290,15 @@ def _combination(of: list[str]) -> dict:
 
 
 def _plan_variables(book: dict) -> tuple[list[str], list[str]]:
-    """Binary and category variables (coded or derived) a plan may name."""
+    """Binary variables (coded or derived), and the category and integer ones a plan may use as conditions."""
     every = [*book["variables"], *book.get("derived", [])]
-    return [v["name"] for v in every if v["type"] == "binary"], [v["name"] for v in every if v["type"] == "category"]
+    return ([v["name"] for v in every if v["type"] == "binary"],
+            [v["name"] for v in every if v["type"] in ("category", "integer")])
 
 
 @st.composite
 def plans_for(draw, book: dict) -> dict:
-    """An analysis plan over the codebook: outcomes are binary, conditions and predictors binary or category."""
+    """An analysis plan over the codebook: outcomes are binary, conditions and predictors binary, category or integer."""
     binary, category = _plan_variables(book)
     outcomes = draw(st.lists(st.sampled_from(binary), min_size=1, max_size=min(2, len(binary) - 1), unique=True))
     pool = [v for v in binary + category if v not in outcomes]
