@@ -44,8 +44,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 # Hypothesis profiles of the generated-study tests (tests/test_any_study.py and its strategies in
-# tests/study_strategies.py). "ci" (the default) is derandomized: the same 150 examples per property
-# test on every run (300 generated studies through the analysis functions in all), bounded in time.
+# tests/study_strategies.py). "ci" (the default) is derandomized: the same 2 × 150 examples shared by the two property
+# tests on every run (300 generated studies through the analysis functions in all), bounded in time.
 # "long" runs ten times as many, randomized, for a local hunt:
 #     HYPOTHESIS_PROFILE=long python3 -m pytest tests/test_any_study.py
 import os  # noqa: E402  (appended block: kept apart from the fixtures above)
