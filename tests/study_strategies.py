@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,7 +386,8 @@ def check_results(generated: GeneratedStudy, results: Path, written: list[Path])
     for table in (out / "tables").glob("*.csv"):
         missing += [f"tables/{table.stem}.{ext}" for ext in ("md", "tex", "html") if not table.with_suffix(f".{ext}").is_file()]
     assert not missing, f"outputs not written: {missing}"
-    assert f"{n} coded case(s)" in (out / "summary.md").read_text(encoding="utf-8")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert re.search(rf"\b{n} coded case", summary), f"summary.md does not count {n} case(s):\n{summary}"
     problems = blank_statistics_without_note(out / "models")
     assert not problems, "statistics blank without a reason:\n" + "\n".join(problems[:20])
     if n == 0:
