@@ -22,6 +22,7 @@ import csv
 import io
 import itertools
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +32,10 @@ import yaml
 from hypothesis import strategies as st
 
 from casemeta.publish.formats import FORMATS
+from conftest import PROJECT_PARTS, ROOT
 from casemeta.steps import exports, pipeline
 from casemeta.study import Study
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("african_clusters", "pipkin_fuentes")
 DRAWS = 2000  # Monte Carlo draws of r×c exact tests: enough to run the code path, quick
 SEED = 20150827
@@ -339,6 +340,17 @@ def any_study():
 
 
 # ---------------------------------------------------------------- running and checking
+
+PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # how a Python warning looks in a log or on the terminal
+
+
+def copy_project(folder: Path) -> Path:
+    """A copy of the project's workflow, data and plans in `folder` (as tests/test_workflow.py runs it)."""
+    for part in PROJECT_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / part)
+    return folder
+
 
 def run_analysis(study: Study, results: Path) -> list[Path]:
     """validate → derive → cross-tabs, exact tests, models, leave-one-out → tables in every format → figures.

@@ -7,19 +7,17 @@ beside the shipped studies in a temporary copy of the project, and run alone wit
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 
 import pytest
 from hypothesis import Phase, given, seed, settings
 
-from conftest import PROJECT_PARTS, ROOT
-from study_strategies import GeneratedStudy, blank_statistics_without_note, generated_studies, shipped_studies
+from study_strategies import (
+    PYTHON_WARNING, GeneratedStudy, blank_statistics_without_note, copy_project, generated_studies, shipped_studies,
+)
 from test_any_study import DEGENERATE, degenerate_study
 
 pytestmark = pytest.mark.workflow
-PYTHON_WARNING = re.compile(r"\b\w*Warning: ")
 
 
 def drawn(strategy, seed_value: int, sizes: range) -> GeneratedStudy:
@@ -46,13 +44,6 @@ SAMPLE = {
     "pipkin_fuentes_one_or_two": lambda: drawn(shipped_studies("pipkin_fuentes"), 5, range(1, 3)),
     "one_case_of_the_other_class": lambda: degenerate_study("auto", **DEGENERATE["one_case_of_the_other_class"]),
 }
-
-
-def copy_project(tmp_path):
-    for part in PROJECT_PARTS:
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / part)
-    return tmp_path
 
 
 @pytest.mark.parametrize("sample", list(SAMPLE))

@@ -8,17 +8,15 @@ the project, as a researcher would: the first case through `casemeta add-case`, 
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import subprocess
 
 import pytest
 
 from casemeta.study import Study
-from conftest import PROJECT_PARTS, ROOT
-from study_strategies import blank_statistics_without_note, case_id, shipped_codebook
-from test_any_study_workflow import PYTHON_WARNING, copy_project
+from study_strategies import (
+    PYTHON_WARNING, ROOT, GeneratedStudy, blank_statistics_without_note, case_id, copy_project, shipped_codebook,
+)
 
 pytestmark = pytest.mark.workflow
 SIZES = [1, 2, 3, 4, 5, 8, 45]
@@ -46,18 +44,13 @@ def synthetic_cases(count: int, seed: int = 45) -> list[dict[str, str]]:
 
 
 def as_csv(rows: list[dict[str, str]]) -> str:
-    columns = [v["name"] for v in shipped_codebook(STUDY)["variables"]]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([r[c] for c in columns] for r in rows)
-    return buffer.getvalue()
+    return GeneratedStudy(STUDY, shipped_codebook(STUDY), {}, rows).cases_csv()
 
 
 @pytest.fixture(scope="module")
 def growing(tmp_path_factory):
     """One copy of the project whose pipkin_fuentes study grows from test to test."""
-    assert PROJECT_PARTS and (ROOT / "data" / "coded" / STUDY / "cases.csv").read_text().count("\n") == 1, \
+    assert (ROOT / "data" / "coded" / STUDY / "cases.csv").read_text().count("\n") == 1, \
         "the shipped pipkin_fuentes cases.csv is expected to hold only its header"
     return copy_project(tmp_path_factory.mktemp("growing"))
 
