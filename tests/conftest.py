@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Reference numbers computed by other software (R logistf, brglm2, irrCAC, metafor, QCA),
 # copied verbatim from ../shared/reference/ with its README, so a clone runs every test.
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "data", "analysis", "environment.yml"]
+PROJECT_PARTS = ["Snakefile", "workflow", "profiles", "config", "data", "analysis", "environment.yml"]
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def command(name: str, help: str, *arguments, step: str | None = None):
 def _root(args) -> Path:
     """The project folder: --root, or the nearest folder above the working directory holding Snakefile and analysis/."""
     if getattr(args, "_project", None) is None:
-        args._project = find_project_root(args.root if args.root is not None else Path.cwd())
+        args._project = args.root if args.root is not None else find_project_root(Path.cwd())
     return args._project
 
 

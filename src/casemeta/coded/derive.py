@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook, Variable
+from casemeta.coded.expressions import evaluate
 from casemeta.errors import CasemetaError
 
 
@@ -40,10 +41,7 @@ def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
     # first_match: ordered conditions, the first that holds gives the value
     result = pd.Series(pd.NA, index=frame.index, dtype="object")
     for case in rule["cases"]:
-        try:
-            hit = frame.eval(case["when"]).fillna(False).astype(bool)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise CasemetaError(f"{codebook.path}: derived {var.name!r}: cannot evaluate {case['when']!r}: {exc}") from exc
+        hit = evaluate(frame, case["when"], f"{codebook.path}: derived {var.name!r}")
         result = result.mask(result.isna() & hit, case["value"])
     return result
 

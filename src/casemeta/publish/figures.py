@@ -13,6 +13,11 @@ import pandas as pd  # noqa: E402
 
 from casemeta import atomic_io  # noqa: E402
 from casemeta.coded.codebook import Codebook  # noqa: E402
+from casemeta.publish.tables import crosstab_counts, term_label  # noqa: E402
+
+# The forest plot's axis: odds ratios beyond it (infinite ones under separation, or huge Firth limits)
+# are drawn at its edge with an arrow head pointing outwards.
+AXIS = (1e-3, 1e5)
 
 
 def _save(fig, stem: Path) -> list[Path]:
@@ -28,41 +33,49 @@ def _save(fig, stem: Path) -> list[Path]:
 def crosstab_heatmap(part: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Path]:
     """Share of each condition category reaching each outcome, with the counts written in."""
     condition = part["condition"].iloc[0]
-    outcomes = list(dict.fromkeys(part["outcome"]))
-    labels = list(dict.fromkeys(part["condition_label"]))
-    yes = part[part["outcome_value"] == 1].pivot_table(index="condition_label", columns="outcome", values="count", sort=False).reindex(index=labels, columns=outcomes)
-    total = part[part["outcome"] == outcomes[0]].groupby("condition_label", sort=False)["count"].sum().reindex(labels)
-    share = yes.div(total.replace(0, np.nan), axis=0)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(outcomes), 0.9 + 0.45 * len(labels)))
-    image = ax.imshow(share.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    for i, label in enumerate(labels):
-        for j, outcome in enumerate(outcomes):
-            k, n = int(yes.at[label, outcome]), int(total[label])
-            value = share.at[label, outcome]
-            ax.text(j, i, f"{k}/{n}", ha="center", va="center", color="white" if value > 0.6 else "black", fontsize=9)
+    counts = crosstab_counts(part)
+    outcomes = list(counts.columns[2:])
+    yes = counts[outcomes].to_numpy(dtype=float)
+    total = counts["n"].to_numpy(dtype=float)
+    share = np.divide(yes, total[:, None], out=np.full_like(yes, np.nan), where=total[:, None] > 0)  # no cases: no share
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(outcomes), 0.9 + 0.45 * len(counts)))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for i in range(len(counts)):
+        for j in range(len(outcomes)):
+            ax.text(j, i, f"{int(yes[i, j])}/{int(total[i])}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.6 else "black", fontsize=9)
     ax.set_xticks(range(len(outcomes)), [codebook.label(o) for o in outcomes], rotation=20, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(counts)), counts["label"])
     ax.set_ylabel(codebook.label(condition))
     fig.colorbar(image, ax=ax, label="share with outcome")
     ax.set_title(f"{codebook.label(condition)}: cases with each outcome", fontsize=10)
     return _save(fig, stem)
 
 
+def plotted_terms(models: pd.DataFrame) -> pd.DataFrame:
+    """The rows a forest plot shows: every estimated term but the intercept."""
+    return models[models["term"].notna() & (models["term"] != "Intercept") & models["odds_ratio"].notna()]
+
+
 def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Path]:
     """Odds ratios with 95% intervals on a log scale, one line per model and term."""
-    rows = models[(models["term"] != "Intercept") & models["odds_ratio"].notna()].copy()
-    rows["label"] = [f"{m}: {codebook.label(t) if t in {v.name for v in (*codebook.variables, *codebook.derived)} else t}" for m, t in zip(rows["model"], rows["term"])]
+    rows = plotted_terms(models)
+    labels = [f"{m}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(rows)))
     y = np.arange(len(rows))[::-1]
     colors = ["tab:red" if m == "firth" else "tab:blue" for m in rows["method"]]
-    low = np.clip(rows["or_ci_low"].to_numpy(dtype=float), 1e-3, 1e5)
-    high = np.clip(rows["or_ci_high"].to_numpy(dtype=float), 1e-3, 1e5)
-    est = np.clip(rows["odds_ratio"].to_numpy(dtype=float), 1e-3, 1e5)
-    ax.hlines(y, low, high, colors=colors)
+    values = {c: pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float) for c in ("odds_ratio", "or_ci_low", "or_ci_high")}
+    low, high, est = (np.clip(values[c], *AXIS) for c in ("or_ci_low", "or_ci_high", "odds_ratio"))
+    ax.hlines(y, low, high, colors=colors)  # a blank interval draws no line
     ax.scatter(est, y, c=colors, zorder=3, s=18)
+    stacked = np.column_stack(list(values.values()))  # NaN compares False: a blank is never "beyond"
+    below, above = (stacked < AXIS[0]).any(axis=1), (stacked > AXIS[1]).any(axis=1)
+    ax.scatter(np.full(below.sum(), AXIS[0]), y[below], marker="<", c="black", zorder=4, s=24)
+    ax.scatter(np.full(above.sum(), AXIS[1]), y[above], marker=">", c="black", zorder=4, s=24)
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
-    ax.set_yticks(y, rows["label"], fontsize=8)
-    ax.set_xlabel("odds ratio (95% interval, log scale)")
+    ax.set_yticks(y, labels, fontsize=8)
+    beyond = f"; arrow heads: beyond {AXIS[0]:g} or {AXIS[1]:g}" if (below | above).any() else ""
+    ax.set_xlabel(f"odds ratio (95% interval, log scale{beyond})")
     ax.set_title("Logistic models: red = Firth (cases separate), blue = ML", fontsize=10)
     return _save(fig, stem)

@@ -9,7 +9,18 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
+from casemeta.errors import CasemetaError
 from casemeta.plan import model_specs
+
+
+def footnote_letter(i: int) -> str:
+    """a, b, ..., z, aa, ab, ... for the i-th footnote (0-based)."""
+    letters = ""
+    i += 1
+    while i:
+        i, rest = divmod(i - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
 
 
 @dataclass
@@ -18,10 +29,49 @@ class PubTable:
     title: str
     frame: pd.DataFrame  # cells as they are printed (text), first column is the stub
     notes: list[str] = field(default_factory=list)
+    # (row, column) position of a cell -> the stated reasons that explain it (a blank statistic, a fallback);
+    # every format prints a footnote letter in the cell and the reasons under the table
+    marks: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+
+    def mark(self, row: int, column: int, text) -> None:
+        text = text_or_blank(text)
+        if text and text not in self.marks.setdefault((row, column), []):
+            self.marks[(row, column)].append(text)
+
+    def footnotes(self) -> list[str]:
+        """Every distinct reason, in reading order (row by row, left to right); footnote i has letter i."""
+        return list(dict.fromkeys(t for key in sorted(self.marks) for t in self.marks[key]))
+
+    def marker(self, row: int, column: int) -> str:
+        """The footnote letters of a cell, e.g. 'a' or 'a,c'; '' for a cell with no stated reason."""
+        order = self.footnotes()
+        return ",".join(footnote_letter(order.index(t)) for t in self.marks.get((row, column), []))
+
+    def row_notes(self, row: int) -> str:
+        """The reasons of one row, each after the column it explains (for the CSV's Note column)."""
+        columns = self.frame.columns
+        return "; ".join(f"{columns[c]}: {t}" if c and str(columns[c]) else t
+                         for (r, c) in sorted(self.marks) if r == row for t in self.marks[(r, c)])
+
+
+def text_or_blank(value) -> str:
+    """A results CSV cell (a `note`, a name) as text; a blank cell is ''."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
+
+
+def _notes(frame: pd.DataFrame) -> list[str]:
+    """The stated reason of each results row; older results have no `note` column, so no reasons."""
+    return [text_or_blank(v) for v in frame["note"]] if "note" in frame.columns else [""] * len(frame)
+
+
+def _mark_rows(table: PubTable, notes: list[str]) -> None:
+    """Row i's stated reason marks the row (its first cell): a results row has one note for all its statistics."""
+    for i, text in enumerate(notes):
+        table.mark(i, 0, text)
 
 
 def fmt_number(x, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+    if x is None or pd.isna(x):
         return ""
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
@@ -34,6 +84,10 @@ def fmt_p(p) -> str:
     if pd.isna(p):
         return ""
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_count(n) -> str:
+    return "" if n is None or pd.isna(n) else str(int(n))
 
 
 def stars(p) -> str:
@@ -63,19 +117,38 @@ def reproduced_tables(reproduction: pd.DataFrame) -> list[PubTable]:
     return tables
 
 
+def crosstab_counts(part: pd.DataFrame) -> pd.DataFrame:
+    """One condition's rows of crosstabs.csv as one row per category in file order: its label, its
+    number of cases `n`, and for each outcome the cases with it. Blank labels show the value; a
+    category no case uses keeps its row with 0 cases."""
+    part = part.assign(condition_value=part["condition_value"].fillna("").astype(str),
+                       count=pd.to_numeric(part["count"], errors="coerce").fillna(0).astype(int))
+    categories = list(dict.fromkeys(part["condition_value"]))
+    outcomes = list(dict.fromkeys(part["outcome"]))
+    counts = part.groupby(["condition_value", "outcome", "outcome_value"])["count"].sum()
+    labels = dict(zip(part["condition_value"], part["condition_label"].fillna(part["condition_value"]).astype(str)))
+    out = pd.DataFrame({"label": [labels[c] for c in categories],
+                        "n": [int(counts.get((c, outcomes[0], 0), 0) + counts.get((c, outcomes[0], 1), 0)) for c in categories]},
+                       index=pd.Index(categories, name="condition_value"))
+    for outcome in outcomes:
+        out[outcome] = [int(counts.get((c, outcome, 1), 0)) for c in categories]
+    return out
+
+
 def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook) -> list[PubTable]:
     """One table per condition: cases in each category and how many of them reach each outcome."""
     tables = []
     for condition, part in crosstabs.groupby("condition", sort=False):
-        wide = part.pivot_table(index=["condition_value", "condition_label"], columns=["outcome", "outcome_value"], values="count", aggfunc="sum", sort=False)
-        first_outcome = part["outcome"].iloc[0]
-        n = wide[first_outcome].sum(axis=1)
-        out = pd.DataFrame({codebook.label(condition): [lbl for _, lbl in wide.index], "N": n.astype(int).to_list()})
-        for outcome in dict.fromkeys(part["outcome"]):
-            yes = wide[(outcome, 1)].astype(int)
-            out[codebook.label(outcome)] = [f"{k} ({100 * k / t:.0f}%)" if t else "0" for k, t in zip(yes, n)]
-        tables.append(PubTable(f"crosstab_{condition}", f"{codebook.label(condition)} and outcomes", out,
-                               ["Cells: cases with the outcome (share of the row's cases)."]))
+        counts = crosstab_counts(part)
+        out = pd.DataFrame({codebook.label(condition): counts["label"].to_list(), "N": counts["n"].astype(str).to_list()})
+        for outcome in counts.columns[2:]:
+            out[codebook.label(outcome)] = [f"{k} ({100 * k / t:.0f}%)" if t else "0" for k, t in zip(counts[outcome], counts["n"])]
+        table = PubTable(f"crosstab_{condition}", f"{codebook.label(condition)} and outcomes", out,
+                         ["Cells: cases with the outcome (share of the row's cases)."])
+        for value, outcome, note in zip(part["condition_value"].fillna("").astype(str), part["outcome"], _notes(part)):
+            if note:
+                table.mark(counts.index.get_loc(value), out.columns.get_loc(codebook.label(outcome)), note)
+        tables.append(table)
     return tables
 
 
@@ -83,20 +156,22 @@ def tests_table(tests: pd.DataFrame, codebook: Codebook) -> PubTable:
     out = pd.DataFrame({
         "Outcome": [codebook.label(o) for o in tests["outcome"]],
         "Condition": [codebook.label(c) for c in tests["condition"]],
-        "Test": tests["test"],
+        "Test": [text_or_blank(t) for t in tests["test"]],
         "p": [fmt_p(p) for p in tests["p_value"]],
         "Odds ratio": [fmt_number(x) for x in tests["odds_ratio"]],
         "Cramér's V": [fmt_number(x) for x in tests["cramers_v"]],
-        "N": tests["n"].astype(int).astype(str),
+        "N": [fmt_count(n) for n in tests["n"]],
     })
-    draws = sorted({int(d) for d in tests["draws"] if d})
+    draws = sorted({int(d) for d in pd.to_numeric(tests["draws"], errors="coerce").dropna() if d > 0})
     notes = ["Fisher's exact test for 2×2 tables (conditional maximum-likelihood odds ratio); exact Fisher–Freeman–Halton for larger tables."]
     if draws:
         notes.append(f"Monte Carlo tests used {', '.join(map(str, draws))} draws.")
-    return PubTable("crosstab_tests", "Exact tests of association", out, notes)
+    table = PubTable("crosstab_tests", "Exact tests of association", out, notes)
+    _mark_rows(table, _notes(tests))
+    return table
 
 
-def _term_label(term: str, codebook: Codebook) -> str:
+def term_label(term: str, codebook: Codebook) -> str:
     if term == "Intercept":
         return "(Intercept)"
     try:
@@ -106,30 +181,53 @@ def _term_label(term: str, codebook: Codebook) -> str:
 
 
 FOOTER = ("N", "Log-likelihood", "Method", "Separation")
+STAR_NOTE = "p-value not available, so no significance stars can be shown."
+NOT_IN_RESULTS = "no results for this model in logistic_models.csv: run the models step again."
+Cells = dict[tuple[str, int], str]
+Marks = dict[tuple[str, int], list[str]]
 
 
-def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> dict[tuple[str, int], str]:
-    """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error."""
+def _around(pattern: str, *values) -> str:
+    """An interval or standard error in its brackets; blank (no brackets) when none of it was computed."""
+    return "" if all(pd.isna(v) for v in values) else pattern.format(*map(fmt_number, values))
+
+
+def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
+    """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error.
+
+    With the cells come the reasons that explain them: a reason shared by every row of the model
+    marks its Method cell, a term's own reason (or a blank p-value under `stars`) marks its estimate.
+    """
+    if fit.empty:
+        return {("Method", 0): "not run"}, {("Method", 0): [NOT_IN_RESULTS]}
+    notes = _notes(fit)
+    model_note = notes[0] if len(set(notes)) == 1 else ""
+    method_marks = {("Method", 0): [model_note]} if model_note else {}
     if fit["term"].isna().all():
-        return {("Method", 0): "not estimable"}
-    cells = {}
-    for r in fit.itertuples():
+        return {("Method", 0): "not estimable"}, method_marks
+    cells: Cells = {}
+    marks: Marks = {}
+    for r, note in zip(fit.itertuples(), notes):
         if odds and r.term == "Intercept":
             continue
-        label = _term_label(r.term, codebook)
+        label = term_label(r.term, codebook)
         mark = stars(r.p_value) if with_stars else ""
         if odds:
             cells[(label, 0)] = f"{fmt_number(r.odds_ratio)}{mark}"
-            cells[(label, 1)] = f"[{fmt_number(r.or_ci_low)}, {fmt_number(r.or_ci_high)}]"
+            cells[(label, 1)] = _around("[{}, {}]", r.or_ci_low, r.or_ci_high)
         else:
             cells[(label, 0)] = f"{fmt_number(r.estimate)}{mark}"
-            cells[(label, 1)] = f"({fmt_number(r.std_error)})"
+            cells[(label, 1)] = _around("({})", r.std_error)
+        reasons = [note] if note and note != model_note else []
+        reasons += [STAR_NOTE] if with_stars and pd.isna(r.p_value) else []
+        if reasons:
+            marks[(label, 0)] = reasons
     first = fit.iloc[0]
-    cells[("N", 0)] = str(int(first["n"]))
+    cells[("N", 0)] = fmt_count(first["n"])
     cells[("Log-likelihood", 0)] = fmt_number(first["loglik"])
-    cells[("Method", 0)] = "Firth" if first["method"] == "firth" else "ML"
-    cells[("Separation", 0)] = str(first["separation"]).split(" (")[0]
-    return cells
+    cells[("Method", 0)] = {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"]))
+    cells[("Separation", 0)] = text_or_blank(first["separation"]).split(" (")[0]
+    return cells, {**marks, **method_marks}
 
 
 def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:
@@ -145,30 +243,59 @@ def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[P
                 _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
             for spec in specs if spec["outcome"] == outcome
         }
-        keys = list(dict.fromkeys(k for cells in columns.values() for k in cells if k[0] not in FOOTER))
+        keys = list(dict.fromkeys(k for cells, _ in columns.values() for k in cells if k[0] not in FOOTER))
         keys += [(name, 0) for name in FOOTER]
-        out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells in columns.values()]]
+        out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells, _ in columns.values()]]
                             for label, line in keys], columns=["", *columns])
         what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
         notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
                  "Separation: whether the cases separate under maximum likelihood; `auto` uses Firth wherever they do."]
         if with_stars:
             notes.append("* p < 0.05, ** p < 0.01, *** p < 0.001.")
-        tables.append(PubTable(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}", out, notes))
+        table = PubTable(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}", out, notes)
+        for column, (_, marks) in enumerate(columns.values(), start=1):
+            for key, reasons in marks.items():
+                for reason in reasons:
+                    table.mark(keys.index(key), column, reason)
+        tables.append(table)
     return tables
 
 
 def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
     out = pd.DataFrame({
-        "Model": cv["model"],
-        "N": cv["n"].astype(int).astype(str),
+        "Model": [text_or_blank(m) for m in cv["model"]],
+        "N": [fmt_count(n) for n in cv["n"]],
         "Base rate": [fmt_number(x) for x in cv["base_rate"]],
         "LOO AUC": [fmt_number(x) for x in cv["loo_auc"]],
         "LOO Brier": [fmt_number(x, 3) for x in cv["loo_brier"]],
         "Base-rate Brier": [fmt_number(x, 3) for x in cv["base_rate_brier"]],
     })
-    return PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out,
-                    [f"L2-penalized logistic regression ({cv['penalty'].iloc[0] if len(cv) else 'C=1'}); a Brier score below the base rate's means the predictors help."])
+    penalties = ", ".join(dict.fromkeys(p for p in map(text_or_blank, cv["penalty"]) if p)) or "C=1"
+    notes = [f"L2-penalized logistic regression ({penalties}); a Brier score below the base rate's means the predictors help."]
+    if cv.empty:
+        notes.append("No model was checked out of sample.")
+    table = PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out, notes)
+    _mark_rows(table, _notes(cv))
+    return table
+
+
+MODEL_FILES = ("crosstabs.csv", "crosstab_tests.csv", "logistic_models.csv", "cross_validation.csv")
+
+
+def require_results(folder: Path, names: list[str] | tuple[str, ...]) -> None:
+    """Results the workflow makes, or one clear error naming those missing and how to make them."""
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        first = folder / missing[0]
+        where = first if len(missing) == 1 else f"{folder}: {', '.join(missing)}"
+        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {first}`)")
+
+
+def model_results(models_dir: Path) -> dict[str, pd.DataFrame]:
+    """The four model result files, read as the models step wrote them."""
+    require_results(models_dir, MODEL_FILES)
+    return {name: pd.read_csv(models_dir / name, dtype={"condition_value": str} if name == "crosstabs.csv" else None)
+            for name in MODEL_FILES}
 
 
 def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan: dict) -> list[PubTable]:
@@ -176,14 +303,15 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     results = Path(results)
     tables = []
     pub = plan.get("publication", {})
-    if len(derived):
-        tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
-    if (results / "reproduction.csv").is_file():
+    if not len(derived):
+        return tables
+    tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
+    if "reproduce" in plan:
+        require_results(results, ["reproduction.csv"])
         tables += reproduced_tables(pd.read_csv(results / "reproduction.csv", dtype={"published": str}))
-    models_dir = results / "models"
-    if len(derived) and models_dir.is_dir():
-        tables += crosstab_tables(pd.read_csv(models_dir / "crosstabs.csv", dtype={"condition_value": str}), codebook)
-        tables.append(tests_table(pd.read_csv(models_dir / "crosstab_tests.csv"), codebook))
-        tables += model_tables(pd.read_csv(models_dir / "logistic_models.csv"), plan, codebook)
-        tables.append(cross_validation_table(pd.read_csv(models_dir / "cross_validation.csv"), codebook))
+    found = model_results(results / "models")
+    tables += crosstab_tables(found["crosstabs.csv"], codebook)
+    tables.append(tests_table(found["crosstab_tests.csv"], codebook))
+    tables += model_tables(found["logistic_models.csv"], plan, codebook)
+    tables.append(cross_validation_table(found["cross_validation.csv"], codebook))
     return tables

@@ -1,7 +1,7 @@
 """Count tables in a paper's own layout: each cell counts the cases in a row and a column.
 
 Rows and columns are subsets of cases: a codebook variable equal to 1, every
-category of a codebook variable (`by`), a labelled pandas expression, or all
+category of a codebook variable (`by`), a labelled condition (`where`), or all
 cases (`total`). Labels come from the codebook unless the plan gives one.
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
+from casemeta.coded.expressions import evaluate
 from casemeta.errors import CasemetaError
 
 
 def _mask(frame: pd.DataFrame, expr: str, context: str) -> pd.Series:
-    try:
-        return frame.eval(expr).fillna(False).astype(bool)
-    except Exception as exc:  # pandas raises many types for a bad expression
-        raise CasemetaError(f"{context}: cannot evaluate {expr!r}: {exc}") from exc
+    """The cases a `where:` condition selects (casemeta.coded.expressions: no code is run)."""
+    return evaluate(frame, expr, context)
 
 
 def lines(spec, frame: pd.DataFrame, codebook: Codebook, context: str) -> list[tuple[str, pd.Series]]:

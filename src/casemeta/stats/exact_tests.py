@@ -44,29 +44,71 @@ def _count_r_by_2(row_sums, first_col) -> int:
     return math.prod(int(r) + 1 for r in row_sums) if len(row_sums) else 0
 
 
-def crosstab_test(table, draws: int = 100_000, seed: int = 0) -> dict:
+def monte_carlo_fisher(table: np.ndarray, draws: int, seed: int) -> float:
+    """Seeded Monte Carlo Fisher–Freeman–Halton p-value of an r×c table, at any total count.
+
+    The same test as scipy's `fisher_exact(table, method=MonteCarloMethod(...))`, whose
+    statistic (SciPy 1.17) tells a batch of tables from one table by `size > total count`,
+    wrong once the total reaches the batch's size:
+        stats.fisher_exact(np.full((5, 2), 100_000), method=stats.MonteCarloMethod(n_resamples=1000))
+        -> ValueError: cannot reshape array of size 10000 into shape (5,2)
+    Here the batch is told by the number of dimensions instead.
+    """
+    dist = stats.random_table(table.sum(axis=1), table.sum(axis=0), seed=np.random.default_rng(seed))
+
+    def rvs(size):
+        return dist.rvs(size=size[0]).reshape(size)
+
+    def statistic(flat, axis):
+        return dist.pmf(flat.reshape(table.shape) if flat.ndim == 1 else flat.reshape((-1, *table.shape)))
+
+    # tables no more probable than the observed one are at least as extreme
+    return float(stats.monte_carlo_test(table.ravel(), rvs, statistic, alternative="less", n_resamples=draws).pvalue)
+
+
+def _not_testable(t: np.ndarray, rows: str, columns: str) -> str:
+    if t.sum() == 0:
+        return "p-value, odds ratio and Cramér's V not computed: no cases"
+    return f"p-value, odds ratio and Cramér's V not computed: every case has the same {rows if t.shape[0] < 2 else columns}"
+
+
+def _odds_ratio_note(t: np.ndarray, odds_ratio: float) -> str:
+    if t.shape != (2, 2):
+        return f"odds ratio defined for 2×2 tables only (this one is {t.shape[0]}×{t.shape[1]})"
+    if np.isinf(odds_ratio):
+        return "odds ratio infinite: a zero cell"
+    if odds_ratio == 0:
+        return "odds ratio 0: a zero cell"
+    return ""
+
+
+def crosstab_test(table, draws: int = 100_000, seed: int = 0, rows: str = "row", columns: str = "column") -> dict:
     """Fisher's exact test (2×2), exact Freeman–Halton (r×2), or a seeded Monte Carlo one (r×c).
 
     Rows or columns with no cases are dropped first: they carry no information.
+    `rows` and `columns` name what the rows and columns hold (e.g. "value of 'growth'"), for
+    the note: empty where
+    every statistic was computed, otherwise which one is missing and why, or which
+    fallback computed it.
     """
-    t = np.asarray(table, dtype=np.int64)
+    t = np.asarray(table, dtype=np.int64).reshape(len(table), -1) if len(table) else np.zeros((0, 0), dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
-    out = {"test": "", "p_value": np.nan, "draws": 0, "odds_ratio": np.nan, "cramers_v": np.nan, "n": int(t.sum())}
-    if t.ndim != 2 or min(t.shape) < 2:
-        out["test"] = "not testable: one row or column holds every case"
+    out = {"test": "", "p_value": np.nan, "draws": 0, "odds_ratio": np.nan, "cramers_v": np.nan, "n": int(t.sum()), "note": ""}
+    if min(t.shape) < 2:
+        out.update(test="not testable", note=_not_testable(t, rows, columns))
         return out
     out["cramers_v"] = float(stats.contingency.association(t, method="cramer"))
     if t.shape == (2, 2):
-        res = stats.fisher_exact(t)
-        out.update(test="Fisher exact", p_value=float(res.pvalue), odds_ratio=float(stats.contingency.odds_ratio(t).statistic))
+        odds_ratio = float(stats.contingency.odds_ratio(t).statistic)
+        out.update(test="Fisher exact", p_value=float(stats.fisher_exact(t).pvalue), odds_ratio=odds_ratio,
+                   note=_odds_ratio_note(t, odds_ratio))
         return out
+    out["note"] = _odds_ratio_note(t, np.nan)
     if t.shape[1] != 2 and t.shape[0] == 2:
         t = t.T
     if t.shape[1] == 2 and _count_r_by_2(t.sum(axis=1), t[:, 0].sum()) <= MAX_ENUMERATED_TABLES:
         out.update(test="Fisher-Freeman-Halton exact", p_value=freeman_halton_r_by_2(t))
         return out
-    method = stats.MonteCarloMethod(n_resamples=draws, rng=np.random.default_rng(seed))
-    out.update(test=f"Fisher-Freeman-Halton Monte Carlo (seed {seed})", p_value=float(stats.fisher_exact(t, method=method).pvalue), draws=draws)
+    out.update(test=f"Fisher-Freeman-Halton Monte Carlo (seed {seed})", p_value=monte_carlo_fisher(t, draws, seed), draws=draws)
+    out["note"] = "; ".join(filter(None, [out["note"], f"p-value by Monte Carlo ({draws} draws, seed {seed}): too many tables to enumerate"]))
     return out
-
-

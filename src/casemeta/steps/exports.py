@@ -11,9 +11,9 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan
-from casemeta.publish.tables import PubTable, study_tables
+from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
 from casemeta.study import Study
-from casemeta.publish.formats import FORMATS, RENDERERS, latex_document, write_docx, write_xlsx
+from casemeta.publish.formats import RENDERERS, check_excel, latex_document, write_docx, write_xlsx
 
 log = logging.getLogger("casemeta")
 
@@ -22,12 +22,15 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     """Tables of the study under results/<study>/tables/ (+ tables.tex, .docx, .xlsx)."""
     results = Path(results) / study.name
     codebook = study.codebook()
+    require_results(results, ["derived_cases.csv"])
     derived = load_derived(results / "derived_cases.csv", codebook)
     tables = study_tables(results, derived, codebook, load_plan(study.plan_path, codebook))
     if not len(derived):
         message = no_cases_message(study)
         log.warning("%s", message)
         tables = [PubTable("no_cases", f"{codebook.title}: no cases yet", pd.DataFrame({"Status": [message]}))]
+    if "xlsx" in formats:
+        check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
     (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
     for fmt in formats:
@@ -43,25 +46,34 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
         if fmt == "xlsx":
             write_xlsx(tables, results / f"{study.name}_tables.xlsx")
             written.append(results / f"{study.name}_tables.xlsx")
+    remove_stale(results / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
     return written
 
 
 def export_figures(study: Study, results: Path) -> list[Path]:
     """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF."""
-    from casemeta.publish.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
+    from casemeta.publish.figures import crosstab_heatmap, forest_plot, plotted_terms  # matplotlib loads only when drawing
 
     results = Path(results) / study.name
-    models_dir = results / "models"
     codebook = study.codebook()
-    crosstabs = pd.read_csv(models_dir / "crosstabs.csv", dtype={"condition_value": str})
+    found = model_results(results / "models")
     written = []
     (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
-    for condition, part in crosstabs.groupby("condition", sort=False):
+    for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
-    models = pd.read_csv(models_dir / "logistic_models.csv")
-    if models["odds_ratio"].notna().any():
-        written += forest_plot(models, codebook, results / "figures" / "forest_odds_ratios")
+    if len(plotted_terms(found["logistic_models.csv"])):
+        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios")
+    remove_stale(results / "figures", written, {".png", ".pdf"})
     return written
+
+
+def remove_stale(folder: Path, written: list[Path], suffixes: set[str]) -> None:
+    """Files of the formats just written that this export did not write (a table or figure the results no
+    longer support, e.g. a model no longer estimable) go, so that nothing left in the folder looks current."""
+    for path in folder.iterdir():
+        if path.is_file() and path.suffix in suffixes and path not in written:
+            log.info("removed %s: the current results no longer give it", path)
+            path.unlink()
 
 
 def no_cases_message(study: Study) -> str:

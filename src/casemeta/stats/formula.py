@@ -1,0 +1,230 @@
+"""Model formulas `outcome ~ terms`, parsed by a small grammar that never runs code.
+
+The grammar (everything else is refused with an error naming the term):
+
+    formula   := outcome "~" terms
+    outcome   := NAME
+    terms     := ["-"] item (("+" | "-") item)*
+    item      := "1" | "0" | product          ("- 1" or "0" drops the intercept, "1" keeps it)
+    product   := group ("*" group)*            (a*b = a + b + a:b; a*b*c has all their interactions)
+    group     := factor (":" factor)*          (a:b is the interaction of a and b)
+    factor    := NAME | NAME "[ref=" LEVEL "]"   (LEVEL: the reference level, quotes optional)
+    NAME      := [A-Za-z_][A-Za-z0-9_.]*       (a column of the data)
+
+A numeric (or true/false) column enters as itself. A text or category column
+is expanded into one 0/1 indicator per level except the reference level: the
+first level (a pandas categorical's own order, else sorted), or the one given
+by `x[ref=level]`. An interaction multiplies the columns of its factors.
+
+Term names in the output: `Intercept`; a numeric column by its name `x`; a
+level of a text column `x[level]`; an interaction joins its parts with `:`
+(`a:b`, `a[level]:b`, `a[l1]:b[l2]`), the first factor varying fastest.
+Terms come in order of degree (main effects, then two-way interactions, ...)
+and, within a degree, in order of first appearance, as in R and patsy;
+a repeated term is kept once.
+
+Written here rather than taken from patsy or formulaic: both evaluate every
+term as Python (so a plan could run `__import__('os').system(...)`), and
+formulaic has no mode that refuses Python (its issue #17, closed: removing
+`eval` "would basically cripple Formulaic"). The grammar is tiny, so a
+parser of it is shorter than any sandbox around theirs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from casemeta.errors import CasemetaError
+
+NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+_NAME = re.compile(NAME)
+_FACTOR = re.compile(rf"\s*(?P<name>{NAME})\s*(?:\[\s*ref\s*=\s*(?P<level>[^\]]*?)\s*\])?\s*")
+ALLOWED = "terms are column names, a:b interactions and a*b (with x[ref=level] for a text column's reference level, and 0 or - 1 to drop the intercept)"
+MAX_PRODUCT = 8  # factors joined by *: 2^8 - 1 = 255 terms already
+
+
+def _hint(term: str) -> str:
+    if "(" in term:
+        return "; transform the column in the data first"
+    if term.strip() == ".":
+        return "; list the columns by name"
+    if "**" in term:
+        return "; write the interactions out with : and *"
+    return ""
+
+
+@dataclass
+class Formula:
+    """A parsed formula: the outcome, whether it has an intercept, and its terms (tuples of column names)."""
+
+    text: str
+    outcome: str
+    intercept: bool = True
+    terms: list[tuple[str, ...]] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)  # column -> reference level given by [ref=...]
+
+    @property
+    def predictors(self) -> list[str]:
+        """The columns the terms read, in order of appearance."""
+        return list(dict.fromkeys(name for term in self.terms for name in term))
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the formula reads: the outcome, then the predictors."""
+        return list(dict.fromkeys([self.outcome, *self.predictors]))
+
+
+def _refuse(formula: str, term: str, why: str = "") -> CasemetaError:
+    return CasemetaError(f"formula {formula!r}: term {term.strip()!r} is not allowed: {why or ALLOWED + _hint(term)}")
+
+
+def _split_top(text: str, separators: str) -> list[tuple[str, str]]:
+    """(separator before, piece) at each separator outside brackets, so `x[ref=a-b]` stays whole."""
+    pieces, depth, start, sep = [], 0, 0, ""
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char in separators and depth == 0:
+            pieces.append((sep, text[start:i]))
+            sep, start = char, i + 1
+    pieces.append((sep, text[start:]))
+    return pieces
+
+
+def _split_items(formula: str, rhs: str) -> list[tuple[str, str]]:
+    """(sign, text) of each +/- separated item of the right-hand side."""
+    if not rhs.strip():
+        raise CasemetaError(f"formula {formula!r}: no predictors after '~'; expected 'outcome ~ predictor + ...'")
+    items = [(sign or "+", text) for sign, text in _split_top(rhs, "+-")]
+    if not items[0][1].strip() and len(items) > 1:
+        items = items[1:]  # a leading sign: "- 1 + x" or "+ x"
+    if any(not text.strip() for _, text in items):
+        raise CasemetaError(f"formula {formula!r}: an empty term (two signs in a row, or a sign at the end); {ALLOWED}")
+    return items
+
+
+def _factor(formula: str, item: str, text: str, references: dict[str, str]) -> str:
+    match = _FACTOR.fullmatch(text)
+    if not match:
+        raise _refuse(formula, item)
+    name, level = match["name"], match["level"]
+    if level is not None:
+        level = level.strip("'\"")
+        if references.setdefault(name, level) != level:
+            raise _refuse(formula, item, f"{name!r} is given two reference levels, {references[name]!r} and {level!r}")
+    return name
+
+
+def _expand(formula: str, item: str, references: dict[str, str]) -> list[tuple[str, ...]]:
+    """The terms of one product: every non-empty combination of its `*` groups."""
+    groups = []
+    for _, group_text in _split_top(item, "*"):
+        factors = tuple(dict.fromkeys(_factor(formula, item, f, references) for _, f in _split_top(group_text, ":")))
+        groups.append(factors)
+    if len(groups) > MAX_PRODUCT:
+        raise _refuse(formula, item, f"at most {MAX_PRODUCT} factors can be joined by *; write the interactions wanted with :")
+    terms = []
+    for size in range(1, len(groups) + 1):
+        for combo in itertools.combinations(groups, size):
+            terms.append(tuple(dict.fromkeys(name for group in combo for name in group)))
+    return terms
+
+
+def parse_formula(formula: str) -> Formula:
+    """The formula's outcome, intercept and terms, or a CasemetaError naming what is not allowed."""
+    if not isinstance(formula, str) or formula.count("~") != 1:
+        raise CasemetaError(f"formula {formula!r}: expected 'outcome ~ predictor + ...' with one '~'")
+    lhs, rhs = formula.split("~")
+    outcome = lhs.strip()
+    if not _NAME.fullmatch(outcome):
+        raise CasemetaError(f"formula {formula!r}: the outcome {outcome!r} must be one column name")
+    parsed = Formula(formula, outcome)
+    terms: list[tuple[str, ...]] = []
+    for sign, text in _split_items(formula, rhs):
+        item = text.strip()
+        if item in ("0", "1"):
+            parsed.intercept = (item == "1") == (sign == "+")
+        elif sign == "-":
+            raise _refuse(formula, f"- {item}", "only the intercept can be removed ('- 1'); leave the term out instead")
+        else:
+            terms.extend(_expand(formula, item, parsed.references))
+    unique = {frozenset(t): t for t in reversed(terms)}  # a:b and b:a are one term; keep its first spelling
+    first = list(dict.fromkeys(frozenset(t) for t in terms))
+    parsed.terms = sorted((unique[key] for key in first), key=len)  # stable: by degree, then appearance
+    if not parsed.terms and not parsed.intercept:
+        raise CasemetaError(f"formula {formula!r}: no terms and no intercept; nothing to model")
+    return parsed
+
+
+def _check_columns(parsed: Formula, data: pd.DataFrame, source: str) -> None:
+    known = [str(c) for c in data.columns]
+    for name in parsed.columns:
+        if name not in data.columns:
+            close = difflib.get_close_matches(name, known, n=3)
+            maybe = f"; closest: {', '.join(close)}" if close else ""
+            raise CasemetaError(
+                f"{source}: formula {parsed.text!r}: {name!r} names a variable that is not a column; columns are: {', '.join(known)}{maybe}"
+            )
+    twice = [name for name in parsed.columns if list(data.columns).count(name) > 1]
+    if twice:
+        raise CasemetaError(f"{source}: formula {parsed.text!r}: column {twice[0]!r} appears more than once in the data; rename one")
+    missing = data[parsed.columns].isna().any(axis=1)
+    if missing.any():
+        rows = data.index[missing].tolist()
+        raise CasemetaError(f"{source}: formula {parsed.text!r}: missing values in rows {rows[:10]}; drop or code them first")
+
+
+def _levels(column: pd.Series) -> list:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return [level for level in column.cat.categories if (column == level).any()]
+    return sorted(column.unique(), key=str)
+
+
+def _factor_columns(parsed: Formula, data: pd.DataFrame, name: str, source: str) -> dict[str, np.ndarray]:
+    """The columns one factor contributes: itself if numeric, else an indicator per non-reference level."""
+    column = data[name]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        if name in parsed.references:
+            raise CasemetaError(f"{source}: formula {parsed.text!r}: {name!r} is numeric; [ref=...] applies only to a text or category column")
+        return {name: column.to_numpy(dtype=float)}
+    levels = _levels(column)
+    ref = parsed.references.get(name)
+    if ref is not None:
+        match = [level for level in levels if str(level) == ref]
+        if not match:
+            raise CasemetaError(f"{source}: formula {parsed.text!r}: {ref!r} is not a level of {name!r}; levels are: {', '.join(map(str, levels))}")
+        levels = match + [level for level in levels if str(level) != ref]
+    if len(levels) < 2:
+        raise CasemetaError(f"{source}: predictor {name!r} is constant ({levels[0]!r} in every case); it cannot be estimated")
+    return {f"{name}[{level}]": (column == level).to_numpy(dtype=float) for level in levels[1:]}
+
+
+def design_frame(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[pd.Series, pd.DataFrame]:
+    """The outcome column and the design matrix (one named column per term) of a formula on a data frame."""
+    try:
+        parsed = parse_formula(formula)
+    except CasemetaError as exc:
+        raise CasemetaError(f"{source}: {exc.summary}") from None
+    _check_columns(parsed, data, source)
+    factors = {name: _factor_columns(parsed, data, name, source) for name in parsed.predictors}
+    if len(data) == 0:
+        raise CasemetaError(f"{source}: formula {formula!r}: no cases to model")
+    width = parsed.intercept + sum(np.prod([len(factors[name]) for name in term]) for term in parsed.terms)
+    if width > len(data):
+        raise CasemetaError(f"{source}: formula {formula!r} needs {width} columns for {len(data)} cases; "
+                            "the coefficients cannot all be estimated: use fewer terms or levels")
+    columns = {"Intercept": np.ones(len(data))} if parsed.intercept else {}
+    for term in parsed.terms:
+        # the first factor varies fastest, as in R and patsy
+        for combo in itertools.product(*(factors[name].items() for name in reversed(term))):
+            parts = list(reversed(combo))
+            columns[":".join(label for label, _ in parts)] = np.prod([values for _, values in parts], axis=0)
+    return data[parsed.outcome], pd.DataFrame(columns, index=data.index)

@@ -1,0 +1,32 @@
+"""The `note` of a result row: empty where every statistic of the row was computed; otherwise
+short clauses joined by "; ", each saying which statistic is missing and why, or which fallback
+computed it. The clauses, in the order they appear in a row:
+
+- "<k> of <n> case(s) left out: <variables> missing" — complete cases only, for this row
+- "not estimable: <reason>" — a model with no estimates (one row, no term)
+- "LOO AUC and Brier score not computed: <reason>" — a leave-one-out check with no scores
+- "p-value, odds ratio and Cramér's V not computed: <reason>" — a cross-tab that cannot be tested
+- "odds ratio infinite: a zero cell", "odds ratio 0: a zero cell",
+  "odds ratio defined for 2×2 tables only (this one is r×c)"
+- "p-value by Monte Carlo (<draws> draws, seed <seed>): too many tables to enumerate"
+- "separation found (...): Firth's penalized likelihood used instead of ML", "WARNING: ..." (ML
+  forced on separated data) — about the whole model, on each of its terms
+- "<statistics> by casemeta's own constrained refit (firthmodels gave none)", "Firth estimate, ...
+  by casemeta's own fit (firthmodels' fit did not converge)" — fallbacks, on the term concerned
+- "<statistic> not computed: <reason>" — what no method could compute
+- "in <k> fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1"
+- "warning <Category>: <message>" — a library warning nothing above explains (should not occur)
+"""
+
+from __future__ import annotations
+
+
+def join_notes(*notes: str) -> str:
+    """Notes of one row, in order, without empty ones."""
+    return "; ".join(n for n in notes if n)
+
+
+def reason(exc: Exception, source: str) -> str:
+    """An error's first line without the leading source name (the row already says which study)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[len(source) + 2:] if text.startswith(f"{source}: ") else text

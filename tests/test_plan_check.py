@@ -1,0 +1,124 @@
+"""The analysis plan is checked against the codebook when it is loaded (issue 8, item 4)."""
+
+import shutil
+
+import pytest
+
+from casemeta.cli import main
+from casemeta.errors import CasemetaError
+from casemeta.plan import load_plan, plan_sections, term_variables
+
+
+def _edit(project, old, new, study="african_clusters"):
+    path = project / "analysis" / f"{study}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_shipped_plans_fit_their_codebooks(root):
+    for name in ("african_clusters", "pipkin_fuentes"):
+        from casemeta.study import Study
+        study = Study(root, name)
+        assert load_plan(study.plan_path, study.codebook())["study"] == name
+
+
+def test_a_typo_names_the_file_the_key_path_and_the_closest_names(project):
+    path = _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    from casemeta.study import Study
+    study = Study(project, "african_clusters")
+    with pytest.raises(CasemetaError) as err:
+        load_plan(path, study.codebook())
+    text = str(err.value)
+    assert str(path) in text
+    assert "at models/predictor_sets/together/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in text
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    # an outcome must be binary: market_orientation is a category
+    ("outcomes: [dynamic, growth, upgrading]\n  conditions:", "outcomes: [market_orientation, growth, upgrading]\n  conditions:",
+     "at crosstabs/outcomes/0: outcome 'market_orientation' has type category; a outcome must be binary"),
+    # a condition cannot be free text
+    ("    - market_orientation\n    - sells_internationally\n", "    - cluster\n    - sells_internationally\n",
+     "at crosstabs/conditions/0: condition 'cluster' has type text; a condition must be binary or category or integer"),
+    ("case_columns: [country, cluster,", "case_columns: [contry, cluster,",
+     "at publication/case_columns/0: unknown variable 'contry'; did you mean country"),
+    ("rows: {by: market_orientation}", "rows: {by: market_orientaton}",
+     "at reproduce/tables/0/rows/by: unknown variable 'market_orientaton'"),
+    ("- {variable: ee_labour}", "- {variable: ee_labor}",
+     "at reproduce/tables/1/rows/0/variable: unknown variable 'ee_labor'; did you mean ee_labour"),
+])
+def test_each_role_is_checked(project, old, new, expected):
+    from casemeta.study import Study
+    study = Study(project, "african_clusters")
+    path = _edit(project, old, new)
+    with pytest.raises(CasemetaError) as err:
+        load_plan(path, study.codebook())
+    assert expected in str(err.value)
+
+
+def test_every_problem_is_reported_at_once(project):
+    from casemeta.study import Study
+    path = _edit(project, "joint_action: [any_joint_action]", "joint_action: [any_joint_actoin, ja_learnin]")
+    with pytest.raises(CasemetaError) as err:
+        load_plan(path, Study(project, "african_clusters").codebook())
+    assert "'any_joint_actoin'" in str(err.value) and "'ja_learnin'" in str(err.value)
+
+
+@pytest.mark.parametrize("term, names", [
+    ("a", ["a"]), ("a:b", ["a", "b"]), ("a * b", ["a", "b"]), ("a[ref=x]", ["a"]), ("C(a, ref=x):b", ["a", "b"]),
+])
+def test_variables_of_a_term(term, names):
+    assert term_variables(term) == names
+
+
+def test_display_and_analysis_sections_split_the_plan():
+    plan = {"study": "s", "models": {"outcomes": ["y"]}, "publication": {"stars": True}}
+    assert plan_sections(plan, display=True) == {"publication": {"stars": True}}
+    assert plan_sections(plan, display=False) == {"study": "s", "models": {"outcomes": ["y"]}}
+
+
+def test_check_command_exits_non_zero_and_removes_the_study_results(project, capsys):
+    _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    results = project / "results" / "african_clusters"
+    (results / "tables").mkdir(parents=True)
+    (results / "tables" / "cases.csv").write_text("from an earlier run")
+    (results / "validated_cases.csv").write_text("from an earlier run")
+    assert main(["--root", str(project), "check", "--study", "african_clusters", "--invalidate"]) == 1
+    assert "did you mean sells_internationally" in capsys.readouterr().err
+    assert not (results / "tables").exists() and not (results / "validated_cases.csv").exists()
+
+
+def test_check_command_passes_on_the_shipped_studies(project, capsys):
+    assert main(["--root", str(project), "check", "--study", "pipkin_fuentes"]) == 0
+    assert "consistent" in capsys.readouterr().out
+    shutil.rmtree(project / "results", ignore_errors=True)
+
+
+def test_a_step_with_invalidate_removes_later_results_even_when_it_fails(project, capsys):
+    results = project / "results" / "african_clusters"
+    (results / "tables").mkdir(parents=True)
+    (results / "tables" / "cases.csv").write_text("from an earlier run")
+    (results / "summary.md").write_text("25 coded case(s)")
+    (results / "derived_cases.csv").write_text("kept: models comes after derive")
+    code = main(["--root", str(project), "models", "--study", "african_clusters", "--derived", str(project / "missing.csv"),
+                 "--out-dir", str(results / "models"), "--invalidate"])
+    assert code != 0
+    assert not (results / "tables").exists() and not (results / "summary.md").exists()
+    assert (results / "derived_cases.csv").exists()
+
+
+def test_a_bug_is_logged_with_its_traceback_in_the_rule_log(project, monkeypatch, tmp_path):
+    from casemeta.steps import pipeline
+
+    def broken(*args, **kwargs):
+        raise ValueError("This solver needs samples of at least 2 classes in the data")
+
+    monkeypatch.setattr(pipeline, "models_study", broken)
+    log = tmp_path / "models.log"
+    code = main(["--root", str(project), "--log", str(log), "models", "--study", "african_clusters",
+                 "--derived", "x.csv", "--out-dir", str(tmp_path)])
+    assert code == 2
+    text = log.read_text()
+    assert "internal error in `casemeta models`" in text and "Traceback" in text and "2 classes" in text

@@ -1,0 +1,118 @@
+"""The workflow after a failure: nothing stale, other studies unharmed, only what changed re-runs (issue 8).
+
+Each test starts from a copy of one completed run (results and Snakemake's
+metadata included), changes one input the way a user would, and runs again.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import PROJECT_PARTS, ROOT
+
+pytestmark = pytest.mark.workflow
+CLUSTERS = "results/african_clusters"
+PIPKIN = "results/pipkin_fuentes"
+
+
+def snakemake(project, *args):
+    return subprocess.run(["snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    project = tmp_path_factory.mktemp("done")
+    for part in PROJECT_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / part)
+    run = snakemake(project)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return project
+
+
+@pytest.fixture
+def copy(done, tmp_path):
+    """A private copy of the completed run; copytree keeps modification times, so nothing is out of date."""
+    target = tmp_path / "project"
+    shutil.copytree(done, target, symlinks=True)
+    return target
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def jobs(dry_run_output: str) -> dict[str, int]:
+    """The job counts of a dry run's 'Job stats' table."""
+    lines = dry_run_output.split("Job stats:", 1)[1].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_a_plan_typo_stops_that_study_names_it_and_the_other_study_still_runs(copy):
+    edit(copy / "analysis/african_clusters.yaml", "together: [sells_internationally,", "together: [sells_internationaly,")
+    shutil.rmtree(copy / PIPKIN)
+    run = snakemake(copy)
+    assert run.returncode != 0
+    assert "at models/predictor_sets/together/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in run.stderr
+    assert not (copy / CLUSTERS).exists(), "stale results of the study whose plan is broken"
+    assert (copy / PIPKIN / "tables.tex").exists(), "keep-going (workflow/profiles/default) lets the other study finish"
+
+
+def test_header_only_cases_leave_no_old_summary_or_case_table(copy):
+    cases = copy / "data/coded/african_clusters/cases.csv"
+    cases.write_text(cases.read_text().splitlines()[0] + "\n")
+    run = snakemake(copy)
+    assert run.returncode != 0 and "differs from what the codebook rules give" in run.stderr
+    for stale in ("summary.md", "tables", "derived_cases.csv", "models", "reproduction.csv", "tables.tex"):
+        assert not (copy / CLUSTERS / stale).exists(), stale
+
+
+def test_a_code_that_fails_the_coding_check_leaves_no_old_case_table(copy):
+    cases = copy / "data/coded/african_clusters/cases.csv"
+    lines = cases.read_text().splitlines()
+    header = lines[0].split(",")
+    growth = header.index("growth")
+    cells = lines[1].split(",")
+    cells[growth] = "1" if cells[growth] == "0" else "0"
+    lines[1] = ",".join(cells)
+    cases.write_text("\n".join(lines) + "\n")
+    run = snakemake(copy)
+    assert run.returncode != 0 and "check-coding" in run.stderr + run.stdout
+    assert not (copy / CLUSTERS / "tables").exists()
+    assert not (copy / CLUSTERS / "summary.md").exists()
+
+
+def test_a_broken_codebook_removes_the_study_results_and_spares_the_others(copy):
+    edit(copy / "data/coded/african_clusters/codebook.yaml", "type: binary", "type: binry")
+    run = snakemake(copy)
+    assert run.returncode != 0 and "the codebook does not follow the codebook schema" in run.stderr
+    assert not (copy / CLUSTERS).exists()
+    assert (copy / PIPKIN / "tables.tex").exists()
+
+
+def test_display_options_rerun_only_the_export(copy):
+    edit(copy / "analysis/african_clusters.yaml", "stars: false", "stars: true")
+    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "all": 1, "total": 2}
+
+
+def test_analysis_options_rerun_what_depends_on_them(copy):
+    edit(copy / "analysis/african_clusters.yaml", "method: auto", "method: firth")
+    counts = jobs(snakemake(copy, "-n").stdout)
+    assert counts["fit_models"] == 1 and counts["export_publication"] == 1
+    assert "validate_cases" not in counts and "derive_variables" not in counts
+
+
+def test_one_study_by_name(copy):
+    shutil.rmtree(copy / "results")
+    run = snakemake(copy, "--config", "studies=pipkin_fuentes")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (copy / PIPKIN / "tables.tex").exists() and not (copy / CLUSTERS).exists()
