@@ -21,6 +21,7 @@ include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/publication.smk"
 include: "workflow/rules/reliability.smk"
+include: "workflow/rules/synthesis.smk"
 
 
 rule all:

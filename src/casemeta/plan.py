@@ -31,20 +31,33 @@ def _schema() -> dict:
     return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
 
 
-def read_plan(path: str | Path) -> dict:
-    """The plan as a dict, checked against plan.schema.yaml (all problems at once)."""
+def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: str) -> dict:
+    """A YAML file as a dict, checked against a JSON schema (all problems at once); `what` and
+    `schema_name` name the file and its schema in errors."""
     path = Path(path)
     if not path.is_file():
-        raise CasemetaError(f"{path}: analysis plan not found")
+        raise CasemetaError(f"{path}: {what} not found")
     try:
-        plan = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CasemetaError(f"{path}: not a readable YAML analysis plan: {exc}") from exc
-    errors = jsonschema.Draft202012Validator(_schema()).iter_errors(plan)
+        raise CasemetaError(f"{path}: not a readable YAML {what}: {exc}") from exc
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(data)
     problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
     if problems:
-        raise CasemetaError(f"{path}: the analysis plan does not follow the plan schema", problems)
-    return plan
+        raise CasemetaError(f"{path}: the {what} does not follow the {schema_name} schema", problems)
+    return data
+
+
+def read_plan(path: str | Path) -> dict:
+    """The plan as a dict, checked against plan.schema.yaml (all problems at once)."""
+    return read_checked_yaml(path, _schema(), "analysis plan", "plan")
+
+
+def unknown_name(name: str, known, what: str, among: str) -> str:
+    """`unknown <what> 'x'` with the closest known names, or all of them (`among`: "the codebook's variables")."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; {among} are {', '.join(known)}"
+    return f"unknown {what} {name!r}{hint}"
 
 
 def load_plan(path: str | Path, codebook: Codebook) -> dict:
@@ -73,9 +86,7 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
 
     def need(name: str, where: str, role: str, types: tuple[str, ...] = ()) -> None:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; the codebook's variables are {', '.join(known)}"
-            problems.append(f"at {where}: unknown variable {name!r}{hint}")
+            problems.append(f"at {where}: " + unknown_name(name, known, "variable", "the codebook's variables"))
         elif types and known[name].type not in types:
             problems.append(f"at {where}: {role} {name!r} has type {known[name].type}; "
                             f"a {role} must be {' or '.join(types)}")

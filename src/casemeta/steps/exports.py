@@ -32,21 +32,30 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     if "xlsx" in formats:
         check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
-    (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
+    return written + write_formats(tables, results, study.name, codebook.title, formats)
+
+
+def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, formats: list[str]) -> list[Path]:
+    """Every table in every format: folder/tables/<table>.<ext>, folder/tables.tex, folder/<name>_tables.docx and .xlsx;
+    files of those formats in tables/ that this export did not write are removed."""
+    if "xlsx" in formats:
+        check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
+    written = []
+    (folder / "tables").mkdir(parents=True, exist_ok=True)  # exists even when there is no table
     for fmt in formats:
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
             for table in tables:
-                written.append(atomic_io.write_text(results / "tables" / f"{table.name}.{ext}", render(table)))
+                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(table)))
         if fmt == "latex":
-            written.append(atomic_io.write_text(results / "tables.tex", latex_document(tables, codebook.title)))
+            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(tables, title)))
         if fmt == "docx":
-            write_docx(tables, results / f"{study.name}_tables.docx", codebook.title)
-            written.append(results / f"{study.name}_tables.docx")
+            write_docx(tables, folder / f"{name}_tables.docx", title)
+            written.append(folder / f"{name}_tables.docx")
         if fmt == "xlsx":
-            write_xlsx(tables, results / f"{study.name}_tables.xlsx")
-            written.append(results / f"{study.name}_tables.xlsx")
-    remove_stale(results / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
+            write_xlsx(tables, folder / f"{name}_tables.xlsx")
+            written.append(folder / f"{name}_tables.xlsx")
+    remove_stale(folder / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
     return written
 
 
