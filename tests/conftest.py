@@ -55,3 +55,19 @@ def latex_missing() -> str:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` with its bytes, to prove that nothing changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# Hypothesis profiles of the generated-study tests (tests/test_any_study.py and its strategies in
+# tests/study_strategies.py). "ci" (the default) is derandomized: the same 2 × 150 examples shared by the two property
+# tests on every run (300 generated studies through the analysis functions in all), bounded in time.
+# "long" runs ten times as many, randomized, for a local hunt:
+#     HYPOTHESIS_PROFILE=long python3 -m pytest tests/test_any_study.py
+import os  # noqa: E402  (appended block: kept apart from the fixtures above)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=150, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=_SLOW_DATA, print_blob=True)
+settings.register_profile("long", max_examples=1500, deadline=None, suppress_health_check=_SLOW_DATA, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
