@@ -36,8 +36,11 @@ def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
         return source.astype("string").isin([str(v) for v in rule["values"]]).astype("Int64").mask(source.isna())
     if kind == "combination":
         block = _indicator(frame, rule["of"])
-        joined = block.apply(lambda r: "+".join(n for n in rule["of"] if r[n] == 1) or "none", axis=1)
-        return joined.where(~block.isna().any(axis=1)).astype("object")
+        joined = pd.Series("", index=frame.index, dtype="object")
+        for name in rule["of"]:  # column by column, so it stays linear in the number of cases
+            present = block[name].eq(1).fillna(False).astype(bool)
+            joined = joined.mask(present, joined.where(joined.eq(""), joined + "+") + name)
+        return joined.mask(joined.eq(""), "none").where(~block.isna().any(axis=1)).astype("object")
     # first_match: ordered conditions, the first that holds gives the value
     result = pd.Series(pd.NA, index=frame.index, dtype="object")
     for case in rule["cases"]:
