@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from casemeta.errors import CasemetaError
-from casemeta.stats.qca.minimize import MAX_MODELS, all_conjunctions, intermediate, minimise
+from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions, intermediate, minimise
 from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverage, union_membership
 from casemeta.stats.qca.truth_table import Cuts, TruthTable, truth_table
 
@@ -93,7 +93,8 @@ def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> 
         cut_i = False
         notes.append("no intermediate solution: no directional expectations given")
     if cut_c or cut_p or cut_i:
-        notes.append(f"more than {MAX_MODELS} models: only the first {MAX_MODELS} are listed")
+        notes.append(f"model listing cut short (over {MAX_MODELS} models, or over {MAX_NODES} search steps): "
+                     "every model listed uses the fewest terms, but others exist")
     rows = [row for name, models in solutions.items()
             for number, model in enumerate(models, start=1)
             for row in model_rows(name, number, r_order(model, k), tt, members, y, spec.conditions)]

@@ -19,12 +19,18 @@ the positive configurations by prime implicants that use the fewest prime implic
 
 from __future__ import annotations
 
+from functools import reduce
 from itertools import combinations
+from operator import or_
+
+import numpy as np
 
 from casemeta.stats.qca.sets import Term, bit, covers
 
 # more models than this (possible only in large, random-like truth tables) are cut off, and the result says so
-MAX_MODELS = 1000
+MAX_MODELS = 100
+# search steps after which the listing of models stops (the minimum number of terms is still exact)
+MAX_NODES = 50_000
 
 
 def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
@@ -50,28 +56,84 @@ def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
 
 def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
     """Every cover of `on` by the fewest implicants (each as a list in the order of `implicants`), and
-    whether `limit` cut the list short. Essential implicants first; the rest by iterative deepening."""
-    covered_by = {m: frozenset(j for j, t in enumerate(implicants) if covers(t, m)) for m in on}
-    essential = {next(iter(js)) for js in covered_by.values() if len(js) == 1}
-    left = {m for m, js in covered_by.items() if not js & essential}
-    found: set[frozenset[int]] = set()
-    size = 0
-    while left and not found:
-        size += 1
-        _search(frozenset(left), covered_by, frozenset(), size, found, limit)
-    covers_ = sorted((sorted(essential | chosen) for chosen in found), key=lambda c: c) or [sorted(essential)]
-    return [[implicants[j] for j in c] for c in covers_], len(found) >= limit
+    whether the listing was cut short (more than `limit` models, or more than MAX_NODES search steps).
+
+    Essential implicants are in every cover; a configuration whose implicants include all those of another
+    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is an
+    integer programme (solved exactly by HiGHS through SciPy); the covers of that size are then listed by
+    branching on the configuration with the fewest implicants left (implicants covering most first), each
+    cover once (a branch forbids the implicants of the branches before it), pruned by a lower bound:
+    configurations no two of which share an implicant need one implicant each."""
+    covered_by = {m: sum(1 << j for j, t in enumerate(implicants) if covers(t, m)) for m in on}
+    essential = 0
+    for col in covered_by.values():
+        if col & (col - 1) == 0:
+            essential |= col
+    left = _undominated({col for col in covered_by.values() if not col & essential})
+    search = _CoverSearch(limit)
+    if left:
+        search.run(left, _fewest(left), 0, 0)
+    found = [essential | chosen for chosen in search.found[:limit]] or [essential]
+    models = sorted([j for j in range(len(implicants)) if c >> j & 1] for c in found)
+    return [[implicants[j] for j in c] for c in models], search.cut
 
 
-def _search(left: frozenset[int], covered_by: dict, chosen: frozenset[int], budget: int, found: set, limit: int) -> None:
-    if not left:
-        found.add(chosen)
-        return
-    if budget == 0 or len(found) >= limit:
-        return
-    hardest = min(left, key=lambda m: (len(covered_by[m]), m))
-    for j in sorted(covered_by[hardest]):
-        _search(frozenset(m for m in left if j not in covered_by[m]), covered_by, chosen | {j}, budget - 1, found, limit)
+def _bits(mask: int) -> list[int]:
+    return [j for j in range(mask.bit_length()) if mask >> j & 1]
+
+
+def _undominated(columns: set[int]) -> list[int]:
+    """The configurations' implicant sets (bit masks) that contain no other's (a superset is covered along with it)."""
+    kept: list[int] = []
+    for col in sorted(columns, key=int.bit_count):
+        if not any(k & col == k for k in kept):
+            kept.append(col)
+    return kept
+
+
+def _fewest(columns: list[int]) -> int:
+    """The fewest implicants that meet every set in `columns` (a set-cover integer programme)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
+
+    variables = _bits(reduce(or_, columns))
+    index = {j: i for i, j in enumerate(variables)}
+    matrix = np.zeros((len(columns), len(variables)))
+    for r, col in enumerate(columns):
+        matrix[r, [index[j] for j in _bits(col)]] = 1
+    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
+                  bounds=Bounds(0, 1))
+    return int(round(result.fun))
+
+
+class _CoverSearch:
+    def __init__(self, limit: int):
+        self.limit, self.found, self.steps, self.cut = limit, [], 0, False
+
+    def run(self, left: list[int], budget: int, chosen: int, forbidden: int) -> None:
+        if not left:
+            self.found.append(chosen)
+            self.cut |= len(self.found) > self.limit
+            return
+        self.steps += 1
+        if self.steps > MAX_NODES:
+            self.cut = True
+        if self.cut or _lower_bound(left) > budget:
+            return
+        options = sorted(_bits(left[0]), key=lambda j: -sum(col >> j & 1 for col in left))
+        for j in options:
+            rest = sorted((col & ~forbidden for col in left if not col >> j & 1), key=int.bit_count)
+            if not (rest and rest[0] == 0):  # else a configuration no implicant left can cover
+                self.run(rest, budget - 1, chosen | 1 << j, forbidden)
+            forbidden |= 1 << j
+
+
+def _lower_bound(left: list[int]) -> int:
+    used, count = 0, 0
+    for col in left:  # fewest implicants first (the caller keeps `left` in that order)
+        if not col & used:
+            used |= col
+            count += 1
+    return count
 
 
 def minimise(on: set[int], dont_care: set[int], k: int) -> tuple[list[list[Term]], bool]:
