@@ -46,6 +46,13 @@ class QcaResult:
     necessity: pd.DataFrame
     remainders: int  # configurations without enough cases (limited diversity)
     notes: list[str]
+    # for XY plots: each case's membership in every model ((solution, model) -> terms), and in the outcome
+    models: dict[tuple[str, int], list[Term]] = field(default_factory=dict)
+    members: np.ndarray | None = None
+    outcome: np.ndarray | None = None
+
+    def model_membership(self, solution: str, model: int) -> np.ndarray:
+        return union_membership(self.members, self.models[(solution, model)])
 
 
 def memberships(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -69,17 +76,17 @@ def run_qca(frame: pd.DataFrame, spec: QcaSpec) -> QcaResult:
     tt = truth_table(members, y, cases, spec.conditions, spec.cuts)
     remainders = len(tt.remainders)
     notes = [] if len(frame) else ["no cases yet"]
-    solutions, solution_notes = solve(tt, members, y, spec) if len(frame) else (pd.DataFrame(columns=SOLUTION_COLUMNS), [])
+    solutions, solution_notes, models = solve(tt, members, y, spec) if len(frame) else (pd.DataFrame(columns=SOLUTION_COLUMNS), [], {})
     return QcaResult(tt.rows.reset_index(drop=True), solutions, necessity_table(members, y, spec),
-                     remainders, notes + solution_notes)
+                     remainders, notes + solution_notes, models, members, y)
 
 
-def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> tuple[pd.DataFrame, list[str]]:
+def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> tuple[pd.DataFrame, list[str], dict]:
     on = tt.positive
     if not on:
         return pd.DataFrame(columns=SOLUTION_COLUMNS), [
             f"no solution: no configuration has {spec.outcome_label} with inclusion ≥ {spec.cuts.incl:g}, "
-            f"PRI ≥ {spec.cuts.pri:g} and at least {spec.cuts.n} case(s)"]
+            f"PRI ≥ {spec.cuts.pri:g} and at least {spec.cuts.n} case(s)"], {}
     k = tt.k
     conservative, cut_c = minimise(on, set(), k)
     parsimonious, cut_p = minimise(on, tt.remainders, k)
@@ -95,10 +102,11 @@ def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> 
     if cut_c or cut_p or cut_i:
         notes.append(f"model listing cut short (over {MAX_MODELS} models, or over {MAX_NODES} search steps): "
                      "every model listed uses the fewest terms, but others exist")
-    rows = [row for name, models in solutions.items()
-            for number, model in enumerate(models, start=1)
-            for row in model_rows(name, number, r_order(model, k), tt, members, y, spec.conditions)]
-    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), notes
+    ordered = {(name, number): r_order(model, k) for name, models in solutions.items()
+               for number, model in enumerate(models, start=1)}
+    rows = [row for (name, number), model in ordered.items()
+            for row in model_rows(name, number, model, tt, members, y, spec.conditions)]
+    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), notes, ordered
 
 
 def r_order(model: list[Term], k: int) -> list[Term]:

@@ -1,0 +1,31 @@
+"""The XY plot of QCA: each case's membership in a solution (or term) against its membership in the outcome.
+
+Cases on or above the diagonal are consistent with sufficiency (X ≤ Y); the share of the outcome's
+membership that lies under the points' X is the coverage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from casemeta.publish.figures import _save, plt
+
+
+def xy_plot(x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str, stem: Path) -> list[Path]:
+    """Scatter of X against Y with the diagonal, every case labelled; PNG and PDF."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.axhline(0.5, color="lightgrey", lw=0.6)
+    ax.axvline(0.5, color="lightgrey", lw=0.6)
+    ax.scatter(x, y, s=22, color="tab:blue", zorder=3)
+    for xi, yi, name in zip(x, y, cases):
+        ax.annotate(name, (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_aspect("equal")
+    ax.set_xlabel(x_label, fontsize=8)
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=9)
+    return _save(fig, stem)
