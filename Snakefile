@@ -19,6 +19,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/derive.smk"
 include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/qca.smk"
 include: "workflow/rules/publication.smk"
 include: "workflow/rules/reliability.smk"
 

@@ -14,14 +14,20 @@ from casemeta.publish.figures import _save, plt
 
 
 def xy_plot(x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str, stem: Path) -> list[Path]:
-    """Scatter of X against Y with the diagonal, every case labelled; PNG and PDF."""
+    """Scatter of X against Y with the diagonal, each case named (cases on the same point counted); PNG and PDF."""
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.axhline(0.5, color="lightgrey", lw=0.6)
     ax.axvline(0.5, color="lightgrey", lw=0.6)
-    ax.scatter(x, y, s=22, color="tab:blue", zorder=3)
+    groups: dict[tuple[float, float], list[str]] = {}
     for xi, yi, name in zip(x, y, cases):
-        ax.annotate(name, (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=7)
+        groups.setdefault((round(float(xi), 3), round(float(yi), 3)), []).append(name)
+    points = np.array(list(groups)) if groups else np.empty((0, 2))
+    sizes = [18 + 10 * len(names) for names in groups.values()]
+    ax.scatter(points[:, 0], points[:, 1], s=sizes, color="tab:blue", alpha=0.7, zorder=3)
+    for (xi, yi), names in groups.items():  # crisp sets stack cases on one point: count them instead
+        label = names[0] if len(names) == 1 else f"{len(names)} cases"
+        ax.annotate(label, (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=7)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
     ax.set_aspect("equal")
