@@ -301,8 +301,11 @@ def _qca(args):
     anchors = {v: [float(x) for x in a.split(":")] for v, a in _pairs(args.calibrate, "--calibrate").items()}
     if any(len(a) != 3 for a in anchors.values()):
         raise CasemetaError(f"--calibrate {args.calibrate!r}: each variable needs full_out:crossover:full_in")
-    frame = calibrated(frame.set_index(case_column).rename(index=str), anchors)
-    result = write_qca(frame, spec, args.out)
+    try:
+        frame = calibrated(frame.set_index(case_column).rename(index=str), anchors)
+        result = write_qca(frame, spec, args.out)
+    except CasemetaError as exc:
+        raise CasemetaError(f"{args.data}: {exc}") from exc
     for note in result.notes:
         log.warning("%s", note)
     found = ", ".join(f"{s} {len(m)} model(s)" for s, m in result.solutions.groupby("solution", sort=False)["model"].unique().items())

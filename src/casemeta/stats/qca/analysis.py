@@ -60,10 +60,14 @@ def memberships(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = np.argwhere(~((values >= 0) & (values <= 1)))
     if len(bad):
-        problems = [f"case {frame.index[r]}: {columns[c]} = {frame.iloc[r][columns[c]]!r}" for r, c in bad[:20]]
+        problems = [f"case {frame.index[r]}: {columns[c]} = {_shown(frame.iloc[r][columns[c]])}" for r, c in bad[:20]]
         raise CasemetaError(f"{len(bad)} value(s) are not set memberships (a number from 0 to 1, "
                             "or 0/1 for crisp sets)", problems)
     return values
+
+
+def _shown(value) -> str:
+    return "missing" if pd.isna(value) else str(value)
 
 
 def run_qca(frame: pd.DataFrame, spec: QcaSpec) -> QcaResult:
