@@ -92,7 +92,10 @@ def _undominated(columns: set[int]) -> list[int]:
 
 
 def _fewest(columns: list[int]) -> int:
-    """The fewest implicants that meet every set in `columns` (a set-cover integer programme)."""
+    """The fewest implicants that meet every set in `columns`: where a greedy cover is as small as the lower
+    bound, that; otherwise a set-cover integer programme."""
+    if _greedy_size(columns) == _lower_bound(columns):
+        return _lower_bound(columns)
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
 
     variables = _bits(reduce(or_, columns))
@@ -127,6 +130,16 @@ class _CoverSearch:
             forbidden |= 1 << j
 
 
+def _greedy_size(columns: list[int]) -> int:
+    """The size of a cover built by taking, each time, the implicant meeting most sets not yet met."""
+    left, size = list(columns), 0
+    while left:
+        best = max(_bits(reduce(or_, left)), key=lambda j: sum(col >> j & 1 for col in left))
+        left = [col for col in left if not col >> best & 1]
+        size += 1
+    return size
+
+
 def _lower_bound(left: list[int]) -> int:
     used, count = 0, 0
     for col in left:  # fewest implicants first (the caller keeps `left` in that order)
@@ -150,8 +163,20 @@ def easy_counterfactuals(conservative: list[Term], parsimonious: list[Term], rem
     easy = set()
     for term in conservative:
         for wide in _widened(term, parsimonious, expectations, k):
-            easy |= {r for r in remainders if covers(wide, r)}
+            easy |= cube(wide, k) & remainders
     return easy
+
+
+def cube(term: Term, k: int) -> set[int]:
+    """Every configuration the term covers: its value with each subset of the free conditions added."""
+    mask, value = term
+    free = ((1 << k) - 1) & ~mask
+    out, sub = set(), free
+    while True:
+        out.add(value | sub)
+        if sub == 0:
+            return out
+        sub = (sub - 1) & free
 
 
 def _widened(term: Term, parsimonious: list[Term], expectations: dict[int, int], k: int) -> list[Term]:
@@ -174,12 +199,17 @@ def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: lis
     """Intermediate models from every pair of conservative and parsimonious models, each model once."""
     models: list[list[Term]] = []
     cut = False
-    for c_model in conservative:
-        for p_model in parsimonious:
-            easy = easy_counterfactuals(c_model, p_model, remainders, expectations, k)
-            found, more = minimise(on, easy, k)
-            cut |= more
-            models += [m for m in found if m not in models]
+    pairs = [(c, p) for c in conservative for p in parsimonious]
+    if len(pairs) > MAX_MODELS:  # both solutions very ambiguous: the first pairs only, and the result says so
+        pairs, cut = pairs[:MAX_MODELS], True
+    solved: dict[frozenset[int], tuple[list[list[Term]], bool]] = {}
+    for c_model, p_model in pairs:
+        easy = frozenset(easy_counterfactuals(c_model, p_model, remainders, expectations, k))
+        if easy not in solved:  # different pairs often give the same easy counterfactuals
+            solved[easy] = minimise(on, set(easy), k)
+        found, more = solved[easy]
+        cut |= more
+        models += [m for m in found if m not in models]
     return models, cut
 
 
