@@ -23,6 +23,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import scipy.optimize  # noqa: F401  imported before timing: the first minimisation would pay for it
+
 from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, intermediate, minimise
 
 HEADING = "## Boolean minimisation (QCA)"
