@@ -34,8 +34,33 @@ MAX_NODES = 50_000
 
 
 def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
-    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`:
-    pairs of implicants differing in one present/absent literal merge, level by level."""
+    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`; by merging
+    (Quine–McCluskey) where on ∪ dont_care is the smaller side, else by expanding each configuration of `on`."""
+    if len(on | dont_care) * 2 <= 2 ** k:
+        primes = _merged(on, dont_care, k)
+    else:
+        primes = _expanded(on, set(range(2 ** k)) - on - dont_care, k)
+    return sorted(primes, key=lambda t: (-bin(t[0]).count("1"), t))
+
+
+def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
+    """The widest cubes around each configuration m of `on` that avoid `off`: a cube keeping the literals
+    S of m avoids o where S meets o XOR m; the prime ones are the minimal such S (no literal can go)."""
+    subsets = np.arange(2 ** k)
+    primes: set[Term] = set()
+    for m in on:
+        differ = np.array([o ^ m for o in off], dtype=np.int64)
+        avoids = (subsets[:, None] & differ[None, :] != 0).all(axis=1) if len(differ) else np.ones(2 ** k, bool)
+        prime = avoids.copy()
+        for b in range(k):
+            has = subsets & (1 << b) != 0
+            prime[has] &= ~avoids[subsets[has] ^ (1 << b)]
+        primes |= {(int(S), m & int(S)) for S in subsets[prime]}
+    return primes
+
+
+def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
+    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level."""
     level = {((1 << k) - 1, m) for m in on | dont_care}
     primes: set[Term] = set()
     while level:
@@ -51,7 +76,7 @@ def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
                     used.update(((mask, value), partner))
         primes |= level - used
         level = merged
-    return sorted((p for p in primes if any(covers(p, m) for m in on)), key=lambda t: (-bin(t[0]).count("1"), t))
+    return {p for p in primes if any(covers(p, m) for m in on)}
 
 
 def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
