@@ -19,6 +19,7 @@ from casemeta.stats.qca import QcaSpec, run_qca
 from casemeta.steps.qca_runs import publish
 from casemeta.study import Study
 from conftest import REFERENCE
+from test_plan_check import _edit
 
 
 def synthetic(y, a, b) -> pd.DataFrame:
@@ -87,14 +88,6 @@ def test_cli_refuses_a_value_that_is_no_membership(tmp_path, capsys):
     assert main(["qca", str(data), "--outcome", "y", "--conditions", "A", "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert f"{data}: 1 value(s) are not set memberships" in err and "case x1: A = 2\n" in err
-
-
-def _edit(project, old, new, study="african_clusters"):
-    path = project / "analysis" / f"{study}.yaml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    return path
 
 
 @pytest.mark.parametrize("old, new, expected", [
