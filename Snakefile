@@ -22,6 +22,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/qca.smk"
 include: "workflow/rules/publication.smk"
 include: "workflow/rules/reliability.smk"
+include: "workflow/rules/synthesis.smk"
 
 
 rule all:

@@ -38,6 +38,20 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
+def latex_missing() -> str:
+    """Why the tables cannot be compiled here ("" if they can): pdflatex and the LaTeX packages the
+    tables use (Debian: texlive-latex-recommended, texlive-latex-extra, texlive-science)."""
+    if shutil.which("pdflatex") is None:
+        return "pdflatex is not installed (Debian: texlive-latex-recommended)"
+    import subprocess
+
+    for package, debian in (("threeparttable", "texlive-latex-extra"), ("siunitx", "texlive-science")):
+        found = subprocess.run(["kpsewhich", f"{package}.sty"], capture_output=True, text=True).stdout.strip()
+        if not found:
+            return f"LaTeX package {package} is not installed (Debian: {debian})"
+    return ""
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` with its bytes, to prove that nothing changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

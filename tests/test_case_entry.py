@@ -4,14 +4,21 @@ Every case added here is SYNTHETIC, made up for the test in a temporary copy of
 the project; none is a real cluster.
 """
 
+import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import unicodedata
+import uuid
 
+import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from casemeta import atomic_io
 from casemeta.coded.case_entry import add_cases, case_template
@@ -78,14 +85,15 @@ def test_an_invalid_add_names_every_problem_and_changes_no_byte(study, tmp_path,
     code = main(["--root", str(study.root), "add-case", "--study", "african_clusters", str(bad)])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"{bad}: line 2 (case 'synthetic_test_cluster'), column 'growth': value 'yes' is not allowed; expected one of 0, 1" in err
-    assert "column 'support_cluster': value '2' is not allowed; expected one of 0, 1" in err
+    # safe_dump writes one field per line in SYNTHETIC's order: growth is the 8th, support_cluster the 18th
+    assert f"{bad}: line 8, field 'growth': value 'yes' is not allowed; expected one of 0, 1" in err
+    assert f"{bad}: line 18, field 'support_cluster': value '2' is not allowed; expected one of 0, 1" in err
     assert study.cases_path.read_bytes() == before
 
 
 def test_a_duplicate_case_id_is_refused_and_changes_no_byte(study, tmp_path):
     before = study.cases_path.read_bytes()
-    with pytest.raises(CasemetaError, match="case 'kenya_ngong_furniture': already coded"):
+    with pytest.raises(CasemetaError, match="line 1, field 'case_id': case 'kenya_ngong_furniture' is already coded in"):
         add_cases(study, synthetic_case(tmp_path, name="kenya_ngong_furniture"))
     assert study.cases_path.read_bytes() == before
 
@@ -139,3 +147,99 @@ def test_a_process_killed_during_an_add_loses_nothing(study, tmp_path):
 
 def case_row_bytes():
     return b"synthetic_test_cluster,Synthetica,Synthetic Test Cluster (not real),1,0,0,1,1,0,1,1,0,0,1,0,0,0,1,0\n"
+
+
+# ---- one locked, atomic writer for data/coded/, whatever the path looks like ---------------------------
+
+def _hold_lock(path):
+    """Another process holding a kernel lock on `path` until it is killed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize("command", ["add-case", "code"])
+def test_add_case_and_code_wait_for_the_same_lock(study, tmp_path, monkeypatch, capsys, command):
+    """`code` used to rewrite cases.csv without the lock that add-case takes, losing adds made meanwhile."""
+    monkeypatch.setattr(atomic_io, "LOCK_TIMEOUT_SECONDS", 0.5)
+    before = study.cases_path.read_bytes()
+    holder = _hold_lock(study.coded_dir / ".cases.csv.lock")
+    try:
+        extra = [str(synthetic_case(tmp_path))] if command == "add-case" else []
+        code = main(["--root", str(study.root), command, "--study", "african_clusters", *extra])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    assert f"{study.cases_path}: another command has held its lock" in capsys.readouterr().err
+    assert study.cases_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["add-case", "code"])
+def test_a_symlinked_cases_file_has_its_target_updated_and_locked(study, tmp_path, capsys, command):
+    """The link stays a link; the target is replaced, under a lock beside the target, not beside the link."""
+    target = tmp_path / "shared" / "clusters.csv"
+    target.parent.mkdir()
+    # a case that `code` must keep, and a file `code` must rewrite (it orders the coded cases first)
+    target.write_bytes(study.cases_path.read_bytes() + case_row_bytes())
+    study.cases_path.unlink()
+    study.cases_path.symlink_to(target)
+    extra = [str(synthetic_case(tmp_path, name="synthetic_symlinked"))] if command == "add-case" else []
+    assert main(["--root", str(study.root), command, "--study", "african_clusters", *extra]) == 0, capsys.readouterr().err
+    assert study.cases_path.is_symlink() and study.cases_path.resolve() == target
+    ids = list(load_cases(target, study.codebook())["case_id"])
+    assert "synthetic_test_cluster" in ids
+    assert ("synthetic_symlinked" in ids) == (command == "add-case")
+    assert (target.parent / ".clusters.csv.lock").exists()
+    assert not (study.coded_dir / ".cases.csv.lock").exists()
+
+
+def test_code_keeps_added_cases_byte_for_byte(study, tmp_path):
+    """Added rows are kept as typed (not re-rendered from parsed numbers), and the coded rows are unchanged."""
+    before = study.cases_path.read_bytes()
+    row = b'synthetic_kept, Synthetica ,"Kept, as ""typed""\nover two lines",1,0,0,1,1,0,1,1,0,0,1,0,0,0,1,0\n'
+    study.cases_path.write_bytes(before + row)
+    main(["--root", str(study.root), "code", "--study", "african_clusters"])
+    assert study.cases_path.read_bytes() == before + row
+
+
+# ---- every value that validation accepts reads back as it was -----------------------------------------
+
+TRICKY = ["a\nb", 'say "hi"', "a,b", " leading", "trailing ", "\ttab", "two\n\nbreaks\n", "ünï©ødé ✓", "=1+2", "'quoted'"]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_an_accepted_value_reads_back_exactly(study, tmp_path, value):
+    path = tmp_path / "case.yaml"
+    path.write_text(f"case_id: synthetic_round_trip\ncluster: {json.dumps(value)}\n"
+                    + "".join(f"{k}: '{v}'\n" for k, v in SYNTHETIC.items() if k not in ("case_id", "cluster")))
+    add_cases(study, path)
+    assert last_row(study.cases_path)["cluster"] == value
+
+
+def last_row(path):
+    """The file's last record as Python's csv module reads it (the reader spreadsheets and pandas agree with)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))[-1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(min_size=1, max_size=12))
+def test_validation_accepts_exactly_what_reads_back(study, tmp_path, value):
+    """Refused: blank cells and control characters other than tab and newline; all else lands byte for byte."""
+    path = tmp_path / "case.csv"
+    frame = pd.DataFrame([{**SYNTHETIC, "case_id": f"synthetic_{uuid.uuid4().hex}", "cluster": value}], dtype=str)
+    path.write_text(frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL), newline="")
+    # the rule as documented: Unicode control characters (category Cc) other than tab and newline, and the
+    # two non-characters U+FFFE and U+FFFF; a cell of only spaces is empty
+    refused = any(unicodedata.category(c) == "Cc" and c not in "\t\n" or c in "\ufffe\uffff" for c in value)
+    refused = refused or not value.strip()
+    try:
+        add_cases(study, path)
+    except CasemetaError as exc:
+        assert refused, str(exc)
+        return
+    assert not refused
+    assert last_row(study.cases_path)["cluster"] == value

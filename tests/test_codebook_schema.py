@@ -57,3 +57,20 @@ def test_a_codebook_with_an_unknown_type_names_the_place(tmp_path):
 
 def test_pandera_is_the_validator(clusters):
     assert isinstance(cases_schema(clusters.codebook()), pa.DataFrameSchema)
+
+
+def test_a_reference_level_must_be_one_of_the_categorys_values(tmp_path):
+    bad = tmp_path / "codebook.yaml"
+    bad.write_text(
+        "study: s\ntitle: t\nvariables:\n  - {name: id, label: Case, type: identifier}\n"
+        "  - {name: m, label: M, type: category, reference: abroad, values: [{value: local, label: Local}, {value: export, label: Export}]}\n"
+        "  - {name: b, label: B, type: binary, reference: '1'}\n"
+    )
+    with pytest.raises(CasemetaError) as err:
+        load_codebook(bad)
+    assert "m: reference 'abroad' is not one of its values local, export" in str(err.value)
+    assert "b: reference '1' is not a category variable" in str(err.value)
+
+
+def test_the_clusters_codebook_declares_local_only_as_the_reference_market(clusters):
+    assert clusters.codebook().variable("market_orientation").reference == "local_only"

@@ -81,8 +81,9 @@ def test_excel_titles_notes_headers_and_sheet_names_are_never_formulas(tmp_path)
     path = tmp_path / "t.xlsx"
     write_xlsx([_hostile_table()], path)
     book = load_workbook(path)
-    assert book.sheetnames == ["_=evil"]
-    sheet = book.active
+    assert book.sheetnames == ["Tables", "Table 1"]
+    assert book["Tables"]["B2"].value == syn.HOSTILE_LABEL and book["Tables"]["B2"].quotePrefix  # the index lists the title
+    sheet = book["Table 1"]
     assert sheet["A1"].value == syn.HOSTILE_LABEL and sheet["A1"].quotePrefix
     assert [sheet["A2"].value, sheet["B2"].value] == ["+e5", "=cmd()"]
     assert [c.value for c in sheet["A"][2:2 + len(HOSTILE)]] == [HOSTILE[0] + "a", *HOSTILE[1:]]  # + footnote letter
@@ -112,7 +113,7 @@ def _long_table(length: int) -> PubTable:
 
 def test_excel_keeps_a_cell_of_exactly_its_limit(tmp_path):
     write_xlsx([_long_table(EXCEL_CELL_LIMIT)], tmp_path / "t.xlsx")
-    assert len(load_workbook(tmp_path / "t.xlsx").active["A4"].value) == EXCEL_CELL_LIMIT
+    assert len(load_workbook(tmp_path / "t.xlsx")["Table 1"]["A4"].value) == EXCEL_CELL_LIMIT
 
 
 def test_excel_refuses_a_longer_cell_naming_where_and_writes_nothing(tmp_path):
@@ -151,9 +152,9 @@ def test_word_and_excel_show_characters_xml_cannot_hold_as_a_replacement_mark(tm
     doc = Document(tmp_path / "t.docx")
     assert doc.tables[0].cell(1, 0).text == SHOWN + "a"  # the cell, then its footnote letter
     assert doc.tables[0].cell(0, 0).text == f"Head {SHOWN}"
-    assert [p.text for p in doc.paragraphs] == [f"Doc {SHOWN}", f"Title {SHOWN}", SHOWN, f"a {SHOWN}"]
+    assert [p.text for p in doc.paragraphs] == [f"Doc {SHOWN}", f"Table 1. Title {SHOWN}", SHOWN, f"a {SHOWN}"]
     write_xlsx([_control_table()], tmp_path / "t.xlsx")
-    sheet = load_workbook(tmp_path / "t.xlsx").active
+    sheet = load_workbook(tmp_path / "t.xlsx")["Table 1"]
     assert [c.value for c in sheet["A"]] == [f"Title {SHOWN}", f"Head {SHOWN}", SHOWN + "a", "tab\tand\nnewline", SHOWN, f"a {SHOWN}"]
 
 
@@ -198,7 +199,7 @@ def test_a_failed_export_leaves_every_file_as_it_was(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic_io.os, "fsync", disk_full)  # every file is written in full, then the disk is full
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CasemetaError, match="cannot write it: the disk is full"):  # one clear line, no traceback
         export_tables(study, tmp_path / "results", ["csv", "markdown", "docx", "xlsx"])
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # no temporary file left, no file changed

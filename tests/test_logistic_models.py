@@ -142,3 +142,31 @@ def test_fit_command_refuses_an_unknown_variable_and_writes_nothing(tmp_path, ca
     assert main(["fit", str(data), "--formula", "y ~ nope", "--out", str(out)]) == 1
     assert "names a variable that is not a column; columns are: y, x" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_aic_and_bic_of_an_ml_model_match_statsmodels(endometrial):
+    fit = fit_logistic(endometrial, "HG ~ PI + EH", "ml")
+    ref = sm.Logit(endometrial["HG"], sm.add_constant(endometrial[["PI", "EH"]])).fit(disp=0)
+    row = fit.table().iloc[0]
+    assert row["loglik_kind"] == "ordinary"
+    np.testing.assert_allclose([row["aic"], row["bic"]], [ref.aic, ref.bic], rtol=1e-8)
+    assert row["n_events"] == int(endometrial["HG"].sum())
+
+
+def test_fit_statistics_worked_out_by_hand():
+    # x = 0: 1 of 4 cases with the outcome; x = 1: 3 of 4. ML fits each group's share: 0.25 and 0.75.
+    # log-likelihood = 2 (ln 0.25 + 3 ln 0.75) = -4.498681; k = 2 coefficients, n = 8:
+    # AIC = 8.997362 + 4 = 12.997362, BIC = 8.997362 + 2 ln 8 = 13.156245.
+    # Tjur: events have fitted 0.25 once and 0.75 three times (mean 0.625); non-events 0.25 three
+    # times and 0.75 once (mean 0.375): R² = 0.25.
+    data = pd.DataFrame({"y": [1, 0, 0, 0, 1, 1, 1, 0], "x": [0, 0, 0, 0, 1, 1, 1, 1]})
+    row = fit_logistic(data, "y ~ x", "ml").table().iloc[0]
+    np.testing.assert_allclose([row["loglik"], row["aic"], row["bic"], row["tjur_r2"]],
+                               [-4.498681, 12.997362, 13.156245, 0.25], atol=1e-6)
+    assert row["n_events"] == 4
+
+
+def test_a_firth_fit_says_its_log_likelihood_is_penalized(endometrial):
+    row = fit_logistic(endometrial, "HG ~ NV + PI + EH", "firth").table().iloc[0]
+    assert row["loglik_kind"] == "penalized"
+    assert row["aic"] == pytest.approx(-2 * row["loglik"] + 2 * 4)

@@ -18,22 +18,27 @@ from openpyxl.cell.rich_text import CellRichText
 
 import synthetic_results as syn
 from casemeta.publish.formats import latex_escape
-from casemeta.publish.tables import STAR_NOTE, footnote_letter, model_tables, study_tables
+from casemeta.publish.tables import PENALIZED, STAR_NOTE, footnote_letter, model_tables, study_tables
 from casemeta.steps.exports import export_figures, export_tables
 
 FORMATS = ["csv", "markdown", "latex", "html", "docx", "xlsx"]
 
 # Which body cell (row, column) carries which footnote letters, worked out by hand from the synthetic
 # results: letters follow reading order (row by row, left to right), one letter per distinct reason.
+# Reasons as a reader sees them: a variable the note names ('growth', exports = 1) by its codebook label
+CONSTANT = f"not computed: every case has {syn.HOSTILE_LABEL} = 1"
+NOT_ESTIMABLE = "not estimable: outcome 'Growth' is 1 in every case"
 EXPECTED = {
     # "Huge": no case, so the growth cell (column 2) has the reason of its crosstabs.csv rows
     "crosstab_size": ({(2, 2): "a"}, [syn.NO_CASE]),
     # one reason per results row, on the row's first cell
-    "crosstab_tests": ({(0, 0): "a", (1, 0): "b", (2, 0): "c"}, [syn.OR_2X2, syn.CONSTANT, syn.MONTE_CARLO]),
+    "crosstab_tests": ({(0, 0): "a", (1, 0): "b", (2, 0): "c"}, [syn.OR_2X2, CONSTANT, syn.MONTE_CARLO]),
     # plan order after the YAML round trip: "both" then "one"; rows: exports, its interval, N, Log-lik, Method, Separation
-    # exports' own reason and the blank p-value under `stars`; the model that cannot be fitted on its Method cell
-    "models_growth": ({(0, 1): "a,b", (4, 2): "c"}, [syn.REFIT, STAR_NOTE, syn.NOT_ESTIMABLE]),
-    "cross_validation": ({(0, 0): "a", (1, 0): "b"}, [syn.NOT_ESTIMABLE, syn.AUC]),
+    # (the synthetic results have no events, AIC, BIC or Tjur's R², so those rows are left out)
+    # exports' own reason and the blank p-value under `stars`; the Firth fit's penalized log-likelihood;
+    # the model that cannot be fitted on its Method cell
+    "models_growth": ({(0, 1): "a,b", (3, 1): "c", (4, 2): "d"}, [syn.REFIT, STAR_NOTE, PENALIZED, NOT_ESTIMABLE]),
+    "cross_validation": ({(0, 0): "a", (1, 0): "b"}, [NOT_ESTIMABLE, syn.AUC]),
 }
 SHEETS = ["cases", "crosstab_size", "crosstab_tests", "models_growth", "cross_validation"]
 
@@ -79,6 +84,8 @@ def _xlsx_marks(sheet, n_rows: int) -> dict:
         for c, cell in enumerate(row):
             if isinstance(cell.value, CellRichText):
                 marks[(r, c)] = "".join(b.text for b in cell.value if not isinstance(b, str) and b.font.vertAlign == "superscript")
+            elif isinstance(cell.value, (int, float)) and '"' in cell.number_format:  # a number keeps its letters in its format
+                marks[(r, c)] = cell.number_format.split('"')[1]
     return marks
 
 
@@ -95,7 +102,7 @@ def test_every_format_marks_the_same_cells_and_lists_the_reasons(exported, name)
     assert all(f"\\textsuperscript{{{x}}} {latex_escape(text)}" in latex for x, text in listed)
     page = (tables / f"{name}.html").read_text(encoding="utf-8")
     assert _html_marks(page) == marks
-    assert all(f"<p class=\"note\"><sup>{x}</sup> {text.replace(chr(39), '&#x27;')}</p>" in page for x, text in listed)
+    assert all(f"<p class=\"note\"><sup>{x}</sup> {text.replace(chr(34), '&quot;').replace(chr(39), '&#x27;')}</p>" in page for x, text in listed)
 
     doc = Document(exported / "synthetic_tables.docx")
     index = SHEETS.index(name)
@@ -103,7 +110,7 @@ def test_every_format_marks_the_same_cells_and_lists_the_reasons(exported, name)
     paragraphs = [p for p in doc.paragraphs if p.runs and p.runs[0].font.superscript]
     assert all(any(p.runs[0].text == x and p.text == f"{x} {text}" for p in paragraphs) for x, text in listed)
 
-    sheet = load_workbook(exported / "synthetic_tables.xlsx", rich_text=True)[name]
+    sheet = load_workbook(exported / "synthetic_tables.xlsx", rich_text=True)[f"Table {index + 1}"]
     n_rows = len(pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False))
     assert _xlsx_marks(sheet, n_rows) == marks
     column_a = [sheet.cell(row=r, column=1).value for r in range(3 + n_rows, sheet.max_row + 1)]
@@ -112,14 +119,14 @@ def test_every_format_marks_the_same_cells_and_lists_the_reasons(exported, name)
 
 def test_csv_has_a_note_column_with_each_rows_reasons(exported):
     rows = list(csv.DictReader(io.StringIO((exported / "tables" / "crosstab_tests.csv").read_text(encoding="utf-8"))))
-    assert [r["Note"] for r in rows] == [syn.OR_2X2, syn.CONSTANT, syn.MONTE_CARLO]
+    assert [r["Note"] for r in rows] == [syn.OR_2X2, CONSTANT, syn.MONTE_CARLO]
     assert rows[1]["p"] == "" and rows[1]["Odds ratio"] == "" and rows[1]["Cramér's V"] == ""
     models = list(csv.reader(io.StringIO((exported / "tables" / "models_growth.csv").read_text(encoding="utf-8"))))
     assert models[0] == ["", "Both", "One", "Note"]
     # the Note names the model column it explains; the estimate is ∞ (not a number reader's inf)
     assert models[1][1:] == ["∞", "", f"Both: {syn.REFIT}; Both: {STAR_NOTE}"]
     method = next(r for r in models if r[0] == "Method")
-    assert method == ["Method", "Firth", "not estimable", f"One: {syn.NOT_ESTIMABLE}"]
+    assert method == ["Method", "Firth", "not estimable", f"One: {NOT_ESTIMABLE}"]
     crosstab = list(csv.reader(io.StringIO((exported / "tables" / "crosstab_size.csv").read_text(encoding="utf-8"))))
     # a category no case uses: 0 cases, and 0 with growth (no share of nothing)
     assert crosstab[3] == ["Huge", "0", "0", f"Growth: {syn.NO_CASE}"]
@@ -139,7 +146,8 @@ def test_older_results_without_note_column_still_render(tmp_path):
     assert "Note" not in (tables / "crosstab_tests.csv").read_text(encoding="utf-8").splitlines()[0]
     assert _markdown_marks((tables / "crosstab_tests.md").read_text(encoding="utf-8")) == {}
     # the blank p-value under `stars` is still marked: never silently no star
-    assert _markdown_marks((tables / "models_growth.md").read_text(encoding="utf-8")) == {(0, 1): "a"}
+    # and older results say by their method alone that a Firth fit's log-likelihood is penalized
+    assert _markdown_marks((tables / "models_growth.md").read_text(encoding="utf-8")) == {(0, 1): "a", (3, 1): "b"}
     assert f"<sup>a</sup> {STAR_NOTE}" in (tables / "models_growth.md").read_text(encoding="utf-8")
 
 
@@ -183,7 +191,9 @@ def test_degenerate_results_render_in_every_format_with_figures(tmp_path, kind):
     figures = export_figures(study, tmp_path / "results")
     doc = Document(out / "synthetic_tables.docx")
     book = load_workbook(out / "synthetic_tables.xlsx")
-    assert book.sheetnames == SHEETS and len(doc.tables) == len(SHEETS)
+    assert book.sheetnames == ["Tables", *(f"Table {i}" for i in range(1, len(SHEETS) + 1))] and len(doc.tables) == len(SHEETS)
+    assert [row[1].value for row in book["Tables"].iter_rows(min_row=2)] == [p.text.split(". ", 1)[1] for p in doc.paragraphs
+                                                                             if p.style.name == "Caption"]
     assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
     models = pd.read_csv(out / "tables" / "models_growth.csv", dtype=str, keep_default_na=False, index_col=0)
     cv = pd.read_csv(out / "tables" / "cross_validation.csv", dtype=str, keep_default_na=False)

@@ -25,14 +25,14 @@ def test_shipped_plans_fit_their_codebooks(root):
 
 
 def test_a_typo_names_the_file_the_key_path_and_the_closest_names(project):
-    path = _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    path = _edit(project, "terms: [sells_internationally,", "terms: [sells_internationaly,")
     from casemeta.study import Study
     study = Study(project, "african_clusters")
     with pytest.raises(CasemetaError) as err:
         load_plan(path, study.codebook())
     text = str(err.value)
     assert str(path) in text
-    assert "at models/predictor_sets/together/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in text
+    assert "at models/predictor_sets/together/terms/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in text
 
 
 @pytest.mark.parametrize("old, new, expected", [
@@ -80,7 +80,7 @@ def test_display_and_analysis_sections_split_the_plan():
 
 
 def test_check_command_exits_non_zero_and_removes_the_study_results(project, capsys):
-    _edit(project, "together: [sells_internationally,", "together: [sells_internationaly,")
+    _edit(project, "terms: [sells_internationally,", "terms: [sells_internationaly,")
     results = project / "results" / "african_clusters"
     (results / "tables").mkdir(parents=True)
     (results / "tables" / "cases.csv").write_text("from an earlier run")
@@ -122,3 +122,31 @@ def test_a_bug_is_logged_with_its_traceback_in_the_rule_log(project, monkeypatch
     assert code == 2
     text = log.read_text()
     assert "internal error in `casemeta models`" in text and "Traceback" in text and "2 classes" in text
+
+
+def test_a_predictor_set_is_a_list_of_terms_or_a_label_with_terms(project):
+    from casemeta.plan import model_specs
+    from casemeta.study import Study
+
+    study = Study(project, "african_clusters")
+    specs = {s["model"]: s for s in model_specs(load_plan(study.plan_path, study.codebook()))}
+    assert specs["dynamic ~ together"]["label"] == "All three"  # {label:, terms:}
+    assert specs["dynamic ~ joint_action"]["label"] == "Joint action"  # a list: its name in words
+    assert specs["dynamic ~ together"]["predictors"] == ["sells_internationally", "any_joint_action", "any_support"]
+    path = _edit(project, "together: {label: All three, terms:", "together: {label: All three, term:")
+    with pytest.raises(CasemetaError, match="the analysis plan does not follow the plan schema") as error:
+        load_plan(path, study.codebook())
+    assert "at models/predictor_sets/together" in str(error.value)
+
+
+def test_a_category_predictor_enters_the_formula_with_the_codebooks_reference_level(root):
+    from casemeta.plan import model_specs
+    from casemeta.study import Study
+
+    codebook = Study(root, "african_clusters").codebook()
+    plan = {"models": {"outcomes": ["growth"], "predictor_sets": {"m": ["market_orientation:any_support", "any_support"]}}}
+    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation[ref=local_only]:any_support + any_support"
+    # a reference level the plan gives is kept, for every mention of the variable in the formula
+    plan["models"]["predictor_sets"]["m"] = ["market_orientation:any_support", "market_orientation[ref=domestic]"]
+    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
+    assert model_specs(plan)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"

@@ -57,6 +57,8 @@ def test_the_report_lists_every_mismatch(reproduced):
     report = reproduced["rep.md"]
     assert "183 published numbers compared: **177 reproduce, 6 do not.**" in report
     assert "| Domestic and Regional         | **3** (published 1) | **1** (published 0) |" in report
+    # the report says how it shows a mismatch, the way it shows it
+    assert "ours is in bold and the published one follows in parentheses: **ours** (published N)" in report
     assert "No institutional support _(not printed)_" in report
 
 

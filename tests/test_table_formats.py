@@ -3,7 +3,6 @@
 import csv
 import io
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
@@ -13,6 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from casemeta.publish.tables import PubTable
+from conftest import latex_missing
 from casemeta.publish.formats import (
     LATEX_SPECIALS, latex_document, spreadsheet_safe, to_csv, to_html, to_latex, to_markdown, write_docx, write_xlsx,
 )
@@ -101,7 +101,7 @@ def test_latex_escapes_every_special_character_and_round_trips(table):
     assert names == NAMES
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (Debian: texlive-latex-recommended)")
+@pytest.mark.skipif(bool(latex_missing()), reason=latex_missing() or "LaTeX is installed")
 def test_latex_compiles_with_pdflatex(table, tmp_path):
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "special.tex").write_text(to_latex(table), encoding="utf-8")
@@ -122,8 +122,8 @@ def test_excel_stores_names_as_text_never_formulas(table, tmp_path):
     path = tmp_path / "t.xlsx"
     write_xlsx([table, table], path)
     book = load_workbook(path)
-    assert book.sheetnames == ["special", "special_2"]
-    sheet = book["special"]
+    assert book.sheetnames == ["Tables", "Table 1", "Table 2"]  # an index, then the tables as Word and LaTeX number them
+    sheet = book["Table 1"]
     names = [sheet.cell(row=r, column=1) for r in range(3, 3 + len(NAMES))]
     assert [c.value for c in names] == NAMES
     assert all(c.data_type == "s" for c in names)

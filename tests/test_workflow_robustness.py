@@ -58,11 +58,11 @@ def jobs(dry_run_output: str) -> dict[str, int]:
 
 
 def test_a_plan_typo_stops_that_study_names_it_and_the_other_study_still_runs(copy):
-    edit(copy / "analysis/african_clusters.yaml", "together: [sells_internationally,", "together: [sells_internationaly,")
+    edit(copy / "analysis/african_clusters.yaml", "terms: [sells_internationally,", "terms: [sells_internationaly,")
     shutil.rmtree(copy / PIPKIN)
     run = snakemake(copy)
     assert run.returncode != 0
-    assert "at models/predictor_sets/together/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in run.stderr
+    assert "at models/predictor_sets/together/terms/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in run.stderr
     assert not (copy / CLUSTERS).exists(), "stale results of the study whose plan is broken"
     assert (copy / PIPKIN / "tables.tex").exists(), "keep-going (workflow/profiles/default) lets the other study finish"
 

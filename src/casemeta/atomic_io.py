@@ -1,37 +1,74 @@
 """Atomic file replacement: a reader sees the old file or the new one, never half of one.
 
 A crash or a kill between writing and renaming leaves the old file intact and
-at most a hidden temporary file beside it.
+at most a hidden temporary file beside it. A symlink is followed: its target
+is replaced and the link stays a link. Files that several commands rewrite
+(data/coded/<study>/cases.csv) are changed only through `locked_update`, so
+that no command's write can overwrite another's.
 """
 
 from __future__ import annotations
 
+import csv
+import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
+
+from casemeta.errors import CasemetaError, file_error
+
+LOCK_TIMEOUT_SECONDS = 60
+LOCK_POLL_SECONDS = 0.01  # a waiting command retries this often: short, so that queued coders follow each other closely
+
+
+def real_path(path: str | os.PathLike) -> Path:
+    """The file a path stands for once every symlink is followed (it need not exist yet)."""
+    return Path(os.path.realpath(path))
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` on a temporary file next to `path`, then rename it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """Call `write(tmp)` on a temporary file next to `path`, then rename it over `path`.
+
+    A file-system failure (full disk, read-only folder, a folder in the way) is
+    reported as a CasemetaError naming `path`; the old file is left as it was.
+    Returns `path` as given (callers compare it with paths they hold).
+    """
+    given, path = Path(path), real_path(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         write(tmp)
         _set_mode(tmp, path)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise file_error(exc, "write", path) from exc
         raise
-    return path
+    _sync_folder(path.parent)
+    return given
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (a power cut, not only a kill); not every file system allows it."""
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _set_mode(tmp: Path, path: Path) -> None:
@@ -45,7 +82,7 @@ def _set_mode(tmp: Path, path: Path) -> None:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -53,7 +90,52 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
-    """Write a CSV (UTF-8, '\\n' line ends, no index) atomically."""
+    """Write a CSV (UTF-8, '\\n' line ends, no index) atomically; every text cell reads back as it was."""
     kwargs.setdefault("index", False)
     kwargs.setdefault("lineterminator", "\n")
+    if "quoting" not in kwargs and _has_carriage_return(frame):
+        # The csv module quotes a field only for the characters of its line
+        # terminator ("\n"), so a bare "\r" would be written unquoted and read
+        # back as a line break; quoting every field keeps it inside its cell.
+        kwargs["quoting"] = csv.QUOTE_ALL
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, encoding="utf-8", **kwargs))
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    cells = [*map(str, frame.columns), *(str(v) for v in frame.select_dtypes(exclude="number").to_numpy().ravel())]
+    return any("\r" in cell for cell in cells)
+
+
+@contextmanager
+def locked(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold the lock of the file `path` stands for; yield that real path to read and replace.
+
+    The lock is a kernel lock (flock) on a hidden file beside the real file, so
+    a killed holder never leaves it locked; temporary files that a killed
+    writer left behind are removed once the lock is held.
+    """
+    target = real_path(path)
+    lock_path = target.with_name(f".{target.name}.lock")
+    lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_SECONDS)
+    try:
+        lock.acquire(poll_interval=LOCK_POLL_SECONDS)
+    except Timeout:
+        raise CasemetaError(
+            f"{target}: another command has held its lock {lock_path} for {LOCK_TIMEOUT_SECONDS} s; "
+            "wait for it to finish, then run the command again") from None
+    except OSError as exc:
+        raise file_error(exc, "lock", lock_path) from exc
+    try:
+        for stale in glob.glob(glob.escape(str(target.parent / f".{target.name}.")) + "*.tmp"):
+            with suppress(OSError):  # housekeeping only: a failure to tidy must not stop the command
+                Path(stale).unlink(missing_ok=True)
+        yield target
+    finally:
+        lock.release()
+
+
+def locked_update(path: str | os.PathLike, update: Callable[[Path], str]) -> Path:
+    """Read-modify-write under the file's lock: `update(real_path)` returns the new text, written atomically."""
+    with locked(path) as target:
+        write_text(target, update(target))
+    return Path(path)

@@ -18,7 +18,7 @@ import pandas as pd
 from casemeta import __version__, atomic_io
 from casemeta.steps import pipeline
 from casemeta.coded.case_table import read_text
-from casemeta.errors import CasemetaError
+from casemeta.errors import CasemetaError, file_error
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
 
@@ -166,6 +166,7 @@ def _models(args):
     arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
     arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
     arg("--out", type=Path, required=True, help="CSV to write, one row per term"),
+    arg("--table", type=Path, help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
 )
 def _fit(args):
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
@@ -174,8 +175,19 @@ def _fit(args):
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data))
     if fit.note:
         log.warning("%s", fit.note)
+    if args.table is not None:
+        from casemeta.steps.exports import check_table_path
+
+        check_table_path(args.table)  # before any file is written
     atomic_io.write_csv(args.out, fit.table())
-    print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; wrote {args.out}")
+    wrote = [args.out]
+    if args.table is not None:
+        from casemeta.publish.tables import fit_table
+        from casemeta.steps.exports import write_table
+
+        wrote.append(write_table(fit_table(fit.table(), args.formula), args.table))
+    print(f"{fit.method} fit of {args.formula} on {fit.n} cases; separation: {fit.separation.describe()}; "
+          f"wrote {', '.join(map(str, wrote))}")
 
 
 @command(
@@ -326,6 +338,51 @@ def _qca_study(args):
 
     qca_study(_study(args), args.derived, args.out_dir, args.summary)
     print(f"wrote {args.summary} and {args.out_dir}")
+@command(
+    "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
+    "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",
+    arg("data", type=Path, help="CSV: one row per stratum with four counts (--counts), or one row per case (--condition, --outcome)"),
+    arg("--stratum", required=True, help="column naming the stratum (e.g. the study)"),
+    arg("--counts", help="four count columns A,B,C,D: condition 1 & outcome 1, condition 1 & outcome 0, "
+                         "condition 0 & outcome 1, condition 0 & outcome 0"),
+    arg("--condition", help="0/1 column of the condition (cases; blank = missing)"),
+    arg("--outcome", help="0/1 column of the outcome (cases; blank = missing)"),
+    arg("--out", type=Path, required=True, help="CSV to write, one row per method"),
+)
+def _pool(args):
+    from casemeta.stats.pooling import COLUMNS, pool  # statsmodels: only here
+    from casemeta.stats.strata_tables import tables_from_cases, tables_from_counts
+
+    if (args.counts is None) == (args.condition is None and args.outcome is None) or \
+            (args.counts is None and (args.condition is None or args.outcome is None)):
+        raise CasemetaError("give either --counts A,B,C,D or both --condition and --outcome")
+    frame = pd.read_csv(io.StringIO(read_text(args.data)), dtype=str, keep_default_na=False)
+    source = str(args.data)
+    if args.counts is not None:
+        tables = tables_from_counts(frame, args.stratum, [c.strip() for c in args.counts.split(",")], source)
+    else:
+        tables = tables_from_cases(frame, args.stratum, args.condition, args.outcome, source)
+    result = pool(tables)
+    atomic_io.write_csv(args.out, result[list(COLUMNS)])
+    mh = result.set_index("method").loc["mantel_haenszel"]
+    print(f"{len(tables)} strata ({int(mh['k'])} informative); Mantel–Haenszel OR {mh['odds_ratio']:.4g}; wrote {args.out}")
+
+
+@command(
+    "synthesize", "pool each pair of concepts of analysis/synthesis.yaml across the studies: tables, pooled results, forest plot",
+    arg("--results", type=Path, help="results folder holding every study's derived_cases.csv (default: results/ of the project)"),
+    arg("--out-dir", type=Path, help="folder to write (default: results/synthesis/ of the project)"),
+    arg("--studies", help="comma-separated studies to draw on (default: every study; '' for none)"),
+)
+def _synthesize(args):
+    from casemeta.steps.synthesis import synthesize
+
+    root = _root(args)
+    results = args.results if args.results is not None else root / "results"
+    out_dir = args.out_dir if args.out_dir is not None else root / "results" / "synthesis"
+    studies = None if args.studies is None else [s.strip() for s in args.studies.split(",") if s.strip()]
+    written = synthesize(root, results, out_dir, studies)
+    print(f"wrote {len(written)} file(s) under {out_dir}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,22 +402,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(log_file: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="casemeta: %(message)s", handlers=handlers, force=True)
+    if log_file is not None:
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        except OSError as exc:
+            raise file_error(exc, "write", log_file) from exc
+        handler.setFormatter(logging.Formatter("casemeta: %(message)s"))
+        logging.getLogger().addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log)
     try:
+        _setup_logging(args.log)
         step = COMMANDS[args.command][3]
         if step is not None and args.invalidate:
             _study(args).clear_downstream(step)
         args.func(args)
     except CasemetaError as exc:
         log.error("error: %s", exc)
+        return 1
+    except OSError as exc:  # a file the researcher named, or a folder they cannot write
+        log.error("error: %s", file_error(exc, "read or write"))
         return 1
     except Exception:  # a bug, not bad input: keep the traceback, in the log file too (the rule's log)
         log.exception("internal error in `casemeta %s`; please report it with this traceback", args.command)

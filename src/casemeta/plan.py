@@ -33,20 +33,33 @@ def _schema() -> dict:
     return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
 
 
-def read_plan(path: str | Path) -> dict:
-    """The plan as a dict, checked against plan.schema.yaml (all problems at once)."""
+def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: str) -> dict:
+    """A YAML file as a dict, checked against a JSON schema (all problems at once); `what` and
+    `schema_name` name the file and its schema in errors."""
     path = Path(path)
     if not path.is_file():
-        raise CasemetaError(f"{path}: analysis plan not found")
+        raise CasemetaError(f"{path}: {what} not found")
     try:
-        plan = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CasemetaError(f"{path}: not a readable YAML analysis plan: {exc}") from exc
-    errors = jsonschema.Draft202012Validator(_schema()).iter_errors(plan)
+        raise CasemetaError(f"{path}: not a readable YAML {what}: {exc}") from exc
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(data)
     problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
     if problems:
-        raise CasemetaError(f"{path}: the analysis plan does not follow the plan schema", problems)
-    return plan
+        raise CasemetaError(f"{path}: the {what} does not follow the {schema_name} schema", problems)
+    return data
+
+
+def read_plan(path: str | Path) -> dict:
+    """The plan as a dict, checked against plan.schema.yaml (all problems at once)."""
+    return read_checked_yaml(path, _schema(), "analysis plan", "plan")
+
+
+def unknown_name(name: str, known, what: str, among: str) -> str:
+    """`unknown <what> 'x'` with the closest known names, or all of them (`among`: "the codebook's variables")."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; {among} are {', '.join(known)}"
+    return f"unknown {what} {name!r}{hint}"
 
 
 def load_plan(path: str | Path, codebook: Codebook) -> dict:
@@ -75,9 +88,7 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
 
     def need(name: str, where: str, role: str, types: tuple[str, ...] = ()) -> None:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; the codebook's variables are {', '.join(known)}"
-            problems.append(f"at {where}: unknown variable {name!r}{hint}")
+            problems.append(f"at {where}: " + unknown_name(name, known, "variable", "the codebook's variables"))
         elif types and known[name].type not in types:
             problems.append(f"at {where}: {role} {name!r} has type {known[name].type}; "
                             f"a {role} must be {' or '.join(types)}")
@@ -90,10 +101,11 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
     models = plan.get("models") or {}
     for i, name in enumerate(models.get("outcomes", [])):
         need(name, f"models/outcomes/{i}", "outcome", OUTCOME_TYPES)
-    for set_name, terms in (models.get("predictor_sets") or {}).items():
-        for i, term in enumerate(terms):
+    for set_name, spec in (models.get("predictor_sets") or {}).items():
+        where = f"models/predictor_sets/{set_name}" + ("/terms" if isinstance(spec, dict) else "")
+        for i, term in enumerate(set_terms(spec)):
             for name in term_variables(term):
-                need(name, f"models/predictor_sets/{set_name}/{i}", "predictor", CONDITION_TYPES)
+                need(name, f"{where}/{i}", "predictor", CONDITION_TYPES)
     for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
@@ -141,12 +153,43 @@ def plan_sections(plan: dict, display: bool) -> dict:
     return {k: v for k, v in plan.items() if (k in DISPLAY_SECTIONS) == display}
 
 
-def model_specs(plan: dict) -> list[dict]:
-    """Expand the plan's outcomes × predictor sets into named models."""
+def set_terms(spec: list | dict) -> list[str]:
+    """A predictor set's terms: the set is a list of terms, or {label:, terms:}."""
+    return spec["terms"] if isinstance(spec, dict) else spec
+
+
+def set_label(name: str, spec: list | dict) -> str:
+    """What a reader sees for a predictor set: its `label`, else its name in words."""
+    return spec["label"] if isinstance(spec, dict) and spec.get("label") else name.replace("_", " ").capitalize()
+
+
+def with_references(term: str, codebook: Codebook | None, given: set[str] = frozenset()) -> str:
+    """A term with the codebook's reference level added to each category variable that has one
+    (`market_orientation` -> `market_orientation[ref=local_only]`), unless the formula gives the
+    variable a reference level itself (`given`)."""
+    if codebook is None:
+        return term
+    known = {v.name: v for v in (*codebook.variables, *codebook.derived) if v.name not in given}
+
+    def add(match: re.Match) -> str:
+        variable = known.get(match.group(1))
+        reference = getattr(variable, "reference", None)
+        return f"{match.group(1)}[ref={reference}]" if reference else match.group(1)
+
+    return re.sub(r"(?<![\w.\[=(])([A-Za-z_][A-Za-z0-9_.]*)(?!\s*[\[(\w])", add, term)
+
+
+def model_specs(plan: dict, codebook: Codebook | None = None) -> list[dict]:
+    """Expand the plan's outcomes × predictor sets into named models; with the codebook, each
+    category predictor's declared reference level enters the formula."""
     spec = plan.get("models") or {}
     out = []
     for outcome in spec.get("outcomes", []):
-        for set_name, predictors in spec.get("predictor_sets", {}).items():
+        for set_name, predictor_set in spec.get("predictor_sets", {}).items():
+            predictors = set_terms(predictor_set)
+            given = {m.group(1) for term in predictors for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\[\s*ref\s*=", term)}
+            terms = [with_references(term, codebook, given) for term in predictors]
             out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
-                        "formula": f"{outcome} ~ {' + '.join(predictors)}", "method": spec.get("method", "auto")})
+                        "label": set_label(set_name, predictor_set),
+                        "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto")})
     return out

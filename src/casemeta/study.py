@@ -52,7 +52,23 @@ RESULTS: dict[str, dict[str, str]] = {
         "reliability": "results/{study}/reliability.csv",
         "disagreements": "results/{study}/reliability_disagreements.csv",
     },
+    # across studies (no {study}): written when analysis/synthesis.yaml exists
+    "synthesis": {
+        "studies": "results/synthesis/study_tables.csv",
+        "pooled": "results/synthesis/pooled.csv",
+        "summary": "results/synthesis/summary.md",
+        "tables": "results/synthesis/tables",
+        "docx": "results/synthesis/synthesis_tables.docx",
+        "xlsx": "results/synthesis/synthesis_tables.xlsx",
+        "latex": "results/synthesis/tables.tex",
+        "forest": "results/synthesis/forest_plot.png",
+        "forest_pdf": "results/synthesis/forest_plot.pdf",
+    },
 }
+
+# analysis/synthesis.yaml is the plan of the synthesis across studies, and results/synthesis/ its
+# results: never a study, even with a data/coded/synthesis/ folder.
+SYNTHESIS = "synthesis"
 
 # Which steps read (directly or not) what each step writes. When a step starts,
 # everything downstream of it is removed, so a run that fails part-way leaves
@@ -67,6 +83,7 @@ DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "export": (),
     "qca": (),
     "reliability": (),
+    "synthesis": (),
 }
 
 PROJECT_MARKERS = ("Snakefile", "analysis")
@@ -147,13 +164,16 @@ class Study:
 
 
 def discover_studies(root: str | Path = ".") -> list[str]:
-    """Studies with both an analysis plan and a codebook; no registration needed."""
+    """Studies with both an analysis plan and a codebook; no registration needed (the synthesis plan is no study)."""
     root = Path(root)
-    names = sorted(p.stem for p in (root / "analysis").glob("*.yaml"))
+    names = sorted(p.stem for p in (root / "analysis").glob("*.yaml") if p.stem != SYNTHESIS)
     return [n for n in names if Study(root, n).codebook_path.is_file()]
 
 
 def get_study(root: str | Path, name: str) -> Study:
+    if name == SYNTHESIS:
+        raise CasemetaError(f"{name!r} is not a study: analysis/{SYNTHESIS}.yaml is the plan of the synthesis "
+                            f"across studies (casemeta synthesize); studies: {', '.join(discover_studies(root)) or 'none'}")
     study = Study(Path(root), name)
     if not study.codebook_path.is_file():
         known = ", ".join(discover_studies(root)) or "none"

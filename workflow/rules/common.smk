@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan, plan_sections
-from casemeta.study import RESULTS, Study, discover_studies
+from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -48,6 +48,8 @@ def study_problem(name):
     """
     s = study(name)
     try:
+        if name == SYNTHESIS:
+            raise CasemetaError(f"{name!r} is not a study: analysis/{SYNTHESIS}.yaml is the plan of the synthesis across studies")
         if not s.codebook_path.is_file() or not s.plan_path.is_file():
             raise CasemetaError(f"unknown study {name!r}: needs {s.plan_path} and {s.codebook_path}")
         load_plan(s.plan_path, s.codebook())
@@ -102,6 +104,16 @@ def coder_files(name):
     return sorted(str(p) for p in study(name).coders_dir.glob("*.csv"))
 
 
+def has_synthesis():
+    """The project pools concepts across studies (analysis/synthesis.yaml)."""
+    return Path("analysis", f"{SYNTHESIS}.yaml").is_file()
+
+
+def synthesis_studies():
+    """The studies the synthesis draws on: every configured study whose codebook and plan are sound."""
+    return [name for name in STUDIES if name not in PROBLEMS]
+
+
 def all_outputs():
     outputs = []
     for name in STUDIES:
@@ -116,4 +128,6 @@ def all_outputs():
             outputs.append(result("reliability", "reliability").format(study=name))
         if reproduces(name):
             outputs.append(result("reproduce", "report").format(study=name))
+    if has_synthesis():
+        outputs += [result("synthesis", key) for key in ("pooled", "forest", "latex")]
     return outputs

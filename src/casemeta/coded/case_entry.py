@@ -7,21 +7,16 @@ coders adding at the same moment from overwriting each other.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pandas as pd
 import yaml
-from filelock import FileLock, Timeout
 
 from casemeta import atomic_io
-from casemeta.coded.case_table import parse_csv, read_csv_strict, read_text, validate_cases
+from casemeta.coded.case_table import Origin, csv_text, read_cases, read_rows, read_text, validate_cases
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.study import Study
-
-LOCK_TIMEOUT_SECONDS = 60
 
 
 def case_template(codebook: Codebook) -> str:
@@ -43,57 +38,98 @@ def case_template(codebook: Codebook) -> str:
     return "\n".join(lines)
 
 
-def _yaml_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):  # YAML reads yes/no/true/false as booleans; keep what was typed
-        return "true" if value else "false"
-    return str(value)
+def _yaml_problem(exc: yaml.YAMLError, path: Path, text: str) -> str:
+    """One line for a YAML syntax error, at the line and column the parser stopped."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return f"{path}: line {line}: character U+{exc.character:04X} is not allowed in a YAML file; retype that value"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}: line {mark.line + 1}, column {mark.column + 1}" if mark else f"{path}"
+    context = f" ({exc.context})" if getattr(exc, "context", None) else ""
+    return (f"{where}: not a readable case template: {getattr(exc, 'problem', None) or exc}{context}; "
+            "expected one `field: value` per line, as `casemeta new-case` writes")
 
 
-def read_new_cases(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """A filled template (.yaml/.yml) or a CSV of coded cases, every cell as text."""
+def _kind(node: yaml.Node) -> str:
+    return {yaml.SequenceNode: "a list", yaml.MappingNode: "nested fields"}.get(type(node), "a value")
+
+
+def read_template(path: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """A filled template's fields exactly as typed, and the line of each.
+
+    YAML 1.1 typing would store `country: NO` as false, `0777` as 511 and
+    `1.10` as 1.1: the document is composed into nodes (no constructor runs,
+    so no tag can build an object) and every value is kept as the text of its
+    scalar. A field given twice is refused instead of keeping the last one.
+    """
+    text = read_text(path)
+    try:
+        loader = yaml.BaseLoader(text)  # checks every character at once
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise CasemetaError(_yaml_problem(exc, path, text)) from None
+    if not isinstance(node, yaml.MappingNode):
+        raise CasemetaError(f"{path}: expected a filled case template (field: value lines); see `casemeta new-case`")
+    values: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    problems = []
+    for key, value in node.value:
+        line = key.start_mark.line + 1
+        name = key.value if isinstance(key, yaml.ScalarNode) else None
+        if name is None:
+            problems.append(f"{path}: line {line}: a field name must be a single word, found {_kind(key)}")
+        elif name in lines:
+            problems.append(f"{path}: line {line}, field {name!r}: given twice (first on line {lines[name]}); keep one")
+        elif not isinstance(value, yaml.ScalarNode):
+            problems.append(f"{path}: line {line}, field {name!r}: expected a single value, found {_kind(value)}")
+        else:
+            values[name] = value.value
+            lines[name] = line
+    if problems:
+        raise CasemetaError(f"{path}: {len(problems)} problem(s) in the case template", problems)
+    return values, lines
+
+
+def read_new_cases(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Origin]]:
+    """A filled template (.yaml/.yml) or a CSV of coded cases, every cell as text, and where each row is."""
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(read_text(path))
-        except yaml.YAMLError as exc:
-            raise CasemetaError(f"{path}: not a readable case template: {exc}") from exc
-        if not isinstance(data, dict):
-            raise CasemetaError(f"{path}: expected a filled case template (field: value lines); see `casemeta new-case`")
-        return pd.DataFrame([{k: _yaml_value(v) for k, v in data.items()}], dtype=str)
-    return read_csv_strict(path, codebook.coded_columns)
+        values, lines = read_template(path)
+        return pd.DataFrame([values], columns=list(values), dtype=str), [Origin(path, field_lines=lines)]
+    return read_cases(path, codebook)
 
 
-def _csv_rows(frame: pd.DataFrame, columns: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(frame[columns].fillna("").astype(str).itertuples(index=False))
-    return buffer.getvalue()
+def _clashes(new: pd.DataFrame, origins: list[Origin], existing: pd.DataFrame, id_col: str, target: Path) -> list[str]:
+    """New rows whose case_id (spaces aside, as validation compares them) is already coded."""
+    coded = set(existing[id_col].str.strip())
+    return [f"{origin.where(id_col, case.strip())}: case {case.strip()!r} is already coded in {target}; "
+            f"choose a new {id_col}, or edit the existing row"
+            for case, origin in zip(new[id_col], origins) if case.strip() in coded]
 
 
 def add_cases(study: Study, new_file: str | Path) -> int:
-    """Validate the new rows with the existing ones and append them atomically; return how many."""
+    """Validate the new rows with the existing ones and append them atomically under the lock; return how many."""
     codebook = study.codebook()
-    new = read_new_cases(new_file, codebook)
+    new, new_origins = read_new_cases(new_file, codebook)
     if new.empty:
         raise CasemetaError(f"{new_file}: no cases to add")
-    validate_cases(new, codebook, new_file)  # problems reported against the coder's own file first
-    lock = FileLock(str(study.coded_dir / f".{study.cases_path.name}.lock"), timeout=LOCK_TIMEOUT_SECONDS)
-    try:
-        with lock:
-            existing_text = read_text(study.cases_path)
-            existing = parse_csv(existing_text, study.cases_path, codebook.coded_columns)
-            id_col = codebook.id_column
-            clash = sorted(set(new[id_col]) & set(existing[id_col]))
-            if clash:
-                raise CasemetaError(
-                    f"{new_file}: {len(clash)} case_id(s) already in {study.cases_path}; nothing was added",
-                    [f"case {c!r}: already coded; choose a new {id_col}, or edit the existing row" for c in clash],
-                )
-            validate_cases(pd.concat([existing, new[codebook.coded_columns]], ignore_index=True), codebook, study.cases_path)
-            if existing_text and not existing_text.endswith("\n"):
-                existing_text += "\n"
-            atomic_io.write_text(study.cases_path, existing_text + _csv_rows(new, codebook.coded_columns))
-    except Timeout:
-        raise CasemetaError(f"{study.cases_path}: another add has held the lock for {LOCK_TIMEOUT_SECONDS} s; try again") from None
+    validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
+
+    def append(target: Path) -> str:
+        existing_text = read_text(target)
+        existing, origins = read_rows(existing_text, target, codebook.coded_columns)
+        clash = _clashes(new, new_origins, existing, codebook.id_column, target)
+        if clash:
+            raise CasemetaError(f"{new_file}: {len(clash)} case(s) already in {target}; nothing was added", clash)
+        both = pd.concat([existing, new[codebook.coded_columns]], ignore_index=True)
+        validate_cases(both, codebook, target, origins + new_origins)
+        if existing_text and not existing_text.endswith("\n"):
+            existing_text += "\n"
+        # in the file's own column order, should a coder have reordered its columns
+        return existing_text + csv_text(new, list(existing.columns), target, header=False)
+
+    atomic_io.locked_update(study.cases_path, append)
     return len(new)

@@ -1,27 +1,63 @@
-"""Read a coded-case CSV strictly and validate it, reporting every problem at once."""
+"""Read and write a coded-case CSV strictly and validate it, reporting every problem at once.
+
+Every problem names the physical line of the file it is on (counting blank
+lines and the lines inside multi-line quoted cells, as an editor does), and
+every value that validation accepts is written so that it reads back byte for byte.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
 from casemeta.coded.codebook import Codebook
-from casemeta.errors import CasemetaError
-from casemeta.coded.schema import cases_schema
+from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, cases_schema
+from casemeta.errors import CasemetaError, file_error
 
 HEADER_LINES = 1
+# Whitespace trimmed from a cell before it is checked (" 1" from a spreadsheet
+# is 1), except the control characters among Python's whitespace, which must
+# stay visible to the control-character check: "Foo\r" is refused, not trimmed.
+_NOT_TRIMMED = r"\r\x0b\x0c\x1c-\x1f\x85"
+_TRIM = re.compile(rf"^[^\S{_NOT_TRIMMED}]+|[^\S{_NOT_TRIMMED}]+$")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a row was read: its file and first physical line, or for a YAML template the line of each field."""
+
+    path: Path
+    line: int | None = None
+    field_lines: Mapping[str, int] | None = None
+
+    @property
+    def noun(self) -> str:
+        return "field" if self.field_lines is not None else "column"
+
+    def where(self, column: str | None = None, case: str | None = None) -> str:
+        if self.field_lines is not None:  # one case per template: the field's line says it all
+            line = self.field_lines.get(column) if column else None
+            return f"{self.path}" + (f": line {line}" if line else "") + (f", field {column!r}" if column else "")
+        text = f"{self.path}: line {self.line}" + (f" (case {case!r})" if case else "")
+        return text + (f", column {column!r}" if column else "")
 
 
 def read_text(path: str | Path) -> str:
     """The file's text, refusing non-UTF-8 bytes with the line where they are."""
     path = Path(path)
-    if not path.is_file():
-        raise CasemetaError(f"{path}: file not found")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CasemetaError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise file_error(exc, "read", path) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -40,44 +76,116 @@ def read_csv_strict(path: str | Path, expected_columns: list[str], delimiter: st
 
 def parse_csv(text: str, path: str | Path, expected_columns: list[str], delimiter: str = ",") -> pd.DataFrame:
     """Parse CSV text already read from `path` (named in every error)."""
+    return read_rows(text, path, expected_columns, delimiter)[0]
+
+
+def _check_header(header_line: str, path: Path, expected_columns: list[str], delimiter: str) -> None:
+    if len(expected_columns) > 1 and delimiter not in header_line:
+        found = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in header_line), None)
+        hint = f"it looks separated by {found!r}" if found else "its header has a single column"
+        raise CasemetaError(
+            f"{path}: line 1: {hint}; expected {delimiter!r}-separated columns " + ", ".join(expected_columns)
+        )
+
+
+def read_rows(
+    text: str, path: str | Path, expected_columns: list[str], delimiter: str = ","
+) -> tuple[pd.DataFrame, list[Origin]]:
+    """Cells as text and, for each row, the physical line it starts on.
+
+    The csv module rather than pandas reads the file because it tells on which
+    line each record starts (pandas skips blank lines without saying so) and
+    refuses malformed quoting instead of guessing.
+    """
     path = Path(path)
     if not text.strip():
         raise CasemetaError(
-            f"{path}: the file is empty; expected a header line with the columns "
-            + ", ".join(expected_columns)
+            f"{path}: the file is empty; expected a header line with the columns " + ", ".join(expected_columns)
         )
-    header = text.splitlines()[0]
-    if len(expected_columns) > 1 and delimiter not in header:
-        found = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in header), None)
-        hint = f"it looks separated by {found!r}" if found else "its header has a single column"
-        raise CasemetaError(
-            f"{path}: line 1: {hint}; expected {delimiter!r}-separated columns "
-            + ", ".join(expected_columns)
-        )
+    _check_header(text.split("\n", 1)[0], path, expected_columns, delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    rows, origins, problems = [], [], []
+    start = 1
     try:
-        return pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
-        )
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise CasemetaError(f"{path}: not a well-formed CSV: {exc}") from exc
+        header = next(reader)
+        start = reader.line_num + 1
+        for row in reader:
+            if row and len(row) != len(header):
+                problems.append(
+                    f"{path}: line {start}: {len(row)} cell(s); expected {len(header)} as in the header "
+                    f"(check the {delimiter!r} separators and quotes on that line)")
+            elif row:  # a blank line holds no case
+                rows.append(row)
+                origins.append(Origin(path, start))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise CasemetaError(
+            f"{path}: line {start}: not a well-formed CSV ({exc}); check the quotes on that line") from None
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    problems[:0] = [f"{path}: line 1: column {c!r} appears more than once in the header" for c in repeated]
+    if problems:
+        raise CasemetaError(f"{path}: {len(problems)} line(s) do not fit the table", problems)
+    return pd.DataFrame(rows, columns=header, dtype=str), origins
 
 
-def _describe(row, frame: pd.DataFrame, codebook: Codebook, path: Path) -> str:
-    column, check, value, index = row.column, str(row.check), row.failure_case, row.index
+def csv_text(frame: pd.DataFrame, columns: list[str], path: str | Path, header: bool = True) -> str:
+    """The rows as CSV text ('\\n' line ends), checked to read back cell for cell.
+
+    The csv module quotes a field only for the delimiter, quotes and the
+    characters of its line terminator ("\\n"): a bare "\\r" would be written
+    unquoted and read back as a line break, so rows holding one are quoted in full.
+    """
+    rows = frame[columns].fillna("").astype(str).values.tolist()
+    buffer = io.StringIO()
+    minimal = csv.writer(buffer, lineterminator="\n")
+    quote_all = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    minimal.writerow(columns)
+    header_text = buffer.getvalue()
+    for row in rows:
+        (quote_all if any("\r" in cell for cell in row) else minimal).writerow(row)
+    text = buffer.getvalue()
+    back = read_rows(text, path, columns)[0]
+    for (i, row), read in zip(enumerate(rows), back.values.tolist()):
+        for column, cell, again in zip(columns, row, read):
+            if cell != again:
+                raise CasemetaError(f"{path}: row {i + 1}, column {column!r}: value {cell!r} would not read back "
+                                    "the same from the CSV file; nothing was written")
+    if len(back) != len(rows):
+        raise CasemetaError(f"{path}: {len(rows)} row(s) would read back as {len(back)}; nothing was written")
+    return text if header else text[len(header_text):]
+
+
+def _trim(value: str):
+    return _TRIM.sub("", value)
+
+
+def _header_problem(check: str, column: str, origins: list[Origin], codebook: Codebook, path: Path) -> str:
+    first = origins[0] if origins else Origin(path, 1)
     if check == "column_in_dataframe":
-        return f"{path}: column {value!r} is missing; the codebook requires it ({codebook.variable(value).expected()})"
-    if check == "column_in_schema":
-        return f"{path}: column {value!r} is not in the codebook; expected only " + ", ".join(codebook.coded_columns)
-    line = int(index) + HEADER_LINES + 1
+        return (f"{path}: {first.noun} {column!r} is missing; the codebook requires it "
+                f"({codebook.variable(column).expected()})")
+    where = first.where(column) if first.field_lines is not None else f"{path}: line 1, column {column!r}"
+    return f"{where}: not in the codebook; expected only " + ", ".join(codebook.coded_columns)
+
+
+def _describe(row, frame: pd.DataFrame, origins: list[Origin], codebook: Codebook, path: Path) -> str:
+    column, check, value = row.column, str(row.check), row.failure_case
+    if check in ("column_in_dataframe", "column_in_schema"):
+        return _header_problem(check, value, origins, codebook, path)
+    index = int(row.index)
     id_col = codebook.id_column
     case = frame.at[index, id_col] if id_col in frame.columns else None
-    where = f"{path}: line {line}" + (f" (case {case!r})" if isinstance(case, str) and case else "")
+    where = origins[index].where(column, case if isinstance(case, str) and case else None)
     var = codebook.variable(column)
+    if check == CONTROL_CHECK:
+        char = CONTROL_CHARACTER.search(value).group()
+        return (f"{where}: value {value!r} holds the control character U+{ord(char):04X}; expected "
+                "text without control characters other than tab and newline (retype the cell)")
     if check == "field_uniqueness":
-        return f"{where}, column {column!r}: value {value!r} is used by more than one case; expected a unique {column}"
+        return f"{where}: value {value!r} is used by more than one case; expected a unique {column}"
     if check == "not_nullable":
-        return f"{where}, column {column!r}: the cell is empty; expected {var.expected()}"
-    return f"{where}, column {column!r}: value {value!r} is not allowed; expected {var.expected()}"
+        return f"{where}: the cell is empty; expected {var.expected()}"
+    return f"{where}: value {value!r} is not allowed; expected {var.expected()}"
 
 
 def _typed(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
@@ -88,22 +196,48 @@ def _typed(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def validate_cases(frame: pd.DataFrame, codebook: Codebook, source: str | Path) -> pd.DataFrame:
-    """Validate text cells against the codebook; return typed columns in codebook order."""
+def _failures(exc: pa.errors.SchemaErrors, codebook: Codebook) -> pd.DataFrame:
+    """The schema's failure cases in file and codebook order; a cell with a control character is named once, for that."""
+    cases = exc.failure_cases
+    control = cases[cases["check"].astype(str) == CONTROL_CHECK]
+    marked = set(zip(control["index"], control["column"]))
+    keep = [str(c) == CONTROL_CHECK or (i, col) not in marked
+            for i, col, c in zip(cases["index"], cases["column"], cases["check"])]
+    cases = cases[keep]
+    order = {c: i for i, c in enumerate(codebook.coded_columns)}
+    row = pd.to_numeric(cases["index"], errors="coerce")
+    # a problem with the header names its column as the failure case
+    column = [order.get(col if pd.notna(i) else case, -1) for i, col, case in zip(row, cases["column"], cases["failure_case"])]
+    return cases.assign(_row=row, _column=column).sort_values(["_row", "_column"], na_position="first", kind="stable")
+
+
+def validate_cases(
+    frame: pd.DataFrame, codebook: Codebook, source: str | Path, origins: list[Origin] | None = None
+) -> pd.DataFrame:
+    """Validate text cells against the codebook; return typed columns in codebook order.
+
+    `origins` says where each row was read (default: row i on line i + 2 of `source`).
+    """
     path = Path(source)
-    frame = frame.copy()
+    frame = frame.reset_index(drop=True)
+    if origins is None:
+        origins = [Origin(path, i + HEADER_LINES + 1) for i in range(len(frame))]
     missing_codes = set(codebook.missing_values)
-    for column in frame.columns:
-        frame[column] = frame[column].map(lambda x: None if x.strip() in missing_codes else x.strip())
+    frame = frame.apply(lambda col: col.map(lambda x: None if x.strip() in missing_codes else _trim(x)))
     try:
         cases_schema(codebook).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.sort_values("index", key=lambda s: pd.to_numeric(s, errors="coerce"), na_position="first")
-        problems = list(dict.fromkeys(_describe(r, frame, codebook, path) for r in cases.itertuples()))
+        problems = list(dict.fromkeys(_describe(r, frame, origins, codebook, path) for r in _failures(exc, codebook).itertuples()))
         raise CasemetaError(f"{path}: {len(problems)} problem(s) against the codebook {codebook.path}", problems) from None
     return _typed(frame, codebook)
 
 
+def read_cases(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Origin]]:
+    """A coded-case file's cells as text, with where each row starts."""
+    return read_rows(read_text(path), path, codebook.coded_columns)
+
+
 def load_cases(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read and validate a study's coded cases (an empty table with a header is valid)."""
-    return validate_cases(read_csv_strict(path, codebook.coded_columns), codebook, path)
+    frame, origins = read_cases(path, codebook)
+    return validate_cases(frame, codebook, path, origins)

@@ -35,6 +35,8 @@ class Variable:
     minimum: int | None = None
     maximum: int | None = None
     rule: dict | None = None
+    reference: str | None = None  # a category's reference level in models
+    concept: str | None = None  # a name in data/concepts.yaml: what the synthesis across studies pools
 
     @property
     def nullable(self) -> bool:
@@ -101,6 +103,10 @@ class Codebook:
     def label(self, name: str) -> str:
         return self.variable(name).label
 
+    def concepts(self) -> dict[str, Variable]:
+        """Each concept the codebook declares, with the variable that codes it."""
+        return {v.concept: v for v in (*self.variables, *self.derived) if v.concept}
+
 
 @cache
 def _schema() -> dict:
@@ -154,11 +160,22 @@ def _consistency_problems(book: Codebook) -> list[str]:
     if len(ids) != 1:
         problems.append(f"exactly one variable must have type identifier, found {len(ids)}")
     known = set(names)
+    concepts = [v.concept for v in (*book.variables, *book.derived) if v.concept]
+    for concept in sorted({c for c in concepts if concepts.count(c) > 1}):
+        coding = ", ".join(v.name for v in (*book.variables, *book.derived) if v.concept == concept)
+        problems.append(f"concept {concept!r} is declared by more than one variable ({coding}); one study codes a concept once")
+    for v in (*book.variables, *book.derived):
+        if v.concept and v.type != "binary":
+            problems.append(f"{v.name}: declares concept {v.concept!r} but has type {v.type}; a concept variable must be binary (0/1)")
     for v in book.variables:
         if v.type == "category" and not v.values:
             problems.append(f"{v.name}: a category variable needs `values`")
         if v.rule is not None and v.rule["kind"] not in RAW_RULES:
             problems.append(f"{v.name}: rule kind {v.rule['kind']!r} is not one of {sorted(RAW_RULES)}")
+    for v in (*book.variables, *book.derived):
+        if v.reference is not None and (v.type != "category" or v.reference not in v.allowed_values):
+            expected = f"one of its values {', '.join(v.allowed_values)}" if v.type == "category" else "a category variable"
+            problems.append(f"{v.name}: reference {v.reference!r} is not {expected}")
     for v in book.derived:
         rule = v.rule or {}
         if rule.get("kind") not in DERIVED_RULES:

@@ -6,6 +6,8 @@ so an error can quote the exact value that is wrong.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pandera.pandas as pa
 
@@ -13,12 +15,19 @@ from casemeta.coded.codebook import Codebook, Variable
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 INTEGER_PATTERN = r"^-?[0-9]+$"
+# Control characters other than tab and newline (C0, DEL, C1) and the two
+# non-characters U+FFFE/U+FFFF: invisible in a spreadsheet, a carriage return
+# is read as a line break by CSV readers and none of them is allowed in the XML
+# of a Word or Excel file. Refused in every column so that nothing stored in
+# data/coded/ can break a later step.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL_CHECK = "no_control_characters"
 
 
 def _in_range(var: Variable):
     def check(series: pd.Series) -> pd.Series:
         numbers = pd.to_numeric(series, errors="coerce")
-        ok = numbers.notna()
+        ok = series.str.fullmatch(INTEGER_PATTERN).fillna(False).astype(bool)  # not "3.5", "1e3" or "inf"
         if var.minimum is not None:
             ok &= numbers >= var.minimum
         if var.maximum is not None:
@@ -28,14 +37,19 @@ def _in_range(var: Variable):
     return check
 
 
+def _no_control_characters(series: pd.Series) -> pd.Series:
+    return ~series.str.contains(CONTROL_CHARACTER, regex=True)
+
+
 def _checks(var: Variable) -> list[pa.Check]:
+    control = pa.Check(_no_control_characters, name=CONTROL_CHECK)
     if var.allowed_values is not None:
-        return [pa.Check.isin(list(var.allowed_values))]
+        return [pa.Check.isin(list(var.allowed_values)), control]
     if var.type == "identifier":
-        return [pa.Check.str_matches(IDENTIFIER_PATTERN)]
+        return [pa.Check.str_matches(IDENTIFIER_PATTERN), control]
     if var.type == "integer":
-        return [pa.Check(_in_range(var), name="integer_in_range")]
-    return [pa.Check.str_length(min_value=1)]
+        return [pa.Check(_in_range(var), name="integer_in_range"), control]
+    return [pa.Check.str_length(min_value=1), control]
 
 
 def column_schema(var: Variable) -> pa.Column:

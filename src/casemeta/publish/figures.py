@@ -57,10 +57,12 @@ def plotted_terms(models: pd.DataFrame) -> pd.DataFrame:
     return models[models["term"].notna() & (models["term"] != "Intercept") & models["odds_ratio"].notna()]
 
 
-def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Path]:
-    """Odds ratios with 95% intervals on a log scale, one line per model and term."""
+def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labels: dict[str, str] | None = None) -> list[Path]:
+    """Odds ratios with 95% intervals on a log scale, one line per model and term; a model is named by
+    `model_labels` (its outcome and predictor set as a reader knows them), never by its internal name."""
     rows = plotted_terms(models)
-    labels = [f"{m}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
+    model_labels = model_labels or {}
+    labels = [f"{model_labels.get(m, m)}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(rows)))
     y = np.arange(len(rows))[::-1]
     colors = ["tab:red" if m == "firth" else "tab:blue" for m in rows["method"]]
@@ -78,4 +80,65 @@ def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Pa
     beyond = f"; arrow heads: beyond {AXIS[0]:g} or {AXIS[1]:g}" if (below | above).any() else ""
     ax.set_xlabel(f"odds ratio (95% interval, log scale{beyond})")
     ax.set_title("Logistic models: red = Firth (cases separate), blue = ML", fontsize=10)
+    return _save(fig, stem)
+
+
+def _forest_rows(synthesis, studies: pd.DataFrame, pooled: pd.DataFrame) -> list[dict]:
+    """The lines of the synthesis forest plot, top to bottom: a header per pair of concepts, its
+    studies with cases, then its pooled diamonds, or the reason it was not pooled."""
+    from casemeta.stats.pooling import METHOD_LABELS
+
+    rows = []
+    for condition, outcome in synthesis.pairs:
+        def pick(f):
+            return f[(f["condition"] == condition) & (f["outcome"] == outcome)]
+        rows.append({"kind": "header", "label": f"{synthesis.label(condition)} → {synthesis.label(outcome)}"})
+        for r in pick(studies).itertuples():
+            if pd.notna(r.n) and r.n > 0:
+                rows.append({"kind": "study", "label": f"{r.study} (n = {int(r.n)})", "values": (r.odds_ratio, r.or_ci_low, r.or_ci_high)})
+        by = pick(pooled).set_index("method")
+        if not by["odds_ratio"].notna().any():
+            rows.append({"kind": "text", "label": "fewer than 2 studies hold cases: not pooled"})
+            continue
+        for method in synthesis.diamonds:
+            r = by.loc[method]
+            rows.append({"kind": "pooled", "label": METHOD_LABELS[method], "values": (r.odds_ratio, r.or_ci_low, r.or_ci_high)})
+    return rows
+
+
+def _diamond(ax, y: float, est: float, low: float, high: float) -> None:
+    ax.fill([low, est, high, est], [y, y + 0.3, y, y - 0.3], color="black", zorder=3)
+
+
+def synthesis_forest_plot(synthesis, studies: pd.DataFrame, pooled: pd.DataFrame, stem: Path) -> list[Path]:
+    """Each study's odds ratio and interval per pair of concepts, with the pooled estimates as diamonds."""
+    rows = _forest_rows(synthesis, studies, pooled)
+    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.34 * len(rows)))
+    ys = np.arange(len(rows))[::-1].astype(float)
+    beyond, shown = False, [1.0]
+    for y, row in zip(ys, rows):
+        if row["kind"] in ("header", "text"):
+            continue
+        raw = np.array([np.nan if v is None else float(v) for v in row["values"]])
+        est, low, high = np.clip(raw, *AXIS)
+        beyond |= bool(((raw < AXIS[0]) | (raw > AXIS[1])).any())
+        shown += [v for v in (est, low, high) if not np.isnan(v)]
+        if row["kind"] == "study":
+            ax.hlines(y, low, high, colors="tab:blue")
+            ax.scatter([est], [y], marker="s", c="tab:blue", zorder=3, s=22)
+        elif not np.isnan(low) and not np.isnan(high):
+            _diamond(ax, y, est, low, high)
+        else:
+            ax.scatter([est], [y], marker="D", c="black", zorder=3, s=22)
+    ax.axvline(1, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlim(max(AXIS[0], min(shown) / 2), min(AXIS[1], max(shown) * 2))  # set: no data, no log-scale warning
+    ax.set_ylim(-0.8, len(rows) - 0.2)
+    ax.set_yticks(ys, [r["label"] for r in rows], fontsize=8)
+    for tick, row in zip(ax.get_yticklabels(), rows):
+        tick.set_fontweight("bold" if row["kind"] == "header" else "normal")
+        tick.set_fontstyle("italic" if row["kind"] == "text" else "normal")
+    ax.set_xlabel(f"odds ratio ({round(100 * synthesis.level)}% interval, log scale; values beyond the axis drawn at its edge)"
+                  if beyond else f"odds ratio ({round(100 * synthesis.level)}% interval, log scale)")
+    ax.set_title("Synthesis across studies: squares = studies, diamonds = pooled", fontsize=10)
     return _save(fig, stem)

@@ -10,7 +10,7 @@ def _md(frame: pd.DataFrame) -> str:
 
 
 def _side_by_side(table: pd.DataFrame, published: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Our table with 'ours (published N)' where the paper prints another number."""
+    """Our table with '**ours** (published N)' where the paper prints another number."""
     shown = table.astype(str).copy()
     for r in published[published["table"] == name].itertuples(index=False):
         if r.row in table.index and r.column in table.columns and table.at[r.row, r.column] != r.published:
@@ -54,6 +54,7 @@ def render_report(study_title: str, source: str, reproduction: pd.DataFrame, che
     ]
     for name, table in tables.items():
         lines += [f"## {name}: {titles.get(name, '')}".rstrip(": "), "",
-                  "Our counts; where the paper prints another number it follows in brackets.", "",
+                  "Our counts; where the paper prints another number, ours is in bold and the published one "
+                  "follows in parentheses: **ours** (published N).", "",
                   _side_by_side(table, published, name).to_markdown(index=False), ""]
     return "\n".join(lines)

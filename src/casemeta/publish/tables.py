@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.plan import model_specs
+from casemeta.plan import model_specs, term_variables
 
 
 def footnote_letter(i: int) -> str:
@@ -101,8 +102,10 @@ def case_listing(frame: pd.DataFrame, codebook: Codebook, columns: list[str]) ->
     return PubTable("cases", f"Coded cases ({len(frame)})", out, [f"Source: {codebook.source}"] if codebook.source else [])
 
 
-def reproduced_tables(reproduction: pd.DataFrame) -> list[PubTable]:
-    """Each published count table as we recompute it, with every mismatch noted under it."""
+def reproduced_tables(reproduction: pd.DataFrame, titles: dict[str, str] | None = None) -> list[PubTable]:
+    """Each published count table as we recompute it, with every mismatch noted under it; its
+    caption is the published title (from the plan) and says which published table it recomputes."""
+    titles = titles or {}
     tables = []
     for name, part in reproduction.groupby("table", sort=False):
         if name == "Table 1" or part.empty:
@@ -113,7 +116,8 @@ def reproduced_tables(reproduction: pd.DataFrame) -> list[PubTable]:
         bad = part[~part["match"].astype(str).str.lower().eq("true")]
         notes = ["Recomputed from the coded cases; layout and labels as published."]
         notes += [f"Published {r.published} for {r.row} / {r.column}; recomputed {r.reproduced}." for r in bad.itertuples()]
-        tables.append(PubTable(name.lower().replace(" ", "_"), f"{name} (reproduced)", shown, notes))
+        title = f"{titles[name]} (published {name}, recomputed)" if titles.get(name) else f"Published {name}, recomputed"
+        tables.append(PubTable(name.lower().replace(" ", "_"), title, shown, notes))
     return tables
 
 
@@ -145,7 +149,7 @@ def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook) -> list[PubTabl
             out[codebook.label(outcome)] = [f"{k} ({100 * k / t:.0f}%)" if t else "0" for k, t in zip(counts[outcome], counts["n"])]
         table = PubTable(f"crosstab_{condition}", f"{codebook.label(condition)} and outcomes", out,
                          ["Cells: cases with the outcome (share of the row's cases)."])
-        for value, outcome, note in zip(part["condition_value"].fillna("").astype(str), part["outcome"], _notes(part)):
+        for value, outcome, note in zip(part["condition_value"].fillna("").astype(str), part["outcome"], _readable_notes(part, codebook)):
             if note:
                 table.mark(counts.index.get_loc(value), out.columns.get_loc(codebook.label(outcome)), note)
         tables.append(table)
@@ -167,24 +171,85 @@ def tests_table(tests: pd.DataFrame, codebook: Codebook) -> PubTable:
     if draws:
         notes.append(f"Monte Carlo tests used {', '.join(map(str, draws))} draws.")
     table = PubTable("crosstab_tests", "Exact tests of association", out, notes)
-    _mark_rows(table, _notes(tests))
+    _mark_rows(table, _readable_notes(tests, codebook))
     return table
 
 
-def term_label(term: str, codebook: Codebook) -> str:
+def _factor_label(factor: str, codebook: Codebook) -> str:
+    """`x` -> x's label; `x[level]` -> "x's label: the level's label" (a level of a category predictor)."""
+    name, _, level = factor.partition("[")
+    variable = codebook.variable(name)
+    if not level:
+        return variable.label
+    return f"{variable.label}: {variable.value_label(level.rstrip(']'))}"
+
+
+def term_label(term: str, codebook: Codebook | None) -> str:
+    """A model term as a reader reads it: labels from the codebook, an interaction joined by ×
+    (without a codebook, as the data names it)."""
     if term == "Intercept":
         return "(Intercept)"
-    try:
-        return codebook.label(term)
-    except Exception:  # a patsy term such as C(x)[T.a] has no codebook entry
-        return term
+    if codebook is None:
+        return term.replace(":", " × ")
+    return " × ".join(_factor_label(part, codebook) for part in term.split(":"))
 
 
-FOOTER = ("N", "Log-likelihood", "Method", "Separation")
+# A variable's name where a reason (a results `note`) quotes it: 'x' or "x", +x or -x (a separated
+# term), x[level], x = value, or any name with an underscore (never an English word).
+_NAME = r"(?<![\w.])({0})(\[[^\]]*\])?(?![\w.])"
+
+
+def readable(text: str, codebook: Codebook | None) -> str:
+    """A stated reason with the variable names in it replaced by their codebook labels."""
+    if codebook is None:
+        return text
+    names = sorted((v.name for v in (*codebook.variables, *codebook.derived)), key=len, reverse=True)
+    if not text or not names:
+        return text
+
+    def label(match: re.Match) -> str:
+        name, level = match.group(1), match.group(2) or ""
+        named = (match.start() and text[match.start() - 1] in "'\"+-") or level or "_" in name \
+            or text.startswith(" = ", match.end())
+        return _factor_label(name + level, codebook) if named else match.group(0)
+
+    return re.sub(_NAME.format("|".join(map(re.escape, names))), label, text)
+
+
+def _readable_notes(frame: pd.DataFrame, codebook: Codebook) -> list[str]:
+    return [readable(n, codebook) for n in _notes(frame)]
+
+
 STAR_NOTE = "p-value not available, so no significance stars can be shown."
 NOT_IN_RESULTS = "no results for this model in logistic_models.csv: run the models step again."
+PENALIZED = "penalized log-likelihood (Firth); the AIC and BIC of this column are computed from it."
 Cells = dict[tuple[str, int], str]
 Marks = dict[tuple[str, int], list[str]]
+
+
+def _penalized(first: pd.Series) -> bool:
+    """Whether a model's log-likelihood is the penalized one; older results say so only by their method."""
+    kind = text_or_blank(first.get("loglik_kind"))
+    return kind == "penalized" if kind else first.get("method") == "firth"
+
+
+def _fit_number(column: str, digits: int = 2):
+    return lambda first: fmt_number(first.get(column), digits)
+
+
+# The rows under the coefficients, in order: (label, the cell from a model's first results row,
+# whether a penalized fit marks the cell). More rows (e.g. nested tests) slot in here.
+FIT_ROWS: list[tuple[str, object, bool]] = [
+    ("N", lambda first: fmt_count(first.get("n")), False),
+    ("Events", lambda first: fmt_count(first.get("n_events")), False),
+    ("Log-likelihood", _fit_number("loglik"), True),
+    ("AIC", _fit_number("aic"), True),
+    ("BIC", _fit_number("bic"), True),
+    ("Tjur's R²", _fit_number("tjur_r2"), False),
+    ("Method", lambda first: {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"])), False),
+    ("Separation", lambda first: text_or_blank(first["separation"]).split(" (")[0], False),
+]
+FOOTER = tuple(label for label, _, _ in FIT_ROWS)
 
 
 def _around(pattern: str, *values) -> str:
@@ -192,7 +257,14 @@ def _around(pattern: str, *values) -> str:
     return "" if all(pd.isna(v) for v in values) else pattern.format(*map(fmt_number, values))
 
 
-def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
+def _fit_cells(first: pd.Series) -> tuple[Cells, Marks]:
+    cells = {(label, 0): cell(first) for label, cell, _ in FIT_ROWS}
+    marks = {(label, 0): [PENALIZED] for label, _, penalized in FIT_ROWS
+             if penalized and cells[(label, 0)] and _penalized(first)}
+    return cells, marks
+
+
+def _model_cells(fit: pd.DataFrame, codebook: Codebook | None, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
     """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error.
 
     With the cells come the reasons that explain them: a reason shared by every row of the model
@@ -200,7 +272,7 @@ def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: 
     """
     if fit.empty:
         return {("Method", 0): "not run"}, {("Method", 0): [NOT_IN_RESULTS]}
-    notes = _notes(fit)
+    notes = _readable_notes(fit, codebook)
     model_note = notes[0] if len(set(notes)) == 1 else ""
     method_marks = {("Method", 0): [model_note]} if model_note else {}
     if fit["term"].isna().all():
@@ -222,12 +294,23 @@ def _model_cells(fit: pd.DataFrame, codebook: Codebook, odds: bool, with_stars: 
         reasons += [STAR_NOTE] if with_stars and pd.isna(r.p_value) else []
         if reasons:
             marks[(label, 0)] = reasons
-    first = fit.iloc[0]
-    cells[("N", 0)] = fmt_count(first["n"])
-    cells[("Log-likelihood", 0)] = fmt_number(first["loglik"])
-    cells[("Method", 0)] = {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"]))
-    cells[("Separation", 0)] = text_or_blank(first["separation"]).split(" (")[0]
-    return cells, {**marks, **method_marks}
+    fit_cells, fit_marks = _fit_cells(fit.iloc[0])
+    return {**cells, **fit_cells}, {**marks, **fit_marks, **method_marks}
+
+
+def reference_notes(models: pd.DataFrame, predictors: list[str], codebook: Codebook) -> list[str]:
+    """The reference level of each category predictor: the one level of the codebook's that no
+    estimated term names (a level no case has is not estimated either, so then none is stated)."""
+    terms = set(models["term"].dropna()) if "term" in models.columns else set()
+    notes = []
+    for name in dict.fromkeys(predictors):
+        variable = codebook.variable(name)
+        if variable.type != "category":
+            continue
+        left = [c for c in variable.values if not any(f"{name}[{c.value}]" in t.split(":") for t in terms)]
+        if len(left) == 1:
+            notes.append(f"{variable.label}: compared with {left[0].label} (the reference level).")
+    return notes
 
 
 def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:
@@ -235,35 +318,54 @@ def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[P
     pub = plan.get("publication", {})
     odds = pub.get("model_display", "odds_ratio") == "odds_ratio"
     with_stars = pub.get("stars", False)
-    specs = model_specs(plan)
+    specs = model_specs(plan, codebook)
     tables = []
     for outcome in dict.fromkeys(s["outcome"] for s in specs):
-        columns = {
-            spec["model"].split(" ~ ", 1)[1].replace("_", " ").capitalize():
-                _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
-            for spec in specs if spec["outcome"] == outcome
-        }
-        keys = list(dict.fromkeys(k for cells, _ in columns.values() for k in cells if k[0] not in FOOTER))
-        keys += [(name, 0) for name in FOOTER]
-        out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells, _ in columns.values()]]
-                            for label, line in keys], columns=["", *columns])
-        what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
-        notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
-                 "Separation: whether the cases separate under maximum likelihood; `auto` uses Firth wherever they do."]
-        if with_stars:
-            notes.append("* p < 0.05, ** p < 0.01, *** p < 0.001.")
-        table = PubTable(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}", out, notes)
-        for column, (_, marks) in enumerate(columns.values(), start=1):
-            for key, reasons in marks.items():
-                for reason in reasons:
-                    table.mark(keys.index(key), column, reason)
-        tables.append(table)
+        chosen = [spec for spec in specs if spec["outcome"] == outcome]
+        columns = {spec["label"]: _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
+                   for spec in chosen}
+        used = models[models["model"].isin([spec["model"] for spec in chosen])]
+        references = reference_notes(used, [v for spec in chosen for t in spec["predictors"] for v in term_variables(t)], codebook)
+        tables.append(_side_by_side(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}",
+                                    columns, odds, with_stars, references))
     return tables
 
 
-def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
+def _side_by_side(name: str, title: str, columns: dict[str, tuple[Cells, Marks]], odds: bool, with_stars: bool,
+                  extra_notes: list[str]) -> PubTable:
+    """Models as columns: coefficient rows in order of first appearance, then the fit rows any model fills."""
+    keys = list(dict.fromkeys(k for cells, _ in columns.values() for k in cells if k[0] not in FOOTER))
+    keys += [(row, 0) for row in FOOTER if any(cells.get((row, 0)) for cells, _ in columns.values())]
+    out = pd.DataFrame([[label if line == 0 else "", *[cells.get((label, line), "") for cells, _ in columns.values()]]
+                        for label, line in keys], columns=["", *columns])
+    what = "Odds ratios [95% CI]" if odds else "Log-odds (standard errors)"
+    notes = [f"{what}. Firth: penalized likelihood with profile penalized-likelihood intervals; ML: maximum likelihood with Wald intervals.",
+             "Separation: whether the cases separate under maximum likelihood; with method auto, Firth is used wherever they do.",
+             "AIC = −2 log-likelihood + 2k, BIC = −2 log-likelihood + k ln N (k coefficients); Tjur's R²: mean fitted "
+             "probability of the cases with the outcome minus that of the cases without.", *extra_notes]
+    if with_stars:
+        notes.append("* p < 0.05, ** p < 0.01, *** p < 0.001.")
+    table = PubTable(name, title, out, notes)
+    for column, (_, marks) in enumerate(columns.values(), start=1):
+        for key, reasons in marks.items():
+            for reason in reasons:
+                table.mark(keys.index(key), column, reason)
+    return table
+
+
+def fit_table(fit: pd.DataFrame, formula: str, odds: bool = True, with_stars: bool = False) -> PubTable:
+    """The publication table of one ad-hoc model (`casemeta fit`): its terms as the data names them."""
+    outcome = formula.split("~", 1)[0].strip()
+    return _side_by_side("model", f"Logistic model of {outcome}: {formula.strip()}",
+                         {"(1)": _model_cells(fit, None, odds, with_stars)}, odds, with_stars, [])
+
+
+def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> PubTable:
+    labels = {spec["model"]: (codebook.label(spec["outcome"]), spec["label"]) for spec in model_specs(plan, codebook)}
+    named = [labels.get(text_or_blank(m), (text_or_blank(m), "")) for m in cv["model"]]
     out = pd.DataFrame({
-        "Model": [text_or_blank(m) for m in cv["model"]],
+        "Outcome": [outcome for outcome, _ in named],
+        "Predictors": [predictors for _, predictors in named],
         "N": [fmt_count(n) for n in cv["n"]],
         "Base rate": [fmt_number(x) for x in cv["base_rate"]],
         "LOO AUC": [fmt_number(x) for x in cv["loo_auc"]],
@@ -275,7 +377,7 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook) -> PubTable:
     if cv.empty:
         notes.append("No model was checked out of sample.")
     table = PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out, notes)
-    _mark_rows(table, _notes(cv))
+    _mark_rows(table, _readable_notes(cv, codebook))
     return table
 
 
@@ -308,10 +410,11 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
     if "reproduce" in plan:
         require_results(results, ["reproduction.csv"])
-        tables += reproduced_tables(pd.read_csv(results / "reproduction.csv", dtype={"published": str}))
+        titles = {t["table"]: t.get("title", "") for t in plan["reproduce"].get("tables", [])}
+        tables += reproduced_tables(pd.read_csv(results / "reproduction.csv", dtype={"published": str}), titles)
     found = model_results(results / "models")
     tables += crosstab_tables(found["crosstabs.csv"], codebook)
     tables.append(tests_table(found["crosstab_tests.csv"], codebook))
     tables += model_tables(found["logistic_models.csv"], plan, codebook)
-    tables.append(cross_validation_table(found["cross_validation.csv"], codebook))
+    tables.append(cross_validation_table(found["cross_validation.csv"], codebook, plan))
     return tables

@@ -41,6 +41,7 @@ class ModelFit:
     p_value_test: str
     note: str = ""  # about the whole model
     term_notes: dict[str, str] = field(default_factory=dict)  # about one term's statistics
+    tjur_r2: float = float("nan")  # mean fitted probability of the cases with the outcome minus of those without
 
     def table(self) -> pd.DataFrame:
         """One row per term, with the method and separation on every row."""
@@ -52,7 +53,32 @@ class ModelFit:
         out["n"] = self.n
         out["loglik"] = self.loglik
         out["note"] = [join_notes(self.note, self.term_notes.get(term, "")) for term in out["term"]]
+        for column, value in fit_statistics(self).items():
+            out[column] = value
         return out
+
+
+FIT_COLUMNS = ["n_events", "loglik_kind", "aic", "bic", "tjur_r2"]
+
+
+def fit_statistics(fit: ModelFit) -> dict:
+    """What a model table shows under the coefficients, beside N and the log-likelihood.
+
+    AIC = -2 loglik + 2k and BIC = -2 loglik + k ln(n), k the number of coefficients (R's AIC() and
+    BIC() of a glm). For a Firth fit the log-likelihood is the penalized one, so its AIC and BIC are
+    too (loglik_kind says which): they compare Firth fits with each other, not with ML fits.
+    """
+    k = len(fit.terms)
+    return {"n_events": fit.n_events, "loglik_kind": "penalized" if fit.method == "firth" else "ordinary",
+            "aic": -2 * fit.loglik + 2 * k, "bic": -2 * fit.loglik + k * np.log(fit.n), "tjur_r2": fit.tjur_r2}
+
+
+def tjur_r2(y: np.ndarray, X: np.ndarray, beta) -> float:
+    """Tjur's (2009) coefficient of discrimination: mean fitted probability among the cases with the
+    outcome minus the mean among those without."""
+    with np.errstate(over="ignore"):  # a diverging ML estimate gives probabilities of exactly 0 or 1
+        fitted = 1 / (1 + np.exp(-(X @ np.asarray(beta, dtype=float))))
+    return float(fitted[y == 1].mean() - fitted[y == 0].mean())
 
 
 def design(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -201,4 +227,5 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
     else:
         terms, loglik, term_notes = fit_ml(y, X, names)
         interval, test = "Wald", "Wald"
-    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, interval, test, note, term_notes)
+    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, interval, test, note, term_notes,
+                    tjur_r2(y, X, terms["estimate"]))

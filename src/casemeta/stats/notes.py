@@ -16,6 +16,19 @@ computed it. The clauses, in the order they appear in a row:
 - "<statistic> not computed: <reason>" — what no method could compute
 - "in <k> fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1"
 - "warning <Category>: <message>" — a library warning nothing above explains (should not occur)
+
+Pooled odds ratios (results/synthesis/*.csv, `casemeta pool`; casemeta.stats.pooling):
+- "<k> stratum(s) left out, no information on the odds ratio (<stratum>: <why>; ...)"
+- "not computed: <reason>" — e.g. no informative stratum, fewer than 2 for heterogeneity or tau²,
+  a Mantel–Haenszel odds ratio of 0 or infinity for Tarone's test
+- "odds ratio infinite: b·c = 0 in every stratum", "odds ratio 0: a·d = 0 in every stratum",
+  "estimate 0|infinite: S = <s> is at the end of its range <lo>..<hi>" (exact conditional)
+- "1/2 added to every cell of <k> table(s) with a zero cell (<strata>)", "no continuity correction (zero cells kept)"
+- "Q, I² and H² not computed: 1 informative stratum"
+- per study: "a zero cell: conditional maximum-likelihood odds ratio with its exact interval",
+  "odds ratio not computed: <why>", "no cases yet", "not in this pair: the codebook codes no <concept>"
+- per pair: "not pooled: fewer than 2 studies hold cases for this pair (cases in: ...; no cases yet in: ...;
+  not coding both concepts: ...)"
 """
 
 from __future__ import annotations

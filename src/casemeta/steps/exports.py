@@ -9,8 +9,9 @@ import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
+from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
-from casemeta.plan import load_plan
+from casemeta.plan import load_plan, model_specs
 from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
 from casemeta.study import Study
 from casemeta.publish.formats import RENDERERS, check_excel, latex_document, write_docx, write_xlsx
@@ -32,21 +33,30 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
     if "xlsx" in formats:
         check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
-    (results / "tables").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
+    return written + write_formats(tables, results, study.name, codebook.title, formats)
+
+
+def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, formats: list[str]) -> list[Path]:
+    """Every table in every format: folder/tables/<table>.<ext>, folder/tables.tex, folder/<name>_tables.docx and .xlsx;
+    files of those formats in tables/ that this export did not write are removed."""
+    if "xlsx" in formats:
+        check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
+    written = []
+    (folder / "tables").mkdir(parents=True, exist_ok=True)  # exists even when there is no table
     for fmt in formats:
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
             for table in tables:
-                written.append(atomic_io.write_text(results / "tables" / f"{table.name}.{ext}", render(table)))
+                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(table)))
         if fmt == "latex":
-            written.append(atomic_io.write_text(results / "tables.tex", latex_document(tables, codebook.title)))
+            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(tables, title)))
         if fmt == "docx":
-            write_docx(tables, results / f"{study.name}_tables.docx", codebook.title)
-            written.append(results / f"{study.name}_tables.docx")
+            write_docx(tables, folder / f"{name}_tables.docx", title)
+            written.append(folder / f"{name}_tables.docx")
         if fmt == "xlsx":
-            write_xlsx(tables, results / f"{study.name}_tables.xlsx")
-            written.append(results / f"{study.name}_tables.xlsx")
-    remove_stale(results / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
+            write_xlsx(tables, folder / f"{name}_tables.xlsx")
+            written.append(folder / f"{name}_tables.xlsx")
+    remove_stale(folder / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
     return written
 
 
@@ -62,9 +72,33 @@ def export_figures(study: Study, results: Path) -> list[Path]:
     for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
-        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios")
+        labels = {spec["model"]: f"{codebook.label(spec['outcome'])} — {spec['label']}"
+                  for spec in model_specs(load_plan(study.plan_path, codebook), codebook)}
+        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios", labels)
     remove_stale(results / "figures", written, {".png", ".pdf"})
     return written
+
+
+TABLE_SUFFIXES = {".tex": "latex", ".md": "markdown", ".html": "html", ".csv": "csv", ".docx": "docx", ".xlsx": "xlsx"}
+
+
+def check_table_path(path: Path) -> None:
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        raise CasemetaError(f"{path}: a table file must end in one of {', '.join(TABLE_SUFFIXES)}; "
+                            f"its ending {Path(path).suffix or '(none)'!r} names no format")
+
+
+def write_table(table: PubTable, path: Path) -> Path:
+    """One publication table in the format its file name ends with (LaTeX: the table to \\input)."""
+    check_table_path(path)
+    fmt = TABLE_SUFFIXES[Path(path).suffix.lower()]
+    if fmt == "docx":
+        write_docx([table], path, table.title)
+    elif fmt == "xlsx":
+        write_xlsx([table], path)
+    else:
+        atomic_io.write_text(path, RENDERERS[fmt][0](table))
+    return Path(path)
 
 
 def remove_stale(folder: Path, written: list[Path], suffixes: set[str]) -> None:

@@ -22,14 +22,14 @@ from casemeta.errors import CasemetaError
 from casemeta.plan import model_specs
 from casemeta.stats.cross_validation import loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
-from casemeta.stats.logistic_models import TERM_COLUMNS, fit_logistic
+from casemeta.stats.logistic_models import FIT_COLUMNS, TERM_COLUMNS, fit_logistic
 from casemeta.stats.notes import join_notes, reason
 
 log = logging.getLogger("casemeta")
 
 CROSSTAB_COLUMNS = ["outcome", "condition", "condition_value", "condition_label", "outcome_value", "count", "note"]
 TEST_COLUMNS = ["outcome", "condition", "test", "p_value", "draws", "odds_ratio", "cramers_v", "n", "note"]
-MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "separation", "interval", "p_value_test", "n", "loglik", "note"]
+MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "separation", "interval", "p_value_test", "n", "loglik", *FIT_COLUMNS, "note"]
 CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty", "note"]
 # what the numerical libraries raise for data they cannot fit; turned into a "not estimable" note
 FIT_ERRORS = (CasemetaError, ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -136,7 +136,7 @@ def run_models(frame: pd.DataFrame, plan: dict, codebook: Codebook, out_dir: Pat
             long, test = crosstab_rows(frame, outcome, condition, codebook, draws, seed)
             tabs.append(long)
             tests.append(test)
-    for i, m in enumerate(model_specs(plan), 1):
+    for i, m in enumerate(model_specs(plan, codebook), 1):
         log.info("model %d: %s", i, m["formula"])
         table, check = model_rows(frame, m, codebook.study)
         models.append(table)

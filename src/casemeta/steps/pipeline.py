@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.coded.case_table import load_cases
+from casemeta.coded.case_table import csv_text, load_cases, read_cases, validate_cases
 from casemeta.coded.codebook import Codebook
 from casemeta.stats.count_tables import count_table
 from casemeta.coded.derive import derive
-from casemeta.errors import CasemetaError
+from casemeta.errors import CasemetaError, file_error
 from casemeta.plan import load_plan
 from casemeta.coded.raw_coding import code_raw, coding_differences, read_raw_table
 from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency, load_published
@@ -34,9 +34,13 @@ def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
     """
     try:
         cases = load_cases(study.cases_path, study.codebook())
-    except CasemetaError:
+    except CasemetaError as exc:
         if out is not None and Path(out).is_file():
-            Path(out).unlink()
+            try:
+                Path(out).unlink()
+            except OSError as failed:  # say so, without hiding the problems found
+                gone = f"{file_error(failed, 'remove', out)} (it no longer describes the data)"
+                raise CasemetaError(exc.summary, [*exc.problems, gone]) from None
             log.error("removed %s: it no longer describes the data", out)
         raise
     log.info("%s: %d valid case(s)", study.cases_path, len(cases))
@@ -46,14 +50,23 @@ def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
 
 
 def code_study(study: Study) -> Path:
-    """Rewrite data/coded/<study>/cases.csv from the transcription, keeping added cases."""
+    """Rewrite data/coded/<study>/cases.csv from the transcription, keeping added cases as they were typed.
+
+    Under the same lock as `add-case`, so that a case added meanwhile is never overwritten.
+    """
     codebook = study.codebook()
     coded = code_raw(codebook, study.raw_dir)
-    if study.cases_path.is_file():
-        existing = load_cases(study.cases_path, codebook)
-        added = existing[~existing[codebook.id_column].isin(coded[codebook.id_column])]
-        coded = pd.concat([coded, added.astype("string").fillna("")], ignore_index=True)
-    return atomic_io.write_csv(study.cases_path, coded)
+    columns, id_col = codebook.coded_columns, codebook.id_column
+
+    def recode(target: Path) -> str:
+        if not target.exists():
+            return csv_text(coded, columns, target)
+        existing, origins = read_cases(target, codebook)
+        validate_cases(existing, codebook, target, origins)  # never rewrite from a file that does not validate
+        added = existing[~existing[id_col].str.strip().isin(coded[id_col])]
+        return csv_text(pd.concat([coded, added[columns]], ignore_index=True), columns, target)
+
+    return atomic_io.locked_update(study.cases_path, recode)
 
 
 def check_coding(study: Study, out: Path) -> None:

@@ -1,0 +1,66 @@
+"""2×2 tables by stratum (columns stratum, a, b, c, d), from counts or from cases: frames in, frames out.
+
+a = condition 1 & outcome 1, b = condition 1 & outcome 0, c = condition 0 & outcome 1,
+d = condition 0 & outcome 0. Bad input is a CasemetaError naming the file, line, column and value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from casemeta.errors import CasemetaError
+
+COUNTS = ("a", "b", "c", "d")
+CELLS = {"a": (1, 1), "b": (1, 0), "c": (0, 1), "d": (0, 0)}  # cell -> (condition, outcome)
+
+
+def not_counts(values: pd.Series) -> pd.Series:
+    """Which values are not counts (whole numbers 0 or more); `values` already numeric or NaN."""
+    return values.isna() | (values < 0) | (values % 1 != 0)
+
+
+def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise CasemetaError(f"{source}: no column {', '.join(map(repr, missing))}; "
+                            f"the file's columns are {', '.join(map(str, frame.columns))}")
+
+
+def _bad(frame: pd.DataFrame, column: str, values: pd.Series, bad: pd.Series, source: str, expected: str):
+    i = int(np.flatnonzero(bad.to_numpy())[0])
+    raise CasemetaError(f"{source}, line {i + 2}, column {column}: {frame[column].iloc[i]!r} is not {expected}")
+
+
+def tables_from_counts(frame: pd.DataFrame, stratum: str, counts: list[str], source: str) -> pd.DataFrame:
+    """One table per stratum from four count columns (rows of the same stratum are added up)."""
+    if len(counts) != 4:
+        raise CasemetaError(f"--counts needs four columns A,B,C,D (a = condition 1 & outcome 1, b = condition 1 & "
+                            f"outcome 0, c = condition 0 & outcome 1, d = condition 0 & outcome 0); got {len(counts)}")
+    _require(frame, [stratum, *counts], source)
+    out = pd.DataFrame({"stratum": frame[stratum].astype(str)})
+    for cell, column in zip(COUNTS, counts):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = not_counts(values)
+        if bad.any():
+            _bad(frame, column, values, bad, source, "a count (a whole number 0 or more)")
+        out[cell] = values.astype(np.int64)
+    return out.groupby("stratum", sort=False, as_index=False)[list(COUNTS)].sum()
+
+
+def tables_from_cases(frame: pd.DataFrame, stratum: str, condition: str, outcome: str, source: str) -> pd.DataFrame:
+    """One table per stratum from 0/1 condition and outcome columns of cases; blank cells leave the case out."""
+    _require(frame, [stratum, condition, outcome], source)
+    coded = {}
+    for column in (condition, outcome):
+        text = frame[column].astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = text.notna() & (text != "") & ~values.isin([0, 1])
+        if bad.any():
+            _bad(frame, column, values, bad, source, "0 or 1 (or blank when missing)")
+        coded[column] = values
+    cases = pd.DataFrame({"stratum": frame[stratum].astype(str), "x": coded[condition], "y": coded[outcome]}).dropna()
+    strata = list(dict.fromkeys(frame[stratum].astype(str)))
+    return pd.DataFrame({"stratum": strata, **{
+        cell: [int(((cases["stratum"] == s) & (cases["x"] == x) & (cases["y"] == y)).sum()) for s in strata]
+        for cell, (x, y) in CELLS.items()}})

@@ -1,0 +1,192 @@
+"""Publication tables a journal takes as they are (issue 10), checked on a full run of the
+african_clusters study's steps: LaTeX without overfull boxes, Excel numbers stored as numbers, a Word
+caption for every table, and no internal variable or predictor-set name where a reader looks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import matplotlib.text
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+
+from casemeta.plan import load_plan, set_label
+from casemeta.steps import exports
+from casemeta.steps.pipeline import derive_study, models_study, reproduce_study
+from casemeta.study import Study
+from conftest import ROOT, latex_missing
+
+FORMATS = ["csv", "markdown", "latex", "html", "docx", "xlsx"]
+PLAIN_NUMBER = re.compile(r"^-?\d{1,3}(,\d{3})*(\.\d+)?$|^-?\d+(\.\d+)?$")  # as a reader types a number
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Every step of the study in-process, then every table and figure; figure texts are collected
+    from the matplotlib figures as they are saved."""
+    study = Study(ROOT, "african_clusters")
+    results = tmp_path_factory.mktemp("results")
+    out = results / study.name
+    out.mkdir()
+    derive_study(study, study.cases_path, out / "derived_cases.csv")
+    reproduce_study(study, out / "derived_cases.csv", out / "reproduction.csv", out / "consistency.csv", out / "reproduction.md")
+    models_study(study, out / "derived_cases.csv", out / "models", 2000, 1)
+    exports.export_tables(study, results, FORMATS)
+    figure_texts: dict[str, list[str]] = {}
+    from casemeta.publish import figures
+
+    save = figures._save
+
+    def collect(fig, stem):
+        figure_texts[stem.name] = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        return save(fig, stem)
+
+    figures._save = collect
+    try:
+        exports.export_figures(study, results)
+    finally:
+        figures._save = save
+    return study, out, figure_texts
+
+
+@pytest.mark.skipif(bool(latex_missing()), reason=latex_missing() or "LaTeX is installed")
+def test_tables_tex_compiles_with_no_overfull_box(run):
+    _, out, _ = run
+    compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"], cwd=out,
+                              capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    log = (out / "tables.log").read_text(encoding="latin-1")
+    assert re.findall(r"^Overfull \\[hv]box.*$", log, flags=re.M) == []
+    # every table is in the list of tables, numbered by LaTeX, with its label for \ref
+    tables = sorted((out / "tables").glob("*.tex"))
+    assert all(f"\\label{{tab:{t.stem}}}" in t.read_text() for t in tables)
+
+
+def test_every_number_in_the_workbook_is_stored_as_a_number(run):
+    study, out, _ = run
+    book = load_workbook(out / f"{study.name}_tables.xlsx")
+    assert book.sheetnames[0] == "Tables"
+    assert [r[0].hyperlink.location for r in book["Tables"].iter_rows(min_row=2)] == [f"'{s}'!A1" for s in book.sheetnames[1:]]
+    numbers = 0
+    for sheet in book.worksheets[1:]:
+        assert sheet.freeze_panes == "B3"
+        for row in sheet.iter_rows(min_row=3):
+            for cell in row:
+                assert not (isinstance(cell.value, str) and PLAIN_NUMBER.match(cell.value)), (sheet.title, cell.coordinate, cell.value)
+                numbers += isinstance(cell.value, (int, float))
+    assert numbers > 300
+    # the models table: AIC of the ML model of dynamism on joint action, rounded as printed
+    index = {row[1].value: row[0].value for row in book["Tables"].iter_rows(min_row=2)}
+    sheet = book[index["Logistic models of dynamism (growth or upgrading)"]]
+    aic = next(row for row in sheet.iter_rows() if row[0].value == "AIC")
+    assert isinstance(aic[2].value, float) and aic[2].number_format == "0.00"
+
+
+def test_every_word_table_has_a_numbered_caption(run):
+    study, out, _ = run
+    doc = Document(out / f"{study.name}_tables.docx")
+    captions = [p for p in doc.paragraphs if p.style.name == "Caption"]
+    assert len(captions) == len(doc.tables) == len(list((out / "tables").glob("*.csv")))
+    assert all("SEQ Table" in "".join(p._p.itertext()) for p in captions)
+    assert [c.text.split(".")[0] for c in captions] == [f"Table {i}" for i in range(1, len(captions) + 1)]
+    landscape = [s for s in doc.sections if s.page_width > s.page_height]
+    assert landscape, "the wide case listing sits on a landscape page"
+
+
+def _internal_names(study: Study) -> set[str]:
+    """Names a reader should never see: variables and predictor sets whose label is not simply the
+    name itself (`growth` labelled Growth could not be told from the word), and the workflow's model keys."""
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
+    names = {v.name for v in (*codebook.variables, *codebook.derived) if v.name != v.label.lower()}
+    names |= {name for name, spec in plan["models"]["predictor_sets"].items() if name != set_label(name, spec).lower()}
+    return names
+
+
+def _visible(path) -> str:
+    """The text of a rendered table as a reader sees it: no markup, anchors or escapes."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        text = re.sub(r"<[^>]*>", " ", text)
+    if path.suffix == ".tex":
+        text = re.sub(r"\\(label|input|ref)\{[^}]*\}", " ", text)
+    return text.replace("\\_", "_")
+
+
+def test_no_internal_name_where_a_reader_looks(run):
+    study, out, figure_texts = run
+    names = _internal_names(study)
+    assert {"dynamic", "market_orientation", "any_joint_action", "joint_action", "together"} <= names
+    ids = set((out / "derived_cases.csv").read_text().split())  # the case listing's identifiers may show
+    texts = {p.name: _visible(p) for p in (out / "tables").iterdir()}
+    doc = Document(out / f"{study.name}_tables.docx")
+    texts["docx"] = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    book = load_workbook(out / f"{study.name}_tables.xlsx")
+    texts["xlsx"] = "\n".join(str(c.value) for s in book for r in s.iter_rows() for c in r if c.value is not None)
+    texts.update({f"figure {k}": "\n".join(v) for k, v in figure_texts.items()})
+    assert len(figure_texts) == 10  # nine cross-tab heat maps and the forest plot
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![\w.])|\w+ ~ \w+")
+    found = {where: sorted({m.group(0) for m in pattern.finditer(text) if m.group(0) not in ids})
+             for where, text in texts.items()}
+    assert {where: hits for where, hits in found.items() if hits} == {}
+
+
+def _long_wide_table():
+    import pandas as pd
+
+    from casemeta.publish.tables import PubTable
+
+    rows = 150
+    frame = pd.DataFrame({"Case": [f"Case {i} with a longer name" for i in range(rows)],
+                          "Description": ["words that wrap inside their column " * 4] * rows,
+                          "Count": [str(i * 37) for i in range(rows)], "Share": [f"{i / rows:.3f}" for i in range(rows)],
+                          "Model `auto` ~ x": [f"{1000 + i:,.0f}" for i in range(rows)]})
+    return PubTable("long", "A long and wide table", frame, ["Note: method `auto` for y ~ x."])
+
+
+def test_a_long_wide_table_breaks_across_landscape_pages_with_text_left_and_numbers_aligned(tmp_path):
+    from casemeta.publish.latex import latex_document, to_latex
+
+    tex = to_latex(_long_wide_table())
+    assert tex.startswith("\\begin{landscape}") and "\\begin{longtable}" in tex and "\\endhead" in tex
+    # text columns left-aligned and wrapping, numbers on siunitx's decimal point (grouping commas left to siunitx)
+    assert ">{\\raggedright\\arraybackslash}p{" in tex and "S[table-format=4]" in tex and "S[table-format=1.3]" in tex
+    assert "& 1036 \\\\" in tex.split("\\endlastfoot", 1)[1]
+    # a backquote and a tilde print as themselves, not as an opening quote and an accent
+    assert "Model \\textasciigrave{}auto\\textasciigrave{} \\texttildelow{} x" in tex
+    if latex_missing():
+        pytest.skip(latex_missing())
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "long.tex").write_text(tex, encoding="utf-8")
+    (tmp_path / "doc.tex").write_text(latex_document([_long_wide_table()], "Long"), encoding="utf-8")
+    compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    log = (tmp_path / "doc.log").read_text(encoding="latin-1")
+    assert re.findall(r"^Overfull \\[hv]box.*$", log, flags=re.M) == []
+    assert int(re.search(r"Output written on doc\.pdf \((\d+) pages", log).group(1)) > 3
+
+
+def test_word_tables_fit_their_pages(run):
+    from docx.oxml.ns import qn
+
+    study, out, _ = run
+    doc = Document(out / f"{study.name}_tables.docx")
+    # a section's page is given at its end: by a paragraph's w:sectPr, the last one by the body's own
+    placed, waiting, index = [], [], 0
+    for child in doc.element.body.iterchildren():
+        if child.tag == qn("w:tbl"):
+            waiting.append(child)
+        elif child.tag == qn("w:p") and child.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None:
+            placed += [(t, index) for t in waiting]
+            waiting, index = [], index + 1
+    placed += [(t, index) for t in waiting]
+    assert len(placed) == len(doc.tables)
+    for tbl, index in placed:
+        section = doc.sections[index]
+        width = section.page_width - section.left_margin - section.right_margin
+        columns = [int(c.get(qn("w:w"))) * 635 for c in tbl.iter(qn("w:gridCol"))]  # twips to EMU
+        assert sum(columns) <= width, (index, sum(columns), width)
+    assert any(s.page_width > s.page_height for s in doc.sections)

@@ -1,0 +1,149 @@
+"""The synthesis across studies: concepts, the synthesis plan, and the workflow writing results/synthesis/."""
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from casemeta.cli import main
+from casemeta.errors import CasemetaError
+from casemeta.study import RESULTS, discover_studies, get_study
+from casemeta.synthesis import load_concepts, load_synthesis
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_shipped_concepts_and_plan_fit_the_codebooks(root):
+    synthesis = load_synthesis(root)
+    assert set(synthesis.codebooks) == {"african_clusters", "pipkin_fuentes"}
+    assert set(load_concepts(root)) >= {c for pair in synthesis.pairs for c in pair}
+    # mapped only where the definitions match: the review codes no end market, joint action or support
+    assert set(synthesis.codebooks["pipkin_fuentes"].concepts()) == {"upgrading"}
+    assert synthesis.codebooks["african_clusters"].concepts()["upgrading"].name == "upgrading"
+
+
+def test_the_synthesis_plan_is_never_a_study(project):
+    assert "synthesis" not in discover_studies(project)
+    # not even with a codebook folder of that name
+    (project / "data" / "coded" / "synthesis").mkdir()
+    (project / "data" / "coded" / "pipkin_fuentes" / "codebook.yaml").replace(project / "data" / "coded" / "synthesis" / "codebook.yaml")
+    assert "synthesis" not in discover_studies(project)
+    with pytest.raises(CasemetaError, match="'synthesis' is not a study"):
+        get_study(project, "synthesis")
+
+
+def test_an_unknown_concept_in_the_plan_names_the_closest(project):
+    _edit(project / "analysis" / "synthesis.yaml", "{condition: joint_action, outcome: upgrading}",
+          "{condition: joint_actoin, outcome: upgrading}")
+    with pytest.raises(CasemetaError) as err:
+        load_synthesis(project)
+    assert "at pairs/2/condition: unknown concept 'joint_actoin'; did you mean joint_action?" in err.value.problems
+
+
+def test_the_plan_follows_its_own_schema(project):
+    _edit(project / "analysis" / "synthesis.yaml", "diamonds: [mantel_haenszel,", "diamonds: [mantel_hanszel,")
+    with pytest.raises(CasemetaError, match="does not follow the synthesis schema"):
+        load_synthesis(project)
+
+
+def test_a_codebook_concept_must_be_defined_and_binary(project):
+    book = project / "data" / "coded" / "pipkin_fuentes" / "codebook.yaml"
+    _edit(book, "    concept: upgrading\n", "    concept: upgradng\n")
+    with pytest.raises(CasemetaError) as err:
+        load_synthesis(project)
+    assert any("variable 'any_upgrading': unknown concept 'upgradng'; did you mean upgrading?" in p for p in err.value.problems)
+    _edit(book, "    concept: upgradng\n", "    concept: upgrading\n")
+    _edit(book, "    rule: {kind: count_of, of: [upgrading_process,", "    concept: joint_action\n    rule: {kind: count_of, of: [upgrading_process,")
+    with pytest.raises(CasemetaError, match="the codebook contradicts itself") as err:
+        load_synthesis(project)
+    assert any("n_upgrading_types: declares concept 'joint_action' but has type integer" in p for p in err.value.problems)
+
+
+def test_pool_command_writes_the_issue_columns(tmp_path, capsys):
+    data = tmp_path / "strata.csv"
+    data.write_text("site,x,y\np,1,1\np,1,0\np,0,0\np,0,1\np,1,1\nq,1,1\nq,0,0\nq,1,0\nq,0,0\nq,,1\n", encoding="utf-8")
+    out = tmp_path / "pooled.csv"
+    assert main(["pool", str(data), "--stratum", "site", "--condition", "x", "--outcome", "y", "--out", str(out)]) == 0
+    pooled = pd.read_csv(out)
+    assert list(pooled.columns) == ["method", "log_or", "std_error", "ci_low", "ci_high", "odds_ratio", "or_ci_low",
+                                    "or_ci_high", "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note"]
+    assert list(pooled["method"]) == ["mantel_haenszel", "peto", "fixed", "random_dl", "random_reml",
+                                      "exact_conditional", "cmh_test", "tarone_test"]
+    # by hand: p = [[2, 1], [1, 1]] (n 5), q = [[1, 1], [0, 2]] (n 4; the blank case left out):
+    # MH = (2·1/5 + 1·2/4) / (1·1/5 + 1·0/4) = 0.9 / 0.2
+    assert pooled.loc[0, "odds_ratio"] == pytest.approx(4.5)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("site,x,y\np,1,2\n", encoding="utf-8")
+    assert main(["pool", str(bad), "--stratum", "site", "--condition", "x", "--outcome", "y", "--out", str(out)]) == 1
+    assert "bad.csv, line 2, column y: '2' is not 0 or 1 (or blank when missing)" in capsys.readouterr().err
+
+
+def synthetic_pipkin_cases(n: int, seed: int) -> pd.DataFrame:
+    """SYNTHETIC cases for the test only (seeded random codes, marked as such in every text field): no
+    published codes of the Pipkin and Fuentes review exist."""
+    rng = np.random.default_rng(seed)
+    binary = lambda: rng.integers(0, 2, n).astype(str)  # noqa: E731
+    return pd.DataFrame({
+        "case_id": [f"synthetic_{i:02d}" for i in range(n)], "case_study": "SYNTHETIC test case, not a real study",
+        "country": "Synthetia", "industry": "synthetic", "sector": rng.choice(["primary_product", "light_manufacturing"], n),
+        "trigger_buyer_demand": binary(), "trigger_market_shock": binary(), "shock_source": "none", "trigger_other": binary(),
+        "initiator": rng.choice(["domestic_firms", "state"], n), "learning_state_agency": binary(),
+        "learning_business_association": binary(), "learning_buyers": binary(), "learning_other": binary(),
+        "upgrading_outcome": rng.choice(["treadmilling", "intermediate", "leap_forward"], n), "institutional_capacity": "",
+        "upgrading_process": binary(), "upgrading_product": binary(), "upgrading_functional": "0", "upgrading_chain": "0"})
+
+
+@pytest.mark.workflow
+def test_workflow_pools_a_pair_once_a_second_study_holds_cases(project):
+    # With the shipped data no pair has 2 studies with cases: results/synthesis/ says so.
+    # Here, in a temporary copy only, pipkin_fuentes gets SYNTHETIC cases, and its learning_state_agency
+    # is declared to code government_support (the real codebook does not: its definition is narrower).
+    cases = synthetic_pipkin_cases(30, seed=12)
+    cases.to_csv(project / "data" / "coded" / "pipkin_fuentes" / "cases.csv", index=False)
+    _edit(project / "data" / "coded" / "pipkin_fuentes" / "codebook.yaml",
+          "    description: State agencies were a source of learning during upgrading.\n",
+          "    description: State agencies were a source of learning during upgrading.\n"
+          "    concept: government_support  # SYNTHETIC test mapping\n")
+    run = subprocess.run(["snakemake", "--cores", "2", RESULTS["synthesis"]["pooled"], RESULTS["synthesis"]["forest"]],
+                         cwd=project, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    studies = pd.read_csv(project / RESULTS["synthesis"]["studies"])
+    pooled = pd.read_csv(project / RESULTS["synthesis"]["pooled"])
+    pair = pooled[(pooled["condition"] == "government_support") & (pooled["outcome"] == "upgrading")].set_index("method")
+    assert pair.loc["mantel_haenszel", "studies"] == "african_clusters, pipkin_fuentes"
+    assert (pair["k"] == 2).all()
+    # the synthetic study's table, counted here from the generated codes
+    x = cases["learning_state_agency"].astype(int)
+    y = cases[["upgrading_process", "upgrading_product"]].astype(int).max(axis=1)
+    mine = studies[(studies["condition"] == "government_support") & (studies["study"] == "pipkin_fuentes")].iloc[0]
+    assert [mine.a, mine.b, mine.c, mine.d] == [((x == 1) & (y == 1)).sum(), ((x == 1) & (y == 0)).sum(),
+                                                ((x == 0) & (y == 1)).sum(), ((x == 0) & (y == 0)).sum()]
+    # Mantel–Haenszel by hand from the two studies' tables
+    both = studies[(studies["condition"] == "government_support") & studies["n"].notna()]
+    n = both[["a", "b", "c", "d"]].sum(axis=1)
+    expected = (both["a"] * both["d"] / n).sum() / (both["b"] * both["c"] / n).sum()
+    assert pair.loc["mantel_haenszel", "odds_ratio"] == pytest.approx(expected)
+    for method in ("peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test"):
+        assert np.isfinite(pair.loc[method, "p_value"]), method
+    # the other pairs still say why they are not pooled
+    other = pooled[pooled["condition"] == "joint_action"]
+    assert other["note"].str.startswith("not pooled: fewer than 2 studies hold cases for this pair").all()
+    assert "not coding both concepts: pipkin_fuentes" in other["note"].iloc[0]
+    assert (project / RESULTS["synthesis"]["forest"]).stat().st_size > 0
+    assert (project / "results" / "synthesis" / "tables" / "pooled_government_support__upgrading.html").is_file()
+
+
+@pytest.mark.workflow
+def test_workflow_with_todays_data_names_the_pairs_not_pooled(project):
+    run = subprocess.run(["snakemake", "--cores", "2", RESULTS["synthesis"]["summary"]], cwd=project,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = (project / RESULTS["synthesis"]["summary"]).read_text(encoding="utf-8")
+    for label in ("Institutional support → Upgrading", "Government support → Upgrading", "Joint action → Upgrading",
+                  "Sells internationally → Upgrading"):
+        assert f"- {label}: not pooled: fewer than 2 studies hold cases for this pair" in summary
