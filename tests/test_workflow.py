@@ -79,6 +79,19 @@ def test_figures_in_png_and_pdf(ran):
     assert (figures / "crosstab_market_orientation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_qca_tables_and_xy_plots_for_the_plan(ran):
+    results = ran / "results" / "african_clusters"
+    assert (ran / "logs" / "qca" / "african_clusters.log").exists()
+    dynamism = results / "qca" / "dynamism"
+    solutions = pd.read_csv(dynamism / "solutions.csv")
+    assert list(solutions["solution"].unique()) == ["conservative", "parsimonious", "intermediate"]
+    assert sorted(p.name for p in (dynamism / "tables").iterdir()) == sorted(
+        f"{t}.{ext}" for t in ("truth_table", "solutions", "necessity") for ext in ("csv", "md", "tex", "html"))
+    assert (dynamism / "figures" / "xy_parsimonious_M1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "no solution: no configuration has ~dynamic" in (results / "qca.md").read_text()
+    assert "No cases yet" in (ran / "results" / "pipkin_fuentes" / "qca.md").read_text()
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: chromium)")
 def test_snakemake_report_renders_in_headless_chromium(ran, tmp_path):
     run = snakemake(ran, "--report", "report.html")

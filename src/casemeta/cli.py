@@ -265,6 +265,89 @@ def _reliability(args):
     print(f"wrote {args.out} ({len(table)} variables) and {out_disagreements} ({len(disagreements)} disagreements to reconcile)")
 
 
+def _pairs(text: str | None, option: str) -> dict[str, str]:
+    """`A=1,B=0` as {"A": "1", "B": "0"}."""
+    pairs = {}
+    for part in filter(None, (text or "").split(",")):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise CasemetaError(f"{option} {text!r}: expected NAME=VALUE pairs separated by commas, e.g. A=1,B=0")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _qca_spec(args, columns: list[str]):
+    from casemeta.stats.qca import Cuts, QcaSpec
+
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    expectations = _pairs(args.dir_exp, "--dir-exp")
+    unknown = [c for c in [args.outcome, *conditions] if c not in columns]
+    if unknown:
+        raise CasemetaError(f"{args.data}: no column {', '.join(map(repr, unknown))}; the columns are {', '.join(columns)}")
+    if not conditions:
+        raise CasemetaError("--conditions: name at least one condition, e.g. --conditions A,B,C")
+    bad = {c: v for c, v in expectations.items() if c not in conditions or v not in ("0", "1")}
+    if bad:
+        raise CasemetaError(f"--dir-exp {args.dir_exp!r}: {', '.join(bad)}: each must be one of the conditions, "
+                            "= 1 (expected present) or = 0 (expected absent)")
+    incl = [float(v) for v in args.incl_cut.split(",")]
+    return QcaSpec(args.outcome, conditions, Cuts(incl=incl[0], n=args.n_cut, pri=args.pri_cut, excl=incl[1] if len(incl) > 1 else None),
+                   {c: int(v) for c, v in expectations.items()}, negate=args.negate, superset=args.superset)
+
+
+@command(
+    "qca", "crisp- or fuzzy-set QCA of a CSV: truth table, conservative/parsimonious/intermediate solutions, necessity",
+    arg("data", type=Path, help="CSV, one row per case: memberships (0/1 crisp, between 0 and 1 fuzzy)"),
+    arg("--outcome", required=True, help="outcome column"),
+    arg("--conditions", required=True, help="condition columns, e.g. A,B,C (the order of the notation)"),
+    arg("--id", help="column naming the cases (default: the first column)"),
+    arg("--incl-cut", default="1", help="inclusion cut for OUT = 1; 'I,E' also marks C (contradiction) from E (default: 1)"),
+    arg("--n-cut", type=int, default=1, help="fewest cases for a configuration not to be a remainder (default: 1)"),
+    arg("--pri-cut", type=float, default=0.0, help="PRI cut for OUT = 1 (default: 0)"),
+    arg("--dir-exp", help="directional expectations for the intermediate solution, e.g. A=1,B=0"),
+    arg("--calibrate", help="direct calibration of raw columns: VAR=full_out:crossover:full_in, comma-separated"),
+    arg("--negate", action="store_true", help="explain the absence of the outcome"),
+    arg("--superset", action="store_true", help="necessity: search conjunctions passing inclN 0.9 and covN 0.6"),
+    arg("--out", type=Path, required=True, help="folder for truth_table.csv, solutions.csv, necessity.csv"),
+)
+def _qca(args):
+    from casemeta.steps.qca_runs import calibrated, write_qca
+
+    frame = pd.read_csv(io.StringIO(read_text(args.data)), dtype={args.id: str} if args.id else None)
+    if not len(frame.columns):
+        raise CasemetaError(f"{args.data}: no columns")
+    case_column = args.id or frame.columns[0]
+    if case_column not in frame.columns:
+        raise CasemetaError(f"{args.data}: no column {case_column!r} (--id)")
+    spec = _qca_spec(args, list(frame.columns))
+    anchors = {v: [float(x) for x in a.split(":")] for v, a in _pairs(args.calibrate, "--calibrate").items()}
+    if any(len(a) != 3 for a in anchors.values()):
+        raise CasemetaError(f"--calibrate {args.calibrate!r}: each variable needs full_out:crossover:full_in")
+    try:
+        frame = calibrated(frame.set_index(case_column).rename(index=str), anchors)
+        result = write_qca(frame, spec, args.out)
+    except CasemetaError as exc:
+        raise CasemetaError(f"{args.data}: {exc}") from exc
+    for note in result.notes:
+        log.warning("%s", note)
+    found = ", ".join(f"{s} {len(m)} model(s)" for s, m in result.solutions.groupby("solution", sort=False)["model"].unique().items())
+    print(f"QCA of {spec.outcome_label} on {len(frame)} case(s): {len(result.truth_table)} configuration(s) observed, "
+          f"{result.remainders} remainder(s); {found or 'no solution'}; wrote {args.out}/truth_table.csv, solutions.csv, necessity.csv")
+
+
+@command(
+    "qca-study", "run the QCAs of a study's plan on its derived cases: CSVs, tables in every format, XY plots",
+    STUDY,
+    arg("--derived", type=Path, required=True, help="derived cases CSV"),
+    arg("--out-dir", type=Path, required=True, help="folder for one sub-folder per QCA of the plan"),
+    arg("--summary", type=Path, required=True, help="qca.md to write: what each QCA found, or why nothing"),
+    step="qca",
+)
+def _qca_study(args):
+    from casemeta.steps.qca_runs import qca_study
+
+    qca_study(_study(args), args.derived, args.out_dir, args.summary)
+    print(f"wrote {args.summary} and {args.out_dir}")
 @command(
     "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
     "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",

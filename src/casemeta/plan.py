@@ -24,6 +24,8 @@ from casemeta.errors import CasemetaError
 DISPLAY_SECTIONS = ("publication",)
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
+# a QCA set is a binary variable (crisp) or a numeric one calibrated in the plan (fuzzy)
+CALIBRATED_TYPES = ("integer",)
 
 
 @cache
@@ -116,6 +118,34 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
                 for i, line in enumerate(spec):
                     if "variable" in line:
                         need(line["variable"], f"reproduce/tables/{t}/{side}/{i}/variable", "count", ("binary",))
+    problems += qca_problems(plan, need, known)
+    return problems
+
+
+def qca_problems(plan: dict, need, known: dict) -> list[str]:
+    """A QCA's sets must be binary, or numeric and calibrated; its expectations and calibrations must name its sets."""
+    problems = []
+    names = [entry["name"] for entry in plan.get("qca", [])]
+    problems += [f"at qca: two QCAs are named {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+    for q, entry in enumerate(plan.get("qca", [])):
+        calibrate = entry.get("calibrate") or {}
+        sets = [entry["outcome"], *entry["conditions"]]
+        for where, name in [("outcome", entry["outcome"]), *((f"conditions/{i}", c) for i, c in enumerate(entry["conditions"]))]:
+            if name in calibrate:
+                need(name, f"qca/{q}/{where}", "calibrated set", CALIBRATED_TYPES)
+            else:
+                need(name, f"qca/{q}/{where}", "set (uncalibrated)", ("binary",))
+        for key, where in [(k, "dir_exp") for k in entry.get("dir_exp") or {}] + [(k, "calibrate") for k in calibrate]:
+            allowed = entry["conditions"] if where == "dir_exp" else sets
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
+                hint = f"did you mean {', '.join(close)}?" if close else f"this QCA's {'conditions' if where == 'dir_exp' else 'sets'} are {', '.join(allowed)}"
+                problems.append(f"at qca/{q}/{where}/{key}: {key!r} is not one of this QCA's "
+                                f"{'conditions' if where == 'dir_exp' else 'sets'}; {hint}")
+        for key, (full_out, crossover, full_in) in calibrate.items():
+            if not (full_out < crossover < full_in or full_out > crossover > full_in):
+                problems.append(f"at qca/{q}/calibrate/{key}: anchors {full_out}, {crossover}, {full_in}: the crossover "
+                                "must lie strictly between full non-membership and full membership")
     return problems
 
 

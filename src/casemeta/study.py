@@ -44,6 +44,10 @@ RESULTS: dict[str, dict[str, str]] = {
         "xlsx": "results/{study}/{study}_tables.xlsx",
         "figures": "results/{study}/figures",
     },
+    "qca": {
+        "summary": "results/{study}/qca.md",
+        "tables": "results/{study}/qca",
+    },
     "reliability": {
         "reliability": "results/{study}/reliability.csv",
         "disagreements": "results/{study}/reliability_disagreements.csv",
@@ -70,13 +74,14 @@ SYNTHESIS = "synthesis"
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export"),
-    "validate": ("check_coding", "derive", "reproduce", "models", "export"),
-    "check_coding": ("derive", "reproduce", "models", "export"),
-    "derive": ("reproduce", "models", "export"),
+    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "qca"),
+    "validate": ("check_coding", "derive", "reproduce", "models", "export", "qca"),
+    "check_coding": ("derive", "reproduce", "models", "export", "qca"),
+    "derive": ("reproduce", "models", "export", "qca"),
     "reproduce": ("export",),
     "models": ("export",),
     "export": (),
+    "qca": (),
     "reliability": (),
     "synthesis": (),
 }

@@ -120,7 +120,7 @@ def all_outputs():
         if name in PROBLEMS:
             outputs.append(result("check", "problem").format(study=name))
             continue
-        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex")):
+        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex"), ("qca", "summary")):
             outputs.append(result(step, key).format(study=name))
         if is_transcribed(name):
             outputs.append(result("check_coding", "confirmation").format(study=name))

@@ -1,0 +1,37 @@
+"""The XY plot of QCA: each case's membership in a solution (or term) against its membership in the outcome.
+
+Cases on or above the diagonal are consistent with sufficiency (X ≤ Y); the share of the outcome's
+membership that lies under the points' X is the coverage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from casemeta.publish.figures import _save, plt
+
+
+def xy_plot(x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str, stem: Path) -> list[Path]:
+    """Scatter of X against Y with the diagonal, each case named (cases on the same point counted); PNG and PDF."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.axhline(0.5, color="lightgrey", lw=0.6)
+    ax.axvline(0.5, color="lightgrey", lw=0.6)
+    groups: dict[tuple[float, float], list[str]] = {}
+    for xi, yi, name in zip(x, y, cases):
+        groups.setdefault((round(float(xi), 3), round(float(yi), 3)), []).append(name)
+    points = np.array(list(groups)) if groups else np.empty((0, 2))
+    sizes = [18 + 10 * len(names) for names in groups.values()]
+    ax.scatter(points[:, 0], points[:, 1], s=sizes, color="tab:blue", alpha=0.7, zorder=3)
+    for (xi, yi), names in groups.items():  # crisp sets stack cases on one point: count them instead
+        label = names[0] if len(names) == 1 else f"{len(names)} cases"
+        ax.annotate(label, (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_aspect("equal")
+    ax.set_xlabel(x_label, fontsize=8)
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=9)
+    return _save(fig, stem)

@@ -1,0 +1,154 @@
+"""One QCA: memberships in, truth table, solutions and necessity tables out (frames, no files).
+
+Where a table cannot be made (no cases, no configuration passing the cuts) it is empty and
+`QcaResult.notes` says why, so that a study with 0, 1 or 2 cases or one outcome class is reported,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from casemeta.errors import CasemetaError
+from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions, intermediate, minimise
+from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverage, union_membership
+from casemeta.stats.qca.truth_table import Cuts, TruthTable, truth_table
+
+TRUTH_TABLE_COLUMNS = ["OUT", "n", "incl", "PRI", "cases"]  # after the conditions
+SOLUTION_COLUMNS = ["solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases"]
+NECESSITY_COLUMNS = ["condition", "inclN", "RoN", "covN"]
+MODEL_ROW = "(model)"
+
+
+@dataclass(frozen=True)
+class QcaSpec:
+    outcome: str
+    conditions: list[str]
+    cuts: Cuts = field(default_factory=Cuts)
+    expectations: dict[str, int] = field(default_factory=dict)  # directional expectations: condition -> 1 or 0
+    negate: bool = False
+    superset: bool = False  # necessity: also search conjunctions of literals
+    necessity_incl: float = 0.9  # cuts of the superset search (R QCA superSubset's defaults 0.9 and 0.6)
+    necessity_cov: float = 0.6
+
+    @property
+    def outcome_label(self) -> str:
+        return f"~{self.outcome}" if self.negate else self.outcome
+
+
+@dataclass
+class QcaResult:
+    truth_table: pd.DataFrame
+    solutions: pd.DataFrame
+    necessity: pd.DataFrame
+    remainders: int  # configurations without enough cases (limited diversity)
+    notes: list[str]
+    # for XY plots: each case's membership in every model ((solution, model) -> terms), and in the outcome
+    models: dict[tuple[str, int], list[Term]] = field(default_factory=dict)
+    members: np.ndarray | None = None
+    outcome: np.ndarray | None = None
+
+    def model_membership(self, solution: str, model: int) -> np.ndarray:
+        return union_membership(self.members, self.models[(solution, model)])
+
+
+def memberships(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The columns as memberships in [0, 1]; anything else is refused, naming case and column."""
+    values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~((values >= 0) & (values <= 1)))
+    if len(bad):
+        problems = [f"case {frame.index[r]}: {columns[c]} = {_shown(frame.iloc[r][columns[c]])}" for r, c in bad[:20]]
+        raise CasemetaError(f"{len(bad)} value(s) are not set memberships (a number from 0 to 1, "
+                            "or 0/1 for crisp sets)", problems)
+    return values
+
+
+def _shown(value) -> str:
+    return "missing" if pd.isna(value) else str(value)
+
+
+def run_qca(frame: pd.DataFrame, spec: QcaSpec) -> QcaResult:
+    """The QCA of `frame` (one row per case, indexed by the case's name)."""
+    members = memberships(frame, spec.conditions)
+    y = memberships(frame, [spec.outcome])[:, 0]
+    if spec.negate:
+        y = 1 - y
+    cases = [str(c) for c in frame.index]
+    tt = truth_table(members, y, cases, spec.conditions, spec.cuts)
+    remainders = len(tt.remainders)
+    notes = [] if len(frame) else ["no cases yet"]
+    solutions, solution_notes, models = solve(tt, members, y, spec) if len(frame) else (pd.DataFrame(columns=SOLUTION_COLUMNS), [], {})
+    return QcaResult(tt.rows.reset_index(drop=True), solutions, necessity_table(members, y, spec),
+                     remainders, notes + solution_notes, models, members, y)
+
+
+def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> tuple[pd.DataFrame, list[str], dict]:
+    on = tt.positive
+    if not on:
+        return pd.DataFrame(columns=SOLUTION_COLUMNS), [
+            f"no solution: no configuration has {spec.outcome_label} with inclusion ≥ {spec.cuts.incl:g}, "
+            f"PRI ≥ {spec.cuts.pri:g} and at least {spec.cuts.n} case(s)"], {}
+    k = tt.k
+    conservative, cut_c = minimise(on, set(), k)
+    parsimonious, cut_p = minimise(on, tt.remainders, k)
+    solutions = {"conservative": conservative, "parsimonious": parsimonious}
+    notes = []
+    if spec.expectations:
+        index = {c: i for i, c in enumerate(spec.conditions)}
+        expectations = {index[c]: v for c, v in spec.expectations.items()}
+        solutions["intermediate"], cut_i = intermediate(on, conservative, parsimonious, tt.remainders, expectations, k)
+    else:
+        cut_i = False
+        notes.append("no intermediate solution: no directional expectations given")
+    if cut_c or cut_p or cut_i:
+        notes.append(f"model listing cut short (over {MAX_MODELS} models, or over {MAX_NODES} search steps): "
+                     "every model listed uses the fewest terms, but others exist")
+    ordered = {(name, number): r_order(model, k) for name, models in solutions.items()
+               for number, model in enumerate(models, start=1)}
+    rows = [row for (name, number), model in ordered.items()
+            for row in model_rows(name, number, model, tt, members, y, spec.conditions)]
+    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), notes, ordered
+
+
+def r_order(model: list[Term], k: int) -> list[Term]:
+    """Terms as R QCA prints them: fewest literals first, then by condition with present before absent before
+    not in the term."""
+    def key(term: Term):
+        mask, value = term
+        codes = [0 if not mask & bit(k, i) else (2 if value & bit(k, i) else 1) for i in range(k)]
+        return bin(mask).count("1"), [-c for c in codes]
+    return sorted(model, key=key)
+
+
+def model_rows(name: str, number: int, model: list[Term], tt: TruthTable, members: np.ndarray, y: np.ndarray,
+               conditions: list[str]) -> list[dict]:
+    unique = unique_coverage(members, y, model)
+    rows = [{"solution": name, "model": number, "term": term_text(term, conditions),
+             **sufficiency(term_membership(members, term), y), "covU": covu, "cases": covered_cases(tt, [term])}
+            for term, covu in zip(model, unique)]
+    rows.append({"solution": name, "model": number, "term": MODEL_ROW, **sufficiency(union_membership(members, model), y),
+                 "covU": float("nan"), "cases": covered_cases(tt, model)})
+    return rows
+
+
+def covered_cases(tt: TruthTable, terms: list[Term]) -> str:
+    """The cases of the positive configurations the terms cover, one group per configuration: `FI,IE; FR,SE`."""
+    rows = tt.rows[tt.rows["OUT"] == "1"]
+    return "; ".join(cases for config, cases in rows["cases"].items() if any(covers(t, config) for t in terms))
+
+
+def necessity_table(members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> pd.DataFrame:
+    """inclN, RoN and covN of each condition and its negation; with `superset`, instead every conjunction of
+    literals passing the inclusion and coverage cuts (R QCA superSubset(relation = "necessity"))."""
+    k = len(spec.conditions)
+    if spec.superset:
+        candidates = ((t, necessity(term_membership(members, t), y)) for t in all_conjunctions(k, k))
+        rows = [(t, fit) for t, fit in candidates
+                if fit["inclN"] >= spec.necessity_incl - 1e-9 and fit["covN"] >= spec.necessity_cov - 1e-9]
+    else:
+        rows = [(t, necessity(term_membership(members, t), y))
+                for i in range(k) for t in ((bit(k, i), bit(k, i)), (bit(k, i), 0))]
+    return pd.DataFrame([{"condition": term_text(t, spec.conditions), **fit} for t, fit in rows], columns=NECESSITY_COLUMNS)

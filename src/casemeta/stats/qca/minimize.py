@@ -1,0 +1,247 @@
+"""Exact Boolean minimisation: Quine–McCluskey prime implicants and every minimum cover of the chart.
+
+Written here, not taken from a library: the one Python QCA package on PyPI (setqca 0.2.0, tried
+against R QCA on Lipset's data) is an alpha release that pins pandas < 3 (this project runs on
+pandas 3), caps the models it lists (max_solutions) and marks its intermediate solution as
+experimental; general minimisers (sympy's SOPform, pyeda's espresso) return one cover, where QCA
+must list every model of an ambiguous solution.
+
+As R QCA's minimize() (all.sol = FALSE, row.dom = FALSE): a solution's models are all the covers of
+the positive configurations by prime implicants that use the fewest prime implicants.
+
+- conservative: prime implicants of the positive configurations alone;
+- parsimonious: remainders may be covered too (include = "?");
+- intermediate: for each conservative model C and parsimonious model P, the easy counterfactuals are
+  the remainders inside a term of C with its literals that contradict the directional expectations
+  dropped, as long as what is left still lies inside a term of P containing the original term (Ragin and
+  Sonnett 2005); the positive configurations are then minimised with those remainders only.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from itertools import combinations
+from operator import or_
+
+import numpy as np
+
+from casemeta.stats.qca.sets import Term, bit, covers
+
+# more models than this (possible only in large, random-like truth tables) are cut off, and the result says so
+MAX_MODELS = 100
+# search steps after which the listing of models stops (the minimum number of terms is still exact)
+MAX_NODES = 50_000
+
+
+def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
+    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`; by merging
+    (Quine–McCluskey) where on ∪ dont_care is the smaller side, else by expanding each configuration of `on`."""
+    if len(on | dont_care) * 2 <= 2 ** k:
+        primes = _merged(on, dont_care, k)
+    else:
+        primes = _expanded(on, set(range(2 ** k)) - on - dont_care, k)
+    return sorted(primes, key=lambda t: (-bin(t[0]).count("1"), t))
+
+
+def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
+    """The widest cubes around each configuration m of `on` that avoid `off`: a cube keeping the literals
+    S of m avoids o where S meets o XOR m; the prime ones are the minimal such S (no literal can go)."""
+    subsets = np.arange(2 ** k)
+    primes: set[Term] = set()
+    for m in on:
+        differ = np.array([o ^ m for o in off], dtype=np.int64)
+        avoids = (subsets[:, None] & differ[None, :] != 0).all(axis=1) if len(differ) else np.ones(2 ** k, bool)
+        prime = avoids.copy()
+        for b in range(k):
+            has = subsets & (1 << b) != 0
+            prime[has] &= ~avoids[subsets[has] ^ (1 << b)]
+        primes |= {(int(S), m & int(S)) for S in subsets[prime]}
+    return primes
+
+
+def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
+    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level."""
+    level = {((1 << k) - 1, m) for m in on | dont_care}
+    primes: set[Term] = set()
+    while level:
+        merged, used = set(), set()
+        for mask, value in level:
+            rest = mask & ~value  # the literals of the term that are absent: try making each present
+            while rest:
+                b = rest & -rest
+                rest ^= b
+                partner = (mask, value | b)
+                if partner in level:
+                    merged.add((mask & ~b, value))
+                    used.update(((mask, value), partner))
+        primes |= level - used
+        level = merged
+    return {p for p in primes if any(covers(p, m) for m in on)}
+
+
+def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
+    """Every cover of `on` by the fewest implicants (each as a list in the order of `implicants`), and
+    whether the listing was cut short (more than `limit` models, or more than MAX_NODES search steps).
+
+    Essential implicants are in every cover; a configuration whose implicants include all those of another
+    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is an
+    integer programme (solved exactly by HiGHS through SciPy); the covers of that size are then listed by
+    branching on the configuration with the fewest implicants left (implicants covering most first), each
+    cover once (a branch forbids the implicants of the branches before it), pruned by a lower bound:
+    configurations no two of which share an implicant need one implicant each."""
+    covered_by = {m: sum(1 << j for j, t in enumerate(implicants) if covers(t, m)) for m in on}
+    essential = 0
+    for col in covered_by.values():
+        if col & (col - 1) == 0:
+            essential |= col
+    left = _undominated({col for col in covered_by.values() if not col & essential})
+    search = _CoverSearch(limit)
+    if left:
+        search.run(left, _fewest(left), 0, 0)
+    found = [essential | chosen for chosen in search.found[:limit]] or [essential]
+    models = sorted([j for j in range(len(implicants)) if c >> j & 1] for c in found)
+    return [[implicants[j] for j in c] for c in models], search.cut
+
+
+def _bits(mask: int) -> list[int]:
+    return [j for j in range(mask.bit_length()) if mask >> j & 1]
+
+
+def _undominated(columns: set[int]) -> list[int]:
+    """The configurations' implicant sets (bit masks) that contain no other's (a superset is covered along with it)."""
+    kept: list[int] = []
+    for col in sorted(columns, key=int.bit_count):
+        if not any(k & col == k for k in kept):
+            kept.append(col)
+    return kept
+
+
+def _fewest(columns: list[int]) -> int:
+    """The fewest implicants that meet every set in `columns`: where a greedy cover is as small as the lower
+    bound, that; otherwise a set-cover integer programme."""
+    if _greedy_size(columns) == _lower_bound(columns):
+        return _lower_bound(columns)
+    from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
+
+    variables = _bits(reduce(or_, columns))
+    index = {j: i for i, j in enumerate(variables)}
+    matrix = np.zeros((len(columns), len(variables)))
+    for r, col in enumerate(columns):
+        matrix[r, [index[j] for j in _bits(col)]] = 1
+    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
+                  bounds=Bounds(0, 1))
+    return int(round(result.fun))
+
+
+class _CoverSearch:
+    def __init__(self, limit: int):
+        self.limit, self.found, self.steps, self.cut = limit, [], 0, False
+
+    def run(self, left: list[int], budget: int, chosen: int, forbidden: int) -> None:
+        if not left:
+            self.found.append(chosen)
+            self.cut |= len(self.found) > self.limit
+            return
+        self.steps += 1
+        if self.steps > MAX_NODES:
+            self.cut = True
+        if self.cut or _lower_bound(left) > budget:
+            return
+        options = sorted(_bits(left[0]), key=lambda j: -sum(col >> j & 1 for col in left))
+        for j in options:
+            rest = sorted((col & ~forbidden for col in left if not col >> j & 1), key=int.bit_count)
+            if not (rest and rest[0] == 0):  # else a configuration no implicant left can cover
+                self.run(rest, budget - 1, chosen | 1 << j, forbidden)
+            forbidden |= 1 << j
+
+
+def _greedy_size(columns: list[int]) -> int:
+    """The size of a cover built by taking, each time, the implicant meeting most sets not yet met."""
+    left, size = list(columns), 0
+    while left:
+        best = max(_bits(reduce(or_, left)), key=lambda j: sum(col >> j & 1 for col in left))
+        left = [col for col in left if not col >> best & 1]
+        size += 1
+    return size
+
+
+def _lower_bound(left: list[int]) -> int:
+    used, count = 0, 0
+    for col in left:  # fewest implicants first (the caller keeps `left` in that order)
+        if not col & used:
+            used |= col
+            count += 1
+    return count
+
+
+def minimise(on: set[int], dont_care: set[int], k: int) -> tuple[list[list[Term]], bool]:
+    """The models (lists of terms) covering `on`, remainders `dont_care` allowed; no model for an empty `on`."""
+    if not on:
+        return [], False
+    return minimum_covers(on, prime_implicants(on, dont_care, k))
+
+
+def easy_counterfactuals(conservative: list[Term], parsimonious: list[Term], remainders: set[int],
+                         expectations: dict[int, int], k: int) -> set[int]:
+    """The remainders a conservative model's terms may be widened to under the directional expectations
+    ({condition index: expected value 1 or 0}) without leaving the parsimonious model."""
+    easy = set()
+    for term in conservative:
+        for wide in _widened(term, parsimonious, expectations, k):
+            easy |= cube(wide, k) & remainders
+    return easy
+
+
+def cube(term: Term, k: int) -> set[int]:
+    """Every configuration the term covers: its value with each subset of the free conditions added."""
+    mask, value = term
+    free = ((1 << k) - 1) & ~mask
+    out, sub = set(), free
+    while True:
+        out.add(value | sub)
+        if sub == 0:
+            return out
+        sub = (sub - 1) & free
+
+
+def _widened(term: Term, parsimonious: list[Term], expectations: dict[int, int], k: int) -> list[Term]:
+    mask, value = term
+    out = []
+    for p_mask, p_value in parsimonious:
+        if mask & p_mask != p_mask or value & p_mask != p_value:
+            continue  # this parsimonious term does not contain the conservative one
+        drop = 0
+        for i, expected in expectations.items():
+            b = bit(k, i)
+            if mask & b and not p_mask & b and bool(value & b) != bool(expected):
+                drop |= b
+        out.append((mask & ~drop, value & ~drop))
+    return out
+
+
+def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: list[list[Term]], remainders: set[int],
+                 expectations: dict[int, int], k: int) -> tuple[list[list[Term]], bool]:
+    """Intermediate models from every pair of conservative and parsimonious models, each model once."""
+    models: list[list[Term]] = []
+    cut = False
+    pairs = [(c, p) for c in conservative for p in parsimonious]
+    if len(pairs) > MAX_MODELS:  # both solutions very ambiguous: the first pairs only, and the result says so
+        pairs, cut = pairs[:MAX_MODELS], True
+    solved: dict[frozenset[int], tuple[list[list[Term]], bool]] = {}
+    for c_model, p_model in pairs:
+        easy = frozenset(easy_counterfactuals(c_model, p_model, remainders, expectations, k))
+        if easy not in solved:  # different pairs often give the same easy counterfactuals
+            solved[easy] = minimise(on, set(easy), k)
+        found, more = solved[easy]
+        cut |= more
+        models += [m for m in found if m not in models]
+    return models, cut
+
+
+def all_conjunctions(k: int, max_literals: int):
+    """Every conjunction of 1..max_literals literals over k conditions, fewest literals first."""
+    for size in range(1, max_literals + 1):
+        for chosen in combinations(range(k), size):
+            mask = sum(bit(k, i) for i in chosen)
+            for signs in range(2 ** size):
+                yield mask, sum(bit(k, i) for j, i in enumerate(chosen) if not signs >> (size - 1 - j) & 1)
