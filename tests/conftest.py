@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from casemeta.study import Study
 
@@ -62,10 +64,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 # tests on every run (300 generated studies through the analysis functions in all), bounded in time.
 # "long" runs ten times as many, randomized, for a local hunt:
 #     HYPOTHESIS_PROFILE=long python3 -m pytest tests/test_any_study.py
-import os  # noqa: E402  (appended block: kept apart from the fixtures above)
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-
 _SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile("ci", max_examples=150, derandomize=True, database=None, deadline=None,
                           suppress_health_check=_SLOW_DATA, print_blob=True)
