@@ -20,6 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import write_section  # noqa: E402  (BENCHMARKS.md is shared by every benchmark)
+
+SECTION = "## Firth fits against plain Logit"
+
 PREDICTORS = 10
 SIZES = [10**3, 10**4, 10**5, 10**6]
 
@@ -81,8 +86,6 @@ def main() -> None:
     from importlib.metadata import version
 
     lines = [
-        "# Benchmarks",
-        "",
         "Written by `python benchmarks/firth_benchmark.py`; do not edit by hand.",
         "",
         f"Firth logistic regression (firthmodels {version('firthmodels')}, NumPy backend) against",
@@ -106,8 +109,8 @@ def main() -> None:
         *verdicts,
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_section(args.out, SECTION, "\n".join(lines))
+    print(f"wrote the section {SECTION!r} of {args.out}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from firth_benchmark import PREDICTORS, synthetic  # noqa: E402  the same data as the fit benchmark
+from sections import write_section  # noqa: E402
 
 SECTION = "## Full Firth inference"
 TOLERANCE = 1e-8  # casemeta's firthmodels settings (casemeta.stats.logistic_models.TOLERANCE)
@@ -138,15 +139,6 @@ def _quiet_fit_seconds(path: Path = Path(__file__).resolve().parents[1] / "BENCH
     return None
 
 
-def write_section(path: Path, lines: list[str]) -> None:
-    """Replace this benchmark's section of BENCHMARKS.md (or append it), keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    head = text.split(SECTION)[0].rstrip("\n")
-    tail = text.split(SECTION, 1)[1] if SECTION in text else ""
-    rest = tail[tail.find("\n## "):] if "\n## " in tail else ""
-    path.write_text(head + "\n\n" + "\n".join(lines) + rest, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--one", nargs=3, metavar=("N", "REPEATS", "COMPARE"), help=argparse.SUPPRESS)
@@ -160,7 +152,7 @@ def main() -> None:
         return
     if args.results:
         results = [json.loads(line) for line in args.results.read_text().splitlines() if line.startswith("{")]
-        write_section(args.out, _section(results, args.repeats))
+        write_section(args.out, SECTION, "\n".join(_section(results, args.repeats)))
         return
     results = []
     for n in args.sizes:
@@ -169,7 +161,7 @@ def main() -> None:
                              capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout))
         print(json.dumps(results[-1]), flush=True)
-    write_section(args.out, _section(results, args.repeats))
+    write_section(args.out, SECTION, "\n".join(_section(results, args.repeats)))
     print(f"wrote {args.out}")
 
 
