@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,16 +29,32 @@ def clusters() -> Study:
     return Study(ROOT, "african_clusters")
 
 
+def copy_project(folder: Path) -> Path:
+    """A copy of the project's workflow, data and plans in `folder`."""
+    for part in PROJECT_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / part)
+    return folder
+
+
+def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`snakemake --cores 2 ARGS` run in `project` as a user runs it (the default profile applies)."""
+    return subprocess.run(["snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=900)
+
+
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A copy of the project's workflow, data and plans in a temporary folder."""
-    for part in PROJECT_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / part)
-        else:
-            shutil.copy2(src, tmp_path / part)
-    return tmp_path
+    return copy_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def completed_run(tmp_path_factory) -> Path:
+    """One full workflow run in a fresh copy, shared by the tests that read its results or copy it."""
+    project = copy_project(tmp_path_factory.mktemp("completed_run"))
+    run = snakemake(project)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return project
 
 
 def latex_missing() -> str:
@@ -45,8 +62,6 @@ def latex_missing() -> str:
     tables use (Debian: texlive-latex-recommended, texlive-latex-extra, texlive-science)."""
     if shutil.which("pdflatex") is None:
         return "pdflatex is not installed (Debian: texlive-latex-recommended)"
-    import subprocess
-
     for package, debian in (("threeparttable", "texlive-latex-extra"), ("siunitx", "texlive-science")):
         found = subprocess.run(["kpsewhich", f"{package}.sty"], capture_output=True, text=True).stdout.strip()
         if not found:

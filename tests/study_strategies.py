@@ -22,7 +22,6 @@ import csv
 import io
 import itertools
 import re
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ import yaml
 from hypothesis import strategies as st
 
 from casemeta.publish.formats import FORMATS
-from conftest import PROJECT_PARTS, ROOT
+from conftest import ROOT, copy_project  # noqa: F401  (copy_project: used by the workflow tests)
 from casemeta.steps import exports, pipeline
 from casemeta.study import Study
 
@@ -342,14 +341,6 @@ def any_study():
 # ---------------------------------------------------------------- running and checking
 
 PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # how a Python warning looks in a log or on the terminal
-
-
-def copy_project(folder: Path) -> Path:
-    """A copy of the project's workflow, data and plans in `folder` (as tests/test_workflow.py runs it)."""
-    for part in PROJECT_PARTS:
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / part)
-    return folder
 
 
 def run_analysis(study: Study, results: Path) -> list[Path]:

@@ -1,7 +1,6 @@
 """FLIC, FLAC and joint (nested) penalized likelihood-ratio tests, against R logistf 1.26.1
 (tests/data/reference/endometrial_flic_flac_logistf.txt and the sex2 test of issue 13)."""
 
-import re
 
 import numpy as np
 import pandas as pd

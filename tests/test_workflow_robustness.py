@@ -5,37 +5,21 @@ metadata included), changes one input the way a user would, and runs again.
 """
 
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import PROJECT_PARTS, ROOT
+from conftest import snakemake
 
 pytestmark = pytest.mark.workflow
 CLUSTERS = "results/african_clusters"
 PIPKIN = "results/pipkin_fuentes"
 
 
-def snakemake(project, *args):
-    return subprocess.run(["snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def done(tmp_path_factory):
-    project = tmp_path_factory.mktemp("done")
-    for part in PROJECT_PARTS:
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / part)
-    run = snakemake(project)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return project
-
-
 @pytest.fixture
-def copy(done, tmp_path):
+def copy(completed_run, tmp_path):
     """A private copy of the completed run; copytree keeps modification times, so nothing is out of date."""
     target = tmp_path / "project"
-    shutil.copytree(done, target, symlinks=True)
+    shutil.copytree(completed_run, target, symlinks=True)
     return target
 
 
