@@ -47,3 +47,24 @@ def test_a_project_without_studies_is_an_error(tmp_path):
     (tmp_path / "analysis").mkdir()
     result = run(tmp_path, "studies")
     assert result.returncode == 1 and "no studies found" in result.stderr
+
+
+def test_top_level_help_lists_every_command(capsys):
+    # a "%" in a command's help (e.g. "95% interval") crashed argparse's listing of the commands
+    from casemeta.cli import COMMANDS, main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
+
+
+def test_validate_never_writes_into_data(project, capsys):
+    from casemeta.cli import main
+
+    cases = project / "data" / "coded" / "african_clusters" / "cases.csv"
+    before = cases.read_bytes()
+    assert main(["--root", str(project), "validate", "--study", "african_clusters", "--out", str(cases)]) == 1
+    assert "validate never writes there" in capsys.readouterr().err
+    assert cases.read_bytes() == before

@@ -100,3 +100,13 @@ def test_one_study_by_name(copy):
     run = snakemake(copy, "--config", "studies=pipkin_fuentes")
     assert run.returncode == 0, run.stderr[-2000:]
     assert (copy / PIPKIN / "tables.tex").exists() and not (copy / CLUSTERS).exists()
+
+
+def test_agreement_results_go_when_the_coders_files_go(copy):
+    # results of an earlier run with two coders' files, whose files have since been removed
+    for name in ("reliability.csv", "reliability_disagreements.csv"):
+        (copy / CLUSTERS / name).write_text("variable,n\ngrowth,25\n")
+    run = snakemake(copy)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not (copy / CLUSTERS / "reliability.csv").exists()
+    assert not (copy / CLUSTERS / "reliability_disagreements.csv").exists()

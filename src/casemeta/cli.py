@@ -78,6 +78,13 @@ def _studies(args):
         print(name)
 
 
+@command("clear", "remove a study's results of the named workflow steps (what the workflow does before a step re-runs)",
+         STUDY, arg("steps", nargs="+", choices=[s for s in DOWNSTREAM if s != "check"], help="workflow steps"))
+def _clear(args):
+    removed = _study(args).clear(args.steps)
+    print(f"removed {len(removed)} result(s)" + "".join(f"\n  {p}" for p in removed))
+
+
 @command("check", "check a study's codebook and analysis plan (every variable the plan names exists and fits its role)",
          STUDY, step="check")
 def _check(args):
@@ -98,6 +105,10 @@ def _validate(args):
     names = [args.study] if args.study else _studies_or_fail(_root(args))
     if (args.out or args.invalidate) and not args.study:
         raise CasemetaError("--out and --invalidate need --study")
+    data = (_root(args) / "data").resolve()
+    if args.out is not None and args.out.resolve().is_relative_to(data):
+        raise CasemetaError(f"--out {args.out}: inside {data}; validate never writes there (coded data change only "
+                            "through add-case and code): choose a file under results/")
     failures = []
     for name in names:
         try:
@@ -403,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", type=Path, help="also write messages to this file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, arguments, func, _) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        shown = help_text.replace("%", "%%")  # argparse formats help text with %: "95% interval" would crash --help
+        p = sub.add_parser(name, help=shown, description=shown)
         for flags, options in arguments:
             p.add_argument(*flags, **options)
         p.set_defaults(func=func)

@@ -52,6 +52,8 @@ RESULTS: dict[str, dict[str, str]] = {
         "reliability": "results/{study}/reliability.csv",
         "disagreements": "results/{study}/reliability_disagreements.csv",
     },
+    # the (temporary) mark of a run that removed agreement results whose coders' files are gone
+    "forget_reliability": {"forget": "results/{study}/.reliability_removed"},
     # across studies (no {study}): written when analysis/synthesis.yaml exists
     "synthesis": {
         "studies": "results/synthesis/study_tables.csv",
@@ -74,7 +76,7 @@ SYNTHESIS = "synthesis"
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "qca"),
+    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "qca", "reliability"),
     "validate": ("check_coding", "derive", "reproduce", "models", "export", "qca"),
     "check_coding": ("derive", "reproduce", "models", "export", "qca"),
     "derive": ("reproduce", "models", "export", "qca"),
@@ -83,6 +85,7 @@ DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "export": (),
     "qca": (),
     "reliability": (),
+    "forget_reliability": (),
     "synthesis": (),
 }
 
@@ -143,8 +146,12 @@ class Study:
 
     def clear_downstream(self, step: str) -> list[Path]:
         """Remove every result that a later step makes from this step's output; return what went."""
+        return self.clear(DOWNSTREAM[step])
+
+    def clear(self, steps) -> list[Path]:
+        """Remove the results of these steps; return what went."""
         removed = []
-        for later in DOWNSTREAM[step]:
+        for later in steps:
             for key in RESULTS[later]:
                 path = self.result(later, key)
                 if path.is_dir():
@@ -158,7 +165,7 @@ class Study:
             if folder != self.results_dir and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         if removed:
-            log.info("%s: removed %d result(s) of later steps, which described older inputs: %s",
+            log.info("%s: removed %d result(s) that described older inputs: %s",
                      self.name, len(removed), ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
         return removed
 

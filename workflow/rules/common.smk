@@ -114,6 +114,12 @@ def synthesis_studies():
     return [name for name in STUDIES if name not in PROBLEMS]
 
 
+def orphaned_reliability(name):
+    """Agreement results of a study that no longer has two coders' files: they describe files that are gone."""
+    return len(coder_files(name)) < 2 and any(Path(result("reliability", k).format(study=name)).exists()
+                                               for k in RESULTS["reliability"])
+
+
 def all_outputs():
     outputs = []
     for name in STUDIES:
@@ -126,8 +132,10 @@ def all_outputs():
             outputs.append(result("check_coding", "confirmation").format(study=name))
         if len(coder_files(name)) >= 2:
             outputs.append(result("reliability", "reliability").format(study=name))
+        elif orphaned_reliability(name):
+            outputs.append(result("forget_reliability", "forget").format(study=name))
         if reproduces(name):
             outputs.append(result("reproduce", "report").format(study=name))
-    if has_synthesis():
+    if has_synthesis() and synthesis_studies():  # no study to draw on: nothing to synthesize
         outputs += [result("synthesis", key) for key in ("pooled", "forest", "latex")]
     return outputs

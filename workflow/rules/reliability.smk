@@ -19,3 +19,15 @@ rule coder_reliability:
     shell:
         "casemeta --log {log} reliability {input.coders} --study {wildcards.study} --out {output.reliability}"
         " --disagreements {output.disagreements}"
+
+
+rule forget_reliability:
+    # requested only when a study's agreement results exist but its coders' files do not
+    output:
+        temp(result("forget_reliability", "forget")),
+    log:
+        "logs/forget_reliability/{study}.log",
+    conda:
+        "../envs/casemeta.yaml"
+    shell:
+        "casemeta --log {log} clear --study {wildcards.study} reliability && touch {output}"
