@@ -95,16 +95,22 @@ def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS
         if col & (col - 1) == 0:
             essential |= col
     left = _undominated({col for col in covered_by.values() if not col & essential})
-    search = _CoverSearch(limit)
-    if left:
-        search.run(left, _fewest(left), 0, 0)
+    size, best = _fewest(left) if left else (0, 0)
+    search = _CoverSearch(left, limit, best)
+    if left:  # the known minimum cover's implicants are tried first: the listing never misses it
+        search.run((1 << len(left)) - 1, size, 0, 0)
     found = [essential | chosen for chosen in search.found[:limit]] or [essential]
     models = sorted([j for j in range(len(implicants)) if c >> j & 1] for c in found)
     return [[implicants[j] for j in c] for c in models], search.cut
 
 
 def _bits(mask: int) -> list[int]:
-    return [j for j in range(mask.bit_length()) if mask >> j & 1]
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 def _undominated(columns: set[int]) -> list[int]:
@@ -116,11 +122,28 @@ def _undominated(columns: set[int]) -> list[int]:
     return kept
 
 
-def _fewest(columns: list[int]) -> int:
-    """The fewest implicants that meet every set in `columns`: where a greedy cover is as small as the lower
-    bound, that; otherwise a set-cover integer programme."""
-    if _greedy_size(columns) == _lower_bound(columns):
-        return _lower_bound(columns)
+def _rows(columns: list[int]) -> dict[int, int]:
+    """The chart the other way round: for each implicant, the bit mask of the configurations (indices in
+    `columns`) it covers, so that counting what an implicant covers is one popcount."""
+    rows: dict[int, int] = {}
+    for i, col in enumerate(columns):
+        for j in _bits(col):
+            rows[j] = rows.get(j, 0) | 1 << i
+    return rows
+
+
+def _fewest(columns: list[int]) -> tuple[int, int]:
+    """The fewest implicants that meet every set in `columns`, and such a set of implicants (a bit mask):
+    where a greedy cover is as small as the lower bound, that; otherwise the chart is reduced (essential
+    implicants taken; an implicant covering only what another covers dropped, which keeps the minimum size
+    though not every model; configurations dominated as above dropped) and what is left solved as a
+    set-cover integer programme (exactly, by HiGHS through SciPy)."""
+    greedy = _greedy_cover(columns)
+    if greedy.bit_count() == _lower_bound(columns):
+        return greedy.bit_count(), greedy
+    taken, columns = _reduced(columns)
+    if not columns:
+        return taken.bit_count(), taken
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
 
     variables = _bits(reduce(or_, columns))
@@ -130,14 +153,44 @@ def _fewest(columns: list[int]) -> int:
         matrix[r, [index[j] for j in _bits(col)]] = 1
     result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
                   bounds=Bounds(0, 1))
-    return int(round(result.fun))
+    cover = taken | sum(1 << j for j, x in zip(variables, result.x) if x > 0.5)
+    return cover.bit_count(), cover
+
+
+def _reduced(columns: list[int]) -> tuple[int, list[int]]:
+    """The essential implicants the reductions of a chart take (a bit mask), and the configurations left (for
+    the minimum size only: dropping a dominated implicant can drop models)."""
+    taken = 0
+    while columns:
+        rows = _rows(columns)
+        order = sorted(rows, key=lambda j: (-rows[j].bit_count(), j))
+        kept: list[int] = []
+        for j in order:
+            if not any(rows[j] & rows[i] == rows[j] for i in kept):
+                kept.append(j)
+        allowed = sum(1 << j for j in kept)
+        essential = 0
+        for col in columns:
+            col &= allowed
+            if col & (col - 1) == 0:
+                essential |= col
+        taken |= essential
+        left = _undominated({col & allowed for col in columns if not col & essential})
+        if len(left) == len(columns) and len(kept) == len(rows):
+            return taken, left
+        columns = left
+    return taken, []
 
 
 class _CoverSearch:
-    def __init__(self, limit: int):
+    """Every cover of the configurations `columns` (implicant bit masks) by `budget` implicants. A node is the
+    set of configurations left (a bit mask over `columns`) and the implicants forbidden there."""
+
+    def __init__(self, columns: list[int], limit: int, best: int):
+        self.columns, self.rows, self.best = columns, _rows(columns), best
         self.limit, self.found, self.steps, self.cut = limit, [], 0, False
 
-    def run(self, left: list[int], budget: int, chosen: int, forbidden: int) -> None:
+    def run(self, left: int, budget: int, chosen: int, forbidden: int) -> None:
         if not left:
             self.found.append(chosen)
             self.cut |= len(self.found) > self.limit
@@ -145,24 +198,34 @@ class _CoverSearch:
         self.steps += 1
         if self.steps > MAX_NODES:
             self.cut = True
-        if self.cut or _lower_bound(left) > budget:
+        if self.cut or budget <= 0:
             return
-        options = sorted(_bits(left[0]), key=lambda j: -sum(col >> j & 1 for col in left))
+        available = []
+        for i in _bits(left):
+            col = self.columns[i] & ~forbidden
+            if not col:
+                return  # a configuration no implicant left can cover
+            available.append(col)
+        available.sort(key=int.bit_count)
+        if _lower_bound(available) > budget:
+            return
+        rows = self.rows
+        best = self.best
+        options = sorted(_bits(available[0]), key=lambda j: (not best >> j & 1, -(rows[j] & left).bit_count()))
         for j in options:
-            rest = sorted((col & ~forbidden for col in left if not col >> j & 1), key=int.bit_count)
-            if not (rest and rest[0] == 0):  # else a configuration no implicant left can cover
-                self.run(rest, budget - 1, chosen | 1 << j, forbidden)
+            self.run(left & ~rows[j], budget - 1, chosen | 1 << j, forbidden)
             forbidden |= 1 << j
 
 
-def _greedy_size(columns: list[int]) -> int:
-    """The size of a cover built by taking, each time, the implicant meeting most sets not yet met."""
-    left, size = list(columns), 0
+def _greedy_cover(columns: list[int]) -> int:
+    """A cover (bit mask of implicants) built by taking, each time, the implicant meeting most sets not yet met."""
+    rows = _rows(columns)
+    left, cover = (1 << len(columns)) - 1, 0
     while left:
-        best = max(_bits(reduce(or_, left)), key=lambda j: sum(col >> j & 1 for col in left))
-        left = [col for col in left if not col >> best & 1]
-        size += 1
-    return size
+        best = max(rows, key=lambda j: (rows[j] & left).bit_count())
+        left &= ~rows[best]
+        cover |= 1 << best
+    return cover
 
 
 def _lower_bound(left: list[int]) -> int:
