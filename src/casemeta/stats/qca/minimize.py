@@ -19,13 +19,14 @@ the positive configurations by prime implicants that use the fewest prime implic
 
 from __future__ import annotations
 
+import math
 from functools import reduce
 from itertools import combinations
 from operator import or_
 
 import numpy as np
 
-from casemeta.stats.qca.sets import Term, bit, covers
+from casemeta.stats.qca.sets import Term, bit
 
 # more models than this (possible only in large, random-like truth tables) are cut off, and the result says so
 MAX_MODELS = 100
@@ -76,7 +77,14 @@ def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
                     used.update(((mask, value), partner))
         primes |= level - used
         level = merged
-    return {p for p in primes if any(covers(p, m) for m in on)}
+    ordered = list(primes)
+    return {p for p, used in zip(ordered, _chart(on, ordered).any(axis=0)) if used}
+
+
+def _chart(configurations, terms: list[Term]) -> np.ndarray:
+    """Which term covers which configuration (configurations by terms, booleans)."""
+    masks, values = (np.array([t[i] for t in terms], dtype=np.int64).reshape(1, -1) for i in (0, 1))
+    return np.array(list(configurations), dtype=np.int64).reshape(-1, 1) & masks == values
 
 
 def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
@@ -89,14 +97,15 @@ def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS
     branching on the configuration with the fewest implicants left (implicants covering most first), each
     cover once (a branch forbids the implicants of the branches before it), pruned by a lower bound:
     configurations no two of which share an implicant need one implicant each."""
-    covered_by = {m: sum(1 << j for j, t in enumerate(implicants) if covers(t, m)) for m in on}
+    chart = np.packbits(_chart(on, implicants), axis=1, bitorder="little")
+    covered_by = {m: int.from_bytes(row.tobytes(), "little") for m, row in zip(on, chart)}
     essential = 0
     for col in covered_by.values():
         if col & (col - 1) == 0:
             essential |= col
     left = _undominated({col for col in covered_by.values() if not col & essential})
     size, best = _fewest(left) if left else (0, 0)
-    search = _CoverSearch(left, limit, best)
+    search = _CoverSearch(left, limit, dict.fromkeys(_bits(best), 1))
     if left:  # the known minimum cover's implicants are tried first: the listing never misses it
         search.run((1 << len(left)) - 1, size, 0, 0)
     found = [essential | chosen for chosen in search.found[:limit]] or [essential]
@@ -144,17 +153,49 @@ def _fewest(columns: list[int]) -> tuple[int, int]:
     taken, columns = _reduced(columns)
     if not columns:
         return taken.bit_count(), taken
+    bound, rounded = _relaxation(columns)
+    if rounded.bit_count() == math.ceil(bound - 1e-6) and all(col & rounded for col in columns):
+        return (taken | rounded).bit_count(), taken | rounded
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
 
+    variables, matrix = _matrix(columns)
+    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
+                  bounds=Bounds(0, 1))
+    cover = taken | sum(1 << j for j, x in zip(variables, result.x) if x > 0.5)
+    return cover.bit_count(), cover
+
+
+def _matrix(columns: list[int]) -> tuple[list[int], np.ndarray]:
+    """The implicants met by `columns`, and the 0/1 chart (configurations by those implicants)."""
     variables = _bits(reduce(or_, columns))
     index = {j: i for i, j in enumerate(variables)}
     matrix = np.zeros((len(columns), len(variables)))
     for r, col in enumerate(columns):
         matrix[r, [index[j] for j in _bits(col)]] = 1
-    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
-                  bounds=Bounds(0, 1))
-    cover = taken | sum(1 << j for j, x in zip(variables, result.x) if x > 0.5)
-    return cover.bit_count(), cover
+    return variables, matrix
+
+
+def _linear_relaxation(columns: list[int]) -> tuple[float, dict[int, float]]:
+    from scipy.optimize import linprog  # imported here: only minimisation needs it
+
+    variables, matrix = _matrix(columns)
+    result = linprog(np.ones(len(variables)), A_ub=-matrix, b_ub=-np.ones(len(columns)), bounds=(0, 1))
+    return result.fun, dict(zip(variables, result.x))
+
+
+def _relaxation(columns: list[int]) -> tuple[float, int]:
+    """The linear relaxation's minimum (a lower bound on the fewest implicants), and a cover found by rounding
+    it: implicants at 1 taken (else the largest), the chart reduced and relaxed again. Where that cover is as
+    small as the bound allows it is a minimum one, and the integer programme is not needed."""
+    bound, cover = None, 0
+    while columns:
+        value, x = _linear_relaxation(columns)
+        bound = value if bound is None else bound
+        ones = sum(1 << j for j, v in x.items() if v > 1 - 1e-6) or 1 << max(x, key=x.get)
+        cover |= ones
+        taken, columns = _reduced([col for col in columns if not col & ones])
+        cover |= taken
+    return bound, cover
 
 
 def _reduced(columns: list[int]) -> tuple[int, list[int]]:
@@ -164,11 +205,11 @@ def _reduced(columns: list[int]) -> tuple[int, list[int]]:
     while columns:
         rows = _rows(columns)
         order = sorted(rows, key=lambda j: (-rows[j].bit_count(), j))
-        kept: list[int] = []
-        for j in order:
-            if not any(rows[j] & rows[i] == rows[j] for i in kept):
-                kept.append(j)
-        allowed = sum(1 << j for j in kept)
+        allowed = 0
+        for j in order:  # an implicant covering all j covers j's first configuration: only those are compared
+            first = columns[(rows[j] & -rows[j]).bit_length() - 1]
+            if not any(rows[j] & rows[i] == rows[j] for i in _bits(first & allowed)):
+                allowed |= 1 << j
         essential = 0
         for col in columns:
             col &= allowed
@@ -176,7 +217,7 @@ def _reduced(columns: list[int]) -> tuple[int, list[int]]:
                 essential |= col
         taken |= essential
         left = _undominated({col & allowed for col in columns if not col & essential})
-        if len(left) == len(columns) and len(kept) == len(rows):
+        if len(left) == len(columns) and allowed.bit_count() == len(rows):
             return taken, left
         columns = left
     return taken, []
@@ -186,8 +227,8 @@ class _CoverSearch:
     """Every cover of the configurations `columns` (implicant bit masks) by `budget` implicants. A node is the
     set of configurations left (a bit mask over `columns`) and the implicants forbidden there."""
 
-    def __init__(self, columns: list[int], limit: int, best: int):
-        self.columns, self.rows, self.best = columns, _rows(columns), best
+    def __init__(self, columns: list[int], limit: int, priority: dict[int, float], max_nodes: int = MAX_NODES):
+        self.columns, self.rows, self.priority, self.max_nodes = columns, _rows(columns), priority, max_nodes
         self.limit, self.found, self.steps, self.cut = limit, [], 0, False
 
     def run(self, left: int, budget: int, chosen: int, forbidden: int) -> None:
@@ -196,7 +237,7 @@ class _CoverSearch:
             self.cut |= len(self.found) > self.limit
             return
         self.steps += 1
-        if self.steps > MAX_NODES:
+        if self.steps > self.max_nodes:
             self.cut = True
         if self.cut or budget <= 0:
             return
@@ -210,8 +251,8 @@ class _CoverSearch:
         if _lower_bound(available) > budget:
             return
         rows = self.rows
-        best = self.best
-        options = sorted(_bits(available[0]), key=lambda j: (not best >> j & 1, -(rows[j] & left).bit_count()))
+        first = self.priority
+        options = sorted(_bits(available[0]), key=lambda j: (-first.get(j, 0), -(rows[j] & left).bit_count()))
         for j in options:
             self.run(left & ~rows[j], budget - 1, chosen | 1 << j, forbidden)
             forbidden |= 1 << j
@@ -291,13 +332,17 @@ def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: lis
     if len(pairs) > MAX_MODELS:  # both solutions very ambiguous: the first pairs only, and the result says so
         pairs, cut = pairs[:MAX_MODELS], True
     solved: dict[frozenset[int], tuple[list[list[Term]], bool]] = {}
+    seen: set[tuple[Term, ...]] = set()
     for c_model, p_model in pairs:
         easy = frozenset(easy_counterfactuals(c_model, p_model, remainders, expectations, k))
         if easy not in solved:  # different pairs often give the same easy counterfactuals
             solved[easy] = minimise(on, set(easy), k)
         found, more = solved[easy]
         cut |= more
-        models += [m for m in found if m not in models]
+        for model in found:
+            if tuple(model) not in seen:
+                seen.add(tuple(model))
+                models.append(model)
     return models, cut
 
 
