@@ -61,21 +61,21 @@ def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
 
 
 def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
-    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level."""
-    level = {((1 << k) - 1, m) for m in on | dont_care}
+    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level
+    (implicants grouped by their literals, so that each pairing is one set operation)."""
+    level: dict[int, set[int]] = {(1 << k) - 1: on | dont_care}
     primes: set[Term] = set()
     while level:
-        merged, used = set(), set()
-        for mask, value in level:
-            rest = mask & ~value  # the literals of the term that are absent: try making each present
-            while rest:
-                b = rest & -rest
-                rest ^= b
-                partner = (mask, value | b)
-                if partner in level:
-                    merged.add((mask & ~b, value))
-                    used.update(((mask, value), partner))
-        primes |= level - used
+        merged: dict[int, set[int]] = {}
+        for mask, values in level.items():
+            used: set[int] = set()
+            for b in (1 << i for i in range(k) if mask >> i & 1):
+                lower = {v for v in values if not v & b and v | b in values}
+                if lower:
+                    used |= lower
+                    used.update(v | b for v in lower)
+                    merged.setdefault(mask & ~b, set()).update(lower)
+            primes.update((mask, v) for v in values - used)
         level = merged
     ordered = list(primes)
     return {p for p, used in zip(ordered, _chart(on, ordered).any(axis=0)) if used}
