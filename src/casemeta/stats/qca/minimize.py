@@ -92,11 +92,12 @@ def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS
     whether the listing was cut short (more than `limit` models, or more than MAX_NODES search steps).
 
     Essential implicants are in every cover; a configuration whose implicants include all those of another
-    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is an
-    integer programme (solved exactly by HiGHS through SciPy); the covers of that size are then listed by
-    branching on the configuration with the fewest implicants left (implicants covering most first), each
-    cover once (a branch forbids the implicants of the branches before it), pruned by a lower bound:
-    configurations no two of which share an implicant need one implicant each."""
+    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is found
+    exactly (`_fewest`); the covers of that size are then listed by branching on the configuration with the
+    fewest implicants left (the implicants of the minimum cover already found first, so the listing always
+    holds one, then those covering most), each cover once (a branch forbids the implicants of the branches
+    before it), pruned by a lower bound: configurations no two of which share an implicant need one
+    implicant each."""
     chart = np.packbits(_chart(on, implicants), axis=1, bitorder="little")
     covered_by = {m: int.from_bytes(row.tobytes(), "little") for m, row in zip(on, chart)}
     essential = 0
