@@ -32,12 +32,15 @@ from casemeta.stats.qca.sets import Term, bit
 MAX_MODELS = 100
 # search steps after which the listing of models stops (the minimum number of terms is still exact)
 MAX_NODES = 50_000
+# prime implicants are found by expansion (arrays of this many booleans or fewer) where they fit
+EXPANSION_CELLS = 2 ** 22
 
 
 def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
-    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`; by merging
-    (Quine–McCluskey) where on ∪ dont_care is the smaller side, else by expanding each configuration of `on`."""
-    if len(on | dont_care) * 2 <= 2 ** k:
+    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`: by expanding each
+    configuration of `on` where its tables (configurations of `on` by all configurations) are small enough,
+    else by merging (Quine–McCluskey) where on ∪ dont_care is the smaller side."""
+    if len(on) * 2 ** k > EXPANSION_CELLS and len(on | dont_care) * 2 <= 2 ** k:
         primes = _merged(on, dont_care, k)
     else:
         primes = _expanded(on, set(range(2 ** k)) - on - dont_care, k)
@@ -46,18 +49,24 @@ def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
 
 def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
     """The widest cubes around each configuration m of `on` that avoid `off`: a cube keeping the literals
-    S of m avoids o where S meets o XOR m; the prime ones are the minimal such S (no literal can go)."""
-    subsets = np.arange(2 ** k)
-    primes: set[Term] = set()
-    for m in on:
-        differ = np.array([o ^ m for o in off], dtype=np.int64)
-        avoids = (subsets[:, None] & differ[None, :] != 0).all(axis=1) if len(differ) else np.ones(2 ** k, bool)
-        prime = avoids.copy()
-        for b in range(k):
-            has = subsets & (1 << b) != 0
-            prime[has] &= ~avoids[subsets[has] ^ (1 << b)]
-        primes |= {(int(S), m & int(S)) for S in subsets[prime]}
-    return primes
+    S of m takes in o exactly where S lies inside the conditions on which o and m agree, so the cubes
+    taking in some o are the subsets of those agreement sets (marked, then passed down to every subset one
+    condition at a time); the prime ones are the minimal S left (no literal can go). All of `on` at once."""
+    full, subsets = 2 ** k - 1, np.arange(2 ** k)
+    ms = np.array(sorted(on), dtype=np.int64)
+    bad = np.zeros((len(ms), 2 ** k), bool)
+    if off:
+        agree = full ^ (ms[:, None] ^ np.array(sorted(off), dtype=np.int64)[None, :])
+        bad[np.repeat(np.arange(len(ms)), agree.shape[1]), agree.ravel()] = True
+    for b in range(k):
+        without = subsets[subsets & (1 << b) == 0]
+        bad[:, without] |= bad[:, without | (1 << b)]
+    prime = ~bad
+    for b in range(k):
+        with_b = subsets[subsets & (1 << b) != 0]
+        prime[:, with_b] &= bad[:, with_b ^ (1 << b)]
+    rows, cols = np.nonzero(prime)
+    return {(int(S), int(m) & int(S)) for m, S in zip(ms[rows], cols)}
 
 
 def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
