@@ -21,6 +21,7 @@ import re
 import statistics
 import time
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import scipy.optimize  # noqa: F401  imported before timing: the first minimisation would pay for it
@@ -54,7 +55,7 @@ def minimise_all(outputs: list[str], k: int) -> tuple[list[float], bool]:
     times.append(time.perf_counter())
     cut_i = intermediate(on, conservative, parsimonious, rest, dict.fromkeys(range(k), 1), k)[1] if on else False
     times.append(time.perf_counter())
-    return [b - a for a, b in zip(times, times[1:])], cut_c or cut_p or cut_i
+    return [b - a for a, b in pairwise(times)], cut_c or cut_p or cut_i
 
 
 def measure(kind: str, k: int, tables: int, seed: int) -> dict:
