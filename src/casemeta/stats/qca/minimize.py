@@ -52,19 +52,19 @@ def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
     S of m takes in o exactly where S lies inside the conditions on which o and m agree, so the cubes
     taking in some o are the subsets of those agreement sets (marked, then passed down to every subset one
     condition at a time); the prime ones are the minimal S left (no literal can go). All of `on` at once."""
-    full, subsets = 2 ** k - 1, np.arange(2 ** k)
+    full = 2 ** k - 1
     ms = np.array(sorted(on), dtype=np.int64)
     bad = np.zeros((len(ms), 2 ** k), bool)
     if off:
         agree = full ^ (ms[:, None] ^ np.array(sorted(off), dtype=np.int64)[None, :])
         bad[np.repeat(np.arange(len(ms)), agree.shape[1]), agree.ravel()] = True
-    for b in range(k):
-        without = subsets[subsets & (1 << b) == 0]
-        bad[:, without] |= bad[:, without | (1 << b)]
+    halves = [(len(ms), 2 ** (k - 1 - b), 2, 2 ** b) for b in range(k)]  # [.., without b / with b, ..]
+    for shape in halves:
+        split = bad.reshape(shape)
+        split[:, :, 0, :] |= split[:, :, 1, :]
     prime = ~bad
-    for b in range(k):
-        with_b = subsets[subsets & (1 << b) != 0]
-        prime[:, with_b] &= bad[:, with_b ^ (1 << b)]
+    for shape in halves:
+        prime.reshape(shape)[:, :, 1, :] &= bad.reshape(shape)[:, :, 0, :]
     rows, cols = np.nonzero(prime)
     return {(int(S), int(m) & int(S)) for m, S in zip(ms[rows], cols)}
 
