@@ -19,24 +19,28 @@ the positive configurations by prime implicants that use the fewest prime implic
 
 from __future__ import annotations
 
+import math
 from functools import reduce
 from itertools import combinations
 from operator import or_
 
 import numpy as np
 
-from casemeta.stats.qca.sets import Term, bit, covers
+from casemeta.stats.qca.sets import Term, bit
 
 # more models than this (possible only in large, random-like truth tables) are cut off, and the result says so
 MAX_MODELS = 100
 # search steps after which the listing of models stops (the minimum number of terms is still exact)
 MAX_NODES = 50_000
+# prime implicants are found by expansion (arrays of this many booleans or fewer) where they fit
+EXPANSION_CELLS = 2 ** 22
 
 
 def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
-    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`; by merging
-    (Quine–McCluskey) where on ∪ dont_care is the smaller side, else by expanding each configuration of `on`."""
-    if len(on | dont_care) * 2 <= 2 ** k:
+    """The prime implicants of on ∪ dont_care that cover at least one configuration of `on`: by expanding each
+    configuration of `on` where its tables (configurations of `on` by all configurations) are small enough,
+    else by merging (Quine–McCluskey) where on ∪ dont_care is the smaller side."""
+    if len(on) * 2 ** k > EXPANSION_CELLS and len(on | dont_care) * 2 <= 2 ** k:
         primes = _merged(on, dont_care, k)
     else:
         primes = _expanded(on, set(range(2 ** k)) - on - dont_care, k)
@@ -45,38 +49,51 @@ def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
 
 def _expanded(on: set[int], off: set[int], k: int) -> set[Term]:
     """The widest cubes around each configuration m of `on` that avoid `off`: a cube keeping the literals
-    S of m avoids o where S meets o XOR m; the prime ones are the minimal such S (no literal can go)."""
-    subsets = np.arange(2 ** k)
-    primes: set[Term] = set()
-    for m in on:
-        differ = np.array([o ^ m for o in off], dtype=np.int64)
-        avoids = (subsets[:, None] & differ[None, :] != 0).all(axis=1) if len(differ) else np.ones(2 ** k, bool)
-        prime = avoids.copy()
-        for b in range(k):
-            has = subsets & (1 << b) != 0
-            prime[has] &= ~avoids[subsets[has] ^ (1 << b)]
-        primes |= {(int(S), m & int(S)) for S in subsets[prime]}
-    return primes
+    S of m takes in o exactly where S lies inside the conditions on which o and m agree, so the cubes
+    taking in some o are the subsets of those agreement sets (marked, then passed down to every subset one
+    condition at a time); the prime ones are the minimal S left (no literal can go). All of `on` at once."""
+    full = 2 ** k - 1
+    ms = np.array(sorted(on), dtype=np.int64)
+    bad = np.zeros((len(ms), 2 ** k), bool)
+    if off:
+        agree = full ^ (ms[:, None] ^ np.array(sorted(off), dtype=np.int64)[None, :])
+        bad[np.repeat(np.arange(len(ms)), agree.shape[1]), agree.ravel()] = True
+    halves = [(len(ms), 2 ** (k - 1 - b), 2, 2 ** b) for b in range(k)]  # [.., without b / with b, ..]
+    for shape in halves:
+        split = bad.reshape(shape)
+        split[:, :, 0, :] |= split[:, :, 1, :]
+    prime = ~bad
+    for shape in halves:
+        prime.reshape(shape)[:, :, 1, :] &= bad.reshape(shape)[:, :, 0, :]
+    rows, cols = np.nonzero(prime)
+    return {(int(S), int(m) & int(S)) for m, S in zip(ms[rows], cols)}
 
 
 def _merged(on: set[int], dont_care: set[int], k: int) -> set[Term]:
-    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level."""
-    level = {((1 << k) - 1, m) for m in on | dont_care}
+    """Quine–McCluskey: pairs of implicants differing in one present/absent literal merge, level by level
+    (implicants grouped by their literals, so that each pairing is one set operation)."""
+    level: dict[int, set[int]] = {(1 << k) - 1: on | dont_care}
     primes: set[Term] = set()
     while level:
-        merged, used = set(), set()
-        for mask, value in level:
-            rest = mask & ~value  # the literals of the term that are absent: try making each present
-            while rest:
-                b = rest & -rest
-                rest ^= b
-                partner = (mask, value | b)
-                if partner in level:
-                    merged.add((mask & ~b, value))
-                    used.update(((mask, value), partner))
-        primes |= level - used
+        merged: dict[int, set[int]] = {}
+        for mask, values in level.items():
+            used: set[int] = set()
+            for b in (1 << i for i in range(k) if mask >> i & 1):
+                lower = {v for v in values if not v & b and v | b in values}
+                if lower:
+                    used |= lower
+                    used.update(v | b for v in lower)
+                    merged.setdefault(mask & ~b, set()).update(lower)
+            primes.update((mask, v) for v in values - used)
         level = merged
-    return {p for p in primes if any(covers(p, m) for m in on)}
+    ordered = list(primes)
+    return {p for p, used in zip(ordered, _chart(on, ordered).any(axis=0)) if used}
+
+
+def _chart(configurations, terms: list[Term]) -> np.ndarray:
+    """Which term covers which configuration (configurations by terms, booleans)."""
+    masks, values = (np.array([t[i] for t in terms], dtype=np.int64).reshape(1, -1) for i in (0, 1))
+    return np.array(list(configurations), dtype=np.int64).reshape(-1, 1) & masks == values
 
 
 def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
@@ -84,27 +101,35 @@ def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS
     whether the listing was cut short (more than `limit` models, or more than MAX_NODES search steps).
 
     Essential implicants are in every cover; a configuration whose implicants include all those of another
-    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is an
-    integer programme (solved exactly by HiGHS through SciPy); the covers of that size are then listed by
-    branching on the configuration with the fewest implicants left (implicants covering most first), each
-    cover once (a branch forbids the implicants of the branches before it), pruned by a lower bound:
-    configurations no two of which share an implicant need one implicant each."""
-    covered_by = {m: sum(1 << j for j, t in enumerate(implicants) if covers(t, m)) for m in on}
+    is covered whenever the other is, so it is dropped. The fewest implicants covering the rest is found
+    exactly (`_fewest`); the covers of that size are then listed by branching on the configuration with the
+    fewest implicants left (the implicants of the minimum cover already found first, so the listing always
+    holds one, then those covering most), each cover once (a branch forbids the implicants of the branches
+    before it), pruned by a lower bound: configurations no two of which share an implicant need one
+    implicant each."""
+    chart = np.packbits(_chart(on, implicants), axis=1, bitorder="little")
+    covered_by = {m: int.from_bytes(row.tobytes(), "little") for m, row in zip(on, chart)}
     essential = 0
     for col in covered_by.values():
         if col & (col - 1) == 0:
             essential |= col
     left = _undominated({col for col in covered_by.values() if not col & essential})
-    search = _CoverSearch(limit)
-    if left:
-        search.run(left, _fewest(left), 0, 0)
+    size, best = _fewest(left) if left else (0, 0)
+    search = _CoverSearch(left, limit, dict.fromkeys(_bits(best), 1))
+    if left:  # the known minimum cover's implicants are tried first: the listing never misses it
+        search.run((1 << len(left)) - 1, size, 0, 0)
     found = [essential | chosen for chosen in search.found[:limit]] or [essential]
     models = sorted([j for j in range(len(implicants)) if c >> j & 1] for c in found)
     return [[implicants[j] for j in c] for c in models], search.cut
 
 
 def _bits(mask: int) -> list[int]:
-    return [j for j in range(mask.bit_length()) if mask >> j & 1]
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 def _undominated(columns: set[int]) -> list[int]:
@@ -116,53 +141,142 @@ def _undominated(columns: set[int]) -> list[int]:
     return kept
 
 
-def _fewest(columns: list[int]) -> int:
-    """The fewest implicants that meet every set in `columns`: where a greedy cover is as small as the lower
-    bound, that; otherwise a set-cover integer programme."""
-    if _greedy_size(columns) == _lower_bound(columns):
-        return _lower_bound(columns)
+def _rows(columns: list[int]) -> dict[int, int]:
+    """The chart the other way round: for each implicant, the bit mask of the configurations (indices in
+    `columns`) it covers, so that counting what an implicant covers is one popcount."""
+    rows: dict[int, int] = {}
+    for i, col in enumerate(columns):
+        for j in _bits(col):
+            rows[j] = rows.get(j, 0) | 1 << i
+    return rows
+
+
+def _fewest(columns: list[int]) -> tuple[int, int]:
+    """The fewest implicants that meet every set in `columns`, and such a set of implicants (a bit mask):
+    where a greedy cover is as small as the lower bound, that; otherwise the chart is reduced (essential
+    implicants taken; an implicant covering only what another covers dropped, which keeps the minimum size
+    though not every model; configurations dominated as above dropped) and what is left solved as a
+    set-cover integer programme (exactly, by HiGHS through SciPy)."""
+    greedy = _greedy_cover(columns)
+    if greedy.bit_count() == _lower_bound(columns):
+        return greedy.bit_count(), greedy
+    taken, columns = _reduced(columns)
+    if not columns:
+        return taken.bit_count(), taken
+    bound, rounded = _relaxation(columns)
+    if rounded.bit_count() == math.ceil(bound - 1e-6) and all(col & rounded for col in columns):
+        return (taken | rounded).bit_count(), taken | rounded
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
 
+    variables, matrix = _matrix(columns)
+    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
+                  bounds=Bounds(0, 1))
+    cover = taken | sum(1 << j for j, x in zip(variables, result.x) if x > 0.5)
+    return cover.bit_count(), cover
+
+
+def _matrix(columns: list[int]) -> tuple[list[int], np.ndarray]:
+    """The implicants met by `columns`, and the 0/1 chart (configurations by those implicants)."""
     variables = _bits(reduce(or_, columns))
     index = {j: i for i, j in enumerate(variables)}
     matrix = np.zeros((len(columns), len(variables)))
     for r, col in enumerate(columns):
         matrix[r, [index[j] for j in _bits(col)]] = 1
-    result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
-                  bounds=Bounds(0, 1))
-    return int(round(result.fun))
+    return variables, matrix
+
+
+def _linear_relaxation(columns: list[int]) -> tuple[float, dict[int, float]]:
+    from scipy.optimize import linprog  # imported here: only minimisation needs it
+
+    variables, matrix = _matrix(columns)
+    result = linprog(np.ones(len(variables)), A_ub=-matrix, b_ub=-np.ones(len(columns)), bounds=(0, 1))
+    return result.fun, dict(zip(variables, result.x))
+
+
+def _relaxation(columns: list[int]) -> tuple[float, int]:
+    """The linear relaxation's minimum (a lower bound on the fewest implicants), and a cover found by rounding
+    it: implicants at 1 taken (else the largest), the chart reduced and relaxed again. Where that cover is as
+    small as the bound allows it is a minimum one, and the integer programme is not needed."""
+    bound, cover = None, 0
+    while columns:
+        value, x = _linear_relaxation(columns)
+        bound = value if bound is None else bound
+        ones = sum(1 << j for j, v in x.items() if v > 1 - 1e-6) or 1 << max(x, key=x.get)
+        cover |= ones
+        taken, columns = _reduced([col for col in columns if not col & ones])
+        cover |= taken
+    return bound, cover
+
+
+def _reduced(columns: list[int]) -> tuple[int, list[int]]:
+    """The essential implicants the reductions of a chart take (a bit mask), and the configurations left (for
+    the minimum size only: dropping a dominated implicant can drop models)."""
+    taken = 0
+    while columns:
+        rows = _rows(columns)
+        order = sorted(rows, key=lambda j: (-rows[j].bit_count(), j))
+        allowed = 0
+        for j in order:  # an implicant covering all j covers j's first configuration: only those are compared
+            first = columns[(rows[j] & -rows[j]).bit_length() - 1]
+            if not any(rows[j] & rows[i] == rows[j] for i in _bits(first & allowed)):
+                allowed |= 1 << j
+        essential = 0
+        for col in columns:
+            col &= allowed
+            if col & (col - 1) == 0:
+                essential |= col
+        taken |= essential
+        left = _undominated({col & allowed for col in columns if not col & essential})
+        if len(left) == len(columns) and allowed.bit_count() == len(rows):
+            return taken, left
+        columns = left
+    return taken, []
 
 
 class _CoverSearch:
-    def __init__(self, limit: int):
+    """Every cover of the configurations `columns` (implicant bit masks) by `budget` implicants. A node is the
+    set of configurations left (a bit mask over `columns`) and the implicants forbidden there."""
+
+    def __init__(self, columns: list[int], limit: int, priority: dict[int, float], max_nodes: int = MAX_NODES):
+        self.columns, self.rows, self.priority, self.max_nodes = columns, _rows(columns), priority, max_nodes
         self.limit, self.found, self.steps, self.cut = limit, [], 0, False
 
-    def run(self, left: list[int], budget: int, chosen: int, forbidden: int) -> None:
+    def run(self, left: int, budget: int, chosen: int, forbidden: int) -> None:
         if not left:
             self.found.append(chosen)
             self.cut |= len(self.found) > self.limit
             return
         self.steps += 1
-        if self.steps > MAX_NODES:
+        if self.steps > self.max_nodes:
             self.cut = True
-        if self.cut or _lower_bound(left) > budget:
+        if self.cut or budget <= 0:
             return
-        options = sorted(_bits(left[0]), key=lambda j: -sum(col >> j & 1 for col in left))
+        available = []
+        for i in _bits(left):
+            col = self.columns[i] & ~forbidden
+            if not col:
+                return  # a configuration no implicant left can cover
+            available.append(col)
+        available.sort(key=int.bit_count)
+        if _lower_bound(available) > budget:
+            return
+        rows = self.rows
+        first = self.priority
+        options = sorted(_bits(available[0]), key=lambda j: (-first.get(j, 0), -(rows[j] & left).bit_count()))
         for j in options:
-            rest = sorted((col & ~forbidden for col in left if not col >> j & 1), key=int.bit_count)
-            if not (rest and rest[0] == 0):  # else a configuration no implicant left can cover
-                self.run(rest, budget - 1, chosen | 1 << j, forbidden)
+            self.run(left & ~rows[j], budget - 1, chosen | 1 << j, forbidden)
             forbidden |= 1 << j
 
 
-def _greedy_size(columns: list[int]) -> int:
-    """The size of a cover built by taking, each time, the implicant meeting most sets not yet met."""
-    left, size = list(columns), 0
+def _greedy_cover(columns: list[int]) -> int:
+    """A cover (bit mask of implicants) built by taking, each time, the implicant meeting most sets not yet met."""
+    rows = _rows(columns)
+    left, cover = (1 << len(columns)) - 1, 0
     while left:
-        best = max(_bits(reduce(or_, left)), key=lambda j: sum(col >> j & 1 for col in left))
-        left = [col for col in left if not col >> best & 1]
-        size += 1
-    return size
+        best = max(rows, key=lambda j: (rows[j] & left).bit_count())
+        left &= ~rows[best]
+        cover |= 1 << best
+    return cover
 
 
 def _lower_bound(left: list[int]) -> int:
@@ -228,13 +342,17 @@ def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: lis
     if len(pairs) > MAX_MODELS:  # both solutions very ambiguous: the first pairs only, and the result says so
         pairs, cut = pairs[:MAX_MODELS], True
     solved: dict[frozenset[int], tuple[list[list[Term]], bool]] = {}
+    seen: set[tuple[Term, ...]] = set()
     for c_model, p_model in pairs:
         easy = frozenset(easy_counterfactuals(c_model, p_model, remainders, expectations, k))
         if easy not in solved:  # different pairs often give the same easy counterfactuals
             solved[easy] = minimise(on, set(easy), k)
         found, more = solved[easy]
         cut |= more
-        models += [m for m in found if m not in models]
+        for model in found:
+            if tuple(model) not in seen:
+                seen.add(tuple(model))
+                models.append(model)
     return models, cut
 
 
