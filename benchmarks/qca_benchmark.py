@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import re
 import statistics
+import sys
 import time
 from datetime import date
 from itertools import pairwise
@@ -27,6 +27,9 @@ from pathlib import Path
 import scipy.optimize  # noqa: F401  imported before timing: the first minimisation would pay for it
 
 from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, intermediate, minimise
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import write_section  # noqa: E402  (BENCHMARKS.md is shared by every benchmark)
 
 HEADING = "## Boolean minimisation (QCA)"
 TARGET = 1.0  # seconds, per table
@@ -69,7 +72,6 @@ def measure(kind: str, k: int, tables: int, seed: int) -> dict:
 
 def section(rows: list[dict]) -> str:
     lines = [
-        HEADING, "",
         "Written by `python benchmarks/qca_benchmark.py`; do not edit by hand.", "",
         "casemeta's own exact minimisation (Quine–McCluskey prime implicants; the fewest prime implicants by",
         "chart reduction, a rounded linear relaxation where it reaches its bound, else an integer programme;",
@@ -97,14 +99,6 @@ def section(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(text: str, new: str) -> str:
-    """`text` with its QCA section replaced by `new` (appended if there is none); other sections unchanged."""
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        return pattern.sub(lambda _: new + "\n", text, count=1).rstrip("\n") + "\n"
-    return text.rstrip("\n") + "\n\n" + new
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
@@ -117,8 +111,7 @@ def main() -> None:
         for k in sizes:
             rows.append(measure(kind, k, tables, args.seed))
             print(rows[-1], flush=True)
-    args.out.write_text(replace_section(args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n", section(rows)),
-                        encoding="utf-8")
+    write_section(args.out, HEADING, section(rows))
     print(f"wrote {args.out}")
 
 
