@@ -390,9 +390,15 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> 
     })
     penalties = ", ".join(dict.fromkeys(p for p in map(text_or_blank, cv["penalty"]) if p)) or "C=1"
     notes = [f"L2-penalized logistic regression ({penalties}); a Brier score below the base rate's means the predictors help."]
+    schemes = list(dict.fromkeys(s for s in map(text_or_blank, cv.get("scheme", pd.Series(dtype=object))) if s))
+    k_fold = [s for s in schemes if s != "leave-one-out"]
+    if k_fold:  # the LOO columns then hold K-fold scores for the larger models: the note says which
+        notes.append(f"Models with many cases are checked by {' / '.join(k_fold)} cross-validation instead of "
+                     f"leave-one-out (the `scheme` column of cross_validation.csv says which, model by model).")
     if cv.empty:
         notes.append("No model was checked out of sample.")
-    table = PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out, notes)
+    title = "Out-of-sample check (" + ("leave-one-out or K-fold" if k_fold else "leave-one-out") + ")"
+    table = PubTable("cross_validation", title, out, notes)
     _mark_rows(table, _readable_notes(cv, codebook))
     return table
 
