@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", type=Path, help="also write messages to this file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, arguments, func, _) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)  # argparse %-formats help
         for flags, options in arguments:
             p.add_argument(*flags, **options)
         p.set_defaults(func=func)
