@@ -12,7 +12,7 @@ from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan, model_specs
-from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
+from casemeta.publish.tables import PubTable, model_results, require_results, study_tables, typeset_rows
 from casemeta.study import Study
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
 from casemeta.publish.formats import RENDERERS, latex_document
@@ -44,15 +44,18 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
         writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = []
     (folder / "tables").mkdir(parents=True, exist_ok=True)  # exists even when there is no table
+    typeset = [typeset_rows(t, [f for f, fmt in ((f"tables/{t.name}.csv", "csv"), (f"{name}_tables.xlsx", "xlsx"))
+                                if fmt in formats]) for t in tables]
     for fmt in formats:
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
-            for table in tables:
-                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(table)))
+            for table, printed in zip(tables, typeset):
+                shown = printed if fmt == "latex" else table
+                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(shown)))
         if fmt == "latex":
-            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(tables, title)))
+            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(typeset, title)))
         if fmt == "docx":
-            writers.write_docx(tables, folder / f"{name}_tables.docx", title)
+            writers.write_docx(typeset, folder / f"{name}_tables.docx", title)
             written.append(folder / f"{name}_tables.docx")
         if fmt == "xlsx":
             writers.write_xlsx(tables, folder / f"{name}_tables.xlsx")
