@@ -24,3 +24,60 @@ def test_a_strong_predictor_beats_the_base_rate():
     # leaving out a case next to the boundary moves the boundary, so one pair of the 100 ranks wrong
     assert out["loo_auc"] == pytest.approx(0.99)
     assert out["loo_brier"] < out["base_rate_brier"] / 5
+
+
+def _count_fits(monkeypatch):
+    """Counts the logistic fits the check makes (each refit of the model is one)."""
+    import casemeta.stats.cross_validation as cv
+
+    fits = []
+
+    class Counting(cv.LogisticRegression):
+        def fit(self, X, y):
+            fits.append(len(y))
+            return super().fit(X, y)
+
+    monkeypatch.setattr(cv, "LogisticRegression", Counting)
+    return fits
+
+
+def test_above_the_threshold_ten_stratified_folds_replace_leave_one_out(monkeypatch):
+    # synthetic: 30 cases, 15 events, x a noisy predictor
+    data = pd.DataFrame({"x": [i % 7 + (i >= 15) * 3 for i in range(30)], "y": [int(i >= 15) for i in range(30)]})
+    fits = _count_fits(monkeypatch)
+    out = loo_check(data, "y ~ x", loo_max_cases=29, seed=3)
+    assert out["scheme"] == "10-fold stratified, seed 3"
+    assert len(fits) == 10 and set(fits) == {27}  # 10 refits, each on 9 of 10 folds (27 of 30 cases), not 30 refits
+    # stratified: each training set holds 27 cases with 13 or 14 events, so the base-rate guess is 13/27 or 14/27
+    assert out["base_rate_brier"] > 0.25
+    fits.clear()
+    assert loo_check(data, "y ~ x", loo_max_cases=30)["scheme"] == "leave-one-out"
+    assert len(fits) == 30
+
+
+def test_k_is_the_rarer_outcomes_count_when_below_ten():
+    # synthetic: 40 cases, 4 events: each of the 4 folds holds one event
+    data = pd.DataFrame({"x": list(range(40)), "y": [0] * 36 + [1] * 4})
+    assert loo_check(data, "y ~ x", loo_max_cases=10)["scheme"] == "4-fold stratified, seed 1"
+
+
+def test_the_plan_threshold_reaches_the_csv_and_the_publication_note(tmp_path):
+    from casemeta.coded.case_table import load_cases
+    from casemeta.coded.derive import derive
+    from casemeta.plan import load_plan
+    from casemeta.publish.tables import cross_validation_table
+    from casemeta.steps.model_runs import run_models
+    from casemeta.study import Study
+    from conftest import ROOT
+
+    study = Study(ROOT, "african_clusters")
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
+    plan = {**plan, "models": {**plan["models"], "loo_max_cases": 20}}  # the study has 25 cases
+    run_models(derive(load_cases(study.cases_path, codebook), codebook), plan, codebook, tmp_path, 1000, 1)
+    cv = pd.read_csv(tmp_path / "cross_validation.csv", keep_default_na=False)
+    assert all(s.endswith("-fold stratified, seed 1") for s in cv["scheme"] if s)
+    assert any(cv["scheme"])
+    table = cross_validation_table(cv, codebook, plan)
+    assert table.title == "Out-of-sample check (leave-one-out or K-fold)"
+    assert any("cross-validation instead of leave-one-out" in note for note in table.notes)

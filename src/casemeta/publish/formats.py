@@ -17,12 +17,24 @@ import pandas as pd
 from casemeta.publish.cells import FORMULA_START, NOT_XML, NUMBER, REPLACEMENT, numeric_columns, visible_text  # noqa: F401
 from casemeta.publish.cells import cells as _cells, footnotes as _footnotes
 from casemeta.publish.latex import LATEX_SPECIALS, latex_document, latex_escape, to_latex  # noqa: F401
-from casemeta.publish.office import EXCEL_CELL_LIMIT, check_excel, excel_problems, sheet_name, write_docx, write_xlsx  # noqa: F401
 from casemeta.publish.tables import PubTable
 
 # CommonMark: backslash-escaped ASCII punctuation shows as itself. Inside a table cell only
 # these characters can change what is shown (emphasis, code, links, HTML, cell breaks, math
 # and strike-through in common extensions); & only where it would start an entity such as &amp;
+# Word and Excel writers (python-docx, openpyxl: ~0.3 s to import) load on first use, so that commands
+# and steps that write neither start quickly (PEP 562 module __getattr__)
+OFFICE_NAMES = frozenset({"EXCEL_CELL_LIMIT", "check_excel", "excel_problems", "sheet_name", "write_docx", "write_xlsx"})
+
+
+def __getattr__(name: str):
+    if name in OFFICE_NAMES:
+        from casemeta.publish import office
+
+        return getattr(office, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$^]|&(?=#?\w+;))")
 
 

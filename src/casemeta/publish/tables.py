@@ -34,6 +34,8 @@ class PubTable:
     # (row, column) position of a cell -> the stated reasons that explain it (a blank statistic, a fallback);
     # every format prints a footnote letter in the cell and the reasons under the table
     marks: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    # typeset formats (Word, LaTeX) print at most this many rows; None: every row
+    row_limit: int | None = None
 
     def mark(self, row: int, column: int, text) -> None:
         text = text_or_blank(text)
@@ -98,9 +100,25 @@ def stars(p) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def case_listing(frame: pd.DataFrame, codebook: Codebook, columns: list[str]) -> PubTable:
+CASE_LISTING_LIMIT = 200  # default of publication.case_listing_limit
+
+
+def case_listing(frame: pd.DataFrame, codebook: Codebook, columns: list[str], limit: int | None = CASE_LISTING_LIMIT) -> PubTable:
+    """Every coded case; Word and LaTeX print the first `limit` (see typeset_rows)."""
     out = pd.DataFrame({codebook.label(c): [codebook.variable(c).value_label(v) if not pd.isna(v) else "" for v in frame[c]] for c in columns})
-    return PubTable("cases", f"Coded cases ({len(frame)})", out, [f"Source: {codebook.source}"] if codebook.source else [])
+    return PubTable("cases", f"Coded cases ({len(frame)})", out, [f"Source: {codebook.source}"] if codebook.source else [],
+                    row_limit=limit)
+
+
+def typeset_rows(table: PubTable, full_list: list[str]) -> PubTable:
+    """The table as Word and LaTeX print it: its first row_limit rows, with a note naming where every row is
+    (full_list: the files holding them all); the table itself if it is within its limit."""
+    if table.row_limit is None or len(table.frame) <= table.row_limit:
+        return table
+    where = " and ".join(full_list) or "the CSV or Excel export (add csv or xlsx to the export formats)"
+    note = f"Only the first {table.row_limit:,} of {len(table.frame):,} rows are listed here; the full list is in {where}."
+    marks = {key: reasons for key, reasons in table.marks.items() if key[0] < table.row_limit}
+    return PubTable(table.name, table.title, table.frame.iloc[:table.row_limit], [*table.notes, note], marks)
 
 
 def reproduced_tables(reproduction: pd.DataFrame, titles: dict[str, str] | None = None) -> list[PubTable]:
@@ -390,9 +408,15 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> 
     })
     penalties = ", ".join(dict.fromkeys(p for p in map(text_or_blank, cv["penalty"]) if p)) or "C=1"
     notes = [f"L2-penalized logistic regression ({penalties}); a Brier score below the base rate's means the predictors help."]
+    schemes = list(dict.fromkeys(s for s in map(text_or_blank, cv.get("scheme", pd.Series(dtype=object))) if s))
+    k_fold = [s for s in schemes if s != "leave-one-out"]
+    if k_fold:  # the LOO columns then hold K-fold scores for the larger models: the note says which
+        notes.append(f"Models with many cases are checked by {' / '.join(k_fold)} cross-validation instead of "
+                     f"leave-one-out (the `scheme` column of cross_validation.csv says which, model by model).")
     if cv.empty:
         notes.append("No model was checked out of sample.")
-    table = PubTable("cross_validation", "Out-of-sample check (leave-one-out)", out, notes)
+    title = "Out-of-sample check (" + ("leave-one-out or K-fold" if k_fold else "leave-one-out") + ")"
+    table = PubTable("cross_validation", title, out, notes)
     _mark_rows(table, _readable_notes(cv, codebook))
     return table
 
@@ -423,7 +447,8 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     pub = plan.get("publication", {})
     if not len(derived):
         return tables
-    tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column])))
+    tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column]),
+                               pub.get("case_listing_limit", CASE_LISTING_LIMIT)))
     if "reproduce" in plan:
         require_results(results, ["reproduction.csv"])
         titles = {t["table"]: t.get("title", "") for t in plan["reproduce"].get("tables", [])}

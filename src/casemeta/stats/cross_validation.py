@@ -1,9 +1,11 @@
-"""Out-of-sample check: leave-one-out AUC and Brier score of a penalized logistic model.
+"""Out-of-sample check: leave-one-out (or, for many cases, K-fold) AUC and Brier score of a penalized logistic model.
 
 Next to the base rate, this shows a reader how much the predictors add beyond
 guessing the share of successes. Any sample size gives a row: where a score
 cannot be computed, the row's `note` says why, and where a fold needed a
-fallback, which one.
+fallback, which one. Leave-one-out refits the model once per case, so above
+`loo_max_cases` (set in the plan) the check uses stratified, seeded K-fold
+cross-validation instead, and the row's `scheme` says which was used.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import LeaveOneOut
+from sklearn.model_selection import LeaveOneOut, StratifiedKFold
 
 from casemeta.errors import CasemetaError
 from casemeta.stats.logistic_models import design
 from casemeta.stats.notes import join_notes, reason
 
 MIN_CASES = 3  # leaving one of two cases out leaves a single case to learn from
+LOO_MAX_CASES = 200  # default: above this many cases, K folds instead of n refits
+FOLDS = 10
+LOO = "leave-one-out"
 
 
 def _base_rate_scores(y: np.ndarray) -> dict:
@@ -32,15 +37,36 @@ def _base_rate_scores(y: np.ndarray) -> dict:
     return out
 
 
-def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, int, int]:
-    """Left-out probabilities; how many folds had one outcome only, how many fits stopped early.
+def _splits(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list, str]:
+    """The train/test splits and the scheme's name: leave-one-out up to loo_max_cases, else stratified K-fold.
+
+    K is 10, or the number of cases of the rarer outcome where that is smaller (each fold holds one at least).
+    """
+    if len(y) <= loo_max_cases:
+        return list(LeaveOneOut().split(y)), LOO
+    k = max(2, min(FOLDS, int(np.bincount(y.astype(int), minlength=2).min())))
+    folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(y)), y)), f"{k}-fold stratified, seed {seed}"
+
+
+def _base_rate_brier(y: np.ndarray, splits: list) -> float:
+    """The Brier score of predicting each left-out case by the share of events among the training cases."""
+    guess = np.empty(len(y))
+    for train, test in splits:
+        guess[test] = y[train].mean()
+    return float(brier_score_loss(y, guess, labels=[0, 1]))
+
+
+def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float, splits: list | None = None) -> tuple[np.ndarray, int, int]:
+    """Left-out probabilities (leave-one-out unless other splits are given); how many folds had one outcome only,
+    how many fits stopped early.
 
     A fold whose other cases all have one outcome cannot train a classifier; it
     predicts their base rate (0 or 1), which is what the fitted intercept tends to.
     """
     predicted = np.empty(len(y))
     one_class = not_converged = 0
-    for train, test in LeaveOneOut().split(X):
+    for train, test in (LeaveOneOut().split(X) if splits is None else splits):
         if np.unique(y[train]).size < 2:
             predicted[test] = y[train][0]
             one_class += 1
@@ -62,14 +88,17 @@ def loo_not_computed(data: pd.DataFrame, formula: str, why: str, C: float = 1.0)
     """The row of a check that cannot be run: base-rate scores where the outcome allows, and why."""
     outcome = formula.split("~", 1)[0].strip()
     out = {"formula": formula, "n": len(data), "base_rate": np.nan, "loo_auc": np.nan, "loo_brier": np.nan,
-           "base_rate_brier": np.nan, "penalty": f"L2, C={C}", "note": f"LOO AUC and Brier score not computed: {why}"}
+           "base_rate_brier": np.nan, "penalty": f"L2, C={C}", "scheme": "",
+           "note": f"LOO AUC and Brier score not computed: {why}"}
     if outcome in data and data[outcome].notna().all():
         out.update(_base_rate_scores(data[outcome].to_numpy(dtype=float)))
     return out
 
 
-def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "data") -> dict:
-    """Leave-one-out predicted probabilities of an L2-penalized logistic model, scored, with a note."""
+def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "data",
+              loo_max_cases: int = LOO_MAX_CASES, seed: int = 1) -> dict:
+    """Left-out predicted probabilities of an L2-penalized logistic model, scored, with a note: leave-one-out
+    up to loo_max_cases cases, stratified K-fold (seeded) above; `scheme` says which."""
     outcome = formula.split("~", 1)[0].strip()
     if len(data) < MIN_CASES:
         cases = f"only {len(data)} case(s)" if len(data) else "no cases"
@@ -81,8 +110,10 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
     except CasemetaError as exc:
         return loo_not_computed(data, formula, reason(exc, source), C)
     out = loo_not_computed(data, formula, "", C)
-    predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C)
-    out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)))
+    splits, scheme = _splits(y, loo_max_cases, seed)
+    predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C, splits)
+    out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)),
+               base_rate_brier=_base_rate_brier(y, splits), scheme=scheme)
     out["note"] = join_notes(
         f"in {one_class} fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1" if one_class else "",
         f"in {not_converged} fold(s) the fit stopped before converging (Newton-Cholesky, 1000 iterations)" if not_converged else "",

@@ -12,9 +12,10 @@ from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan, model_specs
-from casemeta.publish.tables import PubTable, model_results, require_results, study_tables
+from casemeta.publish.tables import PubTable, model_results, require_results, study_tables, typeset_rows
 from casemeta.study import Study
-from casemeta.publish.formats import RENDERERS, check_excel, latex_document, write_docx, write_xlsx
+from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
+from casemeta.publish.formats import RENDERERS, latex_document
 
 log = logging.getLogger("casemeta")
 
@@ -31,7 +32,7 @@ def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]
         log.warning("%s", message)
         tables = [PubTable("no_cases", f"{codebook.title}: no cases yet", pd.DataFrame({"Status": [message]}))]
     if "xlsx" in formats:
-        check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
+        writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
     return written + write_formats(tables, results, study.name, codebook.title, formats)
 
@@ -40,21 +41,24 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
     """Every table in every format: folder/tables/<table>.<ext>, folder/tables.tex, folder/<name>_tables.docx and .xlsx;
     files of those formats in tables/ that this export did not write are removed."""
     if "xlsx" in formats:
-        check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
+        writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = []
     (folder / "tables").mkdir(parents=True, exist_ok=True)  # exists even when there is no table
+    typeset = [typeset_rows(t, [f for f, fmt in ((f"tables/{t.name}.csv", "csv"), (f"{name}_tables.xlsx", "xlsx"))
+                                if fmt in formats]) for t in tables]
     for fmt in formats:
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
-            for table in tables:
-                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(table)))
+            for table, printed in zip(tables, typeset):
+                shown = printed if fmt == "latex" else table
+                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(shown)))
         if fmt == "latex":
-            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(tables, title)))
+            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(typeset, title)))
         if fmt == "docx":
-            write_docx(tables, folder / f"{name}_tables.docx", title)
+            writers.write_docx(typeset, folder / f"{name}_tables.docx", title)
             written.append(folder / f"{name}_tables.docx")
         if fmt == "xlsx":
-            write_xlsx(tables, folder / f"{name}_tables.xlsx")
+            writers.write_xlsx(tables, folder / f"{name}_tables.xlsx")
             written.append(folder / f"{name}_tables.xlsx")
     remove_stale(folder / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
     return written
@@ -93,9 +97,9 @@ def write_table(table: PubTable, path: Path) -> Path:
     check_table_path(path)
     fmt = TABLE_SUFFIXES[Path(path).suffix.lower()]
     if fmt == "docx":
-        write_docx([table], path, table.title)
+        writers.write_docx([table], path, table.title)
     elif fmt == "xlsx":
-        write_xlsx([table], path)
+        writers.write_xlsx([table], path)
     else:
         atomic_io.write_text(path, RENDERERS[fmt][0](table))
     return Path(path)

@@ -20,7 +20,7 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import model_specs
-from casemeta.stats.cross_validation import loo_check, loo_not_computed
+from casemeta.stats.cross_validation import LOO_MAX_CASES, loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.stats.logistic_models import FIT_COLUMNS, TERM_COLUMNS, fit_logistic
 from casemeta.stats.notes import join_notes, reason
@@ -31,7 +31,7 @@ CROSSTAB_COLUMNS = ["outcome", "condition", "condition_value", "condition_label"
 TEST_COLUMNS = ["outcome", "condition", "test", "p_value", "draws", "odds_ratio", "cramers_v", "n", "note"]
 MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "correction", "separation", "interval",
                  "p_value_test", "n", "loglik", *FIT_COLUMNS, "note"]
-CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty", "note"]
+CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty", "scheme", "note"]
 # what the numerical libraries raise for data they cannot fit; turned into a "not estimable" note
 FIT_ERRORS = (CasemetaError, ValueError, ArithmeticError, np.linalg.LinAlgError)
 
@@ -103,8 +103,10 @@ def _attempt(compute, data: pd.DataFrame, m: dict, source: str, **kwargs) -> tup
         return None, reason(exc, source)
 
 
-def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame, dict]:
-    """One model's term rows (or one "not estimable" row) and its leave-one-out row.
+def model_rows(frame: pd.DataFrame, m: dict, source: str, loo_max_cases: int = LOO_MAX_CASES,
+               seed: int = 1) -> tuple[pd.DataFrame, dict]:
+    """One model's term rows (or one "not estimable" row) and its out-of-sample row (leave-one-out up to
+    loo_max_cases cases, seeded K-fold above).
 
     What stops a model also stops its check, with the same words in both notes.
     """
@@ -113,7 +115,8 @@ def model_rows(frame: pd.DataFrame, m: dict, source: str) -> tuple[pd.DataFrame,
     problem = not_estimable(frame, cases, m)
     options = {"method": m["method"], "correction": m.get("correction", "none"), "tests": m.get("tests", ())}
     fit, fit_note = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
-    check, check_note = (None, problem) if problem else _attempt(loo_check, cases, m, source)
+    check, check_note = (None, problem) if problem else _attempt(loo_check, cases, m, source,
+                                                                 loo_max_cases=loo_max_cases, seed=seed)
     if check is None:
         check, check_note = loo_not_computed(cases, m["formula"], check_note), ""
     check = {"model": m["model"], **check, "note": join_notes(missing, check["note"], check_note)}
@@ -138,9 +141,10 @@ def run_models(frame: pd.DataFrame, plan: dict, codebook: Codebook, out_dir: Pat
             long, test = crosstab_rows(frame, outcome, condition, codebook, draws, seed)
             tabs.append(long)
             tests.append(test)
+    loo_max_cases = (plan.get("models") or {}).get("loo_max_cases", LOO_MAX_CASES)
     for i, m in enumerate(model_specs(plan, codebook), 1):
         log.info("model %d: %s", i, m["formula"])
-        table, check = model_rows(frame, m, codebook.study)
+        table, check = model_rows(frame, m, codebook.study, loo_max_cases, seed)
         models.append(table)
         checks.append(check)
     files = {

@@ -16,7 +16,8 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
-from casemeta.publish.formats import RENDERERS, check_excel, write_docx, write_xlsx
+from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
+from casemeta.publish.formats import RENDERERS
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
 from casemeta.steps.exports import remove_stale
@@ -76,12 +77,12 @@ def publish(result: QcaResult, spec: QcaSpec, name: str, out_dir: Path, cases: l
         solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, result.notes),
         necessity_table("necessity", f"Necessity: {spec.outcome_label}", result.necessity, []),
     ]
-    check_excel(tables)
+    writers.check_excel(tables)
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
     written = [atomic_io.write_text(out_dir / "tables" / f"{t.name}.{ext}", render(t))
                for render, ext in RENDERERS.values() for t in tables]
-    write_docx(tables, out_dir / f"{name}.docx", f"QCA {name}")
-    write_xlsx(tables, out_dir / f"{name}.xlsx")
+    writers.write_docx(tables, out_dir / f"{name}.docx", f"QCA {name}")
+    writers.write_xlsx(tables, out_dir / f"{name}.xlsx")
     return written + [out_dir / f"{name}.docx", out_dir / f"{name}.xlsx"] + xy_plots(result, spec, out_dir / "figures", cases)
 
 

@@ -1,0 +1,23 @@
+"""The scale benchmark's synthetic growth of a study keeps the real cases and makes unique ids."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_grown_cases_keep_the_real_rows_and_flip_about_a_tenth_of_binary_codes():
+    spec = importlib.util.spec_from_file_location("scale_benchmark", ROOT / "benchmarks" / "scale_benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    real = pd.read_csv(ROOT / "data" / "coded" / "african_clusters" / "cases.csv")
+    grown = bench.grown_cases(real, 2025)
+    assert len(grown) == 2025 and grown["case_id"].is_unique
+    pd.testing.assert_frame_equal(grown.iloc[:len(real)], real)
+    # each resampled row started as a copy of a real row: compare with its source to count flips
+    source = real.set_index("case_id").loc[grown["case_id"].iloc[len(real):].str.replace(r"_r\d+$", "", regex=True)]
+    binary = [c for c in real.columns if set(real[c].dropna().unique()) <= {0, 1}]
+    flipped = (source[binary].to_numpy() != grown[binary].iloc[len(real):].to_numpy()).mean()
+    assert 0.09 < flipped < 0.11  # 10% flipped, 2000 × len(binary) draws

@@ -1,0 +1,41 @@
+"""Start-up: the command line loads the Word, Excel, plotting and model libraries only for the steps that use them."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("docx", "openpyxl", "matplotlib", "sklearn", "statsmodels")
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy libraries in sys.modules after running `code` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_command_line_loads_no_heavy_library():
+    assert loaded_after("import casemeta.cli") == []
+
+
+@pytest.mark.parametrize("module", ["casemeta.steps.exports", "casemeta.steps.qca_runs", "casemeta.publish.formats"])
+def test_the_export_modules_load_word_and_excel_only_when_writing(module):
+    assert not {"docx", "openpyxl"} & set(loaded_after(f"import {module}"))
+
+
+def test_office_writers_still_reachable_through_formats():
+    assert set(loaded_after("from casemeta.publish.formats import write_docx")) >= {"docx", "openpyxl"}
+
+
+def test_help_lists_every_command_without_error():
+    # a '%' in a command's help (e.g. "95% interval") made argparse fail on `casemeta --help`
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([sys.executable, "-m", "casemeta.cli", "--help"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-300:]
+    assert "95% interval" in done.stdout
