@@ -45,5 +45,6 @@ def test_a_study_with_no_cases_gives_a_message_not_a_failure(project):
     models_study(study, results / "pipkin_fuentes" / "derived_cases.csv", results / "pipkin_fuentes" / "models", 1000, 1)
     export_tables(study, results, ["markdown", "docx", "xlsx", "latex"])
     summary = (results / "pipkin_fuentes" / "summary.md").read_text()
-    assert "No coded cases yet in" in summary and "casemeta new-case --study pipkin_fuentes" in summary
+    assert "No coded cases yet in data/coded/pipkin_fuentes/cases.csv" in summary and "casemeta new-case --study pipkin_fuentes" in summary
+    assert str(project) not in summary  # no machine-specific path in a file meant for readers
     assert (results / "pipkin_fuentes" / "tables" / "no_cases.md").exists()

@@ -137,6 +137,13 @@ class Study:
     def results_dir(self) -> Path:
         return self.root / "results" / self.name
 
+    def relative(self, path: Path) -> Path:
+        """`path` as seen from the project folder, for text a reader sees (no machine-specific prefix)."""
+        try:
+            return Path(path).resolve().relative_to(self.root.resolve())
+        except ValueError:  # outside the project: shown as it is
+            return Path(path)
+
     def result(self, step: str, key: str) -> Path:
         """The path of one result, e.g. study.result("models", "tests")."""
         return self.root / RESULTS[step][key].format(study=self.name)

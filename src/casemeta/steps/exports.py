@@ -115,13 +115,13 @@ def remove_stale(folder: Path, written: list[Path], suffixes: set[str]) -> None:
 
 
 def no_cases_message(study: Study) -> str:
-    return (f"No coded cases yet in {study.cases_path}: the study's tables and models will appear here once "
+    return (f"No coded cases yet in {study.relative(study.cases_path)}: the study's tables and models will appear here once "
             f"cases are added (casemeta new-case --study {study.name}, then casemeta add-case).")
 
 
 def summary(study: Study, codebook: Codebook, derived: pd.DataFrame, tables: list[PubTable]) -> str:
     """A short account of what the run produced for the study, or why it produced nothing."""
-    lines = [f"# {codebook.title}", "", f"Study `{study.name}`: {len(derived)} coded case(s) in `{study.cases_path}`.", ""]
+    lines = [f"# {codebook.title}", "", f"Study `{study.name}`: {len(derived)} coded case(s) in `{study.relative(study.cases_path)}`.", ""]
     if not len(derived):
         return "\n".join([*lines, no_cases_message(study), ""])
     lines += ["Tables (under `tables/`, and in the Word and Excel files):", ""]

@@ -77,7 +77,7 @@ def check_coding(study: Study, out: Path) -> None:
         raise CasemetaError(
             f"{study.cases_path}: differs from what the codebook rules give from {study.raw_dir} "
             f"(run `casemeta code --study {study.name}` after changing the rules)", problems)
-    atomic_io.write_text(out, f"{study.cases_path}: every transcribed case equals what the codebook rules give.\n")
+    atomic_io.write_text(out, f"{study.relative(study.cases_path)}: every transcribed case equals what the codebook rules give.\n")
 
 
 def derive_study(study: Study, cases_path: Path, out: Path) -> None:
