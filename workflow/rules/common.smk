@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import yaml
 from snakemake.logging import logger
 from snakemake.utils import validate
 
@@ -40,45 +39,49 @@ def result(step, key):
     return RESULTS[step][key]
 
 
-def study_problem(name):
-    """Why a study cannot be analysed at all (unknown, broken codebook, plan that does not fit), or None.
-
-    Checked when the workflow is read, so that a typo in a plan stops that
-    study before any analysis, while the other studies run.
-    """
+def load_study(name):
+    """The study's codebook and its plan checked against it, or a CasemetaError saying why not
+    (unknown study, broken codebook, plan that does not fit)."""
     s = study(name)
+    if name == SYNTHESIS:
+        raise CasemetaError(f"{name!r} is not a study: analysis/{SYNTHESIS}.yaml is the plan of the synthesis across studies")
+    if not s.codebook_path.is_file() or not s.plan_path.is_file():
+        raise CasemetaError(f"unknown study {name!r}: needs {s.plan_path} and {s.codebook_path}")
+    codebook = s.codebook()
+    return codebook, load_plan(s.plan_path, codebook)
+
+
+# Every study is read and checked once, when the workflow is read: a typo in a plan stops that
+# study before any analysis, while the other studies run.
+CHECKED, PROBLEMS = {}, {}
+for name in STUDIES:
     try:
-        if name == SYNTHESIS:
-            raise CasemetaError(f"{name!r} is not a study: analysis/{SYNTHESIS}.yaml is the plan of the synthesis across studies")
-        if not s.codebook_path.is_file() or not s.plan_path.is_file():
-            raise CasemetaError(f"unknown study {name!r}: needs {s.plan_path} and {s.codebook_path}")
-        load_plan(s.plan_path, s.codebook())
+        CHECKED[name] = load_study(name)
     except CasemetaError as exc:
-        return str(exc)
-    return None
+        PROBLEMS[name] = str(exc)
+        logger.error(f"study {name}: {exc}")
 
 
-PROBLEMS = {name: problem for name in STUDIES if (problem := study_problem(name))}
-for name, problem in PROBLEMS.items():
-    logger.error(f"study {name}: {problem}")
+def checked(name):
+    """(codebook, plan) of a sound study; for a broken one, the error that says why."""
+    return CHECKED[name] if name in CHECKED else load_study(name)
 
 
 def plan_part(name, display):
     """The analysis (display=False) or display-only (display=True) sections of the plan, as
     canonical text: a rule takes the part it reads as a param, so that Snakemake re-runs it
     when, and only when, that part changes."""
-    plan = yaml.safe_load(study(name).plan_path.read_text(encoding="utf-8"))
-    return json.dumps(plan_sections(plan, display), sort_keys=True)
+    return json.dumps(plan_sections(checked(name)[1], display), sort_keys=True)
 
 
 def is_transcribed(name):
     """The study is coded by rules from a transcription in data/raw/<study>/."""
-    return study(name).codebook().raw is not None
+    return checked(name)[0].raw is not None
 
 
 def reproduces(name):
     """The study's plan compares our tables with published numbers."""
-    return "reproduce" in load_plan(study(name).plan_path, study(name).codebook())
+    return "reproduce" in checked(name)[1]
 
 
 def raw_files(wildcards):
