@@ -81,13 +81,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--steps", nargs="+", choices=[s for s, _ in STEPS], default=[s for s, _ in STEPS],
+                        help="run only these steps (in workflow order)")
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md (its own section)")
     args = parser.parse_args()
     rows = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = project_copy(n, Path(tmp))
-            for step, step_args in STEPS:
+            for step, step_args in [(s, a) for s, a in STEPS if s in args.steps]:
                 wall, peak, status = run_step(root, step_args, args.timeout)
                 rows.append({"cases": n, "step": step, "seconds": round(wall, 2), "peak MiB": round(peak) if peak == peak else "", "status": status})
                 print(rows[-1], flush=True)

@@ -55,3 +55,34 @@ def test_the_plan_sets_the_limit_and_the_default_is_200():
 
     assert CASE_LISTING_LIMIT == 200
     assert _schema()["properties"]["publication"]["properties"]["case_listing_limit"] == {"type": "integer", "minimum": 1}
+
+
+def test_a_qca_cell_lists_cases_up_to_the_limit_and_counts_the_rest():
+    from casemeta.publish.qca_tables import capped_cases
+
+    assert capped_cases("a,b,c", 3) == "a,b,c"
+    assert capped_cases("a,b,c,d", 3) == "a,b,c … and 1 more"
+    assert capped_cases("a,b; c,d,e", 2) == "a,b … and 3 more"  # a solution's cases: configurations apart by "; "
+    assert capped_cases("", 1) == "" and capped_cases("a,b", None) == "a,b"
+
+
+def test_qca_tables_of_many_cases_fit_every_format_and_point_to_the_csv(tmp_path):
+    """1,000 synthetic cases in one configuration: 8,000+ characters of ids in the truth table's `Cases` cell,
+    cut to the limit in every format (Excel holds 32,767 characters a cell), with a note naming the CSV."""
+    from casemeta.publish.qca_tables import solutions_table, truth_table_table
+    from casemeta.stats.qca import MODEL_ROW
+
+    ids = ",".join(f"synthetic_{i:04d}" for i in range(1000))
+    tt = pd.DataFrame({"A": [1], "OUT": ["1"], "n": [1000], "incl": [1.0], "PRI": [1.0], "cases": [ids]})
+    sol = pd.DataFrame({"solution": ["C", "C"], "model": [1, 1], "term": ["A", MODEL_ROW], "inclS": [1.0, 1.0],
+                        "PRI": [1.0, 1.0], "covS": [1.0, 1.0], "covU": [1.0, float("nan")], "cases": [ids, ""]})
+    tables = [truth_table_table("truth_table", "T", tt, ["A"], [], case_limit=4),
+              solutions_table("solutions", "S", sol, "Y", [], case_limit=4)]
+    assert tables[0].frame.at[0, "Cases"] == "synthetic_0000,synthetic_0001,synthetic_0002,synthetic_0003 … and 996 more"
+    assert tables[1].frame.at[0, "Cases"] == tables[0].frame.at[0, "Cases"]
+    assert tables[0].notes == ["A cell lists at most 4 cases; every case is in truth_table.csv."]
+    assert tables[1].notes == ["A cell lists at most 4 cases; every case is in solutions.csv."]
+    write_formats(tables, tmp_path, "q", "Q", ["csv", "latex", "docx", "xlsx"])  # no cell too long for Excel
+    assert "… and 996 more" in (tmp_path / "tables" / "truth_table.tex").read_text()
+    # at the default limit, 200 ids stay well under Excel's cell limit
+    assert len(truth_table_table("t", "T", tt, ["A"], []).frame.at[0, "Cases"]) < 32767 // 4

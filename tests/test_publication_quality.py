@@ -82,6 +82,11 @@ def test_every_number_in_the_workbook_is_stored_as_a_number(run):
     sheet = book[index["Logistic models of dynamism (growth or upgrading)"]]
     aic = next(row for row in sheet.iter_rows() if row[0].value == "AIC")
     assert isinstance(aic[2].value, float) and aic[2].number_format == "0.00"
+    # statistics right-aligned, the stub's words left-aligned and wrapped, every body cell top-aligned
+    assert (aic[2].alignment.horizontal, aic[2].alignment.vertical, bool(aic[2].alignment.wrap_text)) == ("right", "top", False)
+    assert (aic[0].alignment.horizontal, aic[0].alignment.vertical, aic[0].alignment.wrap_text) == ("left", "top", True)
+    header = sheet[2]
+    assert (header[0].alignment.vertical, header[0].border.bottom.style, header[0].font.b) == ("bottom", "thin", True)
 
 
 def test_every_word_table_has_a_numbered_caption(run):

@@ -17,6 +17,7 @@ rule qca:
         tables=directory(result("qca", "tables")),
     params:
         plan=lambda wildcards: plan_part(wildcards.study, display=False),
+        display=lambda wildcards: plan_part(wildcards.study, display=True),  # case_listing_limit
     log:
         "logs/qca/{study}.log",
     conda:

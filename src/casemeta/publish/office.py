@@ -23,7 +23,7 @@ from docx.shared import Mm, Pt, RGBColor
 from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -204,7 +204,13 @@ def excel_problems(tables: list[PubTable]) -> list[str]:
     silently drop the rest, and a split cell would make the Excel table differ from every other format."""
     problems = []
     for table in tables:
+        # a cell's visible text is as long as its text (see visible_text): only cells that could be too long are
+        # looked at, so that checking a case listing of 10^5 rows costs one vectorised pass
+        longest = table.frame.apply(lambda column: column.astype(str).str.len()).to_numpy().max(initial=0)
+        suspect = longest + len(",".join(footnote_letter(i) for i in range(len(table.footnotes())))) > EXCEL_CELL_LIMIT
         for kind, cells, _ in _sheet_rows(table):
+            if kind.startswith("row") and not suspect:
+                continue
             for c, (text, marker) in enumerate(cells):
                 length = len(visible_text(text)) + len(marker)
                 if length > EXCEL_CELL_LIMIT:
@@ -238,10 +244,14 @@ def _excel_text(cell, text: str, marker: str, bold: bool) -> None:
         cell.quotePrefix = True  # Excel shows it as text, even after editing
 
 
-def _excel_cell(sheet, row: int, column: int, text: str, marker: str, bold: bool, number: bool = False):
-    """A number printed as one (in a body row) is stored as a number in its printed format; anything else as text."""
+def _excel_cell(sheet, row: int, column: int, text: str, marker: str, bold: bool, number: bool = False,
+                style: str | None = None):
+    """A number printed as one (in a body row) is stored as a number in its printed format; anything else as text.
+    `style`: a named style, applied first (it replaces the cell's whole style)."""
     text = visible_text(text)
     cell = sheet.cell(row=row, column=column)
+    if style:
+        cell.style = style
     found = printed_number(text) if number else None
     if found:
         value, decimals, grouped = found
@@ -261,6 +271,18 @@ def _fit_columns(sheet, table: PubTable) -> None:
         sheet.column_dimensions[get_column_letter(c)].width = min(max(lengths) + 2, 50)
 
 
+def _body_style(book, numeric: bool) -> str:
+    """The named cell style of a body cell: statistics right-aligned, text left-aligned and wrapped; top-aligned.
+
+    A named style, because openpyxl hashes a style object each time one is set on a cell, which made
+    a 10^5-row case listing spend most of its time there; a named style is copied in."""
+    name = f"casemeta body, {'statistic' if numeric else 'text'}"
+    if name not in book.named_styles:
+        book.add_named_style(NamedStyle(name, alignment=Alignment(horizontal="right" if numeric else "left",
+                                                                  wrap_text=not numeric, vertical="top")))
+    return name
+
+
 def _table_sheet(sheet, table: PubTable) -> None:
     numeric = numeric_columns(table)
     # numbers are stored as numbers in a column of statistics, and in any column that holds only numbers
@@ -268,15 +290,16 @@ def _table_sheet(sheet, table: PubTable) -> None:
     stored = [n or all(printed_number(visible_text(v)) for v in table.frame.iloc[:, c] if visible_text(v))
               for c, n in enumerate(numeric)]
     header_rule = Border(top=Side(style="thin"), bottom=Side(style="thin"))
+    header_align = [Alignment(horizontal="right" if n else "left", wrap_text=True, vertical="bottom") for n in numeric]
+    body_style = [_body_style(sheet.parent, n) for n in numeric]
     for r, (kind, cells, bold) in enumerate(_sheet_rows(table), start=1):
         body = kind.startswith("row")
         for c, (text, marker) in enumerate(cells, start=1):
-            cell = _excel_cell(sheet, r, c, text, marker, bold, number=body and stored[c - 1])
+            cell = _excel_cell(sheet, r, c, text, marker, bold, number=body and stored[c - 1],
+                               style=body_style[c - 1] if body else None)
             if kind == "header":
                 cell.border = header_rule
-                cell.alignment = Alignment(horizontal="right" if numeric[c - 1] else "left", wrap_text=True, vertical="bottom")
-            elif body:
-                cell.alignment = Alignment(horizontal="right" if numeric[c - 1] else "left", wrap_text=not numeric[c - 1], vertical="top")
+                cell.alignment = header_align[c - 1]
     sheet.freeze_panes = "B3"  # title and header stay in view, and so does the stub column
     _fit_columns(sheet, table)
 

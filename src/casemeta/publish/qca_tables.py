@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from casemeta.publish.tables import PubTable, fmt_count, fmt_number
+from casemeta.publish.tables import CASE_LISTING_LIMIT, PubTable, fmt_count, fmt_number
 from casemeta.stats.qca import MODEL_ROW
 
 SCORE_DIGITS = 3  # R QCA prints parameters of fit to three decimals
@@ -14,23 +16,49 @@ def _score(x) -> str:
     return fmt_number(x, SCORE_DIGITS)
 
 
+_SEPARATOR = re.compile(r"[,;] ?")  # between case ids: `FI,IE; FR,SE`
+
+
+def capped_cases(text: str, limit: int | None) -> str:
+    """The case ids of a cell, the first `limit` of them and how many more (a large study lists thousands)."""
+    if limit is None or not text:
+        return text
+    separators = list(_SEPARATOR.finditer(text))
+    if len(separators) < limit:
+        return text
+    return f"{text[:separators[limit - 1].start()]} … and {len(separators) + 1 - limit:,} more"
+
+
+def capped_note(cells: pd.Series, limit: int | None, where: str) -> list[str]:
+    """The note a table needs when one of its cells lists only some of its cases."""
+    if limit is None or not any(len(_SEPARATOR.findall(text)) >= limit for text in cells.astype(str)):
+        return []
+    return [f"A cell lists at most {limit:,} cases; every case is in {where}."]
+
+
 def model_expression(solutions: pd.DataFrame, solution: str, model: int) -> str:
     """A model in the notation `A*~B + C` (its terms joined by +)."""
     rows = solutions[(solutions["solution"] == solution) & (solutions["model"] == model) & (solutions["term"] != MODEL_ROW)]
     return " + ".join(rows["term"])
 
 
-def truth_table_table(name: str, title: str, tt: pd.DataFrame, conditions: list[str], notes: list[str]) -> PubTable:
+def truth_table_table(name: str, title: str, tt: pd.DataFrame, conditions: list[str], notes: list[str],
+                      case_limit: int | None = CASE_LISTING_LIMIT) -> PubTable:
+    """One row per configuration; its `Cases` cell lists at most case_limit cases (all are in truth_table.csv)."""
+    cases = tt["cases"].astype(str)
     frame = pd.DataFrame({
         **{c: tt[c].astype(str) for c in conditions},
         "OUT": tt["OUT"].astype(str), "n": tt["n"].map(fmt_count),
-        "incl": tt["incl"].map(_score), "PRI": tt["PRI"].map(_score), "Cases": tt["cases"].astype(str),
+        "incl": tt["incl"].map(_score), "PRI": tt["PRI"].map(_score),
+        "Cases": cases.map(lambda text: capped_cases(text, case_limit)),
     })
-    return PubTable(name, title, frame, notes=notes)
+    return PubTable(name, title, frame, notes=[*notes, *capped_note(cases, case_limit, "truth_table.csv")])
 
 
-def solutions_table(name: str, title: str, solutions: pd.DataFrame, outcome: str, notes: list[str]) -> PubTable:
-    """One row per term, then the model itself written out, `A*~B + C -> outcome`, with its fit."""
+def solutions_table(name: str, title: str, solutions: pd.DataFrame, outcome: str, notes: list[str],
+                    case_limit: int | None = CASE_LISTING_LIMIT) -> PubTable:
+    """One row per term, then the model itself written out, `A*~B + C -> outcome`, with its fit; a term's `Cases`
+    cell lists at most case_limit cases (all are in solutions.csv)."""
     rows = []
     for (solution, model), part in solutions.groupby(["solution", "model"], sort=False):
         label = f"{solution} M{model}"
@@ -40,10 +68,11 @@ def solutions_table(name: str, title: str, solutions: pd.DataFrame, outcome: str
                 "Solution": label,
                 "Term": f"{model_expression(solutions, solution, model)} → {outcome}" if whole else row["term"],
                 "inclS": _score(row["inclS"]), "PRI": _score(row["PRI"]), "covS": _score(row["covS"]),
-                "covU": "" if whole else _score(row["covU"]), "Cases": "" if whole else str(row["cases"]),
+                "covU": "" if whole else _score(row["covU"]), "Cases": "" if whole else capped_cases(str(row["cases"]), case_limit),
             })
     frame = pd.DataFrame(rows, columns=["Solution", "Term", "inclS", "PRI", "covS", "covU", "Cases"])
-    return PubTable(name, title, frame, notes=notes)
+    listed = solutions.loc[solutions["term"] != MODEL_ROW, "cases"] if len(solutions) else pd.Series(dtype=str)
+    return PubTable(name, title, frame, notes=[*notes, *capped_note(listed, case_limit, "solutions.csv")])
 
 
 def necessity_table(name: str, title: str, necessity: pd.DataFrame, notes: list[str]) -> PubTable:

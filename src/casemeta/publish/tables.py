@@ -48,8 +48,10 @@ class PubTable:
 
     def marker(self, row: int, column: int) -> str:
         """The footnote letters of a cell, e.g. 'a' or 'a,c'; '' for a cell with no stated reason."""
+        if (row, column) not in self.marks:  # most cells: no footnote order to work out (a case listing has none)
+            return ""
         order = self.footnotes()
-        return ",".join(footnote_letter(order.index(t)) for t in self.marks.get((row, column), []))
+        return ",".join(footnote_letter(order.index(t)) for t in self.marks[(row, column)])
 
     def row_notes(self, row: int) -> str:
         """The reasons of one row, each after the column it explains (for the CSV's Note column)."""

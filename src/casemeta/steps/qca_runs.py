@@ -18,6 +18,7 @@ from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
 from casemeta.publish.formats import RENDERERS
+from casemeta.publish.tables import CASE_LISTING_LIMIT
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
 from casemeta.steps.exports import remove_stale
@@ -69,12 +70,16 @@ def cut_notes(spec: QcaSpec, result: QcaResult) -> list[str]:
             f"{result.remainders} of {2 ** len(spec.conditions)} configurations are remainders (too few cases)."]
 
 
-def publish(result: QcaResult, spec: QcaSpec, name: str, out_dir: Path, cases: list[str]) -> list[Path]:
-    """Tables in every format under DIR/tables/ (+ DIR/<name>.docx and .xlsx) and XY plots under DIR/figures/."""
+def publish(result: QcaResult, spec: QcaSpec, name: str, out_dir: Path, cases: list[str],
+            case_limit: int | None = CASE_LISTING_LIMIT) -> list[Path]:
+    """Tables in every format under DIR/tables/ (+ DIR/<name>.docx and .xlsx) and XY plots under DIR/figures/;
+    a table cell lists at most case_limit cases (the CSVs beside them list all)."""
     notes = cut_notes(spec, result) + result.notes
     tables = [
-        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions, notes),
-        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, result.notes),
+        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions, notes,
+                          case_limit),
+        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, result.notes,
+                        case_limit),
         necessity_table("necessity", f"Necessity: {spec.outcome_label}", result.necessity, []),
     ]
     writers.check_excel(tables)
@@ -117,14 +122,16 @@ def qca_study(study: Study, derived_path: Path, out_dir: Path, summary_path: Pat
     derived = load_derived(derived_path, codebook)
     lines = [f"# {codebook.title}: configurational analysis (QCA)", ""]
     out_dir.mkdir(parents=True, exist_ok=True)
+    case_limit = (plan.get("publication") or {}).get("case_listing_limit", CASE_LISTING_LIMIT)
     for entry in plan.get("qca", []):
-        lines += run_entry(study, codebook, derived, entry, out_dir / entry["name"])
+        lines += run_entry(study, codebook, derived, entry, out_dir / entry["name"], case_limit)
     if not plan.get("qca"):
         lines.append("The analysis plan has no `qca:` section.")
     atomic_io.write_text(summary_path, "\n".join(lines) + "\n")
 
 
-def run_entry(study: Study, codebook: Codebook, derived: pd.DataFrame, entry: dict, folder: Path) -> list[str]:
+def run_entry(study: Study, codebook: Codebook, derived: pd.DataFrame, entry: dict, folder: Path,
+              case_limit: int | None = CASE_LISTING_LIMIT) -> list[str]:
     """One plan QCA into its folder; its part of qca.md."""
     spec = spec_from_plan(entry)
     frame, missing = study_frame(derived, codebook, entry)
@@ -135,7 +142,7 @@ def run_entry(study: Study, codebook: Codebook, derived: pd.DataFrame, entry: di
     result.notes = [n for n in (missing, *result.notes) if n]
     folder.mkdir(parents=True, exist_ok=True)
     write_csvs(result, folder)
-    publish(result, spec, entry["name"], folder, [str(c) for c in frame.index])
+    publish(result, spec, entry["name"], folder, [str(c) for c in frame.index], case_limit)
     for note in result.notes:
         log.info("%s: qca %s: %s", study.name, entry["name"], note)
     return summary_lines(entry["name"], spec, result, len(frame))
