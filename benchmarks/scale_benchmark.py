@@ -1,12 +1,22 @@
-"""Scale benchmark: the workflow steps of african_clusters grown to N coded cases.
+"""Scale benchmark: the workflow on african_clusters grown to N coded cases, and the cold workflow run.
 
 The 25 real cases, then cases resampled from them with 10% of the binary codes
-flipped (seeded; ids made unique), in a temporary copy of the project. Each
-step is its own `casemeta` command, as the workflow runs it; its wall time and
-peak resident memory come from `/usr/bin/time -f %M`.
+flipped (seeded; ids made unique), in a temporary copy of the project (the
+cases are synthetic: nothing is written into the project itself).
+
+For each size:
+- the whole workflow, `snakemake --cores 2 --config studies=african_clusters`
+  (sizes listed in --workflow-sizes; its wall time and the peak memory of its
+  largest job), then
+- each step alone, as the workflow's rule runs it (one `casemeta` command), with
+  its wall time and peak resident memory (GNU time's %M).
+Then the cold run: `snakemake --cores 2` on a fresh copy of the shipped studies,
+no results yet (median of --cold-runs).
+
 Writes its section of BENCHMARKS.md with --write.
 
-    python benchmarks/scale_benchmark.py [--sizes 1000 10000] [--timeout 300] [--write]
+    python benchmarks/scale_benchmark.py [--sizes 1000 10000 100000 1000000]
+        [--workflow-sizes 1000 10000 100000] [--timeout 900] [--cold-runs 5] [--write]
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,15 +40,21 @@ SECTION = "## Scale: the workflow on grown studies"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sections import write_section  # noqa: E402  (BENCHMARKS.md is shared by every benchmark)
+
 STUDY = "african_clusters"
-STEPS = [  # (step, arguments after `casemeta --root ROOT`), in workflow order
-    ("validate", ["validate", "--study", STUDY, "--out", "results/{s}/validated_cases.csv"]),
-    ("derive", ["derive", "--study", STUDY, "--cases", "results/{s}/validated_cases.csv", "--out", "results/{s}/derived_cases.csv"]),
-    ("models", ["models", "--study", STUDY, "--derived", "results/{s}/derived_cases.csv", "--out-dir", "results/{s}/models"]),
-    ("reproduce", ["reproduce", "--study", STUDY, "--derived", "results/{s}/derived_cases.csv", "--out", "results/{s}/reproduction.csv",
-                   "--checks", "results/{s}/consistency.csv", "--report", "results/{s}/reproduction.md"]),
-    ("export", ["export", "--study", STUDY, "--format", "all", "--results", "results"]),
+R = f"results/{STUDY}"
+STEPS = [  # (step, arguments after `casemeta --root ROOT`), in workflow order, as workflow/rules/*.smk run them
+    ("validate", ["validate", "--study", STUDY, "--out", f"{R}/validated_cases.csv"]),
+    ("check-coding", ["check-coding", "--study", STUDY, "--out", f"{R}/coding_check.txt"]),
+    ("derive", ["derive", "--study", STUDY, "--cases", f"{R}/validated_cases.csv", "--out", f"{R}/derived_cases.csv"]),
+    ("models", ["models", "--study", STUDY, "--derived", f"{R}/derived_cases.csv", "--out-dir", f"{R}/models"]),
+    ("reproduce", ["reproduce", "--study", STUDY, "--derived", f"{R}/derived_cases.csv", "--out", f"{R}/reproduction.csv",
+                   "--checks", f"{R}/consistency.csv", "--report", f"{R}/reproduction.md"]),
+    ("qca", ["qca-study", "--study", STUDY, "--derived", f"{R}/derived_cases.csv", "--out-dir", f"{R}/qca",
+             "--summary", f"{R}/qca.md"]),
+    ("export", ["export", "--study", STUDY, "--format", "all", "--figures", "--results", "results"]),
 ]
+PROJECT = ("Snakefile", "analysis", "data", "workflow", "config", "profiles")
 
 
 def grown_cases(cases: pd.DataFrame, n: int, seed: int = 1) -> pd.DataFrame:
@@ -51,23 +68,27 @@ def grown_cases(cases: pd.DataFrame, n: int, seed: int = 1) -> pd.DataFrame:
     return pd.concat([cases, extra], ignore_index=True)
 
 
-def project_copy(n: int, into: Path) -> Path:
-    for part in ("Snakefile", "analysis", "data", "workflow", "config"):
+def project_copy(into: Path, n: int | None = None) -> Path:
+    """The project's workflow, plans and data (no results) under `into`; with n, african_clusters grown to n cases."""
+    for part in PROJECT:
         source = ROOT / part
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, into / part)
-    path = into / "data" / "coded" / STUDY / "cases.csv"
-    grown_cases(pd.read_csv(path), n).to_csv(path, index=False)
+        if source.is_symlink():
+            (into / part).symlink_to(os.readlink(source))
+        else:
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, into / part)
+    if n is not None:
+        path = into / "data" / "coded" / STUDY / "cases.csv"
+        grown_cases(pd.read_csv(path), n).to_csv(path, index=False)
     return into
 
 
-def run_step(root: Path, args: list[str], timeout: float) -> tuple[float, float, str]:
-    """Wall seconds, peak resident MiB of the step (GNU time's %M), and 'ok' / why not."""
+def timed(command: list[str], root: Path, timeout: float) -> tuple[float, float, str]:
+    """Wall seconds, peak resident MiB (GNU time's %M: the largest process for a workflow), and 'ok' / why not."""
     peak_file = root / ".peak_kib"
-    command = ["/usr/bin/time", "-f", "%M", "-o", str(peak_file),
-               "casemeta", "--root", str(root), *[a.format(s=STUDY) for a in args]]
     start = time.perf_counter()
     try:
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(peak_file), *command], cwd=root,
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         status = "ok" if done.returncode == 0 else "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:80]
     except subprocess.TimeoutExpired:
         status = f"killed after {timeout:.0f} s"
@@ -77,34 +98,75 @@ def run_step(root: Path, args: list[str], timeout: float) -> tuple[float, float,
     return wall, peak, status
 
 
+def snakemake(*extra: str) -> list[str]:
+    return ["snakemake", "--cores", "2", *extra]
+
+
+def row(cases, step, wall, peak, status) -> dict:
+    record = {"cases": cases, "step": step, "seconds": round(wall, 2), "peak MiB": round(peak) if peak == peak else "",
+              "status": status}
+    print(record, flush=True)
+    return record
+
+
+def run_size(n: int, whole: bool, steps: list[str], timeout: float) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="casemeta_scale_") as tmp:
+        root = project_copy(Path(tmp), n)
+        if whole:
+            rows.append(row(n, "whole workflow (snakemake)", *timed(snakemake("--config", f"studies={STUDY}"), root, timeout)))
+        for step, args in STEPS:
+            if step in steps:
+                rows.append(row(n, step, *timed(["casemeta", "--root", str(root), *args], root, timeout)))
+                if rows[-1]["status"] != "ok":
+                    break
+    return rows
+
+
+def cold_runs(runs: int, timeout: float) -> tuple[list[float], str]:
+    """Wall seconds of `snakemake --cores 2` on fresh copies of the shipped studies; its status."""
+    walls, status = [], "ok"
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="casemeta_cold_") as tmp:
+            wall, _, status = timed(snakemake(), project_copy(Path(tmp)), timeout)
+            walls.append(wall)
+    return walls, status
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 1000000])
+    parser.add_argument("--workflow-sizes", type=int, nargs="*", default=[1000, 10000, 100000],
+                        help="sizes also run as a whole workflow (snakemake)")
     parser.add_argument("--steps", nargs="+", choices=[s for s, _ in STEPS], default=[s for s, _ in STEPS],
-                        help="run only these steps (in workflow order)")
+                        help="steps timed one by one (in workflow order)")
+    parser.add_argument("--steps-at-largest", nargs="+", choices=[s for s, _ in STEPS],
+                        default=["validate", "derive", "models"],
+                        help="steps timed at the largest size (issue 14: validate, derive, cross-tabs, tests, models)")
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md (its own section)")
     args = parser.parse_args()
     rows = []
     for n in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = project_copy(n, Path(tmp))
-            for step, step_args in [(s, a) for s, a in STEPS if s in args.steps]:
-                wall, peak, status = run_step(root, step_args, args.timeout)
-                rows.append({"cases": n, "step": step, "seconds": round(wall, 2), "peak MiB": round(peak) if peak == peak else "", "status": status})
-                print(rows[-1], flush=True)
-                if status != "ok":
-                    break
+        steps = args.steps_at_largest if n == max(args.sizes) and len(args.sizes) > 1 else args.steps
+        rows += run_size(n, n in args.workflow_sizes, steps, args.timeout)
+    walls, status = cold_runs(args.cold_runs, args.timeout) if args.cold_runs else ([], "not run")
     table = pd.DataFrame(rows).to_markdown(index=False)
-    print(table)
+    cold = (f"Cold `snakemake --cores 2` on the shipped studies (fresh copy, no results), {len(walls)} runs: "
+            f"median {statistics.median(walls):.1f} s (" + ", ".join(f"{w:.1f}" for w in walls) + f" s); {status}."
+            if walls else "Cold run not measured.")
+    print(table, "\n", cold)
     if args.write:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-        body = (f"african_clusters grown to {', '.join(f'{n:,}' for n in args.sizes)} cases: "
-                f"`python benchmarks/scale_benchmark.py --write` ({time.strftime('%Y-%m-%d', time.gmtime())}; {machine};"
-                " shared with other jobs). Each workflow step is one `casemeta` command on a temporary copy of the"
-                " project; peak memory is its maximum resident set (GNU time %M)."
-                " Leave-one-out is replaced by 10-fold above 200 cases.\n\n"
-                f"{table}\n")
+        load = os.getloadavg()[0]
+        body = (f"african_clusters grown to {', '.join(f'{n:,}' for n in args.sizes)} cases (synthetic, in a temporary"
+                f" copy): `python benchmarks/scale_benchmark.py --write` ({time.strftime('%Y-%m-%d', time.gmtime())};"
+                f" {machine}; load average {load:.1f} at the end). The whole workflow is `snakemake --cores 2` for the"
+                " grown study; each step is then timed alone as its rule runs it (one `casemeta` command); peak memory"
+                " is the maximum resident set (GNU time %M; for the workflow, its largest job). At the largest size only"
+                f" {', '.join(args.steps_at_largest)} are timed. Leave-one-out is replaced by 10-fold above 200 cases.\n\n"
+                f"{table}\n\n{cold}\n")
         write_section(ROOT / "BENCHMARKS.md", SECTION, body)
 
 

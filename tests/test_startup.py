@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("docx", "openpyxl", "matplotlib", "sklearn", "statsmodels")
+HEAVY = ("docx", "openpyxl", "matplotlib", "sklearn", "statsmodels", "pandera", "scipy.stats", "firthmodels")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -27,6 +27,18 @@ def test_importing_the_command_line_loads_no_heavy_library():
 @pytest.mark.parametrize("module", ["casemeta.steps.exports", "casemeta.steps.qca_runs", "casemeta.publish.formats"])
 def test_the_export_modules_load_word_and_excel_only_when_writing(module):
     assert not {"docx", "openpyxl"} & set(loaded_after(f"import {module}"))
+
+
+@pytest.mark.parametrize("module", ["casemeta.steps.pipeline", "casemeta.steps.qca_runs", "casemeta.steps.exports"])
+def test_steps_without_models_or_validation_load_neither(module):
+    """Only the models step needs scikit-learn, statsmodels and SciPy's statistics; only validation needs pandera."""
+    assert loaded_after(f"import {module}") == []
+
+
+def test_validation_loads_pandera_when_it_validates():
+    code = ("from pathlib import Path\nfrom casemeta.study import Study\nfrom casemeta.coded.case_table import load_cases\n"
+            f"s = Study(Path({str(Path(SRC).parent)!r}), 'african_clusters')\nload_cases(s.cases_path, s.codebook())")
+    assert "pandera" in loaded_after(code)
 
 
 def test_office_writers_still_reachable_through_formats():

@@ -88,6 +88,11 @@ def test_display_options_rerun_only_the_export(copy):
     assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "all": 1, "total": 2}
 
 
+def test_the_case_listing_limit_reruns_the_export_and_the_qca_tables(copy):
+    edit(copy / "analysis/african_clusters.yaml", "stars: false", "stars: false\n  case_listing_limit: 10")
+    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "qca": 1, "all": 1, "total": 3}
+
+
 def test_analysis_options_rerun_what_depends_on_them(copy):
     edit(copy / "analysis/african_clusters.yaml", "method: auto", "method: firth")
     counts = jobs(snakemake(copy, "-n").stdout)

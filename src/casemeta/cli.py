@@ -137,7 +137,8 @@ def _check_coding(args):
 @command(
     "derive", "add the codebook's derived variables to validated cases",
     STUDY,
-    arg("--cases", type=Path, required=True, help="validated cases CSV"),
+    arg("--cases", type=Path, required=True,
+        help="validated cases CSV (validate's --out; the study's own data/coded file is validated first)"),
     arg("--out", type=Path, required=True, help="derived cases CSV to write"),
     step="derive",
 )
@@ -213,18 +214,35 @@ def _fit(args):
     STUDY,
     arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
     arg("--results", type=Path, help="results folder the workflow wrote (default: results/ of the project)"),
-    arg("--figures", action="store_true", help="also draw the figures (PNG and PDF)"),
+    arg("--figures", action="store_true", help="also draw the figures (as `casemeta figures` does)"),
     step="export",
 )
 def _export(args):
     from casemeta.steps.exports import export_figures, export_tables
 
     formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
-    results = args.results if args.results is not None else _root(args) / "results"
+    results = _results(args)
     written = export_tables(_study(args), results, formats)
     if args.figures:
         written += export_figures(_study(args), results)
     print(f"wrote {len(written)} file(s) under {results / args.study}")
+
+
+@command(
+    "figures", "draw a study's figures, PNG and PDF: a heat map of each cross-tab, a forest plot of the models",
+    STUDY,
+    arg("--results", type=Path, help="results folder the workflow wrote (default: results/ of the project)"),
+    step="figures",
+)
+def _figures(args):
+    from casemeta.steps.exports import export_figures
+
+    written = export_figures(_study(args), _results(args))
+    print(f"wrote {len(written)} figure file(s) under {_results(args) / args.study / 'figures'}")
+
+
+def _results(args) -> Path:
+    return args.results if args.results is not None else _root(args) / "results"
 
 
 @command(
@@ -431,7 +449,8 @@ def _setup_logging(log_file: Path | None) -> None:
             handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
         except OSError as exc:
             raise file_error(exc, "write", log_file) from exc
-        handler.setFormatter(logging.Formatter("casemeta: %(message)s"))
+        # the rule's log is read afterwards: each line says when, so a long step's progress can be followed
+        handler.setFormatter(logging.Formatter("%(asctime)s casemeta: %(message)s", datefmt="%H:%M:%S"))
         logging.getLogger().addHandler(handler)
 
 

@@ -42,8 +42,8 @@ RESULTS: dict[str, dict[str, str]] = {
         "summary": "results/{study}/summary.md",
         "docx": "results/{study}/{study}_tables.docx",
         "xlsx": "results/{study}/{study}_tables.xlsx",
-        "figures": "results/{study}/figures",
     },
+    "figures": {"figures": "results/{study}/figures"},
     "qca": {
         "summary": "results/{study}/qca.md",
         "tables": "results/{study}/qca",
@@ -76,13 +76,14 @@ SYNTHESIS = "synthesis"
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "qca", "reliability"),
-    "validate": ("check_coding", "derive", "reproduce", "models", "export", "qca"),
-    "check_coding": ("derive", "reproduce", "models", "export", "qca"),
-    "derive": ("reproduce", "models", "export", "qca"),
+    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "reliability"),
+    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca"),
+    "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca"),
+    "derive": ("reproduce", "models", "export", "figures", "qca"),
     "reproduce": ("export",),
-    "models": ("export",),
+    "models": ("export", "figures"),
     "export": (),
+    "figures": (),
     "qca": (),
     "reliability": (),
     "forget_reliability": (),

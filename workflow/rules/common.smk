@@ -74,6 +74,12 @@ def plan_part(name, display):
     return json.dumps(plan_sections(checked(name)[1], display), sort_keys=True)
 
 
+def publication_option(name, option):
+    """One display option of the plan (`publication:`), or "default": a rule that follows only this
+    option takes it as a param, so that other display changes do not re-run it."""
+    return (checked(name)[1].get("publication") or {}).get(option, "default")
+
+
 def is_transcribed(name):
     """The study is coded by rules from a transcription in data/raw/<study>/."""
     return checked(name)[0].raw is not None
@@ -129,7 +135,8 @@ def all_outputs():
         if name in PROBLEMS:
             outputs.append(result("check", "problem").format(study=name))
             continue
-        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex"), ("qca", "summary")):
+        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex"), ("figures", "figures"),
+                          ("qca", "summary")):
             outputs.append(result(step, key).format(study=name))
         if is_transcribed(name):
             outputs.append(result("check_coding", "confirmation").format(study=name))

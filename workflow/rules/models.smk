@@ -31,6 +31,7 @@ rule fit_models:
         out_dir=lambda wildcards, output: str(Path(output.models).parent),
         draws=config.get("monte_carlo_draws", 100000),
         seed=config.get("seed", 20150827),
+    priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
     log:
         "logs/fit_models/{study}.log",
     conda:

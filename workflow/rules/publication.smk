@@ -34,13 +34,6 @@ rule export_publication:
             category="Tables",
             subcategory="{study}",
         ),
-        figures=report(
-            directory(result("export", "figures")),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Figures",
-            subcategory="{study}",
-        ),
     params:
         # the whole plan: display options (publication:) re-run only this job
         plan=lambda wildcards: plan_part(wildcards.study, display=False) + plan_part(wildcards.study, display=True),
@@ -50,4 +43,29 @@ rule export_publication:
     conda:
         "../envs/casemeta.yaml"
     shell:
-        "casemeta --log {log} export --study {wildcards.study} --format all --figures --results {params.results} --invalidate"
+        "casemeta --log {log} export --study {wildcards.study} --format all --results {params.results} --invalidate"
+
+
+rule export_figures:
+    # apart from the tables, so that both run at once: the figures need only the models' results
+    input:
+        codebook="data/coded/{study}/codebook.yaml",
+        models=result("models", "models"),
+    output:
+        figures=report(
+            directory(result("figures", "figures")),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+            subcategory="{study}",
+        ),
+    params:
+        plan=lambda wildcards: plan_part(wildcards.study, display=False),  # no display option changes a figure
+        results=lambda wildcards, output: str(Path(output.figures).parent.parent),
+    priority: 1
+    log:
+        "logs/export_figures/{study}.log",
+    conda:
+        "../envs/casemeta.yaml"
+    shell:
+        "casemeta --log {log} figures --study {wildcards.study} --results {params.results} --invalidate"

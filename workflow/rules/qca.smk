@@ -17,7 +17,8 @@ rule qca:
         tables=directory(result("qca", "tables")),
     params:
         plan=lambda wildcards: plan_part(wildcards.study, display=False),
-        display=lambda wildcards: plan_part(wildcards.study, display=True),  # case_listing_limit
+        # the one display option the QCA tables follow (how many cases a cell lists)
+        case_listing_limit=lambda wildcards: publication_option(wildcards.study, "case_listing_limit"),
     log:
         "logs/qca/{study}.log",
     conda:

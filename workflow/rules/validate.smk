@@ -37,6 +37,7 @@ rule check_coding:
         raw=raw_files,
     output:
         confirmation=result("check_coding", "confirmation"),
+    priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
     log:
         "logs/check_coding/{study}.log",
     conda:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from casemeta.coded.codebook import Codebook
 from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, cases_schema
@@ -196,7 +195,7 @@ def _typed(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def _failures(exc: pa.errors.SchemaErrors, codebook: Codebook) -> pd.DataFrame:
+def _failures(exc, codebook: Codebook) -> pd.DataFrame:
     """The schema's failure cases in file and codebook order; a cell with a control character is named once, for that."""
     cases = exc.failure_cases
     control = cases[cases["check"].astype(str) == CONTROL_CHECK]
@@ -218,6 +217,8 @@ def validate_cases(
 
     `origins` says where each row was read (default: row i on line i + 2 of `source`).
     """
+    import pandera.pandas as pa  # here, not at the top: a step that reads validated results does not load pandera
+
     path = Path(source)
     frame = frame.reset_index(drop=True)
     if origins is None:
@@ -241,3 +242,30 @@ def load_cases(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read and validate a study's coded cases (an empty table with a header is valid)."""
     frame, origins = read_cases(path, codebook)
     return validate_cases(frame, codebook, path, origins)
+
+
+def read_typed(path: str | Path, codebook: Codebook, derived: bool = False) -> pd.DataFrame:
+    """A file casemeta wrote from validated cases (validate's copy, or with `derived` the derived cases), read
+    with the codebook's types and not validated again: binary and integer columns as Int64, others as text.
+
+    pandas' C reader, not the csv module: these files are results, not a coder's typing, so no line numbers
+    are needed, and validating them again cost as much as the first validation. What does not fit is refused
+    with a pointer to the step that writes the file.
+    """
+    variables = [*codebook.variables, *(codebook.derived if derived else [])]
+    names = [v.name for v in variables]
+    step = "derive" if derived else "validate"
+    try:
+        frame = pd.read_csv(path, dtype={v.name: "Int64" if v.type in ("binary", "integer") else str for v in variables},
+                            keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise CasemetaError(f"{path}: file not found; it is written by `casemeta {step}`") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise CasemetaError(f"{path}: not as `casemeta {step}` writes it ({str(exc).splitlines()[0]}); "
+                            f"run that step again") from None
+    except OSError as exc:
+        raise file_error(exc, "read", path) from exc
+    if list(frame.columns) != names:
+        raise CasemetaError(f"{path}: columns {', '.join(map(str, frame.columns))}; expected those of the codebook "
+                            f"{codebook.path}: {', '.join(names)} (run `casemeta {step}` again)")
+    return frame

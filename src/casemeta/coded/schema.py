@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pandera.pandas as pa
 
 from casemeta.coded.codebook import Codebook, Variable
 
@@ -41,7 +40,9 @@ def _no_control_characters(series: pd.Series) -> pd.Series:
     return ~series.str.contains(CONTROL_CHARACTER, regex=True)
 
 
-def _checks(var: Variable) -> list[pa.Check]:
+def _checks(var: Variable) -> list:
+    import pandera.pandas as pa  # here, not at the top: a step that does not validate does not load pandera
+
     control = pa.Check(_no_control_characters, name=CONTROL_CHECK)
     if var.allowed_values is not None:
         return [pa.Check.isin(list(var.allowed_values)), control]
@@ -52,7 +53,9 @@ def _checks(var: Variable) -> list[pa.Check]:
     return [pa.Check.str_length(min_value=1), control]
 
 
-def column_schema(var: Variable) -> pa.Column:
+def column_schema(var: Variable):
+    import pandera.pandas as pa
+
     return pa.Column(
         str,
         checks=_checks(var),
@@ -64,8 +67,10 @@ def column_schema(var: Variable) -> pa.Column:
     )
 
 
-def cases_schema(codebook: Codebook) -> pa.DataFrameSchema:
-    """Schema of data/coded/<study>/cases.csv: exactly the codebook's coded variables."""
+def cases_schema(codebook: Codebook):
+    """Schema of data/coded/<study>/cases.csv (a pandera DataFrameSchema): exactly the codebook's coded variables."""
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {v.name: column_schema(v) for v in codebook.variables},
         strict=True,

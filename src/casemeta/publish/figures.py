@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 
 from casemeta import atomic_io  # noqa: E402
 from casemeta.coded.codebook import Codebook  # noqa: E402
-from casemeta.publish.tables import crosstab_counts, term_label  # noqa: E402
+from casemeta.publish.tables import crosstab_counts, plotted_terms, term_label  # noqa: E402
 
 # The forest plot's axis: odds ratios beyond it (infinite ones under separation, or huge Firth limits)
 # are drawn at its edge with an arrow head pointing outwards.
@@ -50,11 +50,6 @@ def crosstab_heatmap(part: pd.DataFrame, codebook: Codebook, stem: Path) -> list
     fig.colorbar(image, ax=ax, label="share with outcome")
     ax.set_title(f"{codebook.label(condition)}: cases with each outcome", fontsize=10)
     return _save(fig, stem)
-
-
-def plotted_terms(models: pd.DataFrame) -> pd.DataFrame:
-    """The rows a forest plot shows: every estimated term but the intercept."""
-    return models[models["term"].notna() & (models["term"] != "Intercept") & models["odds_ratio"].notna()]
 
 
 def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labels: dict[str, str] | None = None) -> list[Path]:

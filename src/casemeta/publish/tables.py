@@ -461,3 +461,8 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     tables += model_tables(found["logistic_models.csv"], plan, codebook)
     tables.append(cross_validation_table(found["cross_validation.csv"], codebook, plan))
     return tables
+
+
+def plotted_terms(models: pd.DataFrame) -> pd.DataFrame:
+    """The rows a forest plot shows: every estimated term but the intercept."""
+    return models[models["term"].notna() & (models["term"] != "Intercept") & models["odds_ratio"].notna()]

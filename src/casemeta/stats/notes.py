@@ -37,6 +37,8 @@ Pooled odds ratios (results/synthesis/*.csv, `casemeta pool`; casemeta.stats.poo
 
 from __future__ import annotations
 
+import pandas as pd
+
 JOINT_TEST = "joint test: "  # the `term` of a joint test's row: this, then the term set ("joint test: a + b")
 
 
@@ -49,3 +51,13 @@ def reason(exc: Exception, source: str) -> str:
     """An error's first line without the leading source name (the row already says which study)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[len(source) + 2:] if text.startswith(f"{source}: ") else text
+
+
+def complete_cases(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, str]:
+    """The cases with every one of `columns`, and a note saying how many were left out and why."""
+    missing = frame[columns].isna()
+    left_out = missing.any(axis=1)
+    if not left_out.any():
+        return frame, ""
+    names = ", ".join(c for c in columns if missing[c].any())
+    return frame[~left_out], f"{int(left_out.sum())} of {len(frame)} case(s) left out: {names} missing"

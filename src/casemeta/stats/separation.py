@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from firthmodels import detect_separation
 from scipy.optimize import linprog
 
@@ -40,10 +41,21 @@ def _strict_margin(X: np.ndarray, y: np.ndarray) -> float:
     return float(-res.fun) if res.success else 0.0
 
 
+def distinct_patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of (X, y), in order of first appearance.
+
+    Separation is a property of the set of (x, y) patterns: a repeated case adds the same constraint to
+    every linear program below. Coded cases take few distinct patterns (at most two per combination of
+    the predictors' codes, however many cases there are), so collapsing them first, by hashing (O(n·p)),
+    keeps the programs small and the check linear in the number of cases.
+    """
+    rows = pd.DataFrame(np.column_stack([X, y])).drop_duplicates().to_numpy()
+    return rows[:, :-1], rows[:, -1]
+
+
 def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separation:
     """Which kind of separation the design X (with intercept column) and 0/1 outcome y show."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    X, y = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
     # firthmodels adds its own intercept; pass the design without a constant column
     const = np.all(X == X[0], axis=0)
     result = detect_separation(X[:, ~const], y)

@@ -12,7 +12,7 @@ from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import load_plan, model_specs
-from casemeta.publish.tables import PubTable, model_results, require_results, study_tables, typeset_rows
+from casemeta.publish.tables import PubTable, model_results, plotted_terms, require_results, study_tables, typeset_rows
 from casemeta.study import Study
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
 from casemeta.publish.formats import RENDERERS, latex_document
@@ -47,6 +47,7 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
     typeset = [typeset_rows(t, [f for f, fmt in ((f"tables/{t.name}.csv", "csv"), (f"{name}_tables.xlsx", "xlsx"))
                                 if fmt in formats]) for t in tables]
     for fmt in formats:
+        log.info("%s: writing %d table(s) as %s", folder.name, len(tables), fmt)
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
             for table, printed in zip(tables, typeset):
@@ -65,15 +66,20 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
 
 
 def export_figures(study: Study, results: Path) -> list[Path]:
-    """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF."""
-    from casemeta.publish.figures import crosstab_heatmap, forest_plot, plotted_terms  # matplotlib loads only when drawing
-
+    """Heat maps of every cross-tab that has cases and a forest plot of the models, PNG and PDF."""
     results = Path(results) / study.name
     codebook = study.codebook()
     found = model_results(results / "models")
     written = []
     (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
-    for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
+    crosstabs = found["crosstabs.csv"]
+    if crosstabs["count"].sum() == 0 and not len(plotted_terms(found["logistic_models.csv"])):
+        log.info("%s: no cases, so no figure", study.name)  # and matplotlib is not even loaded
+        remove_stale(results / "figures", [], {".png", ".pdf"})
+        return []
+    from casemeta.publish.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
+
+    for condition, part in crosstabs.groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
         labels = {spec["model"]: f"{codebook.label(spec['outcome'])} — {spec['label']}"

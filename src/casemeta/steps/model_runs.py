@@ -23,7 +23,7 @@ from casemeta.plan import model_specs
 from casemeta.stats.cross_validation import LOO_MAX_CASES, loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.stats.logistic_models import FIT_COLUMNS, TERM_COLUMNS, fit_logistic
-from casemeta.stats.notes import join_notes, reason
+from casemeta.stats.notes import complete_cases, join_notes, reason
 
 log = logging.getLogger("casemeta")
 
@@ -34,16 +34,6 @@ MODEL_COLUMNS = ["model", "outcome", "predictors", *TERM_COLUMNS, "method", "cor
 CV_COLUMNS = ["model", "formula", "n", "base_rate", "loo_auc", "loo_brier", "base_rate_brier", "penalty", "scheme", "note"]
 # what the numerical libraries raise for data they cannot fit; turned into a "not estimable" note
 FIT_ERRORS = (CasemetaError, ValueError, ArithmeticError, np.linalg.LinAlgError)
-
-
-def complete_cases(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, str]:
-    """The cases with every one of `columns`, and a note saying how many were left out and why."""
-    missing = frame[columns].isna()
-    left_out = missing.any(axis=1)
-    if not left_out.any():
-        return frame, ""
-    names = ", ".join(c for c in columns if missing[c].any())
-    return frame[~left_out], f"{int(left_out.sum())} of {len(frame)} case(s) left out: {names} missing"
 
 
 def quietly(compute, *args, **kwargs) -> tuple[object, str]:
@@ -136,14 +126,17 @@ def run_models(frame: pd.DataFrame, plan: dict, codebook: Codebook, out_dir: Pat
     if len(frame) == 0:
         log.warning("%s: no coded cases yet; every test and model says so in its note", codebook.study)
     spec = plan.get("crosstabs") or {}
-    for outcome in spec.get("outcomes", []):
-        for condition in spec.get("conditions", []):
-            long, test = crosstab_rows(frame, outcome, condition, codebook, draws, seed)
-            tabs.append(long)
-            tests.append(test)
+    pairs = [(o, c) for o in spec.get("outcomes", []) for c in spec.get("conditions", [])]
+    for i, (outcome, condition) in enumerate(pairs, 1):
+        log.info("cross-tab %d of %d: %s by %s, with its exact test", i, len(pairs), outcome, condition)
+        long, test = crosstab_rows(frame, outcome, condition, codebook, draws, seed)
+        tabs.append(long)
+        tests.append(test)
     loo_max_cases = (plan.get("models") or {}).get("loo_max_cases", LOO_MAX_CASES)
-    for i, m in enumerate(model_specs(plan, codebook), 1):
-        log.info("model %d: %s", i, m["formula"])
+    specs = model_specs(plan, codebook)
+    for i, m in enumerate(specs, 1):
+        log.info("model %d of %d: %s (%s case(s); out-of-sample check by %s)", i, len(specs), m["formula"],
+                 f"{len(frame):,}", "leave-one-out" if len(frame) <= loo_max_cases else "K-fold")
         table, check = model_rows(frame, m, codebook.study, loo_max_cases, seed)
         models.append(table)
         checks.append(check)

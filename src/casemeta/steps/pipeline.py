@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta import atomic_io
-from casemeta.coded.case_table import csv_text, load_cases, read_cases, validate_cases
+from casemeta.coded.case_table import csv_text, load_cases, read_cases, read_typed, validate_cases
 from casemeta.coded.codebook import Codebook
 from casemeta.stats.count_tables import count_table
 from casemeta.coded.derive import derive
@@ -32,8 +32,12 @@ def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
     On failure an older copy at `out` is removed, so that it cannot be taken
     for a validation of the current data.
     """
+    codebook = study.codebook()
     try:
-        cases = load_cases(study.cases_path, study.codebook())
+        frame, origins = read_cases(study.cases_path, codebook)
+        log.info("%s: %s row(s) read; checking them against %s", study.relative(study.cases_path), f"{len(frame):,}",
+                 study.relative(codebook.path))
+        cases = validate_cases(frame, codebook, study.cases_path, origins)
     except CasemetaError as exc:
         if out is not None and Path(out).is_file():
             try:
@@ -81,17 +85,20 @@ def check_coding(study: Study, out: Path) -> None:
 
 
 def derive_study(study: Study, cases_path: Path, out: Path) -> None:
+    """Derived variables of validated cases (validate's copy: read with its types, not validated twice);
+    the study's own data/coded file, which nothing has validated, is validated first."""
     codebook = study.codebook()
-    atomic_io.write_csv(out, derive(load_cases(cases_path, codebook), codebook))
+    if Path(cases_path).resolve() == study.cases_path.resolve():
+        cases = load_cases(cases_path, codebook)
+    else:
+        cases = read_typed(cases_path, codebook)
+    log.info("%s: %d case(s); deriving %d variable(s)", cases_path, len(cases), len(codebook.derived))
+    atomic_io.write_csv(out, derive(cases, codebook))
 
 
 def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
     """Derived cases as written by derive_study, with the codebook's types."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", pd.NA)
-    for var in (*codebook.variables, *codebook.derived):
-        if var.type in ("binary", "integer"):
-            frame[var.name] = pd.to_numeric(frame[var.name]).astype("Int64")
-    return frame
+    return read_typed(path, codebook, derived=True)
 
 
 def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks: Path, out_report: Path) -> None:

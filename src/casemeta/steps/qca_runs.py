@@ -20,9 +20,9 @@ from casemeta.publish import formats as writers  # its Word/Excel writers load o
 from casemeta.publish.formats import RENDERERS
 from casemeta.publish.tables import CASE_LISTING_LIMIT
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
+from casemeta.stats.notes import complete_cases
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
 from casemeta.steps.exports import remove_stale
-from casemeta.steps.model_runs import complete_cases
 from casemeta.steps.pipeline import load_derived
 from casemeta.study import Study
 
