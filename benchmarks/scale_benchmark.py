@@ -52,7 +52,8 @@ STEPS = [  # (step, arguments after `casemeta --root ROOT`), in workflow order, 
                    "--checks", f"{R}/consistency.csv", "--report", f"{R}/reproduction.md"]),
     ("qca", ["qca-study", "--study", STUDY, "--derived", f"{R}/derived_cases.csv", "--out-dir", f"{R}/qca",
              "--summary", f"{R}/qca.md"]),
-    ("export", ["export", "--study", STUDY, "--format", "all", "--figures", "--results", "results"]),
+    ("export", ["export", "--study", STUDY, "--format", "all", "--results", "results"]),
+    ("figures", ["figures", "--study", STUDY, "--results", "results"]),
 ]
 PROJECT = ("Snakefile", "analysis", "data", "workflow", "config", "profiles")
 
