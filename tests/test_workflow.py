@@ -68,6 +68,10 @@ def test_figures_in_png_and_pdf(ran):
     assert (figures / "forest_odds_ratios.png").exists() and (figures / "forest_odds_ratios.pdf").exists()
     assert len(list(figures.glob("crosstab_*.png"))) == 9
     assert (figures / "crosstab_market_orientation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a study with no cases yet: the folder is there, with no figure of nothing
+    empty = ran / "results" / "pipkin_fuentes" / "figures"
+    assert empty.is_dir() and not list(empty.glob("*.p*"))  # no .png, no .pdf
+    assert "no cases yet, so no figure" in (ran / "logs" / "export_figures" / "pipkin_fuentes.log").read_text()
 
 
 def test_qca_tables_and_xy_plots_for_the_plan(ran):

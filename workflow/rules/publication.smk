@@ -50,6 +50,7 @@ rule export_figures:
     # apart from the tables, so that both run at once: the figures need only the models' results
     input:
         codebook="data/coded/{study}/codebook.yaml",
+        derived=result("derive", "derived"),
         models=result("models", "models"),
     output:
         figures=report(

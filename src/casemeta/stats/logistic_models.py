@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api, which loads every model (~0.2 s more)
 from firthmodels import FirthLogisticRegression
 from scipy import optimize, stats
 from scipy.special import expit
@@ -129,7 +129,7 @@ def fit_ml(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
         # separation is detected and reported by us; a singular information matrix shows as NaN below
         warnings.simplefilter("ignore")
         try:
-            result = sm.Logit(y, X).fit(disp=0, maxiter=200, method="newton")
+            result = Logit(y, X).fit(disp=0, maxiter=200, method="newton")
         except (np.linalg.LinAlgError, ValueError) as exc:  # statsmodels' errors for a singular or separated fit
             raise CasemetaError(f"the ML fit failed ({exc}); use method firth or auto") from None
         ci = np.asarray(result.conf_int(0.05))

@@ -66,20 +66,20 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
 
 
 def export_figures(study: Study, results: Path) -> list[Path]:
-    """Heat maps of every cross-tab that has cases and a forest plot of the models, PNG and PDF."""
+    """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF; none for a study with no cases."""
     results = Path(results) / study.name
     codebook = study.codebook()
     found = model_results(results / "models")
     written = []
     (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
-    crosstabs = found["crosstabs.csv"]
-    if crosstabs["count"].sum() == 0 and not len(plotted_terms(found["logistic_models.csv"])):
-        log.info("%s: no cases, so no figure", study.name)  # and matplotlib is not even loaded
+    require_results(results, ["derived_cases.csv"])
+    if not len(load_derived(results / "derived_cases.csv", codebook)):
+        log.info("%s: no cases yet, so no figure", study.name)  # and matplotlib is not even loaded
         remove_stale(results / "figures", [], {".png", ".pdf"})
         return []
     from casemeta.publish.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
 
-    for condition, part in crosstabs.groupby("condition", sort=False):
+    for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
         written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
     if len(plotted_terms(found["logistic_models.csv"])):
         labels = {spec["model"]: f"{codebook.label(spec['outcome'])} — {spec['label']}"
