@@ -62,3 +62,15 @@ def test_a_printed_term_no_rule_claims_is_an_error(clusters, tmp_path):
         code_raw(clusters.codebook(), tmp_path)
     assert "line 7, column 'End Market': term 'Continental' is not coded by any variable" in str(err.value)
     assert "expected terms: Local, National, Regional, International or None" in str(err.value)
+
+
+def test_the_line_named_is_the_files_own_after_blank_lines(clusters, tmp_path):
+    """Blank lines above the row (an editor counts them) move the line the error names: 7 + 2."""
+    raw = (clusters.raw_dir / "table1_clusters.tsv").read_text(encoding="utf-8")
+    header, rest = raw.split("\n", 1)
+    edited = header + "\n\n\n" + rest.replace("Local, Regional", "Local, Continental", 1)
+    (tmp_path / "table1_clusters.tsv").write_text(edited, encoding="utf-8")
+    with pytest.raises(CasemetaError) as err:
+        code_raw(clusters.codebook(), tmp_path)
+    assert "line 9, column 'End Market': term 'Continental'" in str(err.value)
+    assert edited.split("\n")[8].count("Continental") == 1  # line 9 of the file, counted from 1

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from casemeta.errors import CasemetaError
 from casemeta.steps import pipeline
 from casemeta.stats.reproduction import check_table, compare_tables, load_published
 
@@ -92,3 +93,13 @@ def test_case_listing_matches_rows_by_case_id_even_when_names_repeat(clusters, t
     listing = compare_case_listing(read_raw_table(codebook, tmp_path), coded["case_id"], cases, codebook, "Table 1")
     assert listing["match"].all()
     assert (listing["row"] == "Furniture").sum() == 10  # two clusters × five coded columns
+
+
+def test_a_published_number_that_is_not_whole_is_named_by_its_line_in_the_file(tmp_path):
+    path = tmp_path / "published_tables.csv"
+    # line 1 header, 2 a number, 3 blank, 4 a multi-line row label, 6 the bad number
+    path.write_text('table,row,column,published\nTable 2,Local,Growth,3\n\nTable 2,"Two\nlines",Growth,4\n'
+                    "Table 2,National,Growth,2.5\n", encoding="utf-8")
+    with pytest.raises(CasemetaError) as err:
+        load_published(path)
+    assert err.value.problems == ["line 6 (Table 2, National, Growth): '2.5'"]

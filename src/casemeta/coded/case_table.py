@@ -74,8 +74,20 @@ def read_csv_strict(path: str | Path, expected_columns: list[str], delimiter: st
 
 
 def parse_csv(text: str, path: str | Path, expected_columns: list[str], delimiter: str = ",") -> pd.DataFrame:
-    """Parse CSV text already read from `path` (named in every error)."""
-    return read_rows(text, path, expected_columns, delimiter)[0]
+    """Parse CSV text already read from `path` (named in every error). Row i (of the RangeIndex) starts on
+    physical line `physical_line(frame, i)` of the file, blank lines and multi-line cells counted."""
+    frame, origins = read_rows(text, path, expected_columns, delimiter)
+    frame.attrs[LINES] = [origin.line for origin in origins]
+    return frame
+
+
+LINES = "casemeta_lines"  # frame.attrs key: the physical line each row of a parsed CSV starts on
+
+
+def physical_line(frame: pd.DataFrame, index: int) -> int:
+    """The line of the file row `index` of a frame from parse_csv starts on (a frame made otherwise: index + 2)."""
+    lines = frame.attrs.get(LINES)
+    return lines[index] if lines is not None and 0 <= index < len(lines) else index + HEADER_LINES + 1
 
 
 def _check_header(header_line: str, path: Path, expected_columns: list[str], delimiter: str) -> None:

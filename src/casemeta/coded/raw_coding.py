@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta.coded.case_table import read_csv_strict
+from casemeta.coded.case_table import physical_line, read_csv_strict
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
@@ -86,7 +86,7 @@ def code_raw(codebook: Codebook, raw_dir: str | Path, raw: pd.DataFrame | None =
                     coded.at[index, claimed[term.lower()]] = "1"
                 else:
                     problems.append(
-                        f"{path}: line {index + 2}, column {column!r}: term {term!r} is not coded by any "
+                        f"{path}: line {physical_line(raw, index)}, column {column!r}: term {term!r} is not coded by any "
                         f"variable; expected terms: {', '.join(v.rule['term'] for v in variables)}"
                         f" or {', '.join(none_terms)}"
                     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta.coded.case_table import read_csv_strict
+from casemeta.coded.case_table import physical_line, read_csv_strict
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.coded.raw_coding import split_terms, term_variables
@@ -27,7 +27,7 @@ def load_published(path: str | Path) -> pd.DataFrame:
     if len(bad):
         raise CasemetaError(
             f"{path}: published numbers must be whole numbers",
-            [f"line {i + 2} ({r.table}, {r.row}, {r.column}): {r.published!r}" for i, r in bad.iterrows()],
+            [f"line {physical_line(frame, i)} ({r.table}, {r.row}, {r.column}): {r.published!r}" for i, r in bad.iterrows()],
         )
     frame["published"] = frame["published"].astype(int)
     return frame
