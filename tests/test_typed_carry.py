@@ -52,3 +52,47 @@ def test_a_copy_not_as_validate_wrote_it_is_refused_with_the_step_to_run(cluster
         read_typed(tmp_path / "columns.csv", codebook)
     with pytest.raises(CasemetaError, match=r"gone.csv: file not found; it is written by `casemeta validate`"):
         read_typed(tmp_path / "gone.csv", codebook)
+
+
+@pytest.mark.parametrize("edit, why", [
+    (lambda rows: [r + "," for r in rows], "its rows have more cells than its header has columns"),
+    (lambda rows: [rows[0].replace(",1,", ",2,", 1), *rows[1:]], "column 'market_local': value 2; expected one of 0, 1"),
+    (lambda rows: [*rows, rows[0]], "column 'case_id': value 'egypt_dormiatt_furniture_domestic'; expected a unique identifier"),
+    (lambda rows: [*rows, "," * (rows[0].count(","))], "an empty cell; expected a unique identifier"),
+    (lambda rows: [rows[0][: len(rows[0]) // 2]], "an empty cell; expected"),
+    (lambda rows: [rows[0].replace(",1,", ",99999999999999999999999,", 1)], "int too large"),
+])
+def test_a_hand_edited_copy_is_refused(clusters, tmp_path, edit, why):
+    """What validation refuses, the typed reading refuses too, naming the first case and column concerned."""
+    codebook = clusters.codebook()
+    copy = tmp_path / "validated_cases.csv"
+    pipeline.validate_study(clusters, copy)
+    header, *rows = copy.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert rows[0].startswith("egypt_dormiatt_furniture_domestic,") and ",1," in rows[0]
+    copy.write_text("\n".join([header, *edit(rows)]) + "\n", encoding="utf-8")
+    with pytest.raises(CasemetaError) as err:
+        read_typed(copy, codebook)
+    assert str(err.value).startswith(f"{copy}: not as `casemeta validate` writes it (")
+    assert why in str(err.value) and str(err.value).endswith("run that step again")
+
+
+def test_derive_validates_the_coded_file_by_any_path(clusters, tmp_path):
+    """The study's own data (here through a hard link) is validated, never taken for validate's copy."""
+    import os
+
+    from casemeta.study import Study
+
+    root = tmp_path / "project"
+    (root / "data" / "coded").mkdir(parents=True)
+    for name in ("Snakefile",):
+        (root / name).write_text("")
+    (root / "analysis").mkdir()
+    folder = root / "data" / "coded" / clusters.name
+    folder.mkdir()
+    (folder / "codebook.yaml").write_text(clusters.codebook_path.read_text(encoding="utf-8"), encoding="utf-8")
+    text = clusters.cases_path.read_text(encoding="utf-8").replace(",1,", ",2,", 1)  # a binary code of 2
+    (folder / "cases.csv").write_text(text, encoding="utf-8")
+    os.link(folder / "cases.csv", tmp_path / "linked.csv")
+    with pytest.raises(CasemetaError, match=r"problem\(s\) against the codebook"):
+        pipeline.derive_study(Study(root, clusters.name), tmp_path / "linked.csv", tmp_path / "derived.csv")
+    assert not (tmp_path / "derived.csv").exists()

@@ -17,7 +17,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from casemeta import yaml_text
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
@@ -31,7 +30,7 @@ CALIBRATED_TYPES = ("integer",)
 
 @cache
 def _schema() -> dict:
-    return yaml_text.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
+    return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
 
 
 def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: str) -> dict:
@@ -41,7 +40,7 @@ def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: st
     if not path.is_file():
         raise CasemetaError(f"{path}: {what} not found")
     try:
-        data = yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CasemetaError(f"{path}: not a readable YAML {what}: {exc}") from exc
     errors = jsonschema.Draft202012Validator(schema).iter_errors(data)

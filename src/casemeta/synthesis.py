@@ -14,7 +14,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from casemeta import yaml_text
+import yaml
+
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import read_checked_yaml, unknown_name
@@ -33,7 +34,7 @@ class Concept:
 
 @cache
 def _schema(name: str) -> dict:
-    return yaml_text.safe_load(files("casemeta").joinpath(name).read_text("utf-8"))
+    return yaml.safe_load(files("casemeta").joinpath(name).read_text("utf-8"))
 
 
 def synthesis_plan_path(root: str | Path) -> Path:

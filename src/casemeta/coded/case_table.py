@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
-from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, cases_schema
+from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, IDENTIFIER_PATTERN, cases_schema
 from casemeta.errors import CasemetaError, file_error
 
 HEADER_LINES = 1
@@ -258,26 +258,62 @@ def load_cases(path: str | Path, codebook: Codebook) -> pd.DataFrame:
 
 def read_typed(path: str | Path, codebook: Codebook, derived: bool = False) -> pd.DataFrame:
     """A file casemeta wrote from validated cases (validate's copy, or with `derived` the derived cases), read
-    with the codebook's types and not validated again: binary and integer columns as Int64, others as text.
+    with the codebook's types and not validated cell by cell again: binary and integer columns as Int64,
+    others as text.
 
     pandas' C reader, not the csv module: these files are results, not a coder's typing, so no line numbers
-    are needed, and validating them again cost as much as the first validation. What does not fit is refused
-    with a pointer to the step that writes the file.
+    are needed, and validating them again cost as much as the first validation. A file that is not as that
+    step wrote it (edited by hand, cut short, from an older codebook) is refused, by vectorised checks of its
+    shape and values, with a pointer to the step that writes it.
     """
     variables = [*codebook.variables, *(codebook.derived if derived else [])]
     names = [v.name for v in variables]
     step = "derive" if derived else "validate"
+
+    def refuse(why: str) -> CasemetaError:
+        return CasemetaError(f"{path}: not as `casemeta {step}` writes it ({why}); run that step again")
+
     try:
         frame = pd.read_csv(path, dtype={v.name: "Int64" if v.type in ("binary", "integer") else str for v in variables},
                             keep_default_na=False, na_values=[""])
     except FileNotFoundError:
         raise CasemetaError(f"{path}: file not found; it is written by `casemeta {step}`") from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise CasemetaError(f"{path}: not as `casemeta {step}` writes it ({str(exc).splitlines()[0]}); "
-                            f"run that step again") from None
+    except (ValueError, OverflowError, pd.errors.ParserError) as exc:
+        raise refuse(str(exc).splitlines()[0]) from None
     except OSError as exc:
         raise file_error(exc, "read", path) from exc
     if list(frame.columns) != names:
         raise CasemetaError(f"{path}: columns {', '.join(map(str, frame.columns))}; expected those of the codebook "
                             f"{codebook.path}: {', '.join(names)} (run `casemeta {step}` again)")
+    if not isinstance(frame.index, pd.RangeIndex):  # more cells than columns: pandas took the first for an index
+        raise refuse("its rows have more cells than its header has columns")
+    for var in variables:
+        problem = _typed_problem(frame, var, codebook, coded=var in codebook.variables)
+        if problem:
+            raise refuse(problem)
     return frame
+
+
+def _typed_problem(frame: pd.DataFrame, var, codebook: Codebook, coded: bool) -> str:
+    """What in a typed column the codebook does not allow (first case only), or ""."""
+    column = frame[var.name]
+    missing = column.isna()
+    bad = pd.Series(False, index=frame.index)
+    if coded and not (var.nullable and var.type != "identifier"):
+        bad |= missing  # derived values may be missing wherever a code they come from is
+    if var.type == "binary":
+        bad |= ~missing & ~column.isin([0, 1])
+    elif var.allowed_values is not None:
+        bad |= ~missing & ~column.isin(var.allowed_values)
+    if var.type == "integer":
+        bad |= ~missing & ((column < var.minimum) if var.minimum is not None else False)
+        bad |= ~missing & ((column > var.maximum) if var.maximum is not None else False)
+    if var.type == "identifier":
+        bad |= ~missing & (column.duplicated(keep=False) | ~column.str.fullmatch(IDENTIFIER_PATTERN).fillna(False))
+    if not bad.any():
+        return ""
+    first = int(bad.to_numpy().argmax())
+    value = column.iloc[first]
+    case = frame[codebook.id_column].iloc[first]
+    shown = "an empty cell" if pd.isna(value) else f"value {value!r}" if isinstance(value, str) else f"value {value}"
+    return f"case {case!r}, column {var.name!r}: {shown}; expected {var.expected()}"

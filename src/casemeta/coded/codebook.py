@@ -10,7 +10,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from casemeta import yaml_text
 from casemeta.errors import CasemetaError
 
 BINARY_VALUES = ("0", "1")
@@ -111,7 +110,7 @@ class Codebook:
 
 @cache
 def _schema() -> dict:
-    return yaml_text.safe_load(files("casemeta.coded").joinpath("codebook.schema.yaml").read_text("utf-8"))
+    return yaml.safe_load(files("casemeta.coded").joinpath("codebook.schema.yaml").read_text("utf-8"))
 
 
 def _variable(entry: dict) -> Variable:
@@ -125,7 +124,7 @@ def load_codebook(path: str | Path) -> Codebook:
     if not path.is_file():
         raise CasemetaError(f"{path}: codebook not found")
     try:
-        data = yaml_text.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CasemetaError(f"{path}: not a readable YAML codebook: {exc}") from exc
     validator = jsonschema.Draft202012Validator(_schema())

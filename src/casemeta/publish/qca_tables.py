@@ -52,7 +52,7 @@ def truth_table_table(name: str, title: str, tt: pd.DataFrame, conditions: list[
         "incl": tt["incl"].map(_score), "PRI": tt["PRI"].map(_score),
         "Cases": cases.map(lambda text: capped_cases(text, case_limit)),
     })
-    return PubTable(name, title, frame, notes=[*notes, *capped_note(cases, case_limit, "truth_table.csv")])
+    return PubTable(name, title, frame, notes=[*notes, *capped_note(cases, case_limit, "the analysis's truth_table.csv")])
 
 
 def solutions_table(name: str, title: str, solutions: pd.DataFrame, outcome: str, notes: list[str],
@@ -72,7 +72,7 @@ def solutions_table(name: str, title: str, solutions: pd.DataFrame, outcome: str
             })
     frame = pd.DataFrame(rows, columns=["Solution", "Term", "inclS", "PRI", "covS", "covU", "Cases"])
     listed = solutions.loc[solutions["term"] != MODEL_ROW, "cases"] if len(solutions) else pd.Series(dtype=str)
-    return PubTable(name, title, frame, notes=[*notes, *capped_note(listed, case_limit, "solutions.csv")])
+    return PubTable(name, title, frame, notes=[*notes, *capped_note(listed, case_limit, "the analysis's solutions.csv")])
 
 
 def necessity_table(name: str, title: str, necessity: pd.DataFrame, notes: list[str]) -> PubTable:

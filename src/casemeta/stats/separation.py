@@ -41,30 +41,32 @@ def _strict_margin(X: np.ndarray, y: np.ndarray) -> float:
     return float(-res.fun) if res.success else 0.0
 
 
-def distinct_patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of (X, y), in order of first appearance.
+def distinct_patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of (X, y), in order of first appearance, and how many cases each stands for.
 
-    Separation is a property of the set of (x, y) patterns: a repeated case adds the same constraint to
-    every linear program below. Coded cases take few distinct patterns (at most two per combination of
-    the predictors' codes, however many cases there are), so collapsing them first, by hashing (O(n·p)),
-    keeps the programs small and the check linear in the number of cases.
+    Coded cases take few distinct patterns (at most two per combination of the predictors' codes, however
+    many cases there are), so the linear programs below are solved on the patterns, collapsed by hashing
+    (O(n·p)): the check stays linear in the number of cases.
     """
-    rows = pd.DataFrame(np.column_stack([X, y])).drop_duplicates().to_numpy()
-    return rows[:, :-1], rows[:, -1]
+    frame = pd.DataFrame(np.column_stack([X, y]))
+    counts = frame.groupby(list(frame.columns), sort=False).size()
+    rows = np.array(counts.index.tolist(), dtype=float).reshape(len(counts), frame.shape[1])
+    return rows[:, :-1], rows[:, -1], counts.to_numpy()
 
 
 def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separation:
-    """Which kind of separation the design X (with intercept column) and 0/1 outcome y show."""
-    X, y = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
-    # firthmodels adds its own intercept; pass the design without a constant column
-    const = np.all(X == X[0], axis=0)
-    result = detect_separation(X[:, ~const], y)
+    """Which kind of separation the design X (intercept column included, if the model has one) and 0/1
+    outcome y show, and which ML estimates diverge."""
+    X, y, counts = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    # Konis's program (firthmodels) maximises the sum of its constraint rows s_i x_i'b subject to each being
+    # >= 0: a pattern's row scaled by its count keeps its constraint and restores its weight in that sum, so
+    # the program is the one of every case, and so is its answer. The design goes in as it is (intercept
+    # column included, scaled like the rest): firthmodels must not add its own.
+    result = detect_separation(X * counts[:, None], y, fit_intercept=False)
     if not result.separation:
         return Separation("none", ())
-    inner = [n for n, c in zip(names, const) if not c]
     signs = {1: "+", -1: "-"}
-    infinite = tuple(f"{signs[int(d)]}{n}" for n, d in zip(inner, result.directions[: len(inner)]) if d != 0)
-    if not result.is_finite[-1]:
-        infinite += (f"{signs[int(result.directions[-1])]}Intercept",)
+    terms = sorted(zip(names, result.directions), key=lambda term: term[0] == "Intercept")  # the intercept last
+    infinite = tuple(f"{signs[int(d)]}{n}" for n, d in terms if d != 0)
     kind = "complete" if _strict_margin(X, y) > 1e-9 else "quasi-complete"
     return Separation(kind, infinite)

@@ -32,8 +32,8 @@ def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
     On failure an older copy at `out` is removed, so that it cannot be taken
     for a validation of the current data.
     """
-    codebook = study.codebook()
     try:
+        codebook = study.codebook()
         frame, origins = read_cases(study.cases_path, codebook)
         log.info("%s: %s row(s) read; checking them against %s", study.relative(study.cases_path), f"{len(frame):,}",
                  study.relative(codebook.path))
@@ -88,12 +88,20 @@ def derive_study(study: Study, cases_path: Path, out: Path) -> None:
     """Derived variables of validated cases (validate's copy: read with its types, not validated twice);
     the study's own data/coded file, which nothing has validated, is validated first."""
     codebook = study.codebook()
-    if Path(cases_path).resolve() == study.cases_path.resolve():
+    if _same_file(Path(cases_path), study.cases_path):
         cases = load_cases(cases_path, codebook)
     else:
         cases = read_typed(cases_path, codebook)
     log.info("%s: %d case(s); deriving %d variable(s)", cases_path, len(cases), len(codebook.derived))
     atomic_io.write_csv(out, derive(cases, codebook))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, by any path, link or hard link."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
