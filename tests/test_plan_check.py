@@ -73,10 +73,13 @@ def test_variables_of_a_term(term, names):
     assert term_variables(term) == names
 
 
-def test_display_and_analysis_sections_split_the_plan():
-    plan = {"study": "s", "models": {"outcomes": ["y"]}, "publication": {"stars": True}}
-    assert plan_sections(plan, display=True) == {"publication": {"stars": True}}
-    assert plan_sections(plan, display=False) == {"study": "s", "models": {"outcomes": ["y"]}}
+def test_each_step_takes_the_plan_sections_it_reads():
+    plan = {"study": "s", "crosstabs": {"outcomes": ["y"]}, "models": {"outcomes": ["y"]}, "qca": [{"name": "q"}],
+            "publication": {"stars": True}}
+    assert plan_sections(plan, "models") == {"crosstabs": {"outcomes": ["y"]}, "models": {"outcomes": ["y"]}}
+    assert plan_sections(plan, "qca") == {"qca": [{"name": "q"}]}
+    assert plan_sections(plan, "reproduce") == {}
+    assert plan_sections(plan, "export") == plan  # the tables show every part of the plan
 
 
 def test_check_command_exits_non_zero_and_removes_the_study_results(project, capsys):

@@ -93,6 +93,11 @@ def test_the_case_listing_limit_reruns_the_export_and_the_qca_tables(copy):
     assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "qca": 1, "all": 1, "total": 3}
 
 
+def test_a_qca_option_reruns_only_the_qca_and_the_export(copy):
+    edit(copy / "analysis/african_clusters.yaml", "incl_cut: 0.8", "incl_cut: 0.9")
+    assert jobs(snakemake(copy, "-n").stdout) == {"qca": 1, "export_publication": 1, "all": 1, "total": 3}
+
+
 def test_analysis_options_rerun_what_depends_on_them(copy):
     edit(copy / "analysis/african_clusters.yaml", "method: auto", "method: firth")
     counts = jobs(snakemake(copy, "-n").stdout)

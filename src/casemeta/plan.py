@@ -21,7 +21,6 @@ from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
 # Sections that only change how results are shown; the rest change what is computed.
-DISPLAY_SECTIONS = ("publication",)
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
 # a QCA set is a binary variable (crisp) or a numeric one calibrated in the plan (fuzzy)
@@ -183,9 +182,16 @@ def _terms(rhs: str) -> list[frozenset]:
     return [frozenset(t) for t in parse_formula(f"_ ~ {rhs}").terms]
 
 
-def plan_sections(plan: dict, display: bool) -> dict:
-    """The display-only sections (display=True) or the analysis sections (False) of a plan."""
-    return {k: v for k, v in plan.items() if (k in DISPLAY_SECTIONS) == display}
+# The plan sections each workflow step reads (a step not named here reads the whole plan). The rules take
+# them as a param, so that a step re-runs when, and only when, what it reads changes.
+STEP_SECTIONS = {"models": ("crosstabs", "models"), "figures": ("crosstabs", "models"), "reproduce": ("reproduce",),
+                 "qca": ("qca",)}
+
+
+def plan_sections(plan: dict, step: str) -> dict:
+    """The sections of the plan the workflow step reads (STEP_SECTIONS), or the whole plan."""
+    sections = STEP_SECTIONS.get(step)
+    return dict(plan) if sections is None else {k: plan[k] for k in sections if k in plan}
 
 
 def set_terms(spec: list | dict) -> list[str]:

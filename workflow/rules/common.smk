@@ -67,11 +67,10 @@ def checked(name):
     return CHECKED[name] if name in CHECKED else load_study(name)
 
 
-def plan_part(name, display):
-    """The analysis (display=False) or display-only (display=True) sections of the plan, as
-    canonical text: a rule takes the part it reads as a param, so that Snakemake re-runs it
-    when, and only when, that part changes."""
-    return json.dumps(plan_sections(checked(name)[1], display), sort_keys=True)
+def plan_part(name, step):
+    """The sections of the plan a step reads (casemeta.plan.STEP_SECTIONS), as canonical text: a
+    rule takes them as a param, so that Snakemake re-runs it when, and only when, they change."""
+    return json.dumps(plan_sections(checked(name)[1], step), sort_keys=True)
 
 
 def publication_option(name, option):

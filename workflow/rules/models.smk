@@ -27,7 +27,7 @@ rule fit_models:
             subcategory="{study}",
         ),
     params:
-        plan=lambda wildcards: plan_part(wildcards.study, display=False),
+        plan=lambda wildcards: plan_part(wildcards.study, "models"),
         out_dir=lambda wildcards, output: str(Path(output.models).parent),
         draws=config.get("monte_carlo_draws", 100000),
         seed=config.get("seed", 20150827),

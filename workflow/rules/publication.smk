@@ -36,7 +36,7 @@ rule export_publication:
         ),
     params:
         # the whole plan: display options (publication:) re-run only this job
-        plan=lambda wildcards: plan_part(wildcards.study, display=False) + plan_part(wildcards.study, display=True),
+        plan=lambda wildcards: plan_part(wildcards.study, "export"),
         results=lambda wildcards, output: str(Path(output.latex).parent.parent),
     log:
         "logs/export_publication/{study}.log",
@@ -61,7 +61,7 @@ rule export_figures:
             subcategory="{study}",
         ),
     params:
-        plan=lambda wildcards: plan_part(wildcards.study, display=False),  # no display option changes a figure
+        plan=lambda wildcards: plan_part(wildcards.study, "figures"),
         results=lambda wildcards, output: str(Path(output.figures).parent.parent),
     priority: 1
     log:

@@ -16,7 +16,7 @@ rule qca:
         ),
         tables=directory(result("qca", "tables")),
     params:
-        plan=lambda wildcards: plan_part(wildcards.study, display=False),
+        plan=lambda wildcards: plan_part(wildcards.study, "qca"),
         # the one display option the QCA tables follow (how many cases a cell lists)
         case_listing_limit=lambda wildcards: publication_option(wildcards.study, "case_listing_limit"),
     log:

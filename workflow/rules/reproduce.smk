@@ -26,7 +26,7 @@ rule reproduce_published:
             subcategory="{study}",
         ),
     params:
-        plan=lambda wildcards: plan_part(wildcards.study, display=False),
+        plan=lambda wildcards: plan_part(wildcards.study, "reproduce"),
     log:
         "logs/reproduce_published/{study}.log",
     conda:
