@@ -98,6 +98,19 @@ def test_a_duplicate_case_id_is_refused_and_changes_no_byte(study, tmp_path):
     assert study.cases_path.read_bytes() == before
 
 
+def test_a_bad_value_and_an_already_coded_id_are_reported_together(study, tmp_path):
+    before = study.cases_path.read_bytes()
+    bad = synthetic_case(tmp_path, name="kenya_ngong_furniture", growth="yes")
+    with pytest.raises(CasemetaError) as err:
+        add_cases(study, bad)
+    assert err.value.problems == [
+        f"{bad}: line 8, field 'growth': value 'yes' is not allowed; expected one of 0, 1",
+        f"{bad}: line 1, field 'case_id': case 'kenya_ngong_furniture' is already coded in {study.cases_path}; "
+        "choose a new case_id, or edit the existing row",
+    ]
+    assert study.cases_path.read_bytes() == before
+
+
 def test_a_crash_before_the_rename_loses_nothing(study, tmp_path, monkeypatch):
     before = study.cases_path.read_bytes()
 

@@ -110,13 +110,30 @@ def _clashes(new: pd.DataFrame, origins: list[Origin], existing: pd.DataFrame, i
             for case, origin in zip(new[id_col], origins) if case.strip() in coded]
 
 
+def _known_clashes(new: pd.DataFrame, origins: list[Origin], codebook: Codebook, target: Path) -> list[str]:
+    """The new rows already coded in the study's file as it is now, read without the lock: only to report them
+    beside other problems (the add itself checks again under the lock); none if the file cannot be read."""
+    if codebook.id_column not in new.columns or not Path(target).is_file():
+        return []
+    try:
+        existing = read_rows(read_text(target), target, codebook.coded_columns)[0]
+    except CasemetaError:
+        return []
+    if codebook.id_column not in existing.columns:
+        return []
+    return _clashes(new, origins, existing, codebook.id_column, target)
+
+
 def add_cases(study: Study, new_file: str | Path) -> int:
     """Validate the new rows with the existing ones and append them atomically under the lock; return how many."""
     codebook = study.codebook()
     new, new_origins = read_new_cases(new_file, codebook)
     if new.empty:
         raise CasemetaError(f"{new_file}: no cases to add")
-    validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
+    try:
+        validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
+    except CasemetaError as exc:  # with any already-coded id, so that the coder can mend everything at once
+        raise CasemetaError(exc.summary, [*exc.problems, *_known_clashes(new, new_origins, codebook, study.cases_path)]) from None
 
     def append(target: Path) -> str:
         existing_text = read_text(target)
