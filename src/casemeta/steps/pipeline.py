@@ -47,7 +47,7 @@ def validate_study(study: Study, out: Path | None = None) -> pd.DataFrame:
                 raise CasemetaError(exc.summary, [*exc.problems, gone]) from None
             log.error("removed %s: it no longer describes the data", out)
         raise
-    log.info("%s: %d valid case(s)", study.cases_path, len(cases))
+    log.info("%s: %d valid case(s)", study.relative(study.cases_path), len(cases))
     if out is not None:
         atomic_io.write_csv(out, cases)
     return cases
