@@ -275,8 +275,12 @@ CORPUS = [
     Bad("integer-with-decimals", ("validate", "--study", "synthetic_survey"), ("column 'firms': value '3.5' is not allowed",),
         setup=synthetic_study("synthetic_a,A,1950,3.5,small\n")),
     Bad("integer-as-words", ("validate", "--study", "synthetic_survey"),
-        ("column 'firms': value 'three' is not allowed; expected a whole number >= 0 (or empty when missing)",),
+        ("column 'firms': value 'three' is not allowed; expected a whole number >= 0 of at most 18 digits (or empty when missing)",),
         setup=synthetic_study("synthetic_a,A,1950,three,small\n")),
+    Bad("integer-too-long-for-64-bits", ("validate", "--study", "synthetic_survey"),
+        ("line 2 (case 'synthetic_a'), column 'firms': value '99999999999999999999' is not allowed; "
+         "expected a whole number >= 0 of at most 18 digits",),
+        setup=synthetic_study("synthetic_a,A,1950,99999999999999999999,small\n")),
     Bad("category-case-matters", ("validate", "--study", "synthetic_survey"),
         ("column 'size': value 'Small' is not allowed; expected one of small, large",),
         setup=synthetic_study("synthetic_a,A,1950,NA,Small\n")),

@@ -103,6 +103,7 @@ def test_a_bad_value_and_an_already_coded_id_are_reported_together(study, tmp_pa
     bad = synthetic_case(tmp_path, name="kenya_ngong_furniture", growth="yes")
     with pytest.raises(CasemetaError) as err:
         add_cases(study, bad)
+    assert err.value.summary.startswith(f"{bad}: 2 problem(s), against the codebook ")
     assert err.value.problems == [
         f"{bad}: line 8, field 'growth': value 'yes' is not allowed; expected one of 0, 1",
         f"{bad}: line 1, field 'case_id': case 'kenya_ngong_furniture' is already coded in {study.cases_path}; "

@@ -56,3 +56,19 @@ def test_a_missing_input_gives_a_missing_derived_value(clusters):
     out = derive(cases, codebook)
     assert out.loc[0, "dynamic"] is not None and str(out.loc[0, "dynamic"]) == "<NA>"
     assert out.loc[1, "dynamic"] == 1
+
+
+def test_a_derived_count_outside_its_declared_range_is_refused_naming_the_codebook(clusters):
+    """`n_joint_actions` declared with minimum 1: the clusters with no joint action give 0, which every later
+    step would refuse; derive refuses it first and says which codebook entry is at fault."""
+    import dataclasses
+
+    from casemeta.errors import CasemetaError
+
+    codebook = clusters.codebook()
+    derived = tuple(dataclasses.replace(v, minimum=1) if v.name == "n_joint_actions" else v for v in codebook.derived)
+    strict = dataclasses.replace(codebook, derived=derived)
+    with pytest.raises(CasemetaError) as err:
+        derive(load_cases(clusters.cases_path, codebook), strict)
+    assert str(err.value).startswith(f"{codebook.path}: derived 'n_joint_actions' gives values outside its `minimum`/`maximum`")
+    assert "case 'egypt_dormiatt_furniture_domestic': 0; expected a whole number >= 1 of at most 18 digits" in err.value.problems

@@ -18,9 +18,8 @@ NONE = [(0, 0), (0, 1), (1, 0), (1, 1)]
 
 def test_distinct_patterns_keep_first_appearance_order():
     X, y = _design([(1, 1), (0, 0), (1, 1), (0, 0), (0, 1)])
-    Xd, yd, counts = distinct_patterns(X, y)
+    Xd, yd = distinct_patterns(X, y)
     assert Xd.tolist() == [[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]] and yd.tolist() == [1.0, 0.0, 1.0]
-    assert counts.tolist() == [2, 2, 1]
 
 
 def test_repeating_every_case_a_hundred_thousand_times_changes_nothing():
@@ -41,21 +40,27 @@ def test_uneven_repeats_give_the_answer_of_every_case():
     assert (found.kind, found.infinite_terms) == ("complete", ("+x", "-Intercept"))
 
 
-def test_collapsed_patterns_give_konis_program_on_every_case():
-    """Random small designs with uneven repeats: the directions found on the patterns (rows scaled by their
-    counts) equal those of Konis's program run on every case."""
-    from firthmodels import detect_separation
-
+def test_how_often_cases_repeat_changes_nothing():
+    """Random small designs, each pattern once and then repeated 1 to 1000 times: the same answer."""
     rng = np.random.default_rng(7)
-    for _ in range(200):
-        patterns = rng.integers(0, 2, size=(rng.integers(2, 6), 3))  # x1, x2, y
-        rows = np.repeat(patterns, rng.integers(1, 6, size=len(patterns)), axis=0)
-        X = np.column_stack([np.ones(len(rows)), rows[:, :2]]).astype(float)
-        y = rows[:, 2].astype(float)
-        if np.linalg.matrix_rank(X) < 3 or len(set(y)) < 2:
-            continue
+    for _ in range(150):
+        patterns = np.unique(rng.integers(0, 2, size=(rng.integers(2, 6), 3)), axis=0)  # x1, x2, y
+        X = np.column_stack([np.ones(len(patterns)), patterns[:, :2]]).astype(float)
+        y = patterns[:, 2].astype(float)
+        repeats = rng.integers(1, 1000, size=len(patterns))
         names = ["Intercept", "x1", "x2"]
-        every_case = detect_separation(X, y, fit_intercept=False)
-        expected = tuple(f"{'+' if d > 0 else '-'}{n}" for n, d in sorted(zip(names, every_case.directions),
-                                                                          key=lambda t: t[0] == "Intercept") if d)
-        assert find_separation(X, y, names).infinite_terms == expected, rows.tolist()
+        once = find_separation(X, y, names)
+        assert find_separation(np.repeat(X, repeats, axis=0), np.repeat(y, repeats), names) == once, patterns.tolist()
+
+
+def test_every_diverging_coefficient_is_named_where_the_optimum_is_not_unique():
+    """No intercept; c1, c2 the two levels of a category, b a binary. Every cell is pure: (c1, b=1) all 0,
+    (c2, b=1) all 1, (c1, b=0) all 1. By hand, a direction d must keep d_c1 + d_b <= 0, d_c2 + d_b >= 0 and
+    d_c1 >= 0: so c1 only goes up, b only down, c2 only up (d = (1, 1, -1) moves all three), and
+    d = (1, 2, -1.5) makes every inequality strict: complete. Konis's single program named only +c[2]."""
+    rows = [((1, 0, 1), 0)] * 2 + [((0, 1, 1), 1)] * 2 + [((1, 0, 0), 1)]
+    X = np.array([r for r, _ in rows], dtype=float)
+    y = np.array([o for _, o in rows], dtype=float)
+    found = find_separation(X, y, ["c1", "c2", "b"])
+    assert found.kind == "complete"
+    assert found.infinite_terms == ("+c1", "+c2", "-b")

@@ -133,7 +133,12 @@ def add_cases(study: Study, new_file: str | Path) -> int:
     try:
         validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
     except CasemetaError as exc:  # with any already-coded id, so that the coder can mend everything at once
-        raise CasemetaError(exc.summary, [*exc.problems, *_known_clashes(new, new_origins, codebook, study.cases_path)]) from None
+        clashes = _known_clashes(new, new_origins, codebook, study.cases_path)
+        if not clashes:
+            raise
+        problems = [*exc.problems, *clashes]
+        raise CasemetaError(f"{new_file}: {len(problems)} problem(s), against the codebook {codebook.path} and the "
+                            f"cases already in {study.cases_path}; nothing was added", problems) from None
 
     def append(target: Path) -> str:
         existing_text = read_text(target)

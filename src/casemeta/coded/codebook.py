@@ -59,6 +59,7 @@ class Variable:
             low = "" if self.minimum is None else f" >= {self.minimum}"
             high = "" if self.maximum is None else f" <= {self.maximum}"
             text = "a whole number" + (low + (" and" if low and high else "") + high)
+            text += " of at most 18 digits" if self.minimum is None or self.maximum is None else ""
         elif self.type == "identifier":
             text = "a unique identifier of lower-case letters, digits and _"
         else:

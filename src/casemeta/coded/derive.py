@@ -54,12 +54,29 @@ def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     frame = cases.copy()
     for var in codebook.derived:
         frame[var.name] = _apply(var, frame, codebook)
-        declared = var.allowed_values
-        if var.type == "category" and declared is not None:
-            stray = frame.loc[frame[var.name].notna() & ~frame[var.name].isin(declared), [codebook.id_column, var.name]]
-            if len(stray):
-                raise CasemetaError(
-                    f"{codebook.path}: derived {var.name!r} gives values its `values` do not declare",
-                    [f"case {r[0]!r}: {r[1]!r}; expected one of {', '.join(declared)}" for r in stray.itertuples(index=False)],
-                )
+        _check_declared(frame, var, codebook)
     return frame
+
+
+def _check_declared(frame: pd.DataFrame, var: Variable, codebook: Codebook) -> None:
+    """Refuse derived values the variable's own codebook entry does not allow (its `values`, or its
+    `minimum`/`maximum`): later steps check the derived file against the codebook too, and a value written
+    here that they refuse would fail every run the same way."""
+    values = frame[var.name]
+    present = values.notna()
+    if var.type == "category" and var.allowed_values is not None:
+        stray, why = present & ~values.isin(var.allowed_values), "its `values` do not declare"
+    elif var.type == "integer":
+        numbers = pd.to_numeric(values, errors="coerce")
+        low = numbers < var.minimum if var.minimum is not None else False
+        high = numbers > var.maximum if var.maximum is not None else False
+        stray, why = present & (low | high), "outside its `minimum`/`maximum`"
+    else:
+        return
+    if stray.any():
+        rows = frame.loc[stray, [codebook.id_column, var.name]]
+        raise CasemetaError(
+            f"{codebook.path}: derived {var.name!r} gives values {why}",
+            [f"case {r[0]!r}: {repr(r[1]) if isinstance(r[1], str) else r[1]}; expected {var.expected()}"
+             for r in rows.itertuples(index=False)],
+        )

@@ -13,7 +13,9 @@ import pandas as pd
 from casemeta.coded.codebook import Codebook, Variable
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
-INTEGER_PATTERN = r"^-?[0-9]+$"
+# at most 18 digits: every such number fits the 64-bit integers the later steps compute with (a longer one
+# would overflow when typed, after validation had passed it)
+INTEGER_PATTERN = r"^-?[0-9]{1,18}$"
 # Control characters other than tab and newline (C0, DEL, C1) and the two
 # non-characters U+FFFE/U+FFFF: invisible in a spreadsheet, a carriage return
 # is read as a line break by CSV readers and none of them is allowed in the XML
