@@ -52,16 +52,37 @@ def distinct_patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return rows[:, :-1], rows[:, -1]
 
 
-def _divergence(S: np.ndarray, j: int, sign: int) -> bool:
-    """Whether some direction d with s_i x_i'd >= 0 for every case (rows of S) has sign * d_j > 0: the
-    likelihood never falls along d, so coefficient j can grow without bound that way."""
-    c = np.zeros(S.shape[1])
-    c[j] = -sign  # linprog minimises: maximise sign * d_j
-    res = linprog(c, A_ub=-S, b_ub=np.zeros(len(S)), bounds=[(-1, 1)] * S.shape[1], method="highs")
-    return bool(res.success and -res.fun > DIVERGENCE_TOL)
+def _no_descent(S: np.ndarray, objective: np.ndarray) -> np.ndarray | None:
+    """A direction d with s_i x_i'd >= 0 for every case (rows of S), |d_j| <= 1, maximising objective·d;
+    None if the program fails. Along such a d the likelihood never falls."""
+    res = linprog(-objective, A_ub=-S, b_ub=np.zeros(len(S)), bounds=[(-1, 1)] * S.shape[1], method="highs")
+    return res.x if res.success else None
 
 
 DIVERGENCE_TOL = 1e-6
+
+
+def _diverging(S: np.ndarray) -> list[str]:
+    """For each coefficient: "+", "-", "±" (the directions it can diverge in) or "" (finite).
+
+    The first program maximises the sum of the rows (Konis's): 0 means no separation, one program in all.
+    Otherwise each direction of each coefficient is either witnessed by a solution found so far or asked
+    for by its own program (maximise ±d_j), so the answer does not depend on which optimum a solver picks.
+    """
+    p = S.shape[1]
+    first = _no_descent(S, S.sum(axis=0))
+    if first is None or S.sum(axis=0) @ first <= DIVERGENCE_TOL:
+        return [""] * p
+    seen = {(j, sign) for j in range(p) for sign in (1, -1) if sign * first[j] > DIVERGENCE_TOL}
+    for j in range(p):
+        for sign in (1, -1):
+            if (j, sign) in seen:
+                continue
+            d = _no_descent(S, sign * np.eye(p)[j])
+            if d is not None:
+                seen |= {(k, t) for k in range(p) for t in (1, -1) if t * d[k] > DIVERGENCE_TOL}
+    return ["±" if (j, 1) in seen and (j, -1) in seen else "+" if (j, 1) in seen else "-" if (j, -1) in seen else ""
+            for j in range(p)]
 
 
 def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separation:
@@ -73,14 +94,11 @@ def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separatio
     each case repeats, and where its optimum is not unique on the solver's pick (one design gave `+c[2]`
     on its cases and `+c[2], -b` on the same cases repeated, where all of c[1], c[2] and b diverge).
     Asking for each coefficient, in each direction, whether a direction of no descent moves it gives one
-    answer for one set of patterns: two small programs per coefficient, on the distinct patterns.
+    answer for one set of patterns: at most two small programs per coefficient, on the distinct patterns,
+    and a single one where the cases do not separate.
     """
     X, y = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
-    S = np.where(y == 1, 1.0, -1.0)[:, None] * X
-    signs = []
-    for j in range(X.shape[1]):
-        up, down = _divergence(S, j, 1), _divergence(S, j, -1)
-        signs.append("±" if up and down else "+" if up else "-" if down else "")
+    signs = _diverging(np.where(y == 1, 1.0, -1.0)[:, None] * X)
     if not any(signs):
         return Separation("none", ())
     terms = sorted(zip(names, signs), key=lambda term: term[0] == "Intercept")  # the intercept last
