@@ -20,7 +20,6 @@ import yaml
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 
-# Sections that only change how results are shown; the rest change what is computed.
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
 # a QCA set is a binary variable (crisp) or a numeric one calibrated in the plan (fuzzy)

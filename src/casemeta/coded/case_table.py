@@ -294,20 +294,30 @@ def read_typed(path: str | Path, codebook: Codebook, derived: bool = False) -> p
     return frame
 
 
+def undeclared(values: pd.Series, var) -> pd.Series:
+    """Which typed values (missing ones aside) the variable's codebook entry does not allow: not among its
+    values (0 and 1 for a binary), or outside its minimum/maximum. Serves derive, for the values it makes,
+    and read_typed, for the files the steps pass on."""
+    if var.type == "binary":
+        bad = ~values.isin([0, 1])
+    elif var.allowed_values is not None:
+        bad = ~values.isin(var.allowed_values)
+    elif var.type == "integer":
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = (numbers < var.minimum if var.minimum is not None else False) | \
+              (numbers > var.maximum if var.maximum is not None else False)
+    else:
+        return pd.Series(False, index=values.index)
+    return (values.notna() & bad).fillna(False).astype(bool)
+
+
 def _typed_problem(frame: pd.DataFrame, var, codebook: Codebook, coded: bool) -> str:
     """What in a typed column the codebook does not allow (first case only), or ""."""
     column = frame[var.name]
     missing = column.isna()
-    bad = pd.Series(False, index=frame.index)
+    bad = undeclared(column, var)
     if coded and not (var.nullable and var.type != "identifier"):
         bad |= missing  # derived values may be missing wherever a code they come from is
-    if var.type == "binary":
-        bad |= ~missing & ~column.isin([0, 1])
-    elif var.allowed_values is not None:
-        bad |= ~missing & ~column.isin(var.allowed_values)
-    if var.type == "integer":
-        bad |= ~missing & ((column < var.minimum) if var.minimum is not None else False)
-        bad |= ~missing & ((column > var.maximum) if var.maximum is not None else False)
     if var.type == "identifier":
         bad |= ~missing & (column.duplicated(keep=False) | ~column.str.fullmatch(IDENTIFIER_PATTERN).fillna(False))
     if not bad.any():

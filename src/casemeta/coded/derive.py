@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from casemeta.coded.case_table import undeclared
 from casemeta.coded.codebook import Codebook, Variable
 from casemeta.coded.expressions import evaluate
 from casemeta.errors import CasemetaError
@@ -62,17 +63,8 @@ def _check_declared(frame: pd.DataFrame, var: Variable, codebook: Codebook) -> N
     """Refuse derived values the variable's own codebook entry does not allow (its `values`, or its
     `minimum`/`maximum`): later steps check the derived file against the codebook too, and a value written
     here that they refuse would fail every run the same way."""
-    values = frame[var.name]
-    present = values.notna()
-    if var.type == "category" and var.allowed_values is not None:
-        stray, why = present & ~values.isin(var.allowed_values), "its `values` do not declare"
-    elif var.type == "integer":
-        numbers = pd.to_numeric(values, errors="coerce")
-        low = numbers < var.minimum if var.minimum is not None else False
-        high = numbers > var.maximum if var.maximum is not None else False
-        stray, why = present & (low | high), "outside its `minimum`/`maximum`"
-    else:
-        return
+    stray = undeclared(frame[var.name], var)
+    why = "outside its `minimum`/`maximum`" if var.type == "integer" else "its `values` do not declare"
     if stray.any():
         rows = frame.loc[stray, [codebook.id_column, var.name]]
         raise CasemetaError(

@@ -189,11 +189,12 @@ def sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _sheet_rows(table: PubTable) -> list[tuple[str, list[tuple[str, str]], bool]]:
-    """What one sheet holds, row by row: (what the row is, its cells as (text, footnote letters), bold?)."""
+def _sheet_rows(table: PubTable, body: bool = True) -> list[tuple[str, list[tuple[str, str]], bool]]:
+    """What one sheet holds, row by row: (what the row is, its cells as (text, footnote letters), bold?);
+    without the body rows if `body` is false."""
     rows = [("title", [(table.title, "")], True), ("header", [(str(c), "") for c in table.frame.columns], True)]
     rows += [(f"row {r + 1}", [(v, table.marker(r, c)) for c, v in enumerate(row)], False)
-             for r, row in enumerate(table.frame.itertuples(index=False))]
+             for r, row in enumerate(table.frame.itertuples(index=False))] if body else []
     rows += [("note", [(n, "")], False) for n in table.notes]
     rows += [("note", [(f"{footnote_letter(i)} {t}", "")], False) for i, t in enumerate(table.footnotes())]
     return rows
@@ -208,9 +209,7 @@ def excel_problems(tables: list[PubTable]) -> list[str]:
         # looked at, so that checking a case listing of 10^5 rows costs one vectorised pass
         longest = table.frame.apply(lambda column: column.astype(str).str.len()).to_numpy().max(initial=0)
         suspect = longest + len(",".join(footnote_letter(i) for i in range(len(table.footnotes())))) > EXCEL_CELL_LIMIT
-        for kind, cells, _ in _sheet_rows(table):
-            if kind.startswith("row") and not suspect:
-                continue
+        for kind, cells, _ in _sheet_rows(table, body=suspect):
             for c, (text, marker) in enumerate(cells):
                 length = len(visible_text(text)) + len(marker)
                 if length > EXCEL_CELL_LIMIT:

@@ -24,18 +24,14 @@ class Separation:
         return f"{self.kind} ({', '.join(self.infinite_terms)} infinite under ML)"
 
 
-def _strict_margin(X: np.ndarray, y: np.ndarray) -> float:
-    """Largest t with s_i * x_i'b >= t for all i, |b_j| <= 1 (s_i = +1 for y=1, -1 for y=0).
+def _strict_margin(S: np.ndarray) -> float:
+    """Largest t with s_i x_i'b >= t for all i (rows of S), |b_j| <= 1 (s_i = +1 for y=1, -1 for y=0).
 
-    t > 0 means a hyperplane puts every case strictly on its own side
-    (complete separation). firthmodels (Konis's LP) tells whether separation
-    exists and which coefficients diverge, but not whether it is complete, so
-    this one small LP is written here.
+    t > 0 means a hyperplane puts every case strictly on its own side (complete separation).
     """
-    s = np.where(y == 1, 1.0, -1.0)
-    n, p = X.shape
+    n, p = S.shape
     c = np.r_[np.zeros(p), -1.0]  # maximise t
-    A = np.c_[-(s[:, None] * X), np.ones(n)]  # t - s_i x_i'b <= 0
+    A = np.c_[-S, np.ones(n)]  # t - s_i x_i'b <= 0
     res = linprog(c, A_ub=A, b_ub=np.zeros(n), bounds=[(-1, 1)] * p + [(None, 1)], method="highs")
     return float(-res.fun) if res.success else 0.0
 
@@ -98,9 +94,10 @@ def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separatio
     and a single one where the cases do not separate.
     """
     X, y = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
-    signs = _diverging(np.where(y == 1, 1.0, -1.0)[:, None] * X)
+    S = np.where(y == 1, 1.0, -1.0)[:, None] * X
+    signs = _diverging(S)
     if not any(signs):
         return Separation("none", ())
     terms = sorted(zip(names, signs), key=lambda term: term[0] == "Intercept")  # the intercept last
-    kind = "complete" if _strict_margin(X, y) > 1e-9 else "quasi-complete"
+    kind = "complete" if _strict_margin(S) > 1e-9 else "quasi-complete"
     return Separation(kind, tuple(f"{sign}{name}" for name, sign in terms if sign))

@@ -65,6 +65,14 @@ def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, f
     return written
 
 
+def has_rows(path: Path) -> bool:
+    """Whether a CSV casemeta wrote holds a row under its header: its first lines only, not the whole file
+    (a derived file of 10^6 cases takes seconds to read)."""
+    with open(path, encoding="utf-8") as lines:
+        next(lines, None)
+        return any(line.strip() for line in lines)
+
+
 def export_figures(study: Study, results: Path) -> list[Path]:
     """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF; none for a study with no cases."""
     results = Path(results) / study.name
@@ -73,7 +81,7 @@ def export_figures(study: Study, results: Path) -> list[Path]:
     written = []
     (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
     require_results(results, ["derived_cases.csv"])
-    if not len(load_derived(results / "derived_cases.csv", codebook)):
+    if not has_rows(results / "derived_cases.csv"):
         log.info("%s: no cases yet, so no figure", study.name)  # and matplotlib is not even loaded
         remove_stale(results / "figures", [], {".png", ".pdf"})
         return []

@@ -135,8 +135,7 @@ def run_models(frame: pd.DataFrame, plan: dict, codebook: Codebook, out_dir: Pat
     loo_max_cases = (plan.get("models") or {}).get("loo_max_cases", LOO_MAX_CASES)
     specs = model_specs(plan, codebook)
     for i, m in enumerate(specs, 1):
-        log.info("model %d of %d: %s (%s case(s); out-of-sample check by %s)", i, len(specs), m["formula"],
-                 f"{len(frame):,}", "leave-one-out" if len(frame) <= loo_max_cases else "K-fold")
+        log.info("model %d of %d: %s (%s case(s))", i, len(specs), m["formula"], f"{len(frame):,}")
         table, check = model_rows(frame, m, codebook.study, loo_max_cases, seed)
         models.append(table)
         checks.append(check)
