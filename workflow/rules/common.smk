@@ -1,6 +1,7 @@
 # Shared helpers: config validation, study discovery, result paths, the list of final outputs.
 # Every result path comes from casemeta.study.RESULTS (the one owner of the results layout).
 import json
+import threading
 from pathlib import Path
 
 from snakemake.logging import logger
@@ -148,3 +149,21 @@ def all_outputs():
     if has_synthesis() and synthesis_studies():  # no study to draw on: nothing to synthesize
         outputs += [result("synthesis", key) for key in ("pooled", "forest", "latex")]
     return outputs
+
+
+def stop_scheduler_timers():
+    """Snakemake's scheduler arms a one-second threading.Timer after each pass (its job-rate limit,
+    --max-jobs-per-timespan, default 100/1s; snakemake/scheduling/job_scheduler.py,
+    _schedule_reevalutation). The timer thread is not a daemon, so the last one kept every finished
+    run alive for up to a second more. Once the run is over nothing waits on them: cancel them."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
+onsuccess:
+    stop_scheduler_timers()
+
+
+onerror:
+    stop_scheduler_timers()
