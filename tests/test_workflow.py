@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 from docx import Document
@@ -72,6 +73,21 @@ def test_figures_in_png_and_pdf(ran):
     empty = ran / "results" / "pipkin_fuentes" / "figures"
     assert empty.is_dir() and not list(empty.glob("*.p*"))  # no .png, no .pdf
     assert "no cases yet, so no figure" in (ran / "logs" / "export_figures" / "pipkin_fuentes.log").read_text()
+
+
+def test_figures_cropped_to_what_is_drawn(ran):
+    """Every PNG keeps a margin of about savefig's pad (0.1 inch, 15 pixels at 150 dpi) on each side:
+    nothing cut off (no ink on the border) and no wide blank band (the crop is tight)."""
+    from PIL import Image
+
+    pngs = sorted((ran / "results" / "african_clusters").glob("**/*.png"))
+    assert len(pngs) >= 10
+    for png in pngs:
+        grey = np.asarray(Image.open(png).convert("L"))
+        ink = np.argwhere(grey < 250)
+        (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0)
+        margins = {"top": top, "left": left, "bottom": grey.shape[0] - 1 - bottom, "right": grey.shape[1] - 1 - right}
+        assert all(5 <= m <= 30 for m in margins.values()), (png.name, margins)
 
 
 def test_qca_tables_and_xy_plots_for_the_plan(ran):

@@ -18,13 +18,20 @@ from casemeta.publish.tables import crosstab_counts, plotted_terms, term_label  
 # The forest plot's axis: odds ratios beyond it (infinite ones under separation, or huge Firth limits)
 # are drawn at its edge with an arrow head pointing outwards.
 AXIS = (1e-3, 1e5)
+DPI = 150  # of the PNG files
 
 
 def _save(fig, stem: Path) -> list[Path]:
+    """The figure as PNG and PDF, cropped to what is drawn. savefig's bbox_inches="tight" lays the
+    figure out once more for every file; the box is measured once here instead, as savefig measures
+    it (a draw without rendering, Figure.get_tightbbox, padded by savefig.pad_inches), and given to both."""
+    fig.set_dpi(DPI)  # measured at the PNG's resolution, the box is the one savefig would find for it
+    fig.draw_without_rendering()
+    box = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
     paths = []
     for ext in ("png", "pdf"):
         path = stem.with_suffix(f".{ext}")
-        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight"))
+        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches=box))
         paths.append(path)
     plt.close(fig)
     return paths
