@@ -10,19 +10,24 @@ from scipy import stats
 MAX_ENUMERATED_TABLES = 2_000_000
 
 
-def _r_by_2_tables(row_sums: np.ndarray, first_col: int):
-    """Every r×2 table with these row sums and first-column total (margins fixed)."""
-    def fill(i, remaining):
-        if i == len(row_sums) - 1:
-            if 0 <= remaining <= row_sums[i]:
-                yield (remaining,)
-            return
-        for x in range(max(0, remaining - int(row_sums[i + 1:].sum())), min(int(row_sums[i]), remaining) + 1):
-            for rest in fill(i + 1, remaining - x):
-                yield (x, *rest)
-    for first in fill(0, first_col):
-        first = np.array(first)
-        yield np.c_[first, row_sums - first]
+CHUNK_TABLES = 200_000  # tables whose probabilities are computed at once (bounds the memory used)
+
+
+def _r_by_2_first_columns(row_sums: np.ndarray, first_col: int) -> np.ndarray:
+    """Every first column of an r×2 table with these row sums and first-column total, one per row.
+
+    Built row of the table by row, as arrays: each partial column is extended by every count its
+    row can still take (at least what the later rows cannot hold, at most its row sum or what is left).
+    """
+    row_sums = np.asarray(row_sums, dtype=np.int64)
+    columns, left = np.zeros((1, 0), dtype=np.int64), np.array([first_col], dtype=np.int64)
+    for i, row_sum in enumerate(row_sums):
+        low = np.maximum(0, left - row_sums[i + 1:].sum())
+        counts = np.maximum(np.minimum(row_sum, left) - low + 1, 0)
+        parent = np.repeat(np.arange(len(columns)), counts)
+        x = low[parent] + np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts)
+        columns, left = np.column_stack([columns[parent], x]), left[parent] - x
+    return columns
 
 
 def freeman_halton_r_by_2(table: np.ndarray) -> float:
@@ -31,12 +36,17 @@ def freeman_halton_r_by_2(table: np.ndarray) -> float:
     SciPy tests only 2×2 tables exactly (larger ones by Monte Carlo), and no
     maintained Python library enumerates r×c tables; an r×2 table with fixed
     margins has few enough tables to list, and scipy's `random_table` gives
-    each one's exact probability.
+    their exact probabilities (in one call per chunk of tables, not one per table).
     """
     row_sums, col_sums = table.sum(axis=1), table.sum(axis=0)
     dist = stats.random_table(row_sums, col_sums)
     observed = dist.pmf(table)
-    total = sum(p for t in _r_by_2_tables(row_sums, int(col_sums[0])) if (p := dist.pmf(t)) <= observed * (1 + 1e-7))
+    firsts = _r_by_2_first_columns(row_sums, int(col_sums[0]))
+    total = 0.0
+    for start in range(0, len(firsts), CHUNK_TABLES):
+        first = firsts[start:start + CHUNK_TABLES]
+        p = dist.pmf(np.stack([first, row_sums - first], axis=-1))
+        total += float(p[p <= observed * (1 + 1e-7)].sum())
     return float(min(total, 1.0))
 
 
