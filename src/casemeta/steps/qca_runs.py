@@ -92,13 +92,13 @@ def publish(result: QcaResult, spec: QcaSpec, name: str, out_dir: Path, cases: l
 
 
 def xy_plots(result: QcaResult, spec: QcaSpec, folder: Path, cases: list[str]) -> list[Path]:
-    from casemeta.publish.qca_figures import xy_plot  # matplotlib loads only when drawing
-
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for (solution, model) in result.models:
         if model > FIGURES_PER_SOLUTION:
             continue
+        from casemeta.publish.qca_figures import xy_plot  # matplotlib loads only for a plot to draw (none without cases)
+
         fit = result.solutions[(result.solutions["solution"] == solution) & (result.solutions["model"] == model)].iloc[-1]
         expression = model_expression(result.solutions, solution, model)
         written += xy_plot(result.model_membership(solution, model), result.outcome, cases, expression, spec.outcome_label,
