@@ -5,7 +5,8 @@ import pytest
 
 from casemeta.errors import CasemetaError
 from casemeta.steps import pipeline
-from casemeta.stats.reproduction import check_table, compare_tables, load_published
+from casemeta.coded.raw_coding import load_published
+from casemeta.stats.reproduction import check_table, compare_tables
 
 
 @pytest.fixture

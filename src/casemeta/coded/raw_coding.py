@@ -115,3 +115,22 @@ def coding_differences(committed: pd.DataFrame, from_rules: pd.DataFrame, codebo
                     f"the codebook rules give {row[column]!r}"
                 )
     return problems
+
+
+PUBLISHED_COLUMNS = ["table", "row", "column", "published"]
+
+
+def load_published(path: str | Path) -> pd.DataFrame:
+    """The published numbers a study's plan compares with (data/raw/<study>/, one row per cell): whole numbers only."""
+    frame = read_csv_strict(path, PUBLISHED_COLUMNS)
+    missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CasemetaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(PUBLISHED_COLUMNS)}")
+    bad = frame[~frame["published"].str.fullmatch(r"-?\d+")]
+    if len(bad):
+        raise CasemetaError(
+            f"{path}: published numbers must be whole numbers",
+            [f"line {physical_line(frame, i)} ({r.table}, {r.row}, {r.column}): {r.published!r}" for i, r in bad.iterrows()],
+        )
+    frame["published"] = frame["published"].astype(int)
+    return frame

@@ -1,36 +1,17 @@
 """Compare published numbers with our recomputation, and check each published table's own arithmetic.
 
+Frames in, frames out: the published numbers are read by casemeta.coded.raw_coding.load_published.
 A mismatch is a finding to report; nothing here ever changes the coding.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from casemeta.coded.case_table import physical_line, read_csv_strict
 from casemeta.coded.codebook import Codebook
-from casemeta.errors import CasemetaError
 from casemeta.coded.raw_coding import split_terms, term_variables
 
-PUBLISHED_COLUMNS = ["table", "row", "column", "published"]
 REPRODUCTION_COLUMNS = ["table", "row", "column", "published", "reproduced", "match"]
-
-
-def load_published(path: str | Path) -> pd.DataFrame:
-    frame = read_csv_strict(path, PUBLISHED_COLUMNS)
-    missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise CasemetaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(PUBLISHED_COLUMNS)}")
-    bad = frame[~frame["published"].str.fullmatch(r"-?\d+")]
-    if len(bad):
-        raise CasemetaError(
-            f"{path}: published numbers must be whole numbers",
-            [f"line {physical_line(frame, i)} ({r.table}, {r.row}, {r.column}): {r.published!r}" for i, r in bad.iterrows()],
-        )
-    frame["published"] = frame["published"].astype(int)
-    return frame
 
 
 def compare_tables(published: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -18,8 +18,8 @@ from casemeta.stats.count_tables import count_table
 from casemeta.coded.derive import derive
 from casemeta.errors import CasemetaError, file_error
 from casemeta.plan import load_plan
-from casemeta.coded.raw_coding import code_raw, coding_differences, read_raw_table
-from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency, load_published
+from casemeta.coded.raw_coding import code_raw, coding_differences, load_published, read_raw_table
+from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency
 from casemeta.publish.reproduction_report import render_report
 from casemeta.study import Study
 
