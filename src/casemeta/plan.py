@@ -70,13 +70,9 @@ def load_plan(path: str | Path, codebook: Codebook) -> dict:
 
 
 def term_variables(term: str) -> list[str]:
-    """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]`, `C(a, ref=x)`."""
-    names = []
-    for factor in re.split(r"[:*]", term):
-        factor = factor.strip()
-        call = re.match(r"^C\(\s*([^,)\s]+)", factor)
-        names.append(call.group(1) if call else factor.split("[", 1)[0].strip())
-    return names
+    """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]` (casemeta.stats.formula's grammar,
+    which has no other form: anything else is named whole, as a variable the codebook lacks)."""
+    return [factor.split("[", 1)[0].strip() for factor in re.split(r"[:*]", term)]
 
 
 def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
