@@ -11,7 +11,9 @@ For each size:
 - each step alone, as the workflow's rule runs it (one `casemeta` command), with
   its wall time and peak resident memory (GNU time's %M).
 Then the cold run: `snakemake --cores 2` on a fresh copy of the shipped studies,
-no results yet (median of --cold-runs).
+no results yet (median of --cold-runs); and what bounds it from below: each of
+its jobs' commands run alone, one after another, and Snakemake with nothing to
+do (its own start, DAG and exit).
 
 Writes its section of BENCHMARKS.md with --write.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -83,13 +86,13 @@ def project_copy(into: Path, n: int | None = None) -> Path:
     return into
 
 
-def timed(command: list[str], root: Path, timeout: float) -> tuple[float, float, str]:
+def timed(command: list[str], root: Path, timeout: float, env: dict | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak resident MiB (GNU time's %M: the largest process for a workflow), and 'ok' / why not."""
     peak_file = root / ".peak_kib"
     start = time.perf_counter()
     try:
         done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(peak_file), *command], cwd=root,
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
         status = "ok" if done.returncode == 0 else "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:80]
     except subprocess.TimeoutExpired:
         status = f"killed after {timeout:.0f} s"
@@ -124,19 +127,59 @@ def run_size(n: int, whole: bool, steps: list[str], timeout: float) -> list[dict
     return rows
 
 
-def cold_runs(runs: int, timeout: float) -> tuple[list[float], str]:
-    """Wall seconds of `snakemake --cores 2` on fresh copies of the shipped studies; its status."""
-    walls, status = [], "ok"
-    for _ in range(runs):
+def job_commands(root: Path) -> list[str]:
+    """The shell command of every job of a full run, as a dry run of Snakemake prints them."""
+    listed = subprocess.run(snakemake("--dry-run", "--printshellcmds", "--forceall"), cwd=root, capture_output=True,
+                            text=True, check=True, stdin=subprocess.DEVNULL)
+    commands = [line.split(":", 1)[1].strip() for line in listed.stdout.splitlines() if line.startswith("Shell command:")]
+    return [c for c in commands if c != "None"]  # the target rule `all` runs nothing
+
+
+def cold_floor(root: Path, timeout: float) -> tuple[dict[str, float], float]:
+    """In a copy the workflow has finished: each job's command run alone, one after another (seconds by
+    job), and `snakemake --cores 2` with nothing left to do (Snakemake's own cost). On 2 cores no cold
+    run can take less than the latter plus half the jobs' sum."""
+    # as Snakemake runs a job: one thread for the linear-algebra libraries (its shell sets these to the job's threads)
+    env = {**os.environ, **{f"{lib}_NUM_THREADS": "1" for lib in ("OMP", "OPENBLAS", "MKL", "GOTO", "NUMEXPR")}}
+    jobs = {}
+    for command in job_commands(root):
+        words = shlex.split(command)  # casemeta --log LOG STEP ...
+        name = f"{words[3]} {words[words.index('--study') + 1]}" if "--study" in words else words[3]
+        jobs[name] = timed(words, root, timeout, env)[0]
+    return jobs, timed(snakemake(), root, timeout)[0]
+
+
+def cold_runs(runs: int, timeout: float) -> tuple[list[float], str, dict[str, float], float]:
+    """Wall seconds of `snakemake --cores 2` on fresh copies of the shipped studies; its status; after the
+    last run, the floor under it (cold_floor)."""
+    walls, status, jobs, idle = [], "ok", {}, float("nan")
+    for i in range(runs):
         with tempfile.TemporaryDirectory(prefix="casemeta_cold_") as tmp:
             wall, _, status = timed(snakemake(), project_copy(Path(tmp)), timeout)
             walls.append(wall)
-    return walls, status
+            if i == runs - 1 and status == "ok":
+                jobs, idle = cold_floor(Path(tmp), timeout)
+    return walls, status, jobs, idle
+
+
+def cold_summary(walls: list[float], status: str, jobs: dict[str, float], idle: float) -> str:
+    if not walls:
+        return "Cold run not measured."
+    text = (f"Cold `snakemake --cores 2` on the shipped studies (fresh copy, no results), {len(walls)} runs: "
+            f"median {statistics.median(walls):.1f} s (" + ", ".join(f"{w:.1f}" for w in walls) + f" s); {status}.")
+    if jobs:
+        total = sum(jobs.values())
+        largest = ", ".join(f"{name} {wall:.2f}" for name, wall in sorted(jobs.items(), key=lambda j: -j[1])[:5])
+        text += (f" Its {len(jobs)} jobs, each command run alone one after another: {total:.1f} s in all (largest: {largest} s);"
+                 f" Snakemake with nothing to do: {idle:.1f} s. On 2 cores no cold run can take less than"
+                 f" {idle:.1f} + {total:.1f} / 2 = {idle + total / 2:.1f} s.")
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 1000000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 100000, 1000000],
+                        help="numbers of cases to grow african_clusters to (none: the cold run only)")
     parser.add_argument("--workflow-sizes", type=int, nargs="*", default=[1000, 10000, 100000],
                         help="sizes also run as a whole workflow (snakemake)")
     parser.add_argument("--steps", nargs="+", choices=[s for s, _ in STEPS], default=[s for s, _ in STEPS],
@@ -148,15 +191,14 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md (its own section)")
     args = parser.parse_args()
+    if args.write and not args.sizes:
+        parser.error("--write needs --sizes: the section holds the sizes' table and the cold run together")
     rows = []
     for n in args.sizes:
         steps = args.steps_at_largest if n == max(args.sizes) and len(args.sizes) > 1 else args.steps
         rows += run_size(n, n in args.workflow_sizes, steps, args.timeout)
-    walls, status = cold_runs(args.cold_runs, args.timeout) if args.cold_runs else ([], "not run")
+    cold = cold_summary(*(cold_runs(args.cold_runs, args.timeout) if args.cold_runs else ([], "not run", {}, float("nan"))))
     table = pd.DataFrame(rows).to_markdown(index=False)
-    cold = (f"Cold `snakemake --cores 2` on the shipped studies (fresh copy, no results), {len(walls)} runs: "
-            f"median {statistics.median(walls):.1f} s (" + ", ".join(f"{w:.1f}" for w in walls) + f" s); {status}."
-            if walls else "Cold run not measured.")
     print(table, "\n", cold)
     if args.write:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"

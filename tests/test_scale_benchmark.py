@@ -21,3 +21,14 @@ def test_grown_cases_keep_the_real_rows_and_flip_about_a_tenth_of_binary_codes()
     binary = [c for c in real.columns if set(real[c].dropna().unique()) <= {0, 1}]
     flipped = (source[binary].to_numpy() != grown[binary].iloc[len(real):].to_numpy()).mean()
     assert 0.09 < flipped < 0.11  # 10% flipped, 2000 × len(binary) draws
+
+
+def test_cold_summary_states_the_floor_under_a_cold_run():
+    spec = importlib.util.spec_from_file_location("scale_benchmark", ROOT / "benchmarks" / "scale_benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = bench.cold_summary([9.0, 11.0, 10.0], "ok", {"models a": 2.0, "figures a": 1.25, "derive a": 0.35}, 1.2)
+    assert "3 runs: median 10.0 s (9.0, 11.0, 10.0 s); ok." in text
+    assert "3.6 s in all (largest: models a 2.00, figures a 1.25, derive a 0.35 s)" in text
+    assert "no cold run can take less than 1.2 + 3.6 / 2 = 3.0 s" in text  # 1.2 + 1.8, by hand
+    assert bench.cold_summary([], "not run", {}, float("nan")) == "Cold run not measured."
