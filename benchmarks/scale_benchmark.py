@@ -137,8 +137,8 @@ def job_commands(root: Path) -> list[str]:
 
 def cold_floor(root: Path, timeout: float) -> tuple[dict[str, float], float]:
     """In a copy the workflow has finished: each job's command run alone, one after another (seconds by
-    job), and `snakemake --cores 2` with nothing left to do (Snakemake's own cost). On 2 cores no cold
-    run can take less than the latter plus half the jobs' sum."""
+    job), and `snakemake --cores 2` with nothing left to do (Snakemake's own cost). On 2 cores a cold
+    run is bound to take about the latter plus half the jobs' sum."""
     # as Snakemake runs a job: one thread for the linear-algebra libraries (its shell sets these to the job's threads)
     env = {**os.environ, **{f"{lib}_NUM_THREADS": "1" for lib in ("OMP", "OPENBLAS", "MKL", "GOTO", "NUMEXPR")}}
     jobs = {}
@@ -171,8 +171,8 @@ def cold_summary(walls: list[float], status: str, jobs: dict[str, float], idle: 
         total = sum(jobs.values())
         largest = ", ".join(f"{name} {wall:.2f}" for name, wall in sorted(jobs.items(), key=lambda j: -j[1])[:5])
         text += (f" Its {len(jobs)} jobs, each command run alone one after another: {total:.1f} s in all (largest: {largest} s);"
-                 f" Snakemake with nothing to do: {idle:.1f} s. On 2 cores no cold run can take less than"
-                 f" {idle:.1f} + {total:.1f} / 2 = {idle + total / 2:.1f} s.")
+                 f" Snakemake with nothing to do: {idle:.1f} s. With 2 cores a cold run is bound to take about"
+                 f" {idle:.1f} + {total:.1f} / 2 = {idle + total / 2:.1f} s, however its jobs are ordered.")
     return text
 
 
