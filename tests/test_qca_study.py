@@ -96,7 +96,7 @@ def test_cli_refuses_a_value_that_is_no_membership(tmp_path, capsys):
     ("    calibrate: {n_external_economies: [0, 1.5, 4]}\n    incl_cut: 0.8\n    n_cut", "    incl_cut: 0.8\n    n_cut",
      "at qca/0/conditions/1: set (uncalibrated) 'n_external_economies' has type integer; a set (uncalibrated) must be binary"),
     ("dir_exp: {sells_internationally: 1,", "dir_exp: {sells_internationaly: 1,",
-     "at qca/0/dir_exp/sells_internationaly: 'sells_internationaly' is not one of this QCA's conditions; did you mean sells_internationally"),
+     "at qca/0/dir_exp/sells_internationaly: unknown condition of this QCA 'sells_internationaly'; did you mean sells_internationally"),
     ("calibrate: {n_external_economies: [0, 1.5, 4]}", "calibrate: {n_external_economies: [0, 5, 4]}",
      "at qca/0/calibrate/n_external_economies: anchors 0, 5, 4"),
     ("  - name: no_dynamism", "  - name: dynamism", "at qca: two QCAs are named 'dynamism'"),

@@ -132,10 +132,9 @@ def qca_problems(plan: dict, need, known: dict) -> list[str]:
         for key, where in [(k, "dir_exp") for k in entry.get("dir_exp") or {}] + [(k, "calibrate") for k in calibrate]:
             allowed = entry["conditions"] if where == "dir_exp" else sets
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
-                hint = f"did you mean {', '.join(close)}?" if close else f"this QCA's {'conditions' if where == 'dir_exp' else 'sets'} are {', '.join(allowed)}"
-                problems.append(f"at qca/{q}/{where}/{key}: {key!r} is not one of this QCA's "
-                                f"{'conditions' if where == 'dir_exp' else 'sets'}; {hint}")
+                kind = "condition" if where == "dir_exp" else "set"
+                problems.append(f"at qca/{q}/{where}/{key}: "
+                                + unknown_name(key, allowed, f"{kind} of this QCA", f"this QCA's {kind}s"))
         for key, (full_out, crossover, full_in) in calibrate.items():
             if not (full_out < crossover < full_in or full_out > crossover > full_in):
                 problems.append(f"at qca/{q}/calibrate/{key}: anchors {full_out}, {crossover}, {full_in}: the crossover "
