@@ -81,6 +81,14 @@ def test_pool_command_writes_the_issue_columns(tmp_path, capsys):
     bad.write_text("site,x,y\np,1,2\n", encoding="utf-8")
     assert main(["pool", str(bad), "--stratum", "site", "--condition", "x", "--outcome", "y", "--out", str(out)]) == 1
     assert "bad.csv, line 2, column y: '2' is not 0 or 1 (or blank when missing)" in capsys.readouterr().err
+    # the line is the file's own: a quoted cell over two lines (2-3) and a blank line (4) come before the bad row
+    bad.write_text('site,x,y,note\np,1,1,"two\nlines"\n\nq,1,0,\nq,0,2,\n', encoding="utf-8")
+    assert main(["pool", str(bad), "--stratum", "site", "--condition", "x", "--outcome", "y", "--out", str(out)]) == 1
+    assert "bad.csv, line 6, column y: '2' is not 0 or 1 (or blank when missing)" in capsys.readouterr().err
+    counts = tmp_path / "counts.csv"
+    counts.write_text("site,a,b,c,d\n\np,1,2,3,4\nq,1,2,x,4\n", encoding="utf-8")
+    assert main(["pool", str(counts), "--stratum", "site", "--counts", "a,b,c,d", "--out", str(out)]) == 1
+    assert "counts.csv, line 4, column c: 'x' is not a count (a whole number 0 or more)" in capsys.readouterr().err
 
 
 def synthetic_pipkin_cases(n: int, seed: int) -> pd.DataFrame:

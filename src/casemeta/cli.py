@@ -17,7 +17,7 @@ import pandas as pd
 
 from casemeta import __version__, atomic_io
 from casemeta.steps import pipeline
-from casemeta.coded.case_table import read_text
+from casemeta.coded.case_table import parse_csv, read_text
 from casemeta.errors import CasemetaError, file_error
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
@@ -395,10 +395,12 @@ def _pool(args):
     if (args.counts is None) == (args.condition is None and args.outcome is None) or \
             (args.counts is None and (args.condition is None or args.outcome is None)):
         raise CasemetaError("give either --counts A,B,C,D or both --condition and --outcome")
-    frame = pd.read_csv(io.StringIO(read_text(args.data)), dtype=str, keep_default_na=False)
+    counts = [c.strip() for c in args.counts.split(",")] if args.counts is not None else None
+    needed = [args.stratum, *(counts or [args.condition, args.outcome])]
+    frame = parse_csv(read_text(args.data), args.data, needed)  # rows know their physical line, for errors
     source = str(args.data)
-    if args.counts is not None:
-        tables = tables_from_counts(frame, args.stratum, [c.strip() for c in args.counts.split(",")], source)
+    if counts is not None:
+        tables = tables_from_counts(frame, args.stratum, counts, source)
     else:
         tables = tables_from_cases(frame, args.stratum, args.condition, args.outcome, source)
     result = pool(tables)

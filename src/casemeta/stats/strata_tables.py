@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from casemeta.coded.case_table import physical_line
 from casemeta.errors import CasemetaError
 
 COUNTS = ("a", "b", "c", "d")
@@ -29,7 +30,7 @@ def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
 
 def _bad(frame: pd.DataFrame, column: str, values: pd.Series, bad: pd.Series, source: str, expected: str):
     i = int(np.flatnonzero(bad.to_numpy())[0])
-    raise CasemetaError(f"{source}, line {i + 2}, column {column}: {frame[column].iloc[i]!r} is not {expected}")
+    raise CasemetaError(f"{source}, line {physical_line(frame, i)}, column {column}: {frame[column].iloc[i]!r} is not {expected}")
 
 
 def tables_from_counts(frame: pd.DataFrame, stratum: str, counts: list[str], source: str) -> pd.DataFrame:
