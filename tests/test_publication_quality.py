@@ -5,9 +5,11 @@ caption for every table, and no internal variable or predictor-set name where a 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import matplotlib.text
+import numpy as np
 import pytest
 from docx import Document
 from openpyxl import load_workbook
@@ -195,3 +197,25 @@ def test_word_tables_fit_their_pages(run):
         columns = [int(c.get(qn("w:w"))) * 635 for c in tbl.iter(qn("w:gridCol"))]  # twips to EMU
         assert sum(columns) <= width, (index, sum(columns), width)
     assert any(s.page_width > s.page_height for s in doc.sections)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm is not installed (Debian: poppler-utils)")
+def test_pdf_figures_keep_long_labels_whole_at_any_font_size(tmp_path):
+    """Each file is cropped with its own renderer's measure of the text: a box measured for the PNG cut the
+    start off a long 14-point label in the PDF (Agg and PDF measure text differently)."""
+    from PIL import Image
+
+    from casemeta.publish.figures import _save, plt
+
+    label = "Institutional support and government programmes for joint action in marketing and learning " * 2
+    for size in (8, 14):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.set_yticks([0, 1], [label, "short"], fontsize=size)
+        _save(fig, tmp_path / f"long_{size}")
+        subprocess.run(["pdftoppm", "-r", "150", "-gray", "-singlefile", str(tmp_path / f"long_{size}.pdf"),
+                        str(tmp_path / f"page_{size}")], check=True, capture_output=True, timeout=120)
+        for image in (tmp_path / f"long_{size}.png", tmp_path / f"page_{size}.pgm"):
+            grey = np.asarray(Image.open(image).convert("L"))
+            ink = np.argwhere(grey < 250)
+            left, right = ink[:, 1].min(), grey.shape[1] - 1 - ink[:, 1].max()
+            assert left >= 5 and right >= 5, (image.name, left, right)  # ~15 px of pad (0.1 inch at 150 dpi)
