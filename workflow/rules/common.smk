@@ -155,9 +155,12 @@ def stop_scheduler_timers():
     """Snakemake's scheduler arms a one-second threading.Timer after each pass (its job-rate limit,
     --max-jobs-per-timespan, default 100/1s; snakemake/scheduling/job_scheduler.py,
     _schedule_reevalutation). The timer thread is not a daemon, so the last one kept every finished
-    run alive for up to a second more. Once the run is over nothing waits on them: cancel them."""
+    run alive for up to a second more. Once the run is over nothing waits on them: cancel them, and
+    only them (a program that runs Snakemake in its own process may have timers of its own).
+    Snakemake keeps one onsuccess and one onerror handler: a Snakefile adding its own calls this too."""
     for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
+        if isinstance(thread, threading.Timer) and \
+                getattr(thread.function, "__module__", "") == "snakemake.scheduling.job_scheduler":
             thread.cancel()
 
 
