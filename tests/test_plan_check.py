@@ -68,6 +68,7 @@ def test_every_problem_is_reported_at_once(project):
 
 @pytest.mark.parametrize("term, names", [
     ("a", ["a"]), ("a:b", ["a", "b"]), ("a * b", ["a", "b"]), ("a[ref=x]", ["a"]), ("a[ref=x]:b", ["a", "b"]),
+    ("region[ref=a:b]", ["region"]), ("a[ref='x*y']*b", ["a", "b"]),  # a level with : or * stays in its brackets
     # not in the formula grammar: named whole, so the plan check calls it a variable the codebook lacks
     ("C(a, ref=x):b", ["C(a, ref=x)", "b"]),
 ])

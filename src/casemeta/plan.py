@@ -71,8 +71,9 @@ def load_plan(path: str | Path, codebook: Codebook) -> dict:
 
 def term_variables(term: str) -> list[str]:
     """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]` (casemeta.stats.formula's grammar,
-    which has no other form: anything else is named whole, as a variable the codebook lacks)."""
-    return [factor.split("[", 1)[0].strip() for factor in re.split(r"[:*]", term)]
+    which has no other form: anything else is named whole, as a variable the codebook lacks). A reference
+    level may itself hold `:` or `*` (`a[ref=x:y]`): the term is split only outside its brackets."""
+    return [factor.split("[", 1)[0].strip() for factor in re.split(r"[:*]", re.sub(r"\[[^\]]*\]", "[]", term))]
 
 
 def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
