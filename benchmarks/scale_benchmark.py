@@ -142,10 +142,16 @@ def cold_floor(root: Path, timeout: float) -> tuple[dict[str, float], float]:
     # as Snakemake runs a job: one thread for the linear-algebra libraries (its shell sets these to the job's threads)
     env = {**os.environ, **{f"{lib}_NUM_THREADS": "1" for lib in ("OMP", "OPENBLAS", "MKL", "GOTO", "NUMEXPR")}}
     jobs = {}
-    for command in job_commands(root):
+    for command in job_commands(root):  # in the dry run's order, which follows the DAG: each job finds its inputs
         words = shlex.split(command)  # casemeta --log LOG STEP ...
         name = f"{words[3]} {words[words.index('--study') + 1]}" if "--study" in words else words[3]
-        jobs[name] = timed(words, root, timeout, env)[0]
+        wall, _, status = timed(words, root, timeout, env)
+        if status != "ok":
+            raise RuntimeError(f"job {name} alone: {status}")  # a failed job would understate the floor
+        jobs[name] = wall
+    idle = subprocess.run(snakemake("--dry-run"), cwd=root, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if "Nothing to be done" not in idle.stdout + idle.stderr:
+        raise RuntimeError("after the jobs run alone, Snakemake still has work to do: the idle run would not be idle")
     return jobs, timed(snakemake(), root, timeout)[0]
 
 

@@ -40,7 +40,7 @@ rule synthesize:
         studies=",".join(synthesis_studies()),
         results=lambda wildcards, output: str(Path(output.pooled).parent.parent),
         out_dir=lambda wildcards, output: str(Path(output.pooled).parent),
-    priority: 1  # the longest job with nothing after it: started early, it does not run alone at the end
+    priority: 1  # a long job that waits only on derive and that nothing waits on: started early, not left alone at the end
     log:
         "logs/synthesize/synthesis.log",
     conda:
