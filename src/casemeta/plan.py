@@ -69,6 +69,11 @@ def load_plan(path: str | Path, codebook: Codebook) -> dict:
     return plan
 
 
+def publication(plan: dict) -> dict:
+    """The plan's display options (its `publication:` section); {} where it has none."""
+    return plan.get("publication") or {}
+
+
 def term_variables(term: str) -> list[str]:
     """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]` (casemeta.stats.formula's grammar,
     which has no other form: anything else is named whole, as a variable the codebook lacks). A reference
@@ -102,7 +107,7 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
             for name in term_variables(term):
                 need(name, f"{where}/{i}", "predictor", CONDITION_TYPES)
     problems += _model_option_problems(models, need)
-    for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
+    for i, name in enumerate(publication(plan).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
         for side in ("rows", "columns"):

@@ -8,7 +8,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
-from casemeta.plan import load_plan, plan_sections
+from casemeta.plan import load_plan, plan_sections, publication
 from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies
 
 
@@ -77,7 +77,7 @@ def plan_part(name, step):
 def publication_option(name, option):
     """One display option of the plan (`publication:`), or "default": a rule that follows only this
     option takes it as a param, so that other display changes do not re-run it."""
-    return (checked(name)[1].get("publication") or {}).get(option, "default")
+    return publication(checked(name)[1]).get(option, "default")
 
 
 def is_transcribed(name):

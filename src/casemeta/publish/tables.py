@@ -11,7 +11,7 @@ import pandas as pd
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.plan import model_specs, term_variables
+from casemeta.plan import model_specs, publication, term_variables
 from casemeta.stats.notes import JOINT_TEST
 
 
@@ -103,6 +103,12 @@ def stars(p) -> str:
 
 
 CASE_LISTING_LIMIT = 200  # default of publication.case_listing_limit
+
+
+def case_listing_limit(plan: dict) -> int:
+    """How many cases a case listing, or a table cell listing cases, shows at most (`publication:
+    case_listing_limit`); the rest are in the CSV beside it."""
+    return publication(plan).get("case_listing_limit", CASE_LISTING_LIMIT)
 
 
 def case_listing(frame: pd.DataFrame, codebook: Codebook, columns: list[str], limit: int | None = CASE_LISTING_LIMIT) -> PubTable:
@@ -351,7 +357,7 @@ def _joint_test_cells(r, note: str, model_note: str, codebook: Codebook, cells: 
 
 def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:
     """modelsummary-style tables: one per outcome, one column per model, fit statistics beneath."""
-    pub = plan.get("publication", {})
+    pub = publication(plan)
     odds = pub.get("model_display", "odds_ratio") == "odds_ratio"
     with_stars = pub.get("stars", False)
     specs = model_specs(plan, codebook)
@@ -446,11 +452,11 @@ def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan:
     """Every publication table the study's results support, in reading order."""
     results = Path(results)
     tables = []
-    pub = plan.get("publication", {})
+    pub = publication(plan)
     if not len(derived):
         return tables
     tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column]),
-                               pub.get("case_listing_limit", CASE_LISTING_LIMIT)))
+                               case_listing_limit(plan)))
     if "reproduce" in plan:
         require_results(results, ["reproduction.csv"])
         titles = {t["table"]: t.get("title", "") for t in plan["reproduce"].get("tables", [])}

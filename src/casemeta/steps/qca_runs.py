@@ -18,7 +18,7 @@ from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
 from casemeta.publish.formats import RENDERERS
-from casemeta.publish.tables import CASE_LISTING_LIMIT
+from casemeta.publish.tables import CASE_LISTING_LIMIT, case_listing_limit
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
 from casemeta.stats.notes import complete_cases
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
@@ -122,9 +122,8 @@ def qca_study(study: Study, derived_path: Path, out_dir: Path, summary_path: Pat
     derived = load_derived(derived_path, codebook)
     lines = [f"# {codebook.title}: configurational analysis (QCA)", ""]
     out_dir.mkdir(parents=True, exist_ok=True)
-    case_limit = (plan.get("publication") or {}).get("case_listing_limit", CASE_LISTING_LIMIT)
     for entry in plan.get("qca", []):
-        lines += run_entry(study, codebook, derived, entry, out_dir / entry["name"], case_limit)
+        lines += run_entry(study, codebook, derived, entry, out_dir / entry["name"], case_listing_limit(plan))
     if not plan.get("qca"):
         lines.append("The analysis plan has no `qca:` section.")
     atomic_io.write_text(summary_path, "\n".join(lines) + "\n")
