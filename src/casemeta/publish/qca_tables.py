@@ -31,7 +31,7 @@ def capped_cases(text: str, limit: int | None) -> str:
 
 def capped_note(cells: pd.Series, limit: int | None, where: str) -> list[str]:
     """The note a table needs when one of its cells lists only some of its cases."""
-    if limit is None or not any(len(_SEPARATOR.findall(text)) >= limit for text in cells.astype(str)):
+    if limit is None or not any(capped_cases(text, limit) != text for text in cells.astype(str)):
         return []
     return [f"A cell lists at most {limit:,} cases; every case is in {where}."]
 
