@@ -32,6 +32,15 @@ def arg(*flags, **options):
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
+# the results files a publication step reads; the workflow names each, a user may leave them to the study's own
+RESULT_INPUTS = (
+    arg("--derived", type=Path, help="derived cases CSV (default: results/<study>/derived_cases.csv)"),
+    arg("--crosstabs", type=Path, help="crosstabs CSV (default: results/<study>/models/crosstabs.csv)"),
+    arg("--tests", type=Path, help="exact tests CSV (default: results/<study>/models/crosstab_tests.csv)"),
+    arg("--models", type=Path, help="logistic models CSV (default: results/<study>/models/logistic_models.csv)"),
+    arg("--cross-validation", type=Path, help="out-of-sample checks CSV (default: results/<study>/models/cross_validation.csv)"),
+    arg("--reproduction", type=Path, help="reproduction CSV, where the plan reproduces (default: results/<study>/reproduction.csv)"),
+)
 
 
 INVALIDATE = arg("--invalidate", action="store_true",
@@ -162,14 +171,22 @@ def _reproduce(args):
 @command(
     "models", "run the plan's cross-tab tests, logistic models and leave-one-out checks",
     STUDY,
-    arg("--derived", type=Path, required=True, help="derived cases CSV"),
-    arg("--out-dir", type=Path, required=True, help="folder for the model tables"),
+    arg("--derived", type=Path, help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    arg("--crosstabs", type=Path, help="crosstabs CSV to write (default: results/<study>/models/crosstabs.csv)"),
+    arg("--tests", type=Path, help="exact tests CSV to write (default: results/<study>/models/crosstab_tests.csv)"),
+    arg("--models", type=Path, help="logistic models CSV to write (default: results/<study>/models/logistic_models.csv)"),
+    arg("--cross-validation", type=Path,
+        help="out-of-sample checks CSV to write (default: results/<study>/models/cross_validation.csv)"),
     arg("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
     arg("--seed", type=int, default=20150827, help="Monte Carlo seed"),
     step="models",
 )
 def _models(args):
-    pipeline.models_study(_study(args), args.derived, args.out_dir, args.draws, args.seed)
+    from casemeta.study import RESULTS
+
+    study = _study(args)
+    outputs = {key: getattr(args, key) or study.result("models", key) for key in RESULTS["models"]}
+    pipeline.models_study(study, args.derived, outputs, args.draws, args.seed)
 
 
 @command(
@@ -192,8 +209,8 @@ def _fit(args):
     frame = pd.read_csv(io.StringIO(read_text(args.data)))
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data), correction=args.correction,
                        tests=args.test, interval=args.interval)
-    if fit.note:
-        log.warning("%s", fit.note)
+    for caveat in fit.caveats:
+        log.warning("%s", caveat.message())
     if args.table is not None:
         from casemeta.steps.exports import check_table_path
 
@@ -213,7 +230,9 @@ def _fit(args):
     "export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel",
     STUDY,
     arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
-    arg("--results", type=Path, help="results folder the workflow wrote (default: results/ of the project)"),
+    *RESULT_INPUTS,
+    arg("--out", type=Path, nargs="+",
+        help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/)"),
     arg("--figures", action="store_true", help="also draw the figures (as `casemeta figures` does)"),
     step="export",
 )
@@ -221,28 +240,41 @@ def _export(args):
     from casemeta.steps.exports import export_figures, export_tables
 
     formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
-    results = _results(args)
-    written = export_tables(_study(args), results, formats)
+    study = _study(args)
+    written = export_tables(study, formats, args.derived, _inputs(args, study), args.out)
     if args.figures:
-        written += export_figures(_study(args), results)
-    print(f"wrote {len(written)} file(s) under {results / args.study}")
+        written += export_figures(study)
+    print(f"wrote {len(written)} file(s) under {study.relative(study.results_dir)}")
 
 
 @command(
     "figures", "draw a study's figures, PNG and PDF: a heat map of each cross-tab, a forest plot of the models",
     STUDY,
-    arg("--results", type=Path, help="results folder the workflow wrote (default: results/ of the project)"),
+    arg("--crosstabs", type=Path, help="crosstabs CSV (default: the study's results/<study>/models/crosstabs.csv)"),
+    arg("--models", type=Path, help="logistic models CSV (default: the study's results/<study>/models/logistic_models.csv)"),
+    arg("--out", type=Path, nargs="+",
+        help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/figures/)"),
     step="figures",
 )
 def _figures(args):
     from casemeta.steps.exports import export_figures
 
-    written = export_figures(_study(args), _results(args))
-    print(f"wrote {len(written)} figure file(s) under {_results(args) / args.study / 'figures'}")
+    study = _study(args)
+    inputs = {key: getattr(args, key) or study.result("models", key) for key in ("crosstabs", "models")}
+    written = export_figures(study, inputs, args.out)
+    print(f"wrote {len(written)} figure file(s) under {study.relative(study.results_dir / 'figures')}")
 
 
-def _results(args) -> Path:
-    return args.results if args.results is not None else _root(args) / "results"
+def _inputs(args, study) -> dict[str, Path] | None:
+    """The results files export reads, where the command names them (the workflow does); None: the study's own."""
+    given = {key: getattr(args, key) for key in ("crosstabs", "tests", "models", "cross_validation", "reproduction")}
+    if not any(given.values()):
+        return None
+    from casemeta.plan import load_plan
+    from casemeta.steps.exports import model_inputs
+
+    defaults = model_inputs(study, load_plan(study.plan_path, study.codebook()))
+    return {key: given[key] or path for key, path in defaults.items()}
 
 
 @command(
@@ -357,8 +389,8 @@ def _qca(args):
         result = write_qca(frame, spec, args.out)
     except CasemetaError as exc:
         raise CasemetaError(f"{args.data}: {exc}") from exc
-    for note in result.notes:
-        log.warning("%s", note)
+    for caveat in result.caveats:
+        log.warning("%s", caveat.message())
     found = ", ".join(f"{s} {len(m)} model(s)" for s, m in result.solutions.groupby("solution", sort=False)["model"].unique().items())
     print(f"QCA of {spec.outcome_label} on {len(frame)} case(s): {len(result.truth_table)} configuration(s) observed, "
           f"{result.remainders} remainder(s); {found or 'no solution'}; wrote {args.out}/truth_table.csv, solutions.csv, necessity.csv")
@@ -367,16 +399,18 @@ def _qca(args):
 @command(
     "qca-study", "run the QCAs of a study's plan on its derived cases: CSVs, tables in every format, XY plots",
     STUDY,
-    arg("--derived", type=Path, required=True, help="derived cases CSV"),
-    arg("--out-dir", type=Path, required=True, help="folder for one sub-folder per QCA of the plan"),
-    arg("--summary", type=Path, required=True, help="qca.md to write: what each QCA found, or why nothing"),
+    arg("--derived", type=Path, help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    arg("--out", type=Path, nargs="+",
+        help="the files to write, as the workflow declares them (default: the study's own: results/<study>/qca.md and qca/)"),
     step="qca",
 )
 def _qca_study(args):
     from casemeta.steps.qca_runs import qca_study
 
-    qca_study(_study(args), args.derived, args.out_dir, args.summary)
-    print(f"wrote {args.summary} and {args.out_dir}")
+    study = _study(args)
+    written = qca_study(study, args.derived, args.out)
+    print(f"wrote {len(written)} file(s): {study.relative(study.result('qca', 'summary'))} and the QCA files under "
+          f"{study.relative(study.results_dir / 'qca')}")
 @command(
     "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
     "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",
@@ -411,19 +445,19 @@ def _pool(args):
 
 @command(
     "synthesize", "pool each pair of concepts of analysis/synthesis.yaml across the studies: tables, pooled results, forest plot",
-    arg("--results", type=Path, help="results folder holding every study's derived_cases.csv (default: results/ of the project)"),
-    arg("--out-dir", type=Path, help="folder to write (default: results/synthesis/ of the project)"),
     arg("--studies", help="comma-separated studies to draw on (default: every study; '' for none)"),
+    arg("--derived", type=Path, nargs="+", help="each study's derived cases CSV, in the order of --studies "
+                                                "(default: results/<study>/derived_cases.csv)"),
+    arg("--out", type=Path, nargs="+",
+        help="the files to write, as the workflow declares them (default: every file under results/synthesis/)"),
 )
 def _synthesize(args):
     from casemeta.steps.synthesis import synthesize
 
     root = _root(args)
-    results = args.results if args.results is not None else root / "results"
-    out_dir = args.out_dir if args.out_dir is not None else root / "results" / "synthesis"
     studies = None if args.studies is None else [s.strip() for s in args.studies.split(",") if s.strip()]
-    written = synthesize(root, results, out_dir, studies)
-    print(f"wrote {len(written)} file(s) under {out_dir}")
+    written = synthesize(root, studies, args.derived, args.out)
+    print(f"wrote {len(written)} file(s) under results/synthesis/")
 
 
 def build_parser() -> argparse.ArgumentParser:

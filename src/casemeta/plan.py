@@ -9,8 +9,10 @@ analysis instead of turning into rows of "not estimable".
 from __future__ import annotations
 
 import difflib
-import re
+from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
+from typing import Any, Mapping
 from importlib.resources import files
 from pathlib import Path
 
@@ -60,25 +62,21 @@ def unknown_name(name: str, known, what: str, among: str) -> str:
     return f"unknown {what} {name!r}{hint}"
 
 
-def load_plan(path: str | Path, codebook: Codebook) -> dict:
-    """The plan, checked against the schema and against the study's codebook."""
-    plan = read_plan(path)
-    problems = plan_problems(plan, codebook)
+def load_plan(path: str | Path, codebook: Codebook) -> "Plan":
+    """The plan, checked against the schema and against the study's codebook, as typed frozen objects."""
+    raw = read_plan(path)
+    problems = plan_problems(raw, codebook)
     if problems:
         raise CasemetaError(f"{path}: the analysis plan does not fit the codebook {codebook.path}", problems)
-    return plan
-
-
-def publication(plan: dict) -> dict:
-    """The plan's display options (its `publication:` section); {} where it has none."""
-    return plan.get("publication") or {}
+    return build_plan(raw, codebook, Path(path))
 
 
 def term_variables(term: str) -> list[str]:
-    """The variable names in a model term: `a`, `a:b`, `a*b`, `a[ref=x]` (casemeta.stats.formula's grammar,
-    which has no other form: anything else is named whole, as a variable the codebook lacks). A reference
-    level may itself hold `:` or `*` (`a[ref=x:y]`): the term is split only outside its brackets."""
-    return [factor.split("[", 1)[0].strip() for factor in re.split(r"[:*]", re.sub(r"\[[^\]]*\]", "[]", term))]
+    """The variable names in a model term (`a`, `a:b`, `a*b`, `a[ref=x]`), read by casemeta.stats.formula's
+    parser, the one reader of formulas; a term outside its grammar raises its CasemetaError."""
+    from casemeta.stats.formula import parse_formula
+
+    return parse_formula(f"_ ~ {term}").predictors
 
 
 def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
@@ -104,10 +102,15 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
     for set_name, spec in (models.get("predictor_sets") or {}).items():
         where = f"models/predictor_sets/{set_name}" + ("/terms" if isinstance(spec, dict) else "")
         for i, term in enumerate(set_terms(spec)):
-            for name in term_variables(term):
+            try:
+                names = term_variables(term)
+            except CasemetaError as exc:
+                problems.append(f"at {where}/{i}: term {term!r} is outside the formula grammar: {exc.summary}")
+                continue
+            for name in names:
                 need(name, f"{where}/{i}", "predictor", CONDITION_TYPES)
     problems += _model_option_problems(models, need)
-    for i, name in enumerate(publication(plan).get("case_columns", [])):
+    for i, name in enumerate((plan.get("publication") or {}).get("case_columns", [])):
         need(name, f"publication/case_columns/{i}", "column")
     for t, table in enumerate((plan.get("reproduce") or {}).get("tables", [])):
         for side in ("rows", "columns"):
@@ -204,36 +207,166 @@ def set_label(name: str, spec: list | dict) -> str:
     return spec["label"] if isinstance(spec, dict) and spec.get("label") else name.replace("_", " ").capitalize()
 
 
-def with_references(term: str, codebook: Codebook | None, given: set[str] = frozenset()) -> str:
-    """A term with the codebook's reference level added to each category variable that has one
-    (`market_orientation` -> `market_orientation[ref=local_only]`), unless the formula gives the
-    variable a reference level itself (`given`)."""
-    if codebook is None:
-        return term
-    known = {v.name: v for v in (*codebook.variables, *codebook.derived) if v.name not in given}
-
-    def add(match: re.Match) -> str:
-        variable = known.get(match.group(1))
-        reference = getattr(variable, "reference", None)
-        return f"{match.group(1)}[ref={reference}]" if reference else match.group(1)
-
-    return re.sub(r"(?<![\w.\[=(])([A-Za-z_][A-Za-z0-9_.]*)(?!\s*[\[(\w])", add, term)
+def frozen(value: Any) -> Any:
+    """A YAML value made immutable: mappings as read-only mappings, lists as tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    return value
 
 
-def model_specs(plan: dict, codebook: Codebook | None = None) -> list[dict]:
-    """Expand the plan's outcomes × predictor sets into named models; with the codebook, each
-    category predictor's declared reference level enters the formula."""
-    spec = plan.get("models") or {}
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the plan: an outcome with a predictor set. Identified by (outcome, predictor_set)."""
+
+    outcome: str
+    predictor_set: str
+    label: str  # the predictor set as a reader knows it
+    terms: tuple[str, ...]  # the set's terms as the plan writes them
+    formula: str  # the formula fitted: terms parsed once, with each category predictor's reference level
+    variables: tuple[str, ...]  # the predictors' variable names, in order of appearance
+    method: str = "auto"
+    correction: str = "none"
+    tests: tuple[str, ...] = ()  # the plan's joint tests this model holds every term of
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.outcome, self.predictor_set)
+
+    @property
+    def name(self) -> str:
+        """The model's name in results files (their `model` column), for readers of the CSVs."""
+        return f"{self.outcome} ~ {self.predictor_set}"
+
+
+@dataclass(frozen=True)
+class CrosstabPlan:
+    outcomes: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    missing: str = "note"  # cases with no value of the condition: "note" (counted in a note) or "row" (a Missing row)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(o, c) for o in self.outcomes for c in self.conditions]
+
+
+@dataclass(frozen=True)
+class Publication:
+    case_columns: tuple[str, ...] = ()  # empty: the codebook's identifier
+    model_display: str = "odds_ratio"
+    stars: bool = False
+    case_listing_limit: int = 200  # Word and LaTeX list at most this many cases, and so does a QCA cell
+
+    @property
+    def odds(self) -> bool:
+        return self.model_display == "odds_ratio"
+
+
+@dataclass(frozen=True)
+class ReproducePlan:
+    published_numbers: str
+    tables: tuple[Mapping, ...]  # count-table specifications (frozen), in plan order
+    case_listing: str | None = None  # the published table that lists the cases, re-rendered cell by cell
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {t["table"]: t.get("title", "") for t in self.tables}
+
+
+@dataclass(frozen=True)
+class QcaPlan:
+    name: str
+    outcome: str
+    conditions: tuple[str, ...]
+    incl_cut: float = 1.0
+    excl_cut: float | None = None
+    n_cut: int = 1
+    pri_cut: float = 0.0
+    dir_exp: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    negate: bool = False
+    superset: bool = False
+    calibrate: Mapping = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An analysis plan (analysis/<study>.yaml), read once, checked against the codebook, immutable."""
+
+    path: Path
+    study: str
+    crosstabs: CrosstabPlan
+    models: tuple[ModelSpec, ...]
+    loo_max_cases: int | None
+    publication: Publication
+    reproduce: ReproducePlan | None
+    qca: tuple[QcaPlan, ...]
+    sections: Mapping  # the plan as read (frozen), for the sections each step reads (STEP_SECTIONS)
+
+    def model(self, key: tuple[str, str]) -> ModelSpec:
+        return next(m for m in self.models if m.key == key)
+
+    def section_text(self, step: str) -> str:
+        """The sections of the plan a workflow step reads, as canonical text (a rule's param)."""
+        import json
+
+        return json.dumps(plan_sections(thawed(self.sections), step), sort_keys=True)
+
+
+def thawed(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thawed(v) for v in value]
+    return value
+
+
+def _model_specs(raw: dict, codebook: Codebook) -> tuple[ModelSpec, ...]:
+    """The plan's outcomes × predictor sets, each formula parsed once with the codebook's reference levels."""
+    from casemeta.stats.formula import parse_formula
+
+    spec = raw.get("models") or {}
+    references = {v.name: v.reference for v in (*codebook.variables, *codebook.derived) if getattr(v, "reference", None)}
+    tests = list(spec.get("tests") or [])
     out = []
     for outcome in spec.get("outcomes", []):
-        for set_name, predictor_set in spec.get("predictor_sets", {}).items():
-            predictors = set_terms(predictor_set)
-            given = {m.group(1) for term in predictors for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\[\s*ref\s*=", term)}
-            terms = [with_references(term, codebook, given) for term in predictors]
-            in_model = set(_terms(" + ".join(predictors))) if spec.get("tests") else set()
-            out.append({"model": f"{outcome} ~ {set_name}", "outcome": outcome, "predictors": predictors,
-                        "label": set_label(set_name, predictor_set),
-                        "formula": f"{outcome} ~ {' + '.join(terms)}", "method": spec.get("method", "auto"),
-                        "correction": spec.get("correction", "none"),
-                        "tests": [t for t in spec.get("tests") or [] if set(_terms(t)) <= in_model]})
-    return out
+        for set_name, predictor_set in (spec.get("predictor_sets") or {}).items():
+            terms = tuple(set_terms(predictor_set))
+            parsed = parse_formula(f"{outcome} ~ {' + '.join(terms)}").with_references(references)
+            in_model = {frozenset(t) for t in parsed.terms}
+            out.append(ModelSpec(outcome, set_name, set_label(set_name, predictor_set), terms, parsed.text,
+                                 tuple(parsed.predictors), spec.get("method", "auto"), spec.get("correction", "none"),
+                                 tuple(t for t in tests if set(_terms(t)) <= in_model)))
+    return tuple(out)
+
+
+def _qca_plan(entry: dict) -> QcaPlan:
+    incl = entry.get("incl_cut", 1)
+    incl, excl = (incl[0], incl[1]) if isinstance(incl, list) else (incl, None)
+    return QcaPlan(entry["name"], entry["outcome"], tuple(entry["conditions"]), float(incl),
+                   None if excl is None else float(excl), int(entry.get("n_cut", 1)), float(entry.get("pri_cut", 0)),
+                   frozen({c: int(v) for c, v in (entry.get("dir_exp") or {}).items()}),
+                   bool(entry.get("negate", False)), bool(entry.get("superset", False)),
+                   frozen({k: tuple(float(x) for x in v) for k, v in (entry.get("calibrate") or {}).items()}))
+
+
+def build_plan(raw: dict, codebook: Codebook, path: Path) -> Plan:
+    """The typed plan of a checked plan dict (plan_problems found nothing)."""
+    crosstabs = raw.get("crosstabs") or {}
+    models = raw.get("models") or {}
+    pub = raw.get("publication") or {}
+    reproduce = raw.get("reproduce")
+    return Plan(
+        path=path, study=raw["study"],
+        crosstabs=CrosstabPlan(tuple(crosstabs.get("outcomes", [])), tuple(crosstabs.get("conditions", [])),
+                               crosstabs.get("missing", "note")),
+        models=_model_specs(raw, codebook),
+        loo_max_cases=models.get("loo_max_cases"),
+        publication=Publication(tuple(pub.get("case_columns") or (codebook.id_column,)),
+                                pub.get("model_display", "odds_ratio"), bool(pub.get("stars", False)),
+                                int(pub.get("case_listing_limit", Publication.case_listing_limit))),
+        reproduce=None if reproduce is None else ReproducePlan(reproduce["published_numbers"], frozen(reproduce["tables"]),
+                                                               reproduce.get("case_listing")),
+        qca=tuple(_qca_plan(e) for e in raw.get("qca") or []),
+        sections=frozen(raw),
+    )

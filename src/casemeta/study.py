@@ -1,8 +1,9 @@
 """Where a study's files live; a study is a codebook, its data and an analysis plan.
 
-The Study object is the one owner of the results layout: the workflow rules,
-the command line and the tests all take result paths from `RESULTS` and
-`Study.result`, never spell them out again.
+This module is the one owner of the results layout: the workflow rules, the steps, the command line
+and the tests take every result path from here (`RESULTS` and `Study.result` for the files every
+study has; `Study.files(step, plan)` for the files whose names follow the plan: one table per
+condition, one figure per cross-tab, one folder per QCA), never spell them out again.
 """
 
 from __future__ import annotations
@@ -37,16 +38,14 @@ RESULTS: dict[str, dict[str, str]] = {
         "cross_validation": "results/{study}/models/cross_validation.csv",
     },
     "export": {
-        "tables": "results/{study}/tables",
         "latex": "results/{study}/tables.tex",
         "summary": "results/{study}/summary.md",
         "docx": "results/{study}/{study}_tables.docx",
         "xlsx": "results/{study}/{study}_tables.xlsx",
     },
-    "figures": {"figures": "results/{study}/figures"},
+    "figures": {},  # every file follows the plan: Study.files("figures", plan)
     "qca": {
         "summary": "results/{study}/qca.md",
-        "tables": "results/{study}/qca",
     },
     "reliability": {
         "reliability": "results/{study}/reliability.csv",
@@ -59,7 +58,6 @@ RESULTS: dict[str, dict[str, str]] = {
         "studies": "results/synthesis/study_tables.csv",
         "pooled": "results/synthesis/pooled.csv",
         "summary": "results/synthesis/summary.md",
-        "tables": "results/synthesis/tables",
         "docx": "results/synthesis/synthesis_tables.docx",
         "xlsx": "results/synthesis/synthesis_tables.xlsx",
         "latex": "results/synthesis/tables.tex",
@@ -67,6 +65,65 @@ RESULTS: dict[str, dict[str, str]] = {
         "forest_pdf": "results/synthesis/forest_plot.pdf",
     },
 }
+
+# Folders whose every file one step writes, named after the plan (Study.files): cleared whole when the
+# step's results are removed, so that a file an older plan named does not outlive it.
+FOLDERS: dict[str, tuple[str, ...]] = {
+    "export": ("results/{study}/tables",),
+    "figures": ("results/{study}/figures",),
+    "qca": ("results/{study}/qca",),
+    "synthesis": ("results/synthesis/tables",),
+}
+TABLE_EXTENSIONS = ("csv", "md", "tex", "html")  # each table's own files (casemeta.publish.formats.RENDERERS)
+FIGURE_EXTENSIONS = ("png", "pdf")
+QCA_TABLES = ("truth_table", "solutions", "necessity")
+
+
+def table_files(folder: str, names) -> dict[str, str]:
+    """<folder>/<name>.<ext> of each table in each of its own formats, keyed "<name>.<ext>"."""
+    return {f"{name}.{ext}": f"{folder}/{name}.{ext}" for name in names for ext in TABLE_EXTENSIONS}
+
+
+def figure_files(folder: str, names) -> dict[str, str]:
+    return {f"{name}.{ext}": f"{folder}/{name}.{ext}" for name in names for ext in FIGURE_EXTENSIONS}
+
+
+def study_table_names(plan) -> list[str]:
+    """The publication tables of a study, in reading order, as the plan determines them."""
+    names = ["cases"]
+    if plan.reproduce is not None:
+        names += [spec["table"].lower().replace(" ", "_") for spec in plan.reproduce.tables
+                  if spec["table"] != plan.reproduce.case_listing]
+    if plan.crosstabs.outcomes:
+        names += [f"crosstab_{c}" for c in plan.crosstabs.conditions]
+    names.append("crosstab_tests")
+    names += [f"models_{o}" for o in dict.fromkeys(m.outcome for m in plan.models)]
+    names.append("cross_validation")
+    return names
+
+
+def study_figure_names(plan) -> list[str]:
+    names = [f"crosstab_{c}" for c in plan.crosstabs.conditions] if plan.crosstabs.outcomes else []
+    return [*names, "forest_odds_ratios"]
+
+
+def qca_files(name: str) -> dict[str, str]:
+    """The files of one QCA of a study's plan, under results/{study}/qca/<name>/."""
+    folder = f"results/{{study}}/qca/{name}"
+    return {**{f"data/{t}": f"{folder}/{t}.csv" for t in QCA_TABLES},
+            **table_files(f"{folder}/tables", QCA_TABLES),
+            "docx": f"{folder}/{name}.docx", "xlsx": f"{folder}/{name}.xlsx",
+            **figure_files(f"{folder}/figures", ["xy_plots"])}
+
+
+def synthesis_table_names(pairs) -> list[str]:
+    return ["synthesis_overview", *(f"pooled_{c}__{o}" for c, o in pairs)]
+
+
+def synthesis_files(pairs) -> dict[str, str]:
+    """Every result of the synthesis across studies, given its plan's (condition, outcome) pairs."""
+    return {**RESULTS["synthesis"], **table_files("results/synthesis/tables", synthesis_table_names(pairs))}
+
 
 # analysis/synthesis.yaml is the plan of the synthesis across studies, and results/synthesis/ its
 # results: never a study, even with a data/coded/synthesis/ folder.
@@ -149,6 +206,22 @@ class Study:
         """The path of one result, e.g. study.result("models", "tests")."""
         return self.root / RESULTS[step][key].format(study=self.name)
 
+    def templates(self, step: str, plan) -> dict[str, str]:
+        """Every file a step writes for this study under this plan, relative to the project (key -> path)."""
+        fixed = dict(RESULTS[step])
+        if step == "export":
+            return {**fixed, **table_files("results/{study}/tables", study_table_names(plan))}
+        if step == "figures":
+            return figure_files("results/{study}/figures", study_figure_names(plan))
+        if step == "qca":
+            return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca for k, v in qca_files(q.name).items()}}
+        return fixed
+
+    def files(self, step: str, plan) -> dict[str, Path]:
+        """Every file a step writes for this study under this plan (key -> path): the one list the
+        workflow rule declares as its outputs and the step writes."""
+        return {k: self.root / v.format(study=self.name) for k, v in self.templates(step, plan).items()}
+
     def codebook(self) -> Codebook:
         return load_codebook(self.codebook_path)
 
@@ -160,8 +233,9 @@ class Study:
         """Remove the results of these steps; return what went."""
         removed = []
         for later in steps:
-            for key in RESULTS[later]:
-                path = self.result(later, key)
+            paths = [self.result(later, key) for key in RESULTS[later]]
+            paths += [self.root / f.format(study=self.name) for f in FOLDERS.get(later, ())]
+            for path in paths:
                 if path.is_dir():
                     shutil.rmtree(path)
                 elif path.exists() or path.is_symlink():

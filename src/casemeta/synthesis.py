@@ -109,3 +109,10 @@ def load_synthesis(root: str | Path, studies: list[str] | None = None) -> Synthe
     if problems:
         raise CasemetaError(f"{path}: the synthesis plan does not fit the concepts of {root / CONCEPTS_FILE}", problems)
     return Synthesis(plan, concepts, codebooks)
+
+
+def read_synthesis_pairs(root: str | Path) -> list[tuple[str, str]]:
+    """The (condition, outcome) pairs of analysis/synthesis.yaml, checked against its schema (they name the
+    synthesis tables, so the workflow reads them before it runs); a CasemetaError where it cannot be read."""
+    plan = read_checked_yaml(synthesis_plan_path(root), _schema("synthesis.schema.yaml"), "synthesis plan", "synthesis")
+    return [(p["condition"], p["outcome"]) for p in plan["pairs"]]

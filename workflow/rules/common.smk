@@ -1,6 +1,5 @@
 # Shared helpers: config validation, study discovery, result paths, the list of final outputs.
 # Every result path comes from casemeta.study.RESULTS (the one owner of the results layout).
-import json
 import threading
 from pathlib import Path
 
@@ -8,8 +7,8 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
-from casemeta.plan import load_plan, plan_sections, publication
-from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies
+from casemeta.plan import load_plan
+from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -71,13 +70,19 @@ def checked(name):
 def plan_part(name, step):
     """The sections of the plan a step reads (casemeta.plan.STEP_SECTIONS), as canonical text: a
     rule takes them as a param, so that Snakemake re-runs it when, and only when, they change."""
-    return json.dumps(plan_sections(checked(name)[1], step), sort_keys=True)
+    return checked(name)[1].section_text(step)
 
 
 def publication_option(name, option):
-    """One display option of the plan (`publication:`), or "default": a rule that follows only this
-    option takes it as a param, so that other display changes do not re-run it."""
-    return publication(checked(name)[1]).get(option, "default")
+    """One display option of the plan (`publication:`): a rule that follows only this option takes it
+    as a param, so that other display changes do not re-run it."""
+    return getattr(checked(name)[1].publication, option)
+
+
+def step_files(name, step):
+    """Every file a step writes for a sound study under its plan (casemeta.study: the one list the rule
+    declares and the command writes), as paths relative to the project."""
+    return [str(p) for p in study(name).files(step, checked(name)[1]).values()]
 
 
 def is_transcribed(name):
@@ -87,7 +92,7 @@ def is_transcribed(name):
 
 def reproduces(name):
     """The study's plan compares our tables with published numbers."""
-    return "reproduce" in checked(name)[1]
+    return checked(name)[1].reproduce is not None
 
 
 def raw_files(wildcards):
@@ -123,6 +128,29 @@ def synthesis_studies():
     return [name for name in STUDIES if name not in PROBLEMS]
 
 
+def _synthesis_pairs():
+    """The (condition, outcome) pairs of analysis/synthesis.yaml, which name the synthesis tables; None (and the
+    reason logged) where there is no synthesis plan; [] where it cannot be read."""
+    from casemeta.synthesis import read_synthesis_pairs
+
+    if not has_synthesis():
+        return None
+    try:
+        return read_synthesis_pairs(Path("."))
+    except CasemetaError as exc:  # its job still runs, and fails saying why
+        logger.error(f"synthesis: {exc}")
+        return []
+
+
+SYNTHESIS_PAIRS = _synthesis_pairs()
+
+
+def synthesis_runs():
+    """The synthesis runs only when every study found is configured: a run of some studies (--config
+    studies=...) never rewrites the synthesis with fewer studies than the project holds."""
+    return SYNTHESIS_PAIRS is not None and bool(synthesis_studies()) and set(discover_studies(".")) <= set(STUDIES)
+
+
 def orphaned_reliability(name):
     """Agreement results of a study that no longer has two coders' files: they describe files that are gone."""
     return len(coder_files(name)) < 2 and any(Path(result("reliability", k).format(study=name)).exists()
@@ -135,9 +163,10 @@ def all_outputs():
         if name in PROBLEMS:
             outputs.append(result("check", "problem").format(study=name))
             continue
-        for step, key in (("derive", "derived"), ("models", "models"), ("export", "latex"), ("figures", "figures"),
-                          ("qca", "summary")):
+        for step, key in (("derive", "derived"), ("models", "models")):
             outputs.append(result(step, key).format(study=name))
+        for step in ("export", "figures", "qca"):
+            outputs += step_files(name, step)
         if is_transcribed(name):
             outputs.append(result("check_coding", "confirmation").format(study=name))
         if len(coder_files(name)) >= 2:
@@ -146,8 +175,8 @@ def all_outputs():
             outputs.append(result("forget_reliability", "forget").format(study=name))
         if reproduces(name):
             outputs.append(result("reproduce", "report").format(study=name))
-    if has_synthesis() and synthesis_studies():  # no study to draw on: nothing to synthesize
-        outputs += [result("synthesis", key) for key in ("pooled", "forest", "latex")]
+    if synthesis_runs():  # no study to draw on, or only some configured: nothing to synthesize
+        outputs += list(synthesis_files(SYNTHESIS_PAIRS).values())
     return outputs
 
 

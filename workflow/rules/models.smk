@@ -28,7 +28,6 @@ rule fit_models:
         ),
     params:
         plan=lambda wildcards: plan_part(wildcards.study, "models"),
-        out_dir=lambda wildcards, output: str(Path(output.models).parent),
         draws=config.get("monte_carlo_draws", 100000),
         seed=config.get("seed", 20150827),
     priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
@@ -38,4 +37,5 @@ rule fit_models:
         "../envs/casemeta.yaml"
     shell:
         "casemeta --log {log} models --study {wildcards.study} --derived {input.derived}"
-        " --out-dir {params.out_dir} --draws {params.draws} --seed {params.seed} --invalidate"
+        " --crosstabs {output.crosstabs} --tests {output.tests} --models {output.models}"
+        " --cross-validation {output.cross_validation} --draws {params.draws} --seed {params.seed} --invalidate"

@@ -1,72 +1,65 @@
 # Stage 5: publication tables (CSV, Markdown, LaTeX, HTML, Word, Excel) and figures.
+#
+# Which tables and figures a study has follows its plan (one table and one heat map per condition,
+# one model table per outcome ...), so these rules are made per study, each declaring every file it
+# writes (casemeta.study lists them; the command checks that --out names the same files).
 
 
-rule export_publication:
-    input:
-        codebook="data/coded/{study}/codebook.yaml",
-        derived=result("derive", "derived"),
-        models=result("models", "models"),
-        reproduction=reproduction_input,
-    output:
-        tables=report(
-            directory(result("export", "tables")),
-            patterns=["{name}.html"],
-            caption="../report/tables.rst",
-            category="Tables",
-            subcategory="{study}",
-        ),
-        latex=result("export", "latex"),
-        summary=report(
-            result("export", "summary"),
-            caption="../report/summary.rst",
-            category="Tables",
-            subcategory="{study}",
-        ),
-        docx=report(
-            result("export", "docx"),
-            caption="../report/docx.rst",
-            category="Tables",
-            subcategory="{study}",
-        ),
-        xlsx=report(
-            result("export", "xlsx"),
-            caption="../report/xlsx.rst",
-            category="Tables",
-            subcategory="{study}",
-        ),
-    params:
-        # the whole plan: display options (publication:) re-run only this job
-        plan=lambda wildcards: plan_part(wildcards.study, "export"),
-        results=lambda wildcards, output: str(Path(output.latex).parent.parent),
-    log:
-        "logs/export_publication/{study}.log",
-    conda:
-        "../envs/casemeta.yaml"
-    shell:
-        "casemeta --log {log} export --study {wildcards.study} --format all --results {params.results} --invalidate"
+def publication_outputs(name, step, caption, suffix):
+    """The step's files, those ending in `suffix` shown in the Snakemake report."""
+    return [report(p, caption=caption, category="Tables" if step == "export" else "Figures", subcategory=name)
+            if p.endswith(suffix) else p for p in step_files(name, step)]
 
 
-rule export_figures:
-    # apart from the tables, so that both run at once: the figures need only the models' results
-    input:
-        codebook="data/coded/{study}/codebook.yaml",
-        derived=result("derive", "derived"),
-        models=result("models", "models"),
-    output:
-        figures=report(
-            directory(result("figures", "figures")),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Figures",
-            subcategory="{study}",
-        ),
-    params:
-        plan=lambda wildcards: plan_part(wildcards.study, "figures"),
-        results=lambda wildcards, output: str(Path(output.figures).parent.parent),
-    priority: 1
-    log:
-        "logs/export_figures/{study}.log",
-    conda:
-        "../envs/casemeta.yaml"
-    shell:
-        "casemeta --log {log} figures --study {wildcards.study} --results {params.results} --invalidate"
+def model_results(name):
+    """The models step's files of a study, as export and figures read them."""
+    return {key: result("models", key).format(study=name) for key in RESULTS["models"]}
+
+
+for _name in CHECKED:
+
+    rule:
+        name:
+            f"export_publication_{_name}"
+        input:
+            codebook=f"data/coded/{_name}/codebook.yaml",
+            derived=result("derive", "derived").format(study=_name),
+            **model_results(_name),
+            reproduction=[result("reproduce", "reproduction").format(study=_name)] if reproduces(_name) else [],
+        output:
+            publication_outputs(_name, "export", "../report/tables.rst", ".html"),
+        params:
+            study=_name,
+            # the whole plan: display options (publication:) re-run only this job
+            plan=plan_part(_name, "export"),
+            reproduction=lambda wildcards, input: f"--reproduction {input.reproduction}" if input.reproduction else "",
+        log:
+            f"logs/export_publication/{_name}.log",
+        conda:
+            "../envs/casemeta.yaml"
+        shell:
+            "casemeta --log {log} export --study {params.study} --format all --derived {input.derived}"
+            " --crosstabs {input.crosstabs} --tests {input.tests} --models {input.models}"
+            " --cross-validation {input.cross_validation} {params.reproduction} --out {output} --invalidate"
+
+    rule:
+        # apart from the tables, so that both run at once: the figures need only the models' results
+        name:
+            f"export_figures_{_name}"
+        input:
+            codebook=f"data/coded/{_name}/codebook.yaml",
+            crosstabs=result("models", "crosstabs").format(study=_name),
+            models=result("models", "models").format(study=_name),
+        output:
+            publication_outputs(_name, "figures", "../report/figures.rst", ".png"),
+        params:
+            study=_name,
+            plan=plan_part(_name, "figures"),
+        priority: 1
+        log:
+            f"logs/export_figures/{_name}.log",
+        conda:
+            "../envs/casemeta.yaml"
+        shell:
+            "casemeta --log {log} figures --study {params.study} --crosstabs {input.crosstabs}"
+            " --models {input.models} --out {output} --invalidate"

@@ -1,28 +1,28 @@
 # Stage 4b: configurational analysis (QCA) of each study's plan: truth table,
 # conservative, parsimonious and intermediate solutions, necessity; tables in
-# every format and XY plots under results/<study>/qca/, an account in qca.md.
+# every format and XY plots under results/<study>/qca/<name>/, an account in qca.md.
+# Made per study: the files follow the plan's QCAs (casemeta.study lists them).
 
 
-rule qca:
-    input:
-        codebook="data/coded/{study}/codebook.yaml",
-        derived=result("derive", "derived"),
-    output:
-        summary=report(
-            result("qca", "summary"),
-            caption="../report/qca.rst",
-            category="QCA",
-            subcategory="{study}",
-        ),
-        tables=directory(result("qca", "tables")),
-    params:
-        plan=lambda wildcards: plan_part(wildcards.study, "qca"),
-        # the one display option the QCA tables follow (how many cases a cell lists)
-        case_listing_limit=lambda wildcards: publication_option(wildcards.study, "case_listing_limit"),
-    log:
-        "logs/qca/{study}.log",
-    conda:
-        "../envs/casemeta.yaml"
-    shell:
-        "casemeta --log {log} qca-study --study {wildcards.study} --derived {input.derived}"
-        " --out-dir {output.tables} --summary {output.summary} --invalidate"
+for _name in CHECKED:
+
+    rule:
+        name:
+            f"qca_{_name}"
+        input:
+            codebook=f"data/coded/{_name}/codebook.yaml",
+            derived=result("derive", "derived").format(study=_name),
+        output:
+            [report(p, caption="../report/qca.rst", category="QCA", subcategory=_name) if p.endswith("qca.md") else p
+             for p in step_files(_name, "qca")],
+        params:
+            study=_name,
+            plan=plan_part(_name, "qca"),
+            # the one display option the QCA tables follow (how many cases a cell lists)
+            case_listing_limit=publication_option(_name, "case_listing_limit"),
+        log:
+            f"logs/qca/{_name}.log",
+        conda:
+            "../envs/casemeta.yaml"
+        shell:
+            "casemeta --log {log} qca-study --study {params.study} --derived {input.derived} --out {output} --invalidate"

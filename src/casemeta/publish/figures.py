@@ -36,34 +36,51 @@ def _save(fig, stem: Path) -> list[Path]:
     return paths
 
 
-def crosstab_heatmap(part: pd.DataFrame, codebook: Codebook, stem: Path) -> list[Path]:
-    """Share of each condition category reaching each outcome, with the counts written in."""
-    condition = part["condition"].iloc[0]
+def _nothing_to_draw(ax, text: str) -> None:
+    """A figure the workflow declares but the results cannot fill (no cases yet, no term estimated) says why."""
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
+
+
+def crosstab_heatmap(part: pd.DataFrame, codebook: Codebook, stem: Path, condition: str) -> list[Path]:
+    """Share of each condition category reaching each outcome, among the category's cases with a known
+    outcome, with k/n written in: every share divides by its own n."""
+    if part.empty or not int(pd.to_numeric(part["count"], errors="coerce").fillna(0).sum()):
+        fig, ax = plt.subplots(figsize=(5, 1.5))
+        _nothing_to_draw(ax, f"{codebook.label(condition)}: no coded case yet")
+        return _save(fig, stem)
     counts = crosstab_counts(part)
-    outcomes = list(counts.columns[2:])
+    outcomes = counts.attrs["outcomes"]
     yes = counts[outcomes].to_numpy(dtype=float)
-    total = counts["n"].to_numpy(dtype=float)
-    share = np.divide(yes, total[:, None], out=np.full_like(yes, np.nan), where=total[:, None] > 0)  # no cases: no share
+    total = counts[[f"{o}:n" for o in outcomes]].to_numpy(dtype=float)
+    share = np.divide(yes, total, out=np.full_like(yes, np.nan), where=total > 0)  # no case with a known outcome: no share
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(outcomes), 0.9 + 0.45 * len(counts)))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for i in range(len(counts)):
         for j in range(len(outcomes)):
-            ax.text(j, i, f"{int(yes[i, j])}/{int(total[i])}", ha="center", va="center",
+            ax.text(j, i, f"{int(yes[i, j])}/{int(total[i, j])}", ha="center", va="center",
                     color="white" if share[i, j] > 0.6 else "black", fontsize=9)
     ax.set_xticks(range(len(outcomes)), [codebook.label(o) for o in outcomes], rotation=20, ha="right")
     ax.set_yticks(range(len(counts)), counts["label"])
     ax.set_ylabel(codebook.label(condition))
-    fig.colorbar(image, ax=ax, label="share with outcome")
-    ax.set_title(f"{codebook.label(condition)}: cases with each outcome", fontsize=10)
+    fig.colorbar(image, ax=ax, label="share with outcome (of cases with a known outcome)")
+    n = int(counts["N"].sum())
+    ax.set_title(f"{codebook.label(condition)}: cases with each outcome (N = {n})", fontsize=10)
     return _save(fig, stem)
 
 
-def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labels: dict[str, str] | None = None) -> list[Path]:
+def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labels: dict | None = None) -> list[Path]:
     """Odds ratios with 95% intervals on a log scale, one line per model and term; a model is named by
-    `model_labels` (its outcome and predictor set as a reader knows them), never by its internal name."""
+    `model_labels` ((outcome, predictor set) -> its outcome and predictor set as a reader knows them),
+    never by its internal name. With no term estimated, the figure says so."""
     rows = plotted_terms(models)
     model_labels = model_labels or {}
-    labels = [f"{model_labels.get(m, m)}: {term_label(t, codebook)}" for m, t in zip(rows["model"], rows["term"])]
+    if rows.empty:
+        fig, ax = plt.subplots(figsize=(5, 1.5))
+        _nothing_to_draw(ax, "No model term could be estimated (see the models' table for why).")
+        return _save(fig, stem)
+    keys = zip(rows["outcome"], rows["predictor_set"]) if "predictor_set" in rows.columns else zip(rows["model"], rows["model"])
+    labels = [f"{model_labels.get(k, k[0])}: {term_label(t, codebook)}" for k, t in zip(keys, rows["term"])]
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(rows)))
     y = np.arange(len(rows))[::-1]
     colors = ["tab:red" if m == "firth" else "tab:blue" for m in rows["method"]]

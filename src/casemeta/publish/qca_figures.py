@@ -13,9 +13,28 @@ import numpy as np
 from casemeta.publish.figures import _save, plt
 
 
-def xy_plot(x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str, stem: Path) -> list[Path]:
-    """Scatter of X against Y with the diagonal, each case named (cases on the same point counted); PNG and PDF."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cases: list[str], y_label: str,
+            stem: Path) -> list[Path]:
+    """One figure, PNG and PDF: an XY plot per (membership, model expression, title) panel, three to a row;
+    with no panel (no solution, no cases), a figure that says so."""
+    if not panels:
+        fig, ax = plt.subplots(figsize=(5, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No solution for {y_label}: nothing to plot (see the solutions table for why).",
+                ha="center", va="center", fontsize=10, wrap=True)
+        return _save(fig, stem)
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 5 * rows), squeeze=False)
+    for ax, (x, x_label, title) in zip(axes.flat, panels):
+        _xy_axes(ax, x, y, cases, x_label, y_label, title)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def _xy_axes(ax, x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str) -> None:
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.axhline(0.5, color="lightgrey", lw=0.6)
     ax.axvline(0.5, color="lightgrey", lw=0.6)
@@ -34,4 +53,3 @@ def xy_plot(x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_labe
     ax.set_xlabel(x_label, fontsize=8)
     ax.set_ylabel(y_label)
     ax.set_title(title, fontsize=9)
-    return _save(fig, stem)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casemeta.publish.tables import PubTable, fmt_count, fmt_number, fmt_p, text_or_blank
+from casemeta.publish.tables import PubTable, caveat_texts, fmt_count, fmt_number, fmt_p, text_or_blank
+from casemeta.stats.caveats import column
 from casemeta.stats.pooling import METHOD_LABELS
 from casemeta.synthesis import Synthesis
 
@@ -43,16 +44,16 @@ def _method_line(row) -> list[str]:
 
 def pair_table(synthesis: Synthesis, condition: str, outcome: str, studies: pd.DataFrame, pooled: pd.DataFrame) -> PubTable:
     lines, notes = [], []
-    for _, row in studies.iterrows():
+    for (_, row), caveats in zip(studies.iterrows(), column(studies)):
         lines.append(_study_line(row))
-        notes.append(text_or_blank(row["note"]))
+        notes.append("; ".join(caveat_texts(caveats, None)))
     if pooled["odds_ratio"].notna().any() or pooled["statistic"].notna().any():
-        for _, row in pooled.iterrows():
+        for (_, row), caveats in zip(pooled.iterrows(), column(pooled)):
             lines.append(_method_line(row))
-            notes.append(text_or_blank(row["note"]))
+            notes.append("; ".join(caveat_texts(caveats, None)))
     else:
         lines.append(["Pooled", "", "", "", "", "", "", ""])
-        notes.append(text_or_blank(pooled["note"].iloc[0]))
+        notes.append("; ".join(caveat_texts(column(pooled.iloc[:1])[0], None)))
     title = f"{synthesis.label(condition)} and {synthesis.label(outcome).lower()} across studies"
     table = PubTable(f"pooled_{condition}__{outcome}", title, pd.DataFrame(lines, columns=COLUMNS),
                      [f"Condition: {synthesis.concepts[condition].definition}",
@@ -71,7 +72,7 @@ def overview_table(synthesis: Synthesis, pooled: pd.DataFrame) -> PubTable:
         rows.append([synthesis.label(condition), synthesis.label(outcome), text_or_blank(by["studies"].iloc[0]) or "none",
                      _interval(by.loc["mantel_haenszel"]) if done else "", _interval(by.loc["random_reml"]) if done else "",
                      fmt_p(by.loc["tarone_test", "p_value"]) if done else "",
-                     "" if done else text_or_blank(by["note"].iloc[0])])
+                     "" if done else "; ".join(caveat_texts(column(part.iloc[:1])[0], None))])
     frame = pd.DataFrame(rows, columns=["Condition", "Outcome", "Studies with cases", "Mantel–Haenszel OR [CI]",
                                         "REML random-effects OR [CI]", "Tarone p", "Not pooled"])
     return PubTable("synthesis_overview", "Pooled odds ratios across studies", frame,

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
-from casemeta.errors import CasemetaError
-from casemeta.plan import model_specs, publication, term_variables
-from casemeta.stats.notes import JOINT_TEST
+from casemeta.plan import Plan
+from casemeta.stats import caveats as cv
+from casemeta.stats.caveats import Caveat
 
 
 def footnote_letter(i: int) -> str:
@@ -65,14 +63,31 @@ def text_or_blank(value) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
-def _notes(frame: pd.DataFrame) -> list[str]:
-    """The stated reason of each results row; older results have no `note` column, so no reasons."""
-    return [text_or_blank(v) for v in frame["note"]] if "note" in frame.columns else [""] * len(frame)
+def labeller(codebook: Codebook | None):
+    """How a caveat names a variable or term in a publication table: its codebook label, or the name
+    itself where the codebook has no such variable (or there is no codebook)."""
+    known = set() if codebook is None else {v.name for v in (*codebook.variables, *codebook.derived)}
+
+    def label(name: str) -> str:
+        parts = [p.split("[", 1)[0] for p in str(name).split(":")]
+        return term_label(name, codebook) if codebook is not None and all(p in known for p in parts) else str(name)
+    return label
 
 
-def _mark_rows(table: PubTable, notes: list[str]) -> None:
-    """Row i's stated reason marks the row (its first cell): a results row has one note for all its statistics."""
-    for i, text in enumerate(notes):
+def caveat_texts(caveats, codebook: Codebook | None) -> list[str]:
+    """Caveats in words, variables as the codebook labels them: the one place publication renders them."""
+    label = labeller(codebook)
+    return [c.message(label) for c in caveats]
+
+
+def _row_texts(frame: pd.DataFrame, codebook: Codebook | None) -> list[str]:
+    """Each results row's caveats in words, joined (a results row has one mark for all its statistics)."""
+    return ["; ".join(caveat_texts(c, codebook)) for c in cv.column(frame)]
+
+
+def _mark_rows(table: PubTable, texts: list[str]) -> None:
+    """Row i's caveats mark the row (its first cell)."""
+    for i, text in enumerate(texts):
         table.mark(i, 0, text)
 
 
@@ -102,13 +117,7 @@ def stars(p) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-CASE_LISTING_LIMIT = 200  # default of publication.case_listing_limit
-
-
-def case_listing_limit(plan: dict) -> int:
-    """How many cases a case listing, or a table cell listing cases, shows at most (`publication:
-    case_listing_limit`); the rest are in the CSV beside it."""
-    return publication(plan).get("case_listing_limit", CASE_LISTING_LIMIT)
+CASE_LISTING_LIMIT = 200  # default of publication.case_listing_limit (casemeta.plan.Publication)
 
 
 def case_listing(frame: pd.DataFrame, codebook: Codebook, columns: list[str], limit: int | None = CASE_LISTING_LIMIT) -> PubTable:
@@ -129,13 +138,15 @@ def typeset_rows(table: PubTable, full_list: list[str]) -> PubTable:
     return PubTable(table.name, table.title, table.frame.iloc[:table.row_limit], [*table.notes, note], marks)
 
 
-def reproduced_tables(reproduction: pd.DataFrame, titles: dict[str, str] | None = None) -> list[PubTable]:
+def reproduced_tables(reproduction: pd.DataFrame, titles: dict[str, str] | None = None,
+                      case_listing: str | None = None) -> list[PubTable]:
     """Each published count table as we recompute it, with every mismatch noted under it; its
-    caption is the published title (from the plan) and says which published table it recomputes."""
+    caption is the published title (from the plan) and says which published table it recomputes.
+    The published case listing (`case_listing`, compared cell by cell) is no count table: left out."""
     titles = titles or {}
     tables = []
     for name, part in reproduction.groupby("table", sort=False):
-        if name == "Table 1" or part.empty:
+        if name == case_listing or part.empty:
             continue
         ours = part.pivot(index="row", columns="column", values="reproduced")
         ours = ours.loc[list(dict.fromkeys(part["row"])), list(dict.fromkeys(part["column"]))]
@@ -148,37 +159,69 @@ def reproduced_tables(reproduction: pd.DataFrame, titles: dict[str, str] | None 
     return tables
 
 
-def crosstab_counts(part: pd.DataFrame) -> pd.DataFrame:
-    """One condition's rows of crosstabs.csv as one row per category in file order: its label, its
-    number of cases `n`, and for each outcome the cases with it. Blank labels show the value; a
-    category no case uses keeps its row with 0 cases."""
-    part = part.assign(condition_value=part["condition_value"].fillna("").astype(str),
-                       count=pd.to_numeric(part["count"], errors="coerce").fillna(0).astype(int))
-    categories = list(dict.fromkeys(part["condition_value"]))
+MISSING_LABEL = "Missing"  # the row of cases with no value of the condition, where the plan shows it
+
+
+def crosstab_counts(part: pd.DataFrame, with_missing: bool = False) -> pd.DataFrame:
+    """One condition's rows of crosstabs.csv as one row per category in file order: its label, `N` (the
+    cases in the row), and for each outcome the cases with it (`<outcome>`), the cases in the row
+    observed on it (`<outcome>:n`) and those with no value of it (`<outcome>:missing`). A category no
+    case uses keeps its row with 0 cases; cases with no value of the condition form a last row (value
+    None) only `with_missing`."""
+    part = part.assign(count=pd.to_numeric(part["count"], errors="coerce").fillna(0).astype(int))
+    value = part["condition_value"].astype("string")
+    outcome_value = pd.to_numeric(part["outcome_value"], errors="coerce")
+    categories = list(dict.fromkeys(v for v in value if not pd.isna(v)))
+    if with_missing and value.isna().any():
+        categories.append(None)
     outcomes = list(dict.fromkeys(part["outcome"]))
-    counts = part.groupby(["condition_value", "outcome", "outcome_value"])["count"].sum()
-    labels = dict(zip(part["condition_value"], part["condition_label"].fillna(part["condition_value"]).astype(str)))
-    out = pd.DataFrame({"label": [labels[c] for c in categories],
-                        "n": [int(counts.get((c, outcomes[0], 0), 0) + counts.get((c, outcomes[0], 1), 0)) for c in categories]},
-                       index=pd.Index(categories, name="condition_value"))
-    for outcome in outcomes:
-        out[outcome] = [int(counts.get((c, outcome, 1), 0)) for c in categories]
+    labels = dict(zip(value.fillna(""), part["condition_label"].fillna("").astype(str)))
+    rows = []
+    for c in categories:
+        in_row = value.isna() if c is None else (value == c).fillna(False)
+        row = {"label": MISSING_LABEL if c is None else (labels.get(c) or c)}
+        first = in_row & (part["outcome"] == outcomes[0])
+        row["N"] = int(part.loc[first, "count"].sum())
+        for o in outcomes:
+            mine = in_row & (part["outcome"] == o)
+            row[o] = int(part.loc[mine & (outcome_value == 1), "count"].sum())
+            row[f"{o}:n"] = int(part.loc[mine & outcome_value.isin([0, 1]), "count"].sum())
+            row[f"{o}:missing"] = int(part.loc[mine & outcome_value.isna(), "count"].sum())
+        rows.append(row)
+    out = pd.DataFrame(rows, index=pd.Index(categories, name="condition_value", dtype=object))
+    out.attrs["outcomes"] = outcomes
+    out.attrs["missing_condition"] = int(part.loc[value.isna() & (part["outcome"] == outcomes[0]), "count"].sum()) if outcomes else 0
     return out
 
 
-def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook) -> list[PubTable]:
-    """One table per condition: cases in each category and how many of them reach each outcome."""
+def share_cell(k: int, n: int) -> str:
+    """Cases with the outcome of those observed on it, and the share: "2/4 (50%)"; "0/0" where none is."""
+    return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"
+
+
+def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook, missing: str = "note") -> list[PubTable]:
+    """One table per condition: cases in each category (N) and, for each outcome, how many of those
+    observed on it have it. Every share divides by its own n: a case with no value of the outcome is
+    left out of that outcome's cell (and its footnote says so), one with no value of the condition
+    out of every row (a note, or a Missing row where the plan asks)."""
     tables = []
     for condition, part in crosstabs.groupby("condition", sort=False):
-        counts = crosstab_counts(part)
-        out = pd.DataFrame({codebook.label(condition): counts["label"].to_list(), "N": counts["n"].astype(str).to_list()})
-        for outcome in counts.columns[2:]:
-            out[codebook.label(outcome)] = [f"{k} ({100 * k / t:.0f}%)" if t else "0" for k, t in zip(counts[outcome], counts["n"])]
-        table = PubTable(f"crosstab_{condition}", f"{codebook.label(condition)} and outcomes", out,
-                         ["Cells: cases with the outcome (share of the row's cases)."])
-        for value, outcome, note in zip(part["condition_value"].fillna("").astype(str), part["outcome"], _readable_notes(part, codebook)):
-            if note:
-                table.mark(counts.index.get_loc(value), out.columns.get_loc(codebook.label(outcome)), note)
+        counts = crosstab_counts(part, with_missing=(missing == "row"))
+        outcomes = counts.attrs["outcomes"]
+        out = pd.DataFrame({codebook.label(condition): counts["label"].to_list(), "N": counts["N"].astype(str).to_list()})
+        for outcome in outcomes:
+            out[codebook.label(outcome)] = [share_cell(k, n) for k, n in zip(counts[outcome], counts[f"{outcome}:n"])]
+        notes = ["Cells: cases with the outcome / cases of the row with a known outcome (share); N: cases of the row."]
+        total = int(counts["N"].sum()) + (counts.attrs["missing_condition"] if missing != "row" else 0)
+        if missing != "row" and counts.attrs["missing_condition"]:
+            notes += caveat_texts([Caveat.of("missing", [condition], left_out=counts.attrs["missing_condition"],
+                                             total=total)], codebook)
+        table = PubTable(f"crosstab_{condition}", f"{codebook.label(condition)} and outcomes (N = {total})", out, notes)
+        for r, (_, row) in enumerate(counts.iterrows()):
+            for outcome in outcomes:
+                if row[f"{outcome}:missing"]:
+                    left = Caveat.of("missing", [outcome], left_out=int(row[f"{outcome}:missing"]), total=int(row["N"]))
+                    table.mark(r, out.columns.get_loc(codebook.label(outcome)), caveat_texts([left], codebook)[0])
         tables.append(table)
     return tables
 
@@ -197,8 +240,9 @@ def tests_table(tests: pd.DataFrame, codebook: Codebook) -> PubTable:
     notes = ["Fisher's exact test for 2×2 tables (conditional maximum-likelihood odds ratio); exact Fisher–Freeman–Halton for larger tables."]
     if draws:
         notes.append(f"Monte Carlo tests used {', '.join(map(str, draws))} draws.")
+    notes.append("N: cases with a value of both the outcome and the condition.")
     table = PubTable("crosstab_tests", "Exact tests of association", out, notes)
-    _mark_rows(table, _readable_notes(tests, codebook))
+    _mark_rows(table, _row_texts(tests, codebook))
     return table
 
 
@@ -219,32 +263,6 @@ def term_label(term: str, codebook: Codebook | None) -> str:
     if codebook is None:
         return term.replace(":", " × ")
     return " × ".join(_factor_label(part, codebook) for part in term.split(":"))
-
-
-# A variable's name where a reason (a results `note`) quotes it: 'x' or "x", +x or -x (a separated
-# term), x[level], x = value, or any name with an underscore (never an English word).
-_NAME = r"(?<![\w.])({0})(\[[^\]]*\])?(?![\w.])"
-
-
-def readable(text: str, codebook: Codebook | None) -> str:
-    """A stated reason with the variable names in it replaced by their codebook labels."""
-    if codebook is None:
-        return text
-    names = sorted((v.name for v in (*codebook.variables, *codebook.derived)), key=len, reverse=True)
-    if not text or not names:
-        return text
-
-    def label(match: re.Match) -> str:
-        name, level = match.group(1), match.group(2) or ""
-        named = (match.start() and text[match.start() - 1] in "'\"+-") or level or "_" in name \
-            or text.startswith(" = ", match.end())
-        return _factor_label(name + level, codebook) if named else match.group(0)
-
-    return re.sub(_NAME.format("|".join(map(re.escape, names))), label, text)
-
-
-def _readable_notes(frame: pd.DataFrame, codebook: Codebook) -> list[str]:
-    return [readable(n, codebook) for n in _notes(frame)]
 
 
 STAR_NOTE = "p-value not available, so no significance stars can be shown."
@@ -274,7 +292,7 @@ FIT_ROWS: list[tuple[str, object, bool]] = [
     ("BIC", _fit_number("bic"), True),
     ("Tjur's R²", _fit_number("tjur_r2"), False),
     ("Method", lambda first: {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"])), False),
-    ("Separation", lambda first: text_or_blank(first["separation"]).split(" (")[0], False),
+    ("Separation", lambda first: text_or_blank(first.get("separation_kind")), False),
 ]
 FOOTER = tuple(label for label, _, _ in FIT_ROWS)
 
@@ -294,38 +312,39 @@ def _fit_cells(first: pd.Series) -> tuple[Cells, Marks]:
 def _model_cells(fit: pd.DataFrame, codebook: Codebook | None, odds: bool, with_stars: bool) -> tuple[Cells, Marks]:
     """One model's column: (row, 0) holds a term's estimate, (row, 1) its interval or standard error.
 
-    With the cells come the reasons that explain them: a reason shared by every row of the model
-    marks its Method cell, a term's own reason (or a blank p-value under `stars`) marks its estimate.
+    With the cells come the caveats that explain them: a caveat about the whole model (scope "model")
+    marks its Method cell, a term's own caveat (or a blank p-value under `stars`) marks its estimate,
+    a joint test's marks its p-value.
     """
     if fit.empty:
         return {("Method", 0): "not run"}, {("Method", 0): [NOT_IN_RESULTS]}
-    notes = _readable_notes(fit, codebook)
-    joint = fit["term"].astype("string").str.startswith(JOINT_TEST).fillna(False).to_numpy()
-    term_notes = [n for n, j in zip(notes, joint) if not j] or notes
-    model_note = term_notes[0] if len(set(term_notes)) == 1 else ""
-    method_marks = {("Method", 0): [model_note]} if model_note else {}
+    label = labeller(codebook)
+    rows = cv.column(fit)
+    model_caveats = cv.merge(*[[c for c in row if c.scope == "model"] for row in rows])
+    method_marks = {("Method", 0): [c.message(label) for c in model_caveats]} if model_caveats else {}
     if fit["term"].isna().all():
         return {("Method", 0): "not estimable"}, method_marks
+    tested = fit["tested"] if "tested" in fit.columns else pd.Series([None] * len(fit), index=fit.index)
     cells: Cells = {}
     marks: Marks = {}
-    for r, note, is_joint in zip(fit.itertuples(), notes, joint):
-        if is_joint:
-            _joint_test_cells(r, note, model_note, codebook, cells, marks)
+    for r, caveats, joint in zip(fit.itertuples(), rows, tested):
+        own = [c.message(label) for c in caveats if c.scope != "model"]
+        if not pd.isna(joint):
+            _joint_test_cells(r, caveats, own, codebook, cells, marks)
             continue
         if odds and r.term == "Intercept":
             continue
-        label = term_label(r.term, codebook)
+        term = term_label(r.term, codebook)
         mark = stars(r.p_value) if with_stars else ""
         if odds:
-            cells[(label, 0)] = f"{fmt_number(r.odds_ratio)}{mark}"
-            cells[(label, 1)] = _around("[{}, {}]", r.or_ci_low, r.or_ci_high)
+            cells[(term, 0)] = f"{fmt_number(r.odds_ratio)}{mark}"
+            cells[(term, 1)] = _around("[{}, {}]", r.or_ci_low, r.or_ci_high)
         else:
-            cells[(label, 0)] = f"{fmt_number(r.estimate)}{mark}"
-            cells[(label, 1)] = _around("({})", r.std_error)
-        reasons = [note] if note and note != model_note else []
-        reasons += [STAR_NOTE] if with_stars and pd.isna(r.p_value) else []
+            cells[(term, 0)] = f"{fmt_number(r.estimate)}{mark}"
+            cells[(term, 1)] = _around("({})", r.std_error)
+        reasons = own + ([STAR_NOTE] if with_stars and pd.isna(r.p_value) else [])
         if reasons:
-            marks[(label, 0)] = reasons
+            marks[(term, 0)] = reasons
     fit_cells, fit_marks = _fit_cells(fit.iloc[0])
     return {**cells, **fit_cells}, {**marks, **fit_marks, **method_marks}
 
@@ -345,29 +364,26 @@ def reference_notes(models: pd.DataFrame, predictors: list[str], codebook: Codeb
     return notes
 
 
-def _joint_test_cells(r, note: str, model_note: str, codebook: Codebook, cells: Cells, marks: Marks) -> None:
-    """A joint test's row: its p-value, its terms labelled from the codebook; the note (chi-square, df) as its mark."""
-    terms = r.term[len(JOINT_TEST):]
-    label = "Joint test: " + " + ".join(term_label(t.strip(), codebook) for t in terms.split("+"))
+def _joint_test_cells(r, caveats, own: list[str], codebook: Codebook | None, cells: Cells, marks: Marks) -> None:
+    """A joint test's row: its p-value, its terms (the variables of its caveat) labelled from the codebook;
+    its caveats (chi-square and df, or why it was not computed) as its mark."""
+    tested = next((c.variables for c in caveats if c.code == "joint_test" or c.blank == "joint_test"), ())
+    label = "Joint test: " + " + ".join(term_label(t, codebook) for t in tested)
     cells[(label, 0)] = f"p = {fmt_p(r.p_value)}" if not pd.isna(r.p_value) else ""
-    own = note[len(model_note) + 2:] if model_note and note.startswith(model_note + "; ") else note
     if own:
-        marks[(label, 0)] = [own]
+        marks[(label, 0)] = own
 
 
-def model_tables(models: pd.DataFrame, plan: dict, codebook: Codebook) -> list[PubTable]:
+def model_tables(models: pd.DataFrame, plan: Plan, codebook: Codebook) -> list[PubTable]:
     """modelsummary-style tables: one per outcome, one column per model, fit statistics beneath."""
-    pub = publication(plan)
-    odds = pub.get("model_display", "odds_ratio") == "odds_ratio"
-    with_stars = pub.get("stars", False)
-    specs = model_specs(plan, codebook)
+    odds, with_stars = plan.publication.odds, plan.publication.stars
     tables = []
-    for outcome in dict.fromkeys(s["outcome"] for s in specs):
-        chosen = [spec for spec in specs if spec["outcome"] == outcome]
-        columns = {spec["label"]: _model_cells(models[models["model"] == spec["model"]], codebook, odds, with_stars)
-                   for spec in chosen}
-        used = models[models["model"].isin([spec["model"] for spec in chosen])]
-        references = reference_notes(used, [v for spec in chosen for t in spec["predictors"] for v in term_variables(t)], codebook)
+    for outcome in dict.fromkeys(m.outcome for m in plan.models):
+        chosen = [m for m in plan.models if m.outcome == outcome]
+        rows = {m.key: models[(models["outcome"] == m.outcome) & (models["predictor_set"] == m.predictor_set)] for m in chosen}
+        columns = {m.label: _model_cells(rows[m.key], codebook, odds, with_stars) for m in chosen}
+        used = pd.concat(rows.values()) if rows else models.iloc[:0]
+        references = reference_notes(used, [v for m in chosen for v in m.variables], codebook)
         tables.append(_side_by_side(f"models_{outcome}", f"Logistic models of {codebook.label(outcome).lower()}",
                                     columns, odds, with_stars, references))
     return tables
@@ -402,9 +418,11 @@ def fit_table(fit: pd.DataFrame, formula: str, odds: bool = True, with_stars: bo
                          {"(1)": _model_cells(fit, None, odds, with_stars)}, odds, with_stars, [])
 
 
-def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> PubTable:
-    labels = {spec["model"]: (codebook.label(spec["outcome"]), spec["label"]) for spec in model_specs(plan, codebook)}
-    named = [labels.get(text_or_blank(m), (text_or_blank(m), "")) for m in cv["model"]]
+def cross_validation_table(cv_rows: pd.DataFrame, codebook: Codebook, plan: Plan) -> PubTable:
+    labels = {m.key: (codebook.label(m.outcome), m.label) for m in plan.models}
+    named = [labels.get((text_or_blank(o), text_or_blank(p)), (text_or_blank(o), text_or_blank(p)))
+             for o, p in zip(cv_rows["outcome"], cv_rows["predictor_set"])]
+    cv = cv_rows
     out = pd.DataFrame({
         "Outcome": [outcome for outcome, _ in named],
         "Predictors": [predictors for _, predictors in named],
@@ -425,47 +443,21 @@ def cross_validation_table(cv: pd.DataFrame, codebook: Codebook, plan: dict) -> 
         notes.append("No model was checked out of sample.")
     title = "Out-of-sample check (" + ("leave-one-out or K-fold" if k_fold else "leave-one-out") + ")"
     table = PubTable("cross_validation", title, out, notes)
-    _mark_rows(table, _readable_notes(cv, codebook))
+    _mark_rows(table, _row_texts(cv, codebook))
     return table
 
 
-MODEL_FILES = ("crosstabs.csv", "crosstab_tests.csv", "logistic_models.csv", "cross_validation.csv")
-
-
-def require_results(folder: Path, names: list[str] | tuple[str, ...]) -> None:
-    """Results the workflow makes, or one clear error naming those missing and how to make them."""
-    missing = [name for name in names if not (folder / name).is_file()]
-    if missing:
-        first = folder / missing[0]
-        where = first if len(missing) == 1 else f"{folder}: {', '.join(missing)}"
-        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {first}`)")
-
-
-def model_results(models_dir: Path) -> dict[str, pd.DataFrame]:
-    """The four model result files, read as the models step wrote them."""
-    require_results(models_dir, MODEL_FILES)
-    return {name: pd.read_csv(models_dir / name, dtype={"condition_value": str} if name == "crosstabs.csv" else None)
-            for name in MODEL_FILES}
-
-
-def study_tables(results: Path, derived: pd.DataFrame, codebook: Codebook, plan: dict) -> list[PubTable]:
-    """Every publication table the study's results support, in reading order."""
-    results = Path(results)
-    tables = []
-    pub = publication(plan)
-    if not len(derived):
-        return tables
-    tables.append(case_listing(derived, codebook, pub.get("case_columns", [codebook.id_column]),
-                               case_listing_limit(plan)))
-    if "reproduce" in plan:
-        require_results(results, ["reproduction.csv"])
-        titles = {t["table"]: t.get("title", "") for t in plan["reproduce"].get("tables", [])}
-        tables += reproduced_tables(pd.read_csv(results / "reproduction.csv", dtype={"published": str}), titles)
-    found = model_results(results / "models")
-    tables += crosstab_tables(found["crosstabs.csv"], codebook)
-    tables.append(tests_table(found["crosstab_tests.csv"], codebook))
-    tables += model_tables(found["logistic_models.csv"], plan, codebook)
-    tables.append(cross_validation_table(found["cross_validation.csv"], codebook, plan))
+def study_tables(derived: pd.DataFrame, results: dict[str, pd.DataFrame], codebook: Codebook, plan: Plan) -> list[PubTable]:
+    """Every publication table of the study, in reading order, from its derived cases and its results
+    (frames: crosstabs, tests, models, cross_validation, and reproduction where the plan reproduces)."""
+    pub = plan.publication
+    tables = [case_listing(derived, codebook, list(pub.case_columns), pub.case_listing_limit)]
+    if plan.reproduce is not None:
+        tables += reproduced_tables(results["reproduction"], plan.reproduce.titles, plan.reproduce.case_listing)
+    tables += crosstab_tables(results["crosstabs"], codebook, plan.crosstabs.missing)
+    tables.append(tests_table(results["tests"], codebook))
+    tables += model_tables(results["models"], plan, codebook)
+    tables.append(cross_validation_table(results["cross_validation"], codebook, plan))
     return tables
 
 

@@ -7,6 +7,8 @@ cases (`total`). Labels come from the codebook unless the plan gives one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
@@ -21,7 +23,7 @@ def _mask(frame: pd.DataFrame, expr: str, context: str) -> pd.Series:
 
 def lines(spec, frame: pd.DataFrame, codebook: Codebook, context: str) -> list[tuple[str, pd.Series]]:
     """(label, mask) for a row or column specification."""
-    if isinstance(spec, dict) and "by" in spec:
+    if isinstance(spec, Mapping) and "by" in spec:
         var = codebook.variable(spec["by"])
         values = var.allowed_values or sorted(frame[var.name].dropna().astype(str).unique())
         return [(var.value_label(v), frame[var.name].astype("string") == v) for v in values]

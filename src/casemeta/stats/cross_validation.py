@@ -2,7 +2,7 @@
 
 Next to the base rate, this shows a reader how much the predictors add beyond
 guessing the share of successes. Any sample size gives a row: where a score
-cannot be computed, the row's `note` says why, and where a fold needed a
+cannot be computed, the row's caveats say why, and where a fold needed a
 fallback, which one. Leave-one-out refits the model once per case, so above
 `loo_max_cases` (set in the plan) the check uses stratified, seeded K-fold
 cross-validation instead, and the row's `scheme` says which was used.
@@ -21,7 +21,7 @@ from sklearn.model_selection import LeaveOneOut, StratifiedKFold
 
 from casemeta.errors import CasemetaError
 from casemeta.stats.logistic_models import design
-from casemeta.stats.notes import join_notes, reason
+from casemeta.stats.caveats import Caveat, error_caveat, merge
 
 MIN_CASES = 3  # leaving one of two cases out leaves a single case to learn from
 LOO_MAX_CASES = 200  # default: above this many cases, K folds instead of n refits
@@ -84,12 +84,13 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float, splits: list | None
     return predicted, one_class, not_converged
 
 
-def loo_not_computed(data: pd.DataFrame, formula: str, why: str, C: float = 1.0) -> dict:
-    """The row of a check that cannot be run: base-rate scores where the outcome allows, and why."""
+def loo_not_computed(data: pd.DataFrame, formula: str, why: Caveat | None, C: float = 1.0) -> dict:
+    """The row of a check that cannot be run: base-rate scores where the outcome allows, and why (a caveat,
+    whose blank statistic becomes the LOO scores)."""
     outcome = formula.split("~", 1)[0].strip()
     out = {"formula": formula, "n": len(data), "base_rate": np.nan, "loo_auc": np.nan, "loo_brier": np.nan,
            "base_rate_brier": np.nan, "penalty": f"L2, C={C}", "scheme": "",
-           "note": f"LOO AUC and Brier score not computed: {why}"}
+           "caveats": (why.with_(blank="loo", scope="row"),) if why is not None else ()}
     if outcome in data and data[outcome].notna().all():
         out.update(_base_rate_scores(data[outcome].to_numpy(dtype=float)))
     return out
@@ -102,20 +103,19 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
     outcome = formula.split("~", 1)[0].strip()
     if len(data) < MIN_CASES:
         cases = f"only {len(data)} case(s)" if len(data) else "no cases"
-        return loo_not_computed(data, formula, f"{cases}; leaving one out needs at least {MIN_CASES}", C)
+        return loo_not_computed(data, formula, Caveat.of("too_few_to_leave_out", cases=cases, minimum=MIN_CASES), C)
     if outcome in data and data[outcome].nunique(dropna=True) == 1:
-        return loo_not_computed(data, formula, f"every case has the same outcome ({data[outcome].dropna().iloc[0]})", C)
+        value = data[outcome].dropna().iloc[0]
+        return loo_not_computed(data, formula, Caveat.of("same_outcome", [outcome], value=value), C)
     try:
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
-        return loo_not_computed(data, formula, reason(exc, source), C)
-    out = loo_not_computed(data, formula, "", C)
+        return loo_not_computed(data, formula, error_caveat(exc, source), C)
+    out = loo_not_computed(data, formula, None, C)
     splits, scheme = _splits(y, loo_max_cases, seed)
     predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C, splits)
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)),
                base_rate_brier=_base_rate_brier(y, splits), scheme=scheme)
-    out["note"] = join_notes(
-        f"in {one_class} fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1" if one_class else "",
-        f"in {not_converged} fold(s) the fit stopped before converging (Newton-Cholesky, 1000 iterations)" if not_converged else "",
-    )
+    out["caveats"] = merge(Caveat.of("one_class_folds", folds=one_class) if one_class else None,
+                           Caveat.of("not_converged_folds", folds=not_converged) if not_converged else None)
     return out

@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from casemeta.stats.caveats import Caveat, merge
+
 MAX_ENUMERATED_TABLES = 2_000_000
 
 
@@ -76,49 +78,47 @@ def monte_carlo_fisher(table: np.ndarray, draws: int, seed: int) -> float:
     return float(stats.monte_carlo_test(table.ravel(), rvs, statistic, alternative="less", n_resamples=draws).pvalue)
 
 
-def _not_testable(t: np.ndarray, rows: str, columns: str) -> str:
+def _not_testable(t: np.ndarray, rows: str, columns: str) -> Caveat:
     if t.sum() == 0:
-        return "p-value, odds ratio and Cramér's V not computed: no cases"
-    return f"p-value, odds ratio and Cramér's V not computed: every case has the same {rows if t.shape[0] < 2 else columns}"
+        return Caveat.of("no_cases", blank="test")
+    return Caveat.of("same_value", [rows if t.shape[0] < 2 else columns], blank="test")
 
 
-def _odds_ratio_note(t: np.ndarray, odds_ratio: float) -> str:
+def _odds_ratio_caveat(t: np.ndarray, odds_ratio: float) -> Caveat | None:
     if t.shape != (2, 2):
-        return f"odds ratio defined for 2×2 tables only (this one is {t.shape[0]}×{t.shape[1]})"
+        return Caveat.of("or_not_2x2", rows=int(t.shape[0]), columns=int(t.shape[1]))
     if np.isinf(odds_ratio):
-        return "odds ratio infinite: a zero cell"
+        return Caveat.of("or_infinite")
     if odds_ratio == 0:
-        return "odds ratio 0: a zero cell"
-    return ""
+        return Caveat.of("or_zero")
+    return None
 
 
 def crosstab_test(table, draws: int = 100_000, seed: int = 0, rows: str = "row", columns: str = "column") -> dict:
     """Fisher's exact test (2×2), exact Freeman–Halton (r×2), or a seeded Monte Carlo one (r×c).
 
     Rows or columns with no cases are dropped first: they carry no information.
-    `rows` and `columns` name what the rows and columns hold (e.g. "value of 'growth'"), for
-    the note: empty where
-    every statistic was computed, otherwise which one is missing and why, or which
-    fallback computed it.
+    `rows` and `columns` name the variables the rows and columns hold, for the caveats: none where
+    every statistic was computed, otherwise which one is missing and why, or which fallback computed it.
     """
     t = np.asarray(table, dtype=np.int64).reshape(len(table), -1) if len(table) else np.zeros((0, 0), dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
-    out = {"test": "", "p_value": np.nan, "draws": 0, "odds_ratio": np.nan, "cramers_v": np.nan, "n": int(t.sum()), "note": ""}
+    out = {"test": "", "p_value": np.nan, "draws": 0, "odds_ratio": np.nan, "cramers_v": np.nan, "n": int(t.sum()), "caveats": ()}
     if min(t.shape) < 2:
-        out.update(test="not testable", note=_not_testable(t, rows, columns))
+        out.update(test="not testable", caveats=(_not_testable(t, rows, columns),))
         return out
     out["cramers_v"] = float(stats.contingency.association(t, method="cramer"))
     if t.shape == (2, 2):
         odds_ratio = float(stats.contingency.odds_ratio(t).statistic)
         out.update(test="Fisher exact", p_value=float(stats.fisher_exact(t).pvalue), odds_ratio=odds_ratio,
-                   note=_odds_ratio_note(t, odds_ratio))
+                   caveats=merge(_odds_ratio_caveat(t, odds_ratio)))
         return out
-    out["note"] = _odds_ratio_note(t, np.nan)
+    out["caveats"] = merge(_odds_ratio_caveat(t, np.nan))
     if t.shape[1] != 2 and t.shape[0] == 2:
         t = t.T
     if t.shape[1] == 2 and _count_r_by_2(t.sum(axis=1), t[:, 0].sum()) <= MAX_ENUMERATED_TABLES:
         out.update(test="Fisher-Freeman-Halton exact", p_value=freeman_halton_r_by_2(t))
         return out
     out.update(test=f"Fisher-Freeman-Halton Monte Carlo (seed {seed})", p_value=monte_carlo_fisher(t, draws, seed), draws=draws)
-    out["note"] = "; ".join(filter(None, [out["note"], f"p-value by Monte Carlo ({draws} draws, seed {seed}): too many tables to enumerate"]))
+    out["caveats"] = merge(out["caveats"], Caveat.of("monte_carlo", draws=draws, seed=seed))
     return out

@@ -79,6 +79,22 @@ class Formula:
         """Every column the formula reads: the outcome, then the predictors."""
         return list(dict.fromkeys([self.outcome, *self.predictors]))
 
+    def with_references(self, references: dict[str, str]) -> "Formula":
+        """The same model with these reference levels added to the columns that have none given, written out
+        in this grammar (every term spelled, `[ref=...]` on the first appearance of each such column)."""
+        refs = {**{k: v for k, v in references.items() if k in self.predictors}, **self.references}
+        shown: set[str] = set()
+
+        def factor(name: str) -> str:
+            if name in refs and name not in shown:
+                shown.add(name)
+                return f"{name}[ref={refs[name]}]"
+            return name
+
+        terms = [":".join(factor(n) for n in term) for term in self.terms]
+        rhs = " + ".join(terms) if self.intercept else " + ".join(["0", *terms])
+        return Formula(f"{self.outcome} ~ {rhs or '1'}", self.outcome, self.intercept, list(self.terms), refs)
+
 
 def _refuse(formula: str, term: str, why: str = "") -> CasemetaError:
     return CasemetaError(f"formula {formula!r}: term {term.strip()!r} is not allowed: {why or ALLOWED + _hint(term)}")

@@ -21,18 +21,18 @@ from scipy.special import expit
 from casemeta.errors import CasemetaError
 from casemeta.stats import firth_profile
 from casemeta.stats.formula import design_frame, tested_columns
-from casemeta.stats.notes import JOINT_TEST, join_notes
+from casemeta.stats.caveats import Caveat, Caveats, merge, render, to_json
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
 TOLERANCE = 1e-8
+JOINT_TEST = "joint test: "  # the `term` of a joint test's row: this, then the term set ("joint test: a + b")
 
 
 @dataclass
 class ModelFit:
     formula: str
     method: str  # the method actually used: "ml" or "firth"
-    requested: str
     separation: Separation
     n: int
     n_events: int
@@ -40,8 +40,8 @@ class ModelFit:
     terms: pd.DataFrame  # TERM_COLUMNS
     interval: str  # how ci_low/ci_high were computed
     p_value_test: str
-    note: str = ""  # about the whole model
-    term_notes: dict[str, str] = field(default_factory=dict)  # about one term's statistics
+    caveats: Caveats = ()  # about the whole model
+    term_caveats: dict[str, Caveats] = field(default_factory=dict)  # about one term's statistics
     tjur_r2: float = float("nan")  # mean fitted probability of the cases with the outcome minus of those without
     correction: str = "none"  # Firth only: none, flic or flac
     tests: list[dict] = field(default_factory=list)  # joint tests of term sets, as rows after the terms
@@ -51,22 +51,25 @@ class ModelFit:
         out = self.terms.copy()
         out["method"] = self.method
         out["separation"] = self.separation.describe()
+        out["separation_kind"] = self.separation.kind
         out["interval"] = self.interval
         out["p_value_test"] = self.p_value_test
         out["n"] = self.n
         out["loglik"] = self.loglik
-        out["note"] = [join_notes(self.note, self.term_notes.get(term, "")) for term in out["term"]]
+        row_caveats = [merge(self.caveats, self.term_caveats.get(term, ())) for term in out["term"]]
         for column, value in fit_statistics(self).items():
             out[column] = value
         out["correction"] = self.correction
         if self.tests:
             tests = pd.DataFrame(self.tests)
-            tests["note"] = [join_notes(self.note, note) for note in tests["note"]]
+            row_caveats += [merge(self.caveats, c) for c in tests.pop("caveats")]
             out = pd.concat([out, tests.assign(**{c: out[c].iloc[0] for c in WHOLE_MODEL})], ignore_index=True)
+        out["note"] = [render(c) for c in row_caveats]
+        out["caveats"] = [to_json(c) for c in row_caveats]
         return out
 
 
-WHOLE_MODEL = ["method", "separation", "interval", "p_value_test", "n", "loglik", "correction"]
+WHOLE_MODEL = ["method", "separation", "separation_kind", "interval", "p_value_test", "n", "loglik", "correction"]
 FIT_COLUMNS = ["n_events", "loglik_kind", "aic", "bic", "tjur_r2"]
 
 
@@ -124,7 +127,7 @@ def _terms(names, est, se, low, high, p) -> pd.DataFrame:
 
 
 def fit_ml(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
-    """Maximum likelihood (statsmodels), Wald intervals; notes name any term without a standard error."""
+    """Maximum likelihood (statsmodels), Wald intervals; caveats name any term without a standard error."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # separation is detected and reported by us; a singular information matrix shows as NaN below
         warnings.simplefilter("ignore")
@@ -134,9 +137,9 @@ def fit_ml(y, X, names) -> tuple[pd.DataFrame, float, dict[str, str]]:
             raise CasemetaError(f"the ML fit failed ({exc}); use method firth or auto") from None
         ci = np.asarray(result.conf_int(0.05))
         se, p = np.asarray(result.bse), np.asarray(result.pvalues)
-    notes = {name: "standard error, interval and p-value not computed: the ML information matrix cannot be inverted"
-             for name, s in zip(names, se) if not np.isfinite(s)}
-    return _terms(names, result.params, se, ci[:, 0], ci[:, 1], p), float(result.llf), notes
+    caveats = {name: (Caveat.of("ml_singular", [name], scope="term", blank="se"),)
+               for name, s in zip(names, se) if not np.isfinite(s)}
+    return _terms(names, result.params, se, ci[:, 0], ci[:, 1], p), float(result.llf), caveats
 
 
 def _firth_estimate(X, y) -> tuple[np.ndarray, float, str]:
@@ -205,14 +208,14 @@ def _term_statistics(inf: _Inference, names, interval: str, skip=()) -> tuple[pd
         if name in skip:
             continue
         chisq[j], p[j], why = inf.test(j)
-        failed[name] = [("penalized LR p-value" if inf.firth else "LR p-value", why)] if why else []
+        failed[name] = [("plr_p" if inf.firth else "lr_p", why)] if why else []
         for col, word in ((0, "lower"), (1, "upper")):
             if interval == "wald":
                 limits[j, col] = beta[j] + (2 * col - 1) * z * se[j]
                 continue
             limits[j, col], why = inf.limit(j, 2 * col - 1)
             if why:
-                failed[name].append((f"{word} profile limit", why))
+                failed[name].append((word, why))
     terms = _terms(names, beta, se, limits[:, 0], limits[:, 1], p)
     terms["plr_chisq"] = chisq
     with np.errstate(all="ignore"):
@@ -220,9 +223,9 @@ def _term_statistics(inf: _Inference, names, interval: str, skip=()) -> tuple[pd
     return terms, failed
 
 
-def fit_firth(y, X, names, interval: str = "profile", correction: str = "none") -> tuple[pd.DataFrame, float, dict[str, str], _Inference]:
+def fit_firth(y, X, names, interval: str = "profile", correction: str = "none") -> tuple[pd.DataFrame, float, dict[str, Caveats], _Inference]:
     """Firth fit (with FLIC or FLAC if asked), PLR p-values and profile (or Wald) limits, by casemeta's own
-    fast inference (firth_profile); notes say what could not be computed and why. Also returns the
+    fast inference (firth_profile); caveats say what could not be computed and why. Also returns the
     (uncorrected) Firth inference, for joint tests."""
     beta, loglik, by = _firth_estimate(X, y)
     inf = _Inference.at(X, y, beta, loglik)
@@ -232,14 +235,10 @@ def fit_firth(y, X, names, interval: str = "profile", correction: str = "none") 
     if correction == "flic":
         _flic_intercept(inf, names, terms)
     singular = reported.cov is None
-    notes = {name: _firth_note(by, failed.get(name, []), singular) for name in names}
+    caveats = {name: _firth_caveats(name, by, failed.get(name, []), singular) for name in names}
     if correction == "flic" and "Intercept" in names:
-        notes["Intercept"] = join_notes(notes["Intercept"], FLIC_INTERCEPT_NOTE)
-    return terms, loglik, {name: note for name, note in notes.items() if note}, inf
-
-
-FLIC_INTERCEPT_NOTE = ("FLIC intercept: re-estimated by ML with the Firth slopes held fixed; Wald interval and p-value "
-                       "from the full model's Fisher information at the FLIC fit (as logistf's interval)")
+        caveats["Intercept"] = merge(caveats["Intercept"], Caveat.of("flic_intercept", ["Intercept"], scope="term"))
+    return terms, loglik, {name: c for name, c in caveats.items() if c}, inf
 
 
 def _flic_intercept(inf: _Inference, names, terms: pd.DataFrame) -> None:
@@ -281,12 +280,12 @@ def _flac(firth: _Inference) -> _Inference:
     return _Inference.at(X, y, found.beta, found.loglik, weights, firth=False)
 
 
-def _firth_note(by: str, failed: list[tuple[str, str]], singular: bool) -> str:
+def _firth_caveats(name: str, by: str, failed: list[tuple[str, str]], singular: bool) -> Caveats:
     """Whose estimate it is if not firthmodels', which statistics none could compute and why."""
-    return join_notes(
-        "Firth estimate by casemeta's own fit (firthmodels' fit did not converge)" if by == "casemeta" else "",
-        *(f"{w} not computed: {why}" for w, why in failed),
-        "standard error and Wald p-value not computed: the Fisher information is singular at the estimate" if singular else "",
+    return merge(
+        Caveat.of("firth_own_fit", [name], scope="term") if by == "casemeta" else None,
+        [Caveat.of("error", [name], scope="term", blank=blank, reason=why) for blank, why in failed],
+        Caveat.of("firth_singular", [name], scope="term", blank="se_wald") if singular else None,
     )
 
 
@@ -298,9 +297,10 @@ def joint_tests(inf: _Inference, formula: str, names: list[str], term_sets) -> l
     for tested in term_sets:
         columns = tested_columns(formula, tested, names)
         chisq, p, why = inf.test(columns)
-        note = (f"joint {kind} test of {len(columns)} coefficient(s) = 0: chi-square {chisq:.4f} on {len(columns)} df"
-                if not why else f"joint {kind} test not computed: {why}")
-        rows.append({"term": f"{JOINT_TEST}{tested}", "p_value": p, "plr_chisq": chisq, "note": note})
+        terms = [t.strip() for t in tested.split("+")]
+        caveat = (Caveat.of("joint_test", terms, kind=kind, df=len(columns), chisq=float(chisq)) if not why
+                  else Caveat.of("error", terms, blank="joint_test", reason=why))
+        rows.append({"term": f"{JOINT_TEST}{tested}", "tested": tested, "p_value": p, "plr_chisq": chisq, "caveats": (caveat,)})
     return rows
 
 
@@ -322,29 +322,29 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
     y, X, names, _ = design(data, formula, source)
     separation = find_separation(X, y, names)
     use = "firth" if method == "firth" or (method == "auto" and separation.found) else "ml"
-    note = ""
-    if method == "auto" and separation.found:
-        note = f"separation found ({separation.describe()}): Firth's penalized likelihood used instead of ML"
-    elif method == "ml" and separation.found:
-        note = f"WARNING: {separation.describe()}; ML estimates of the separated terms are not finite and must not be reported"
+    caveats: Caveats = ()
+    if separation.found and method in ("auto", "ml"):
+        caveats = (Caveat.of("separation_firth" if method == "auto" else "separation_ml",
+                             [t[1:] for t in separation.infinite_terms], scope="model", kind=separation.kind,
+                             signs=[t[0] for t in separation.infinite_terms]),)
     for tested in tests:  # a bad term set stops before any fitting
         tested_columns(formula, tested, names)
     if use == "firth":
-        terms, loglik, term_notes, inf = fit_firth(y, X, names, interval, correction)
+        terms, loglik, term_caveats, inf = fit_firth(y, X, names, interval, correction)
         shown = "Wald" if interval == "wald" else "profile penalized likelihood"
         if correction == "flac":  # FLAC is ML on augmented data: its intervals and tests are ordinary likelihood ones
             shown, test = ("Wald" if interval == "wald" else "profile likelihood") + " (FLAC's augmented data)", "likelihood ratio (FLAC's augmented data)"
         else:
             test = "penalized likelihood ratio"
     else:
-        terms, loglik, term_notes = fit_ml(y, X, names)
+        terms, loglik, term_caveats = fit_ml(y, X, names)
         shown, test = "Wald", "Wald"
         if correction != "none":
-            note = join_notes(note, f"no separation, so ML was used: correction {correction} (for Firth fits) not applied")
+            caveats = merge(caveats, Caveat.of("correction_not_applied", scope="model", correction=correction))
             correction = "none"
         inf = _Inference.at(X, y, terms["estimate"].to_numpy(float), loglik, firth=False) if tests else None
     rows = joint_tests(inf, formula, names, tests) if tests else []  # on Firth's (uncorrected) penalized likelihood
-    return ModelFit(formula, use, method, separation, len(y), int(y.sum()), loglik, terms, shown, test, note, term_notes,
+    return ModelFit(formula, use, separation, len(y), int(y.sum()), loglik, terms, shown, test, caveats, term_caveats,
                     tjur_r2(y, X, terms["estimate"]), correction, rows)
 
 

@@ -27,7 +27,7 @@ from scipy import stats
 
 from casemeta.stats import random_effects as re
 from casemeta.stats.conditional_odds import exact_conditional
-from casemeta.stats.notes import join_notes
+from casemeta.stats.caveats import Caveat, attach, merge
 from casemeta.stats.strata_tables import COUNTS, not_counts
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
@@ -36,9 +36,8 @@ METHOD_LABELS = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed"
                  "exact_conditional": "Exact conditional", "cmh_test": "Cochran–Mantel–Haenszel test",
                  "tarone_test": "Tarone's homogeneity test"}
 COLUMNS = ("method", "log_or", "std_error", "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high",
-           "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note")
+           "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note", "caveats")
 EXTRA = ("h2", "tau2_se", "k")  # in the synthesis results, not in `casemeta pool`'s fixed columns
-ESTIMATES = METHODS[:6]
 INVERSE_VARIANCE = ("fixed", "random_dl", "random_reml")
 
 
@@ -52,13 +51,13 @@ def _margin_reason(a: int, b: int, c: int, d: int) -> str:
     return ""
 
 
-def informative(tables: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The strata with every margin above 0, and a note naming those left out and why."""
+def informative(tables: pd.DataFrame) -> tuple[pd.DataFrame, Caveat | None]:
+    """The strata with every margin above 0, and a caveat naming those left out and why."""
     reasons = [_margin_reason(*map(int, row)) for row in tables[list(COUNTS)].itertuples(index=False)]
     keep = [not r for r in reasons]
-    left = [f"{s}: {r}" for s, r in zip(tables["stratum"], reasons) if r]
-    note = f"{len(left)} stratum(s) left out, no information on the odds ratio ({'; '.join(left)})" if left else ""
-    return tables[keep].reset_index(drop=True), note
+    left = [(str(s), r) for s, r in zip(tables["stratum"], reasons) if r]
+    caveat = Caveat.of("strata_left_out", strata=[s for s, _ in left], reasons=[r for _, r in left]) if left else None
+    return tables[keep].reset_index(drop=True), caveat
 
 
 def log_odds_ratios(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +99,8 @@ def mantel_haenszel(counts: np.ndarray, y, v, level: float) -> list[dict]:
     if diag == 0 or offd == 0:
         log_or = -np.inf if diag == 0 else np.inf
         rows.append({"method": "mantel_haenszel", "log_or": log_or, "odds_ratio": np.exp(log_or),
-                     "note": f"odds ratio {'0' if diag == 0 else 'infinite'}: a·d = 0 in every stratum"
-                     if diag == 0 else "odds ratio infinite: b·c = 0 in every stratum"})
+                     "caveats": (Caveat.of("or_all_strata", which="0", product="a·d") if diag == 0
+                                 else Caveat.of("or_all_strata", which="infinite", product="b·c"),)})
         table = None
     else:
         table = StratifiedTable(np.stack([[a, b], [c, d]]))
@@ -131,9 +130,9 @@ def cmh_test(a, b, c, d) -> dict:
 def tarone_test(table, k: int) -> dict:
     row = {"method": "tarone_test"}
     if k < 2:
-        return {**row, "note": "not computed: homogeneity needs at least 2 informative strata"}
+        return {**row, "caveats": (Caveat.of("homogeneity_too_few", blank="pooled"),)}
     if table is None:
-        return {**row, "note": "not computed: the Mantel–Haenszel odds ratio is 0 or infinite"}
+        return {**row, "caveats": (Caveat.of("mh_degenerate", blank="pooled"),)}
     result = table.test_equal_odds(adjust=True)  # Breslow–Day with Tarone's correction, as metafor
     return {**row, "statistic": float(result.statistic), "df": k - 1, "p_value": float(result.pvalue)}
 
@@ -153,9 +152,9 @@ def inverse_variance(y: np.ndarray, v: np.ndarray, level: float) -> list[dict]:
     from statsmodels.stats.meta_analysis import combine_effects
 
     if len(y) < 2:
-        one = "not computed: between-strata variance needs at least 2 informative strata"
+        one = (Caveat.of("too_few_strata", blank="pooled", reason="between-strata variance needs at least 2 informative strata"),)
         return [_estimate("fixed", float(y[0]), float(np.sqrt(v[0])), level),
-                {"method": "random_dl", "note": one}, {"method": "random_reml", "note": one}]
+                {"method": "random_dl", "caveats": one}, {"method": "random_reml", "caveats": one}]
     with warnings.catch_warnings():  # its random-effects part warns when Q < k - 1; only Q and tau² are used
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = combine_effects(y, v, method_re="dl")
@@ -177,22 +176,23 @@ def inverse_variance(y: np.ndarray, v: np.ndarray, level: float) -> list[dict]:
 def exact_row(counts: np.ndarray, level: float) -> dict:
     found = exact_conditional(counts, level)
     lo, hi = found.pop("support")
-    note = ""
+    caveats = ()
     if found["statistic"] in (lo, hi):
-        note = f"estimate {'0' if found['statistic'] == lo else 'infinite'}: S = {int(found['statistic'])} is at the end of its range {lo}..{hi}"
+        caveats = (Caveat.of("exact_at_end", which="0" if found["statistic"] == lo else "infinite",
+                             s=int(found["statistic"]), low=int(lo), high=int(hi)),)
     with np.errstate(divide="ignore"):
         logs = {k: float(np.log(found[o])) for k, o in (("log_or", "odds_ratio"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high"))}
-    return {"method": "exact_conditional", **found, **logs, "note": note}
+    return {"method": "exact_conditional", **found, **logs, "caveats": caveats}
 
 
-def _zero_cell_notes(zero: np.ndarray, strata: pd.Series) -> dict[str, str]:
+def _zero_cell_caveats(zero: np.ndarray, strata: pd.Series) -> dict[str, tuple]:
     if not zero.any():
         return {}
-    names = ", ".join(map(str, strata[zero]))
-    added = f"1/2 added to every cell of {int(zero.sum())} table(s) with a zero cell ({names})"
-    return {**{m: added for m in INVERSE_VARIANCE},
-            "mantel_haenszel": f"no continuity correction (zero cells kept); Q from log odds ratios with {added}",
-            "peto": "no continuity correction (zero cells kept)"}
+    added = Caveat.of("continuity", strata=list(map(str, strata[zero])))
+    kept = Caveat.of("no_continuity")
+    return {**{m: (added,) for m in INVERSE_VARIANCE},
+            "mantel_haenszel": (kept, added.with_(code="continuity_q")),
+            "peto": (kept,)}
 
 
 def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
@@ -212,27 +212,29 @@ def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
 def pool(tables: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Every method's pooled odds ratio or test over the strata of `tables` (columns stratum, a, b, c, d)."""
     tables = check_counts(tables)
-    kept, left_note = informative(tables)
+    kept, left_out = informative(tables)
     if kept.empty:
-        why = "not computed: no stratum has cases both with and without the condition and with and without the outcome"
+        why = Caveat.of("too_few_strata", blank="pooled",
+                        reason="no stratum has cases both with and without the condition and with and without the outcome")
         rows = [{"method": m} for m in METHODS]
-        return _frame(rows, {m: join_notes(why, left_note) for m in METHODS}, 0)
+        return _frame(rows, {m: merge(why, left_out) for m in METHODS}, 0)
     counts = kept[list(COUNTS)].to_numpy(dtype=np.int64)
     y, v, zero = log_odds_ratios(counts)
     rows = {r["method"]: r for r in [*mantel_haenszel(counts, y, v, level), peto(counts, level),
                                      *inverse_variance(y, v, level),
                                      # every stratum: one left out has one possible table, but its `a` is part of S, as in R
                                      exact_row(tables[list(COUNTS)].to_numpy(dtype=np.int64), level)]}
-    notes = _zero_cell_notes(zero, kept["stratum"])
+    caveats = _zero_cell_caveats(zero, kept["stratum"])
     if len(kept) < 2:
         for m in ("mantel_haenszel", "peto", "fixed"):
-            notes[m] = join_notes(notes.get(m, ""), "Q, I² and H² not computed: 1 informative stratum")
-    notes = {m: join_notes(rows[m].get("note", ""), notes.get(m, ""), left_note) for m in METHODS}
-    return _frame([rows[m] for m in METHODS], notes, len(kept))
+            caveats[m] = merge(caveats.get(m), Caveat.of("one_stratum_heterogeneity"))
+    caveats = {m: merge(rows[m].get("caveats"), caveats.get(m), left_out) for m in METHODS}
+    return _frame([rows[m] for m in METHODS], caveats, len(kept))
 
 
-def _frame(rows: list[dict], notes: dict[str, str], k: int) -> pd.DataFrame:
-    frame = pd.DataFrame([{**r, "note": notes[r["method"]]} for r in rows]).reindex(columns=[*COLUMNS, *EXTRA])
+def _frame(rows: list[dict], caveats: dict[str, tuple], k: int) -> pd.DataFrame:
+    frame = pd.DataFrame([{k_: v for k_, v in r.items() if k_ != "caveats"} for r in rows])
+    frame = attach(frame, [caveats[r["method"]] for r in rows]).reindex(columns=[*COLUMNS, *EXTRA])
     frame["k"] = k
     return frame
 
@@ -243,13 +245,12 @@ def study_odds_ratio(a: int, b: int, c: int, d: int, level: float = 0.95) -> dic
     reason = _margin_reason(a, b, c, d)
     if reason:
         return {"odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan, "interval": "",
-                "note": f"odds ratio not computed: {reason}"}
+                "caveats": (Caveat.of("margin", blank="odds_ratio", reason=reason),)}
     if min(a, b, c, d) == 0:
         found = exact_conditional(np.array([[a, b, c, d]]), level)
         return {"odds_ratio": found["odds_ratio"], "or_ci_low": found["or_ci_low"], "or_ci_high": found["or_ci_high"],
-                "interval": "exact conditional",
-                "note": "a zero cell: conditional maximum-likelihood odds ratio with its exact interval"}
+                "interval": "exact conditional", "caveats": (Caveat.of("study_zero_cell"),)}
     y, v, _ = log_odds_ratios(np.array([[a, b, c, d]]))
     row = _estimate("", float(y[0]), float(np.sqrt(v[0])), level)
     return {"odds_ratio": row["odds_ratio"], "or_ci_low": row["or_ci_low"], "or_ci_high": row["or_ci_high"],
-            "interval": "Woolf (log-normal)", "note": ""}
+            "interval": "Woolf (log-normal)", "caveats": ()}

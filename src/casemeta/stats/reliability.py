@@ -25,10 +25,10 @@ import pandas as pd
 from scipy import stats
 
 from casemeta.errors import CasemetaError
-from casemeta.stats.notes import join_notes
+from casemeta.stats.caveats import Caveat, attach, merge
 
 COEFFICIENTS = ["percent_agreement", "cohen_kappa", "gwet_ac1", "krippendorff_alpha"]
-RELIABILITY_COLUMNS = ["variable", "n", *(f"{c}{s}" for c in COEFFICIENTS for s in ("", "_se", "_ci_low", "_ci_high")), "note"]
+RELIABILITY_COLUMNS = ["variable", "n", *(f"{c}{s}" for c in COEFFICIENTS for s in ("", "_se", "_ci_low", "_ci_high")), "note", "caveats"]
 LEVEL = 0.95
 
 
@@ -129,28 +129,28 @@ def krippendorff_alpha(c: Counts):
     return alpha, se, alpha - se * t, min(1.0, alpha + se * t)
 
 
-def agreement(codes: pd.DataFrame) -> tuple[dict, str]:
+def agreement(codes: pd.DataFrame) -> tuple[dict, Caveat | None]:
     """Agreement of the coders (columns) over cases (rows) for one variable; NaN = not coded.
 
     Cases nobody coded are left out; n counts the cases with at least two codes. Percent
     agreement is in percent (its SE and limits too). Kappa is for exactly two coders.
-    Returns the row's values and a note saying what was not computed and why.
+    Returns the row's values and a caveat saying what was not computed and why.
     """
     codes = codes[codes.notna().any(axis=1)]
     out = {"n": int((codes.notna().sum(axis=1) >= 2).sum())}
     out.update({f"{c}{s}": np.nan for c in COEFFICIENTS for s in ("", "_se", "_ci_low", "_ci_high")})
     if out["n"] == 0:
-        return out, "no case has two codes: agreement not computed"
+        return out, Caveat.of("no_two_codes")
     c = Counts.of(codes)
     _put(out, "percent_agreement", [100 * v for v in percent_agreement(c)])
     if c.q < 2:
-        return out, "every code is the same value: kappa, AC1 and alpha are undefined"
+        return out, Caveat.of("one_code_value")
     _put(out, "gwet_ac1", gwet_ac1(c))
     _put(out, "krippendorff_alpha", krippendorff_alpha(c))
     if codes.shape[1] == 2:
         _put(out, "cohen_kappa", conger_kappa(c))
-        return out, ""
-    return out, "kappa is for two coders"
+        return out, None
+    return out, Caveat.of("kappa_two_coders")
 
 
 def _put(out: dict, name: str, values) -> None:
@@ -170,15 +170,16 @@ def reliability(frames: dict[str, pd.DataFrame], variables: list[str], id_column
     seen = pd.Series([case for f in frames.values() for case in f.index]).value_counts()
     cases = sorted(seen.index[seen >= 2], key=str)
     single = sorted(seen.index[seen < 2], key=str)
-    single_note = f"{len(single)} case(s) coded by one coder only, not scored: {', '.join(map(str, single))}" if single else ""
+    single_caveat = Caveat.of("one_coder_only", cases=[str(c) for c in single]) if single else None
     rows, disagreements = [], []
     for var in variables:
         codes = pd.DataFrame({coder: f[var].reindex(cases) for coder, f in frames.items()}, index=cases)
-        values, note = agreement(codes)
-        rows.append({"variable": var, **values, "note": join_notes(single_note, note)})
+        values, caveat = agreement(codes)
+        rows.append({"variable": var, **values, "caveats": merge(single_caveat, caveat)})
         for case, row in codes.iterrows():
             present = [v for coder, v in row.items() if case in frames[coder].index]
             if len({"" if pd.isna(v) else str(v) for v in present}) > 1:
                 disagreements.append({id_column: case, "variable": var, **{c: ("" if pd.isna(v) else v) for c, v in row.items()}})
-    table = pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
+    caveats = [r.pop("caveats") for r in rows]
+    table = attach(pd.DataFrame(rows), caveats).reindex(columns=RELIABILITY_COLUMNS)
     return table, pd.DataFrame(disagreements, columns=[id_column, "variable", *coders]), single

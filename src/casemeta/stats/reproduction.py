@@ -85,7 +85,7 @@ def check_table(table: pd.DataFrame, name: str, checks: list[dict], n_cases: int
             out.append((name, "counts by kind equal counts by number of kinds", check["column"],
                         f"{lterms} = {lsum}; {rterms} = {rsum}", lsum == rsum))
         else:
-            rows = check.get("rows", list(table.index))
+            rows = list(check.get("rows", table.index))
             total = int(table.loc[rows, check["column"]].sum())
             holds = total <= n_cases if kind == "sum_at_most_cases" else total == n_cases
             op = "≤" if kind == "sum_at_most_cases" else "="

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -11,89 +12,140 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
-from casemeta.plan import load_plan, model_specs
-from casemeta.publish.tables import PubTable, model_results, plotted_terms, require_results, study_tables, typeset_rows
-from casemeta.study import Study
+from casemeta.plan import Plan, load_plan
+from casemeta.publish.tables import PubTable, plotted_terms, study_tables, typeset_rows
+from casemeta.study import RESULTS, Study
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
-from casemeta.publish.formats import RENDERERS, latex_document
+from casemeta.publish.formats import FORMATS, RENDERERS, latex_document
 
 log = logging.getLogger("casemeta")
 
 
-def export_tables(study: Study, results: Path, formats: list[str]) -> list[Path]:
-    """Tables of the study under results/<study>/tables/ (+ tables.tex, .docx, .xlsx)."""
-    results = Path(results) / study.name
+def require_results(paths) -> None:
+    """Results the workflow makes, or one clear error naming those missing and how to make them."""
+    missing = [Path(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        where = missing[0] if len(missing) == 1 else ", ".join(map(str, missing))
+        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {missing[0]}`)")
+
+
+def read_results(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
+    """The results files a publication step reads (crosstabs, tests, models, cross_validation, reproduction),
+    as the steps wrote them."""
+    require_results(paths.values())
+    dtypes = {"crosstabs": {"condition_value": str}, "reproduction": {"published": str}}
+    return {key: pd.read_csv(path, dtype=dtypes.get(key)) for key, path in paths.items()}
+
+
+def model_inputs(study: Study, plan: Plan) -> dict[str, Path]:
+    """The results the tables are built from: the models step's files and, where the plan reproduces, the comparison."""
+    paths = {key: study.result("models", key) for key in RESULTS["models"]}
+    if plan.reproduce is not None:
+        paths["reproduction"] = study.result("reproduce", "reproduction")
+    return paths
+
+
+def chosen_files(expected: dict[str, Path], given: list[Path] | None, command: str) -> dict[str, Path]:
+    """The files a step writes: `expected` (casemeta.study's list for the plan), checked against the files the
+    workflow rule declared (`given`, its {output}) where it passes them; each must name the same files."""
+    if given is None:
+        return expected
+    given_set = {Path(p).resolve() for p in given}
+    wanted = {p.resolve() for p in expected.values()}
+    if given_set != wanted:
+        extra = sorted(str(p) for p in given_set - wanted)
+        lacking = sorted(str(p) for p in wanted - given_set)
+        raise CasemetaError(f"casemeta {command}: the files to write (--out) are not the ones the plan gives"
+                            + (f"; not written by this step: {', '.join(extra)}" if extra else "")
+                            + (f"; missing from --out: {', '.join(lacking)}" if lacking else ""))
+    return expected
+
+
+def export_tables(study: Study, formats: list[str], derived: Path | None = None, inputs: dict[str, Path] | None = None,
+                  out: list[Path] | None = None) -> list[Path]:
+    """Every table of the study in every format: results/<study>/tables/<table>.<ext>, tables.tex, the Word and
+    Excel files and summary.md (casemeta.study lists them; `out`, where given, must name the same files)."""
     codebook = study.codebook()
-    require_results(results, ["derived_cases.csv"])
-    derived = load_derived(results / "derived_cases.csv", codebook)
-    tables = study_tables(results, derived, codebook, load_plan(study.plan_path, codebook))
-    if not len(derived):
-        message = no_cases_message(study)
-        log.warning("%s", message)
-        tables = [PubTable("no_cases", f"{codebook.title}: no cases yet", pd.DataFrame({"Status": [message]}))]
-    if "xlsx" in formats:
-        writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
-    written = [atomic_io.write_text(results / "summary.md", summary(study, codebook, derived, tables))]
-    return written + write_formats(tables, results, study.name, codebook.title, formats)
+    plan = load_plan(study.plan_path, codebook)
+    derived = derived or study.result("derive", "derived")
+    require_results([derived])
+    frame = load_derived(derived, codebook)
+    results = read_results(inputs or model_inputs(study, plan))
+    files = chosen_files(format_files(study.files("export", plan), formats), out, "export")
+    tables = study_tables(frame, results, codebook, plan)
+    if not len(frame):
+        log.warning("%s", no_cases_message(study))
+    written = [atomic_io.write_text(files["summary"], summary(study, codebook, frame, tables))] if "summary" in files else []
+    return written + write_formats(tables, files, codebook.title, formats)
 
 
-def write_formats(tables: list[PubTable], folder: Path, name: str, title: str, formats: list[str]) -> list[Path]:
-    """Every table in every format: folder/tables/<table>.<ext>, folder/tables.tex, folder/<name>_tables.docx and .xlsx;
-    files of those formats in tables/ that this export did not write are removed."""
+def format_files(files: dict[str, Path], formats: list[str]) -> dict[str, Path]:
+    """The files of the chosen formats among a step's files (per table "<name>.<ext>"; "latex", "docx", "xlsx";
+    and "summary", written whatever the formats)."""
+    exts = {RENDERERS[f][1] for f in formats if f in RENDERERS}
+    keep = {"summary"} | {k for k in ("latex", "docx", "xlsx") if k in formats}
+    return {k: p for k, p in files.items() if k in keep or k.rsplit(".", 1)[-1] in exts}
+
+
+def write_formats(tables: list[PubTable], files: dict[str, Path], title: str, formats: list[str]) -> list[Path]:
+    """Every table in every format, each to the file `files` names for it: "<table>.<ext>" for a table's own
+    files, "latex" (the document \\inputting them), "docx" and "xlsx" (all tables). The one writer of
+    publication tables: studies, QCA and the synthesis write through it. Files of those formats in a
+    table folder that this call did not write are removed."""
+    names = [t.name for t in tables]
+    declared = sorted({k.rsplit(".", 1)[0] for k in files if "." in k and k.rsplit(".", 1)[1] in TABLE_EXTS})
+    if any(f in RENDERERS for f in formats) and sorted(names) != declared:
+        raise CasemetaError(f"the tables built ({', '.join(names)}) are not the tables casemeta.study lists "
+                            f"({', '.join(declared)}): a bug, please report it")
     if "xlsx" in formats:
         writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     written = []
-    (folder / "tables").mkdir(parents=True, exist_ok=True)  # exists even when there is no table
-    typeset = [typeset_rows(t, [f for f, fmt in ((f"tables/{t.name}.csv", "csv"), (f"{name}_tables.xlsx", "xlsx"))
-                                if fmt in formats]) for t in tables]
+    full = [str(Path(files[k]).name) for k in ("xlsx",) if "xlsx" in formats and k in files]
+    typeset = [typeset_rows(t, [f"tables/{t.name}.csv"] * ("csv" in formats) + full) for t in tables]
     for fmt in formats:
-        log.info("%s: writing %d table(s) as %s", folder.name, len(tables), fmt)
+        log.info("writing %d table(s) as %s", len(tables), fmt)
         if fmt in RENDERERS:
             render, ext = RENDERERS[fmt]
             for table, printed in zip(tables, typeset):
                 shown = printed if fmt == "latex" else table
-                written.append(atomic_io.write_text(folder / "tables" / f"{table.name}.{ext}", render(shown)))
-        if fmt == "latex":
-            written.append(atomic_io.write_text(folder / "tables.tex", latex_document(typeset, title)))
+                written.append(atomic_io.write_text(files[f"{table.name}.{ext}"], render(shown)))
+        if fmt == "latex" and "latex" in files:  # the document that \\inputs them (a QCA has none)
+            folder = Path(files[f"{tables[0].name}.tex"]).parent if tables else Path("tables")
+            relative = Path(os.path.relpath(folder, Path(files["latex"]).parent)).as_posix()
+            written.append(atomic_io.write_text(files["latex"], latex_document(typeset, title, relative)))
         if fmt == "docx":
-            writers.write_docx(typeset, folder / f"{name}_tables.docx", title)
-            written.append(folder / f"{name}_tables.docx")
+            writers.write_docx(typeset, files["docx"], title)
+            written.append(files["docx"])
         if fmt == "xlsx":
-            writers.write_xlsx(tables, folder / f"{name}_tables.xlsx")
-            written.append(folder / f"{name}_tables.xlsx")
-    remove_stale(folder / "tables", written, {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS})
+            writers.write_xlsx(tables, files["xlsx"])
+            written.append(files["xlsx"])
+    exts = {f".{RENDERERS[f][1]}" for f in formats if f in RENDERERS}
+    for folder in {Path(files[f"{t.name}.{ext[1:]}"]).parent for t in tables for ext in exts}:
+        remove_stale(folder, written, exts)
     return written
 
 
-def has_rows(path: Path) -> bool:
-    """Whether a CSV casemeta wrote holds a row under its header: its first lines only, not the whole file
-    (a derived file of 10^6 cases takes seconds to read)."""
-    with open(path, encoding="utf-8") as lines:
-        next(lines, None)
-        return any(line.strip() for line in lines)
+TABLE_EXTS = {ext for _, ext in RENDERERS.values()}
 
 
-def export_figures(study: Study, results: Path) -> list[Path]:
-    """Heat maps of every cross-tab and a forest plot of the models, PNG and PDF; none for a study with no cases."""
-    results = Path(results) / study.name
+def export_figures(study: Study, inputs: dict[str, Path] | None = None, out: list[Path] | None = None) -> list[Path]:
+    """A heat map of every cross-tab and a forest plot of the models, PNG and PDF (casemeta.study lists
+    them): for a study with no cases, each says so."""
     codebook = study.codebook()
-    found = model_results(results / "models")
-    written = []
-    (results / "figures").mkdir(parents=True, exist_ok=True)  # exists even for a study with no cases
-    require_results(results, ["derived_cases.csv"])
-    if not has_rows(results / "derived_cases.csv"):
-        log.info("%s: no cases yet, so no figure", study.name)  # and matplotlib is not even loaded
-        remove_stale(results / "figures", [], {".png", ".pdf"})
-        return []
+    plan = load_plan(study.plan_path, codebook)
+    found = read_results(inputs or {key: study.result("models", key) for key in ("crosstabs", "models")})
+    files = chosen_files(study.files("figures", plan), out, "figures")
     from casemeta.publish.figures import crosstab_heatmap, forest_plot  # matplotlib loads only when drawing
 
-    for condition, part in found["crosstabs.csv"].groupby("condition", sort=False):
-        written += crosstab_heatmap(part, codebook, results / "figures" / f"crosstab_{condition}")
-    if len(plotted_terms(found["logistic_models.csv"])):
-        labels = {spec["model"]: f"{codebook.label(spec['outcome'])} — {spec['label']}"
-                  for spec in model_specs(load_plan(study.plan_path, codebook), codebook)}
-        written += forest_plot(found["logistic_models.csv"], codebook, results / "figures" / "forest_odds_ratios", labels)
-    remove_stale(results / "figures", written, {".png", ".pdf"})
+    written = []
+    crosstabs = found["crosstabs"]
+    for condition in (plan.crosstabs.conditions if plan.crosstabs.outcomes else ()):
+        part = crosstabs[crosstabs["condition"] == condition]
+        written += crosstab_heatmap(part, codebook, files[f"crosstab_{condition}.png"].with_suffix(""), condition)
+    labels = {(m.outcome, m.predictor_set): f"{codebook.label(m.outcome)} — {m.label}" for m in plan.models}
+    written += forest_plot(found["models"], codebook, files["forest_odds_ratios.png"].with_suffix(""), labels)
+    for folder in {p.parent for p in files.values()}:
+        remove_stale(folder, written, {".png", ".pdf"})
     return written
 
 

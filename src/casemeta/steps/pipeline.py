@@ -21,7 +21,7 @@ from casemeta.plan import load_plan
 from casemeta.coded.raw_coding import code_raw, coding_differences, load_published, read_raw_table
 from casemeta.stats.reproduction import compare_case_listing, compare_tables, consistency
 from casemeta.publish.reproduction_report import render_report
-from casemeta.study import Study
+from casemeta.study import RESULTS, Study
 
 log = logging.getLogger("casemeta")
 
@@ -112,34 +112,36 @@ def load_derived(path: Path, codebook: Codebook) -> pd.DataFrame:
 def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks: Path, out_report: Path) -> None:
     """reproduction.csv (one row per published number), consistency.csv and reproduction.md."""
     codebook = study.codebook()
-    plan = load_plan(study.plan_path, codebook).get("reproduce")
-    if not plan:
+    plan = load_plan(study.plan_path, codebook).reproduce
+    if plan is None:
         raise CasemetaError(f"{study.plan_path}: no `reproduce` section; nothing to compare")
     frame = load_derived(derived_path, codebook)
-    published = load_published(study.raw_dir / plan["published_numbers"])
-    tables = {spec["table"]: count_table(frame, spec, codebook, str(study.plan_path)) for spec in plan["tables"]}
+    published = load_published(study.raw_dir / plan.published_numbers)
+    tables = {spec["table"]: count_table(frame, spec, codebook, str(study.plan_path)) for spec in plan.tables}
     raw = read_raw_table(codebook, study.raw_dir) if codebook.raw else None
     published_cases = len(raw) if raw is not None else len(frame)
     if raw is not None and len(frame) != published_cases:
         log.warning("%d coded cases against %d published: the tables include added cases", len(frame), published_cases)
     parts = []
-    if plan.get("case_listing") and raw is not None:
+    if plan.case_listing and raw is not None:
         raw_ids = code_raw(codebook, study.raw_dir, raw)[codebook.id_column]
-        parts.append(compare_case_listing(raw, raw_ids, frame, codebook, plan["case_listing"]))
+        parts.append(compare_case_listing(raw, raw_ids, frame, codebook, plan.case_listing))
     parts.append(compare_tables(published, tables))
     reproduction = pd.concat(parts, ignore_index=True)
-    checks = consistency(published, plan["tables"], published_cases)
-    titles = {spec["table"]: spec.get("title", "") for spec in plan["tables"]}
-    report = render_report(codebook.title, codebook.source, reproduction, checks, tables, titles, published, len(frame))
+    checks = consistency(published, plan.tables, published_cases)
+    report = render_report(codebook.title, codebook.source, reproduction, checks, tables, plan.titles, published, len(frame))
     atomic_io.write_csv(out_csv, reproduction)
     atomic_io.write_csv(out_checks, checks)
     atomic_io.write_text(out_report, report)
     log.info("%d of %d published numbers reproduce", int(reproduction["match"].sum()), len(reproduction))
 
 
-def models_study(study: Study, derived_path: Path, out_dir: Path, draws: int, seed: int) -> None:
-    """Every cross-tab test, logistic model and leave-one-out check of the study's plan."""
+def models_study(study: Study, derived_path: Path | None, outputs: dict[str, Path] | None, draws: int, seed: int) -> None:
+    """Every cross-tab test, logistic model and leave-one-out check of the study's plan, into `outputs`
+    (crosstabs, tests, models, cross_validation; default: the study's result paths)."""
     from casemeta.steps.model_runs import run_models
 
     codebook = study.codebook()
-    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path, codebook), codebook, out_dir, draws, seed)
+    derived_path = derived_path or study.result("derive", "derived")
+    outputs = outputs or {key: study.result("models", key) for key in RESULTS["models"]}
+    run_models(load_derived(derived_path, codebook), load_plan(study.plan_path, codebook), codebook, outputs, draws, seed)

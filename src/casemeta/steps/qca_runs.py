@@ -15,33 +15,29 @@ import pandas as pd
 from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.plan import load_plan
-from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
+from casemeta.plan import QcaPlan, load_plan
 from casemeta.publish.formats import RENDERERS
-from casemeta.publish.tables import CASE_LISTING_LIMIT, case_listing_limit
+from casemeta.publish.tables import CASE_LISTING_LIMIT, caveat_texts
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
-from casemeta.stats.notes import complete_cases
+from casemeta.stats.caveats import complete_cases, merge
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
-from casemeta.steps.exports import remove_stale
+from casemeta.steps.exports import chosen_files, write_formats
 from casemeta.steps.pipeline import load_derived
 from casemeta.study import Study
 
 log = logging.getLogger("casemeta")
 FIGURES_PER_SOLUTION = 3  # XY plots of the first models of an ambiguous solution
+TABLE_FORMATS = [f for f in RENDERERS] + ["docx", "xlsx"]
 
 
-def spec_from_plan(entry: dict) -> QcaSpec:
-    """A plan's `qca:` entry as a QcaSpec (the plan check has vetted its names)."""
-    incl = entry.get("incl_cut", 1)
-    incl, excl = (incl[0], incl[1]) if isinstance(incl, list) else (incl, None)
-    return QcaSpec(entry["outcome"], list(entry["conditions"]),
-                   Cuts(incl=float(incl), n=int(entry.get("n_cut", 1)), pri=float(entry.get("pri_cut", 0)),
-                        excl=None if excl is None else float(excl)),
-                   {c: int(v) for c, v in (entry.get("dir_exp") or {}).items()},
-                   negate=bool(entry.get("negate", False)), superset=bool(entry.get("superset", False)))
+def spec_from_plan(entry: QcaPlan) -> QcaSpec:
+    """A plan's QCA as a QcaSpec (the plan check has vetted its names)."""
+    return QcaSpec(entry.outcome, list(entry.conditions),
+                   Cuts(incl=entry.incl_cut, n=entry.n_cut, pri=entry.pri_cut, excl=entry.excl_cut),
+                   dict(entry.dir_exp), negate=entry.negate, superset=entry.superset)
 
 
-def calibrated(frame: pd.DataFrame, calibrations: dict[str, list[float]]) -> pd.DataFrame:
+def calibrated(frame: pd.DataFrame, calibrations) -> pd.DataFrame:
     """The frame with each calibrated column replaced by its fuzzy membership (direct method)."""
     out = frame.copy()
     for column, (full_out, crossover, full_in) in calibrations.items():
@@ -50,16 +46,21 @@ def calibrated(frame: pd.DataFrame, calibrations: dict[str, list[float]]) -> pd.
     return out
 
 
-def write_csvs(result: QcaResult, out_dir: Path) -> list[Path]:
-    """DIR/truth_table.csv, DIR/solutions.csv, DIR/necessity.csv."""
-    return [atomic_io.write_csv(out_dir / "truth_table.csv", result.truth_table),
-            atomic_io.write_csv(out_dir / "solutions.csv", result.solutions),
-            atomic_io.write_csv(out_dir / "necessity.csv", result.necessity)]
+def write_csvs(result: QcaResult, files: dict[str, Path]) -> list[Path]:
+    """The truth table, solutions and necessity as CSVs (files: data/truth_table, data/solutions, data/necessity)."""
+    return [atomic_io.write_csv(files["data/truth_table"], result.truth_table),
+            atomic_io.write_csv(files["data/solutions"], result.solutions),
+            atomic_io.write_csv(files["data/necessity"], result.necessity)]
+
+
+def folder_files(out_dir: Path) -> dict[str, Path]:
+    """The CSV files of `casemeta qca DATA --out DIR`: DIR/truth_table.csv, solutions.csv, necessity.csv."""
+    return {f"data/{name}": Path(out_dir) / f"{name}.csv" for name in ("truth_table", "solutions", "necessity")}
 
 
 def write_qca(frame: pd.DataFrame, spec: QcaSpec, out_dir: Path) -> QcaResult:
     result = run_qca(frame, spec)
-    write_csvs(result, out_dir)
+    write_csvs(result, folder_files(out_dir))
     return result
 
 
@@ -70,89 +71,88 @@ def cut_notes(spec: QcaSpec, result: QcaResult) -> list[str]:
             f"{result.remainders} of {2 ** len(spec.conditions)} configurations are remainders (too few cases)."]
 
 
-def publish(result: QcaResult, spec: QcaSpec, name: str, out_dir: Path, cases: list[str],
-            case_limit: int | None = CASE_LISTING_LIMIT) -> list[Path]:
-    """Tables in every format under DIR/tables/ (+ DIR/<name>.docx and .xlsx) and XY plots under DIR/figures/;
+def publish(result: QcaResult, spec: QcaSpec, name: str, files: dict[str, Path], cases: list[str],
+            codebook: Codebook | None = None, case_limit: int | None = CASE_LISTING_LIMIT) -> list[Path]:
+    """Tables in every format and the XY plots of one QCA, to the files casemeta.study lists for it;
     a table cell lists at most case_limit cases (the CSVs beside them list all)."""
-    notes = cut_notes(spec, result) + result.notes
+    said = caveat_texts(result.caveats, codebook)
     tables = [
-        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions, notes,
-                          case_limit),
-        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, result.notes,
+        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions,
+                          cut_notes(spec, result) + said, case_limit),
+        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, said,
                         case_limit),
         necessity_table("necessity", f"Necessity: {spec.outcome_label}", result.necessity, []),
     ]
-    writers.check_excel(tables)
-    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    written = [atomic_io.write_text(out_dir / "tables" / f"{t.name}.{ext}", render(t))
-               for render, ext in RENDERERS.values() for t in tables]
-    writers.write_docx(tables, out_dir / f"{name}.docx", f"QCA {name}")
-    writers.write_xlsx(tables, out_dir / f"{name}.xlsx")
-    return written + [out_dir / f"{name}.docx", out_dir / f"{name}.xlsx"] + xy_plots(result, spec, out_dir / "figures", cases)
+    written = write_formats(tables, files, f"QCA {name}", TABLE_FORMATS)
+    return written + xy_plots(result, spec, files["xy_plots.png"].with_suffix(""), cases)
 
 
-def xy_plots(result: QcaResult, spec: QcaSpec, folder: Path, cases: list[str]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str]) -> list[Path]:
+    """One figure (PNG and PDF) with the XY plot of each of the first models of every solution; with no
+    solution, the figure says so."""
+    from casemeta.publish.qca_figures import xy_grid  # matplotlib loads only here
+
+    panels = []
     for (solution, model) in result.models:
         if model > FIGURES_PER_SOLUTION:
             continue
-        from casemeta.publish.qca_figures import xy_plot  # matplotlib loads only for a plot to draw (none without cases)
-
         fit = result.solutions[(result.solutions["solution"] == solution) & (result.solutions["model"] == model)].iloc[-1]
-        expression = model_expression(result.solutions, solution, model)
-        written += xy_plot(result.model_membership(solution, model), result.outcome, cases, expression, spec.outcome_label,
-                           f"{solution} M{model}: inclS {fit['inclS']:.3f}, covS {fit['covS']:.3f}",
-                           folder / f"xy_{solution}_M{model}")
-    remove_stale(folder, written, {".png", ".pdf"})
+        panels.append((result.model_membership(solution, model), model_expression(result.solutions, solution, model),
+                       f"{solution} M{model}: inclS {fit['inclS']:.3f}, covS {fit['covS']:.3f}"))
+    return xy_grid(panels, result.outcome, cases, spec.outcome_label, stem)
+
+
+def study_frame(derived: pd.DataFrame, codebook: Codebook, entry: QcaPlan):
+    """The analysis's columns, one row per case (indexed by the case's id), calibrated; and a caveat on left-out cases."""
+    columns = [entry.outcome, *entry.conditions]
+    cases, missing = complete_cases(derived, columns)
+    frame = cases.set_index(codebook.id_column)[columns].astype(float)
+    return calibrated(frame, entry.calibrate), missing
+
+
+def qca_study(study: Study, derived_path: Path | None = None, out: list[Path] | None = None) -> list[Path]:
+    """Every QCA of the study's plan into the files casemeta.study lists (`out`, where given, must name the
+    same files), and qca.md: what each QCA found, or why nothing could be."""
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
+    derived = load_derived(derived_path or study.result("derive", "derived"), codebook)
+    files = chosen_files(study.files("qca", plan), out, "qca-study")
+    lines = [f"# {codebook.title}: configurational analysis (QCA)", ""]
+    written = []
+    for entry in plan.qca:
+        own = {k.split("/", 1)[1]: p for k, p in files.items() if k.startswith(f"{entry.name}/")}
+        part, paths = run_entry(study, codebook, derived, entry, own, plan.publication.case_listing_limit)
+        lines += part
+        written += paths
+    if not plan.qca:
+        lines.append("The analysis plan has no `qca:` section.")
+    written.append(atomic_io.write_text(files["summary"], "\n".join(lines) + "\n"))
     return written
 
 
-def study_frame(derived: pd.DataFrame, codebook: Codebook, entry: dict) -> tuple[pd.DataFrame, str]:
-    """The analysis's columns, one row per case (indexed by the case's id), calibrated; and a note on left-out cases."""
-    columns = [entry["outcome"], *entry["conditions"]]
-    cases, missing = complete_cases(derived, columns)
-    frame = cases.set_index(codebook.id_column)[columns].astype(float)
-    return calibrated(frame, entry.get("calibrate") or {}), missing
-
-
-def qca_study(study: Study, derived_path: Path, out_dir: Path, summary_path: Path) -> None:
-    codebook = study.codebook()
-    plan = load_plan(study.plan_path, codebook)
-    derived = load_derived(derived_path, codebook)
-    lines = [f"# {codebook.title}: configurational analysis (QCA)", ""]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for entry in plan.get("qca", []):
-        lines += run_entry(study, codebook, derived, entry, out_dir / entry["name"], case_listing_limit(plan))
-    if not plan.get("qca"):
-        lines.append("The analysis plan has no `qca:` section.")
-    atomic_io.write_text(summary_path, "\n".join(lines) + "\n")
-
-
-def run_entry(study: Study, codebook: Codebook, derived: pd.DataFrame, entry: dict, folder: Path,
-              case_limit: int | None = CASE_LISTING_LIMIT) -> list[str]:
-    """One plan QCA into its folder; its part of qca.md."""
+def run_entry(study: Study, codebook: Codebook, derived: pd.DataFrame, entry: QcaPlan, files: dict[str, Path],
+              case_limit: int | None = CASE_LISTING_LIMIT) -> tuple[list[str], list[Path]]:
+    """One plan QCA into its files; its part of qca.md."""
     spec = spec_from_plan(entry)
     frame, missing = study_frame(derived, codebook, entry)
     try:
         result = run_qca(frame, spec)
     except CasemetaError as exc:
-        raise CasemetaError(f"{study.plan_path}: qca {entry['name']!r}: {exc}") from exc
-    result.notes = [n for n in (missing, *result.notes) if n]
-    folder.mkdir(parents=True, exist_ok=True)
-    write_csvs(result, folder)
-    publish(result, spec, entry["name"], folder, [str(c) for c in frame.index], case_limit)
-    for note in result.notes:
-        log.info("%s: qca %s: %s", study.name, entry["name"], note)
-    return summary_lines(entry["name"], spec, result, len(frame))
+        raise CasemetaError(f"{study.plan_path}: qca {entry.name!r}: {exc}") from exc
+    result.caveats = merge(missing, result.caveats)
+    written = write_csvs(result, files)
+    written += publish(result, spec, entry.name, files, [str(c) for c in frame.index], codebook, case_limit)
+    for caveat in result.caveats:
+        log.info("%s: qca %s: %s", study.name, entry.name, caveat.message())
+    return summary_lines(entry.name, spec, result, len(frame), codebook), written
 
 
-def summary_lines(name: str, spec: QcaSpec, result: QcaResult, n: int) -> list[str]:
+def summary_lines(name: str, spec: QcaSpec, result: QcaResult, n: int, codebook: Codebook | None = None) -> list[str]:
     lines = [f"## {name}: {spec.outcome_label} from {', '.join(spec.conditions)}", "",
              f"{n} case(s); " + cut_notes(spec, result)[0], ""]
     if n == 0:
         return [*lines, "No cases yet: the truth table and solutions will appear here once cases are coded.", ""]
-    lines += [f"- {note}" for note in result.notes]
+    lines += [f"- {text}" for text in caveat_texts(result.caveats, codebook)]
     for (solution, model) in result.models:
         lines.append(f"- {solution} M{model}: {model_expression(result.solutions, solution, model)} → {spec.outcome_label}")
     return [*lines, "", f"Tables and XY plots: `qca/{name}/`.", ""]

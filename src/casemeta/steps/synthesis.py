@@ -15,58 +15,58 @@ import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.publish.formats import FORMATS
-from casemeta.publish.tables import require_results
-from casemeta.stats.notes import join_notes
+from casemeta.errors import CasemetaError
+from casemeta.stats.caveats import Caveat, attach, column, complete_cases, merge
 from casemeta.stats.pooling import COLUMNS, EXTRA, METHODS, pool, study_odds_ratio
 from casemeta.stats.strata_tables import COUNTS, tables_from_cases
-from casemeta.steps.exports import write_formats
+from casemeta.steps.exports import chosen_files, require_results, write_formats
 from casemeta.steps.pipeline import load_derived
-from casemeta.study import RESULTS
+from casemeta.study import Study, synthesis_files
 from casemeta.synthesis import Synthesis, load_synthesis
 
 log = logging.getLogger("casemeta")
 PAIR = ["condition", "outcome"]
 STUDY_COLUMNS = [*PAIR, "study", "condition_variable", "outcome_variable", "n", *COUNTS,
-                 "odds_ratio", "or_ci_low", "or_ci_high", "interval", "note"]
+                 "odds_ratio", "or_ci_low", "or_ci_high", "interval", "note", "caveats"]
 POOLED_COLUMNS = [*PAIR, "studies", *COLUMNS, *EXTRA]
 
 
-def _study_row(synthesis: Synthesis, results: Path, condition: str, outcome: str, name: str) -> dict:
+def _study_row(synthesis: Synthesis, derived: dict[str, Path], condition: str, outcome: str, name: str) -> dict:
     codebook = synthesis.codebooks[name]
     coded = codebook.concepts()
     row = {"condition": condition, "outcome": outcome, "study": name}
     missing = [c for c in (condition, outcome) if c not in coded]
     if missing:
-        return {**row, "note": f"not in this pair: the codebook codes no {' and no '.join(missing)}"}
+        return {**row, "caveats": (Caveat.of("concept_not_coded", concepts=missing),)}
     x, y = coded[condition].name, coded[outcome].name
-    require_results(results / name, ["derived_cases.csv"])
-    cases = load_derived(results / name / "derived_cases.csv", codebook).assign(_study=name)
-    table = tables_from_cases(cases, "_study", x, y, str(results / name / "derived_cases.csv"))
+    require_results([derived[name]])
+    cases = load_derived(derived[name], codebook).assign(_study=name)
+    table = tables_from_cases(cases, "_study", x, y, str(derived[name]))
     counts = {c: int(table[c].sum()) for c in COUNTS}
     n = sum(counts.values())
-    left = len(cases) - n
-    left_note = f"{left} of {len(cases)} case(s) left out: {x} or {y} missing" if left else ""
+    _, left_out = complete_cases(cases, [x, y])
     row.update(condition_variable=x, outcome_variable=y, n=n, **counts)
     if not len(cases):
-        return {**row, "note": "no cases yet"}
+        return {**row, "caveats": (Caveat.of("no_cases_yet"),)}
     found = study_odds_ratio(*counts.values(), level=synthesis.level)
-    return {**row, **found, "note": join_notes(left_note, found["note"])}
+    return {**row, **found, "caveats": merge(left_out, found["caveats"])}
 
 
-def study_tables(synthesis: Synthesis, results: Path) -> pd.DataFrame:
+def study_tables(synthesis: Synthesis, derived: dict[str, Path]) -> pd.DataFrame:
     """One row per pair and study: the study's 2×2 table and odds ratio, or why it has none."""
-    rows = [_study_row(synthesis, results, c, o, name) for c, o in synthesis.pairs for name in synthesis.codebooks]
-    return pd.DataFrame(rows).reindex(columns=STUDY_COLUMNS).astype({c: "Int64" for c in ("n", *COUNTS)})
+    rows = [_study_row(synthesis, derived, c, o, name) for c, o in synthesis.pairs for name in synthesis.codebooks]
+    caveats = [r.pop("caveats", ()) for r in rows]
+    return attach(pd.DataFrame(rows), caveats).reindex(columns=STUDY_COLUMNS).astype({c: "Int64" for c in ("n", *COUNTS)})
 
 
-def not_pooled_reason(part: pd.DataFrame) -> str:
+def not_pooled_reason(part: pd.DataFrame) -> Caveat:
     """Why a pair is not pooled: which studies hold cases, which have none yet, which lack a concept."""
     coding, cases = part["condition_variable"].notna(), part["n"].fillna(0) > 0
     groups = {"cases in": part.loc[coding & cases, "study"],
               "no cases yet in": part.loc[coding & ~cases, "study"],
               "not coding both concepts": part.loc[~coding, "study"]}
     said = "; ".join(f"{what}: {', '.join(names)}" for what, names in groups.items() if len(names))
-    return f"not pooled: fewer than 2 studies hold cases for this pair ({said or 'no study'})"
+    return Caveat.of("not_pooled", held=said or "no study")
 
 
 def pooled_results(synthesis: Synthesis, studies: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +77,7 @@ def pooled_results(synthesis: Synthesis, studies: pd.DataFrame) -> pd.DataFrame:
         if len(held) >= 2:
             found = pool(held.rename(columns={"study": "stratum"})[["stratum", *COUNTS]], synthesis.level)
         else:
-            found = pd.DataFrame({"method": METHODS, "note": not_pooled_reason(part), "k": len(held)})
+            found = attach(pd.DataFrame({"method": METHODS, "k": len(held)}), [(not_pooled_reason(part),)] * len(METHODS))
         frames.append(found.assign(condition=condition, outcome=outcome, studies=", ".join(held["study"])))
     return pd.concat(frames, ignore_index=True).reindex(columns=POOLED_COLUMNS).astype({"df": "Int64", "k": "Int64"})
 
@@ -88,8 +88,9 @@ def synthesis_summary(synthesis: Synthesis, pooled: pd.DataFrame) -> str:
     for (condition, outcome), part in pooled.groupby(PAIR, sort=False):
         first = part.iloc[0]
         what = f"{synthesis.label(condition)} → {synthesis.label(outcome)}"
-        if pd.isna(first["odds_ratio"]) and str(first["note"]).startswith("not pooled"):
-            lines.append(f"- {what}: {first['note']}")
+        not_pooled = [c for c in column(part.iloc[:1])[0] if c.code == "not_pooled"]
+        if pd.isna(first["odds_ratio"]) and not_pooled:
+            lines.append(f"- {what}: {not_pooled[0].message()}")
         else:
             mh = part.set_index("method").loc["mantel_haenszel"]
             lines.append(f"- {what}: pooled over {first['studies']}; Mantel–Haenszel odds ratio "
@@ -97,21 +98,26 @@ def synthesis_summary(synthesis: Synthesis, pooled: pd.DataFrame) -> str:
     return "\n".join([*lines, ""])
 
 
-def synthesize(root: Path, results: Path, out_dir: Path, studies: list[str] | None = None) -> list[Path]:
-    """Write every synthesis result under out_dir (results/synthesis/)."""
+def synthesize(root: Path, studies: list[str] | None = None, derived: list[Path] | None = None,
+               out: list[Path] | None = None) -> list[Path]:
+    """Write every synthesis result: the files casemeta.study.synthesis_files lists (`out`, where given, must
+    name the same files), from each study's derived cases (`derived`, in the order of `studies`)."""
     from casemeta.publish.figures import synthesis_forest_plot  # matplotlib loads only here
     from casemeta.publish.synthesis_tables import synthesis_tables
 
     synthesis = load_synthesis(root, studies)
-    table = study_tables(synthesis, Path(results))
+    names = list(synthesis.codebooks)
+    if derived is not None and len(derived) != len(names):
+        raise CasemetaError(f"--derived names {len(derived)} file(s) for {len(names)} studies ({', '.join(names) or 'none'})")
+    paths = dict(zip(names, derived)) if derived is not None else \
+        {name: Study(Path(root), name).result("derive", "derived") for name in names}
+    files = chosen_files({k: Path(root) / v for k, v in synthesis_files(synthesis.pairs).items()}, out, "synthesize")
+    table = study_tables(synthesis, paths)
     pooled = pooled_results(synthesis, table)
-    out_dir = Path(out_dir)
-    names = {key: Path(path).name for key, path in RESULTS["synthesis"].items()}
-    written = [atomic_io.write_csv(out_dir / names["studies"], table), atomic_io.write_csv(out_dir / names["pooled"], pooled),
-               atomic_io.write_text(out_dir / names["summary"], synthesis_summary(synthesis, pooled))]
-    written += write_formats(synthesis_tables(synthesis, table, pooled), out_dir, "synthesis",
-                             "Synthesis across studies", list(FORMATS))
-    written += synthesis_forest_plot(synthesis, table, pooled, (out_dir / names["forest"]).with_suffix(""))
+    written = [atomic_io.write_csv(files["studies"], table), atomic_io.write_csv(files["pooled"], pooled),
+               atomic_io.write_text(files["summary"], synthesis_summary(synthesis, pooled))]
+    written += write_formats(synthesis_tables(synthesis, table, pooled), files, "Synthesis across studies", list(FORMATS))
+    written += synthesis_forest_plot(synthesis, table, pooled, files["forest"].with_suffix(""))
     for line in synthesis_summary(synthesis, pooled).splitlines()[4:]:
         log.info("%s", line.lstrip("- "))
     return written

@@ -1,7 +1,7 @@
 """One QCA: memberships in, truth table, solutions and necessity tables out (frames, no files).
 
 Where a table cannot be made (no cases, no configuration passing the cuts) it is empty and
-`QcaResult.notes` says why, so that a study with 0, 1 or 2 cases or one outcome class is reported,
+`QcaResult.caveats` say why, so that a study with 0, 1 or 2 cases or one outcome class is reported,
 never a traceback.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from casemeta.errors import CasemetaError
+from casemeta.stats.caveats import Caveat, merge
 from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions, intermediate, minimise
 from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverage, union_membership
 from casemeta.stats.qca.truth_table import Cuts, TruthTable, truth_table
@@ -45,7 +46,7 @@ class QcaResult:
     solutions: pd.DataFrame
     necessity: pd.DataFrame
     remainders: int  # configurations without enough cases (limited diversity)
-    notes: list[str]
+    caveats: tuple  # casemeta.stats.caveats.Caveat records: why something is missing, or cut short
     # for XY plots: each case's membership in every model ((solution, model) -> terms), and in the outcome
     models: dict[tuple[str, int], list[Term]] = field(default_factory=dict)
     members: np.ndarray | None = None
@@ -79,38 +80,37 @@ def run_qca(frame: pd.DataFrame, spec: QcaSpec) -> QcaResult:
     cases = [str(c) for c in frame.index]
     tt = truth_table(members, y, cases, spec.conditions, spec.cuts)
     remainders = len(tt.remainders)
-    notes = [] if len(frame) else ["no cases yet"]
-    solutions, solution_notes, models = solve(tt, members, y, spec) if len(frame) else (pd.DataFrame(columns=SOLUTION_COLUMNS), [], {})
+    caveats = () if len(frame) else (Caveat.of("no_cases_yet"),)
+    solutions, solution_caveats, models = solve(tt, members, y, spec) if len(frame) else (pd.DataFrame(columns=SOLUTION_COLUMNS), (), {})
     return QcaResult(tt.rows.reset_index(drop=True), solutions, necessity_table(members, y, spec),
-                     remainders, notes + solution_notes, models, members, y)
+                     remainders, merge(caveats, solution_caveats), models, members, y)
 
 
-def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> tuple[pd.DataFrame, list[str], dict]:
+def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> tuple[pd.DataFrame, tuple, dict]:
     on = tt.positive
     if not on:
-        return pd.DataFrame(columns=SOLUTION_COLUMNS), [
-            f"no solution: no configuration has {spec.outcome_label} with inclusion ≥ {spec.cuts.incl:g}, "
-            f"PRI ≥ {spec.cuts.pri:g} and at least {spec.cuts.n} case(s)"], {}
+        return pd.DataFrame(columns=SOLUTION_COLUMNS), (
+            Caveat.of("qca_no_solution", [spec.outcome], negate=spec.negate, incl=spec.cuts.incl, pri=spec.cuts.pri,
+                      n=spec.cuts.n),), {}
     k = tt.k
     conservative, cut_c = minimise(on, set(), k)
     parsimonious, cut_p = minimise(on, tt.remainders, k)
     solutions = {"conservative": conservative, "parsimonious": parsimonious}
-    notes = []
+    caveats = []
     if spec.expectations:
         index = {c: i for i, c in enumerate(spec.conditions)}
         expectations = {index[c]: v for c, v in spec.expectations.items()}
         solutions["intermediate"], cut_i = intermediate(on, conservative, parsimonious, tt.remainders, expectations, k)
     else:
         cut_i = False
-        notes.append("no intermediate solution: no directional expectations given")
+        caveats.append(Caveat.of("qca_no_intermediate"))
     if cut_c or cut_p or cut_i:
-        notes.append(f"model listing cut short (over {MAX_MODELS} models, or over {MAX_NODES} search steps): "
-                     "every model listed uses the fewest terms, but others exist")
+        caveats.append(Caveat.of("qca_listing_cut", models=MAX_MODELS, nodes=MAX_NODES))
     ordered = {(name, number): r_order(model, k) for name, models in solutions.items()
                for number, model in enumerate(models, start=1)}
     rows = [row for (name, number), model in ordered.items()
             for row in model_rows(name, number, model, tt, members, y, spec.conditions)]
-    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), notes, ordered
+    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), tuple(caveats), ordered
 
 
 def r_order(model: list[Term], k: int) -> list[Term]:
