@@ -270,7 +270,7 @@ def _add_case(args):
     from casemeta.coded.case_entry import add_cases
 
     study = _study(args)
-    added = add_cases(study, args.file)
+    added = add_cases(study.codebook(), study.cases_path, args.file)
     print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
 
 
