@@ -32,6 +32,8 @@ def arg(*flags, **options):
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
+# the column identifying a case in coders' files given to `casemeta reliability` without --study
+RELIABILITY_ID = "case_id"
 
 
 INVALIDATE = arg("--invalidate", action="store_true",
@@ -281,13 +283,14 @@ def _add_case(args):
     arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
     arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
     arg("--study", help="validate each file against this study's codebook and score its coded variables only"),
-    arg("--id", help="column identifying a case (default: the study's identifier, or case_id without --study)"),
+    arg("--id", help=f"column identifying a case (default: the study's identifier, or {RELIABILITY_ID} without --study)"),
 )
 def _reliability(args):
     from casemeta.steps.reliability_files import coder_reliability
 
     codebook = _study(args).codebook() if args.study else None
-    table, disagreements, _ = coder_reliability(args.files, args.id, codebook)
+    id_column = args.id if args.study else (args.id or RELIABILITY_ID)
+    table, disagreements, _ = coder_reliability(args.files, id_column, codebook)
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
     atomic_io.write_csv(args.out, table)
     atomic_io.write_csv(out_disagreements, disagreements)
