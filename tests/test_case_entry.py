@@ -65,7 +65,7 @@ def test_new_case_command_will_not_overwrite(project, tmp_path, capsys):
 
 def test_a_filled_template_is_appended_and_earlier_bytes_stay_as_they_were(study, tmp_path):
     before = study.cases_path.read_bytes()
-    assert add_cases(study, synthetic_case(tmp_path)) == 1
+    assert add_cases(study.codebook(), study.cases_path, synthetic_case(tmp_path)) == 1
     after = study.cases_path.read_bytes()
     assert after.startswith(before)
     assert after[len(before):] == b"synthetic_test_cluster,Synthetica,Synthetic Test Cluster (not real),1,0,0,1,1,0,1,1,0,0,1,0,0,0,1,0\n"
@@ -76,7 +76,7 @@ def test_a_csv_of_several_cases_is_added(study, tmp_path):
     rows = [",".join(map(str, {**SYNTHETIC, "case_id": f"synthetic_{i}"}.values())) for i in range(3)]
     path = tmp_path / "new.csv"
     path.write_text(",".join(SYNTHETIC) + "\n" + "\n".join(rows) + "\n")
-    assert add_cases(study, path) == 3
+    assert add_cases(study.codebook(), study.cases_path, path) == 3
 
 
 def test_an_invalid_add_names_every_problem_and_changes_no_byte(study, tmp_path, capsys):
@@ -94,7 +94,7 @@ def test_an_invalid_add_names_every_problem_and_changes_no_byte(study, tmp_path,
 def test_a_duplicate_case_id_is_refused_and_changes_no_byte(study, tmp_path):
     before = study.cases_path.read_bytes()
     with pytest.raises(CasemetaError, match="line 1, field 'case_id': case 'kenya_ngong_furniture' is already coded in"):
-        add_cases(study, synthetic_case(tmp_path, name="kenya_ngong_furniture"))
+        add_cases(study.codebook(), study.cases_path, synthetic_case(tmp_path, name="kenya_ngong_furniture"))
     assert study.cases_path.read_bytes() == before
 
 
@@ -102,7 +102,7 @@ def test_a_bad_value_and_an_already_coded_id_are_reported_together(study, tmp_pa
     before = study.cases_path.read_bytes()
     bad = synthetic_case(tmp_path, name="kenya_ngong_furniture", growth="yes")
     with pytest.raises(CasemetaError) as err:
-        add_cases(study, bad)
+        add_cases(study.codebook(), study.cases_path, bad)
     assert err.value.summary.startswith(f"{bad}: 2 problem(s), against the codebook ")
     assert err.value.problems == [
         f"{bad}: line 8, field 'growth': value 'yes' is not allowed; expected one of 0, 1",
@@ -120,7 +120,7 @@ def test_a_crash_before_the_rename_loses_nothing(study, tmp_path, monkeypatch):
 
     monkeypatch.setattr(atomic_io.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        add_cases(study, synthetic_case(tmp_path))
+        add_cases(study.codebook(), study.cases_path, synthetic_case(tmp_path))
     assert study.cases_path.read_bytes() == before
     assert [p.name for p in study.coded_dir.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -229,7 +229,7 @@ def test_an_accepted_value_reads_back_exactly(study, tmp_path, value):
     path = tmp_path / "case.yaml"
     path.write_text(f"case_id: synthetic_round_trip\ncluster: {json.dumps(value)}\n"
                     + "".join(f"{k}: '{v}'\n" for k, v in SYNTHETIC.items() if k not in ("case_id", "cluster")))
-    add_cases(study, path)
+    add_cases(study.codebook(), study.cases_path, path)
     assert last_row(study.cases_path)["cluster"] == value
 
 
@@ -251,7 +251,7 @@ def test_validation_accepts_exactly_what_reads_back(study, tmp_path, value):
     refused = any(unicodedata.category(c) == "Cc" and c not in "\t\n" or c in "\ufffe\uffff" for c in value)
     refused = refused or not value.strip()
     try:
-        add_cases(study, path)
+        add_cases(study.codebook(), study.cases_path, path)
     except CasemetaError as exc:
         assert refused, str(exc)
         return

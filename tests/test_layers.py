@@ -64,3 +64,37 @@ def test_the_check_finds_file_access(tmp_path):
         "import os.path", "from casemeta import atomic_io", "from casemeta.coded.codebook import load_codebook",
         "from casemeta.coded.raw_coding import load_published", "line 8: save(...)", "line 9: savetxt(...)",
         "line 10: read_csv(...)"]
+
+
+CODED = Path(casemeta.__file__).parent / "coded"
+# the bottom layer: besides itself, only the helpers every layer may use
+BELOW_CODED = ("casemeta.coded", "casemeta.errors", "casemeta.atomic_io")
+
+
+def _upward_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module if node.module != "casemeta" else f"casemeta.{a.name}" for a in node.names]
+        else:
+            continue
+        found += [m for m in modules if m.split(".")[0] == "casemeta"
+                  and not any(m == b or m.startswith(b + ".") for b in BELOW_CODED)]
+    return found
+
+
+def test_the_coded_layer_imports_nothing_above_it():
+    modules = sorted(CODED.rglob("*.py"))
+    assert any(p.name == "case_entry.py" for p in modules)
+    offenders = {p.name: found for p in modules if (found := _upward_imports(p))}
+    assert offenders == {}
+
+
+def test_the_upward_check_finds_an_upward_import(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from casemeta import atomic_io, plan\nfrom casemeta.coded.codebook import Codebook\n"
+                     "from casemeta.study import Study\nimport casemeta.stats.notes\nfrom casemeta.errors import CasemetaError\n",
+                     encoding="utf-8")
+    assert _upward_imports(probe) == ["casemeta.plan", "casemeta.study", "casemeta.stats.notes"]

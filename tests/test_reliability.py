@@ -16,7 +16,7 @@ from casemeta.steps.reliability_files import coder_reliability
 from conftest import REFERENCE
 
 
-def reliability(paths, id_column=None, codebook=None):
+def reliability(paths, id_column="case_id", codebook=None):  # the synthetic files below name their cases case_id
     table, disagreements, _ = coder_reliability(paths, id_column, codebook)
     return table, disagreements
 
@@ -174,8 +174,22 @@ def test_id_column_outside_a_study_and_no_raw_warning(tmp_path):
     row = table.iloc[0]
     assert row["percent_agreement"] == 100.0 and np.isnan(row["gwet_ac1"])
     assert row["note"] == "every code is the same value: kappa, AC1 and alpha are undefined"
-    with pytest.raises(CasemetaError, match="no 'case_id' column"):
-        reliability([a, b])
+    with pytest.raises(CasemetaError, match="name the column identifying a case"):
+        coder_reliability([a, b], None, None)
+
+
+def test_the_command_without_study_takes_case_id_unless_told(tmp_path, capsys):
+    # the documented default (README, "casemeta reliability ... --id unit"): case_id
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    pd.DataFrame({"unit": ["u1", "u2"], "x": ["1", "0"]}).to_csv(a, index=False)
+    pd.DataFrame({"unit": ["u1", "u2"], "x": ["1", "1"]}).to_csv(b, index=False)
+    out = tmp_path / "rel.csv"
+    assert main(["reliability", str(a), str(b), "--out", str(out)]) == 1
+    assert f"{a}: no 'case_id' column" in capsys.readouterr().err
+    assert main(["reliability", str(a), str(b), "--id", "unit", "--out", str(out)]) == 0
+    disagreements = pd.read_csv(tmp_path / "rel_disagreements.csv", dtype=str, keep_default_na=False)
+    assert disagreements.values.tolist() == [["u2", "x", "0", "1"]]  # coder a coded u2 0, coder b 1
+    assert list(disagreements.columns) == ["unit", "variable", "a", "b"]
 
 
 def test_a_blank_in_a_study_file_is_a_disagreement(tmp_path, project):

@@ -51,6 +51,7 @@ def test_published_tables_that_contradict_themselves(reproduced):
         ["Table 4", "Growth & Upgrading ≤ Growth", "1 Collective Activity", "2 ≤ 0"],
     ]
     # 16 + 10 + 11 = 37 joint actions by kind, but 1×5 + 2×9 + 3×5 = 38 by number of kinds
+    assert failed.iloc[2]["check"] == "counts by kind equal counts by number of kinds"  # the plan's label
     assert failed.iloc[2]["numbers"].endswith("= 37; 5 (1 Collective Activity) + 2×9 (2 Collective Activities) + 3×5 (All 3 Collective Activities) = 38")
     assert len(failed) == 3
 
@@ -76,6 +77,16 @@ def test_row_le_check_by_hand():
     table = pd.DataFrame({"Both": [1, 2], "Either": [2, 1]}, index=["a", "b"])
     results = check_table(table, "T", [{"kind": "row_le", "left": "Both", "right": "Either"}], n_cases=3)
     assert [r[-1] for r in results] == [True, False]
+
+
+def test_sums_equal_check_by_hand_named_by_the_plan_or_generically():
+    table = pd.DataFrame({"N": [2, 3, 1]}, index=["a", "b", "c"])
+    check = {"kind": "sums_equal", "column": "N", "left": {"a": 1, "b": 1}, "right": {"c": 5}}
+    # 2 + 3 = 5 on the left, 5 × 1 = 5 on the right
+    assert check_table(table, "T", [check], n_cases=3) == [
+        ("T", "weighted sums of rows equal", "N", "2 (a) + 3 (b) = 5; 5×1 (c) = 5", True)]
+    named = check_table(table, "T", [{**check, "right": {"c": 4}, "label": "parts equal the whole"}], n_cases=3)
+    assert named == [("T", "parts equal the whole", "N", "2 (a) + 3 (b) = 5; 4×1 (c) = 4", False)]
 
 
 def test_case_listing_matches_rows_by_case_id_even_when_names_repeat(clusters, tmp_path):

@@ -41,6 +41,8 @@ RESULT_INPUTS = (
     arg("--cross-validation", type=Path, help="out-of-sample checks CSV (default: results/<study>/models/cross_validation.csv)"),
     arg("--reproduction", type=Path, help="reproduction CSV, where the plan reproduces (default: results/<study>/reproduction.csv)"),
 )
+# the column identifying a case in coders' files given to `casemeta reliability` without --study
+RELIABILITY_ID = "case_id"
 
 
 INVALIDATE = arg("--invalidate", action="store_true",
@@ -302,7 +304,7 @@ def _add_case(args):
     from casemeta.coded.case_entry import add_cases
 
     study = _study(args)
-    added = add_cases(study, args.file)
+    added = add_cases(study.codebook(), study.cases_path, args.file)
     print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
 
 
@@ -313,13 +315,14 @@ def _add_case(args):
     arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
     arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
     arg("--study", help="validate each file against this study's codebook and score its coded variables only"),
-    arg("--id", help="column identifying a case (default: the study's identifier, or case_id without --study)"),
+    arg("--id", help=f"column identifying a case (default: the study's identifier, or {RELIABILITY_ID} without --study)"),
 )
 def _reliability(args):
     from casemeta.steps.reliability_files import coder_reliability
 
     codebook = _study(args).codebook() if args.study else None
-    table, disagreements, _ = coder_reliability(args.files, args.id, codebook)
+    id_column = args.id if args.study else (args.id or RELIABILITY_ID)
+    table, disagreements, _ = coder_reliability(args.files, id_column, codebook)
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
     atomic_io.write_csv(args.out, table)
     atomic_io.write_csv(out_disagreements, disagreements)

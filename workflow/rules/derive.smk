@@ -1,4 +1,4 @@
-# Stage 2: derived variables (market orientation, dynamism, counts, combinations).
+# Stage 2: derived variables, as the `derived:` section of data/coded/<study>/codebook.yaml defines them.
 
 
 rule derive_variables:

@@ -16,7 +16,6 @@ from casemeta import atomic_io
 from casemeta.coded.case_table import Origin, csv_text, read_cases, read_rows, read_text, validate_cases
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.study import Study
 
 
 def case_template(codebook: Codebook) -> str:
@@ -124,21 +123,21 @@ def _known_clashes(new: pd.DataFrame, origins: list[Origin], codebook: Codebook,
     return _clashes(new, origins, existing, codebook.id_column, target)
 
 
-def add_cases(study: Study, new_file: str | Path) -> int:
-    """Validate the new rows with the existing ones and append them atomically under the lock; return how many."""
-    codebook = study.codebook()
+def add_cases(codebook: Codebook, cases_path: Path, new_file: str | Path) -> int:
+    """Validate the new rows with the existing ones and append them to `cases_path` (the study's coded cases)
+    atomically under the lock; return how many."""
     new, new_origins = read_new_cases(new_file, codebook)
     if new.empty:
         raise CasemetaError(f"{new_file}: no cases to add")
     try:
         validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
     except CasemetaError as exc:  # with any already-coded id, so that the coder can mend everything at once
-        clashes = _known_clashes(new, new_origins, codebook, study.cases_path)
+        clashes = _known_clashes(new, new_origins, codebook, cases_path)
         if not clashes:
             raise
         problems = [*exc.problems, *clashes]
         raise CasemetaError(f"{new_file}: {len(problems)} problem(s), against the codebook {codebook.path} and the "
-                            f"cases already in {study.cases_path}; nothing was added", problems) from None
+                            f"cases already in {cases_path}; nothing was added", problems) from None
 
     def append(target: Path) -> str:
         existing_text = read_text(target)
@@ -153,5 +152,5 @@ def add_cases(study: Study, new_file: str | Path) -> int:
         # in the file's own column order, should a coder have reordered its columns
         return existing_text + csv_text(new, list(existing.columns), target, header=False)
 
-    atomic_io.locked_update(study.cases_path, append)
+    atomic_io.locked_update(cases_path, append)
     return len(new)

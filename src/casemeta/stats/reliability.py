@@ -158,10 +158,10 @@ def _put(out: dict, name: str, values) -> None:
         out[f"{name}{suffix}"] = float(value)
 
 
-def reliability(frames: dict[str, pd.DataFrame], variables: list[str], id_column: str = "case_id") -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def reliability(frames: dict[str, pd.DataFrame], variables: list[str], id_column: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Per-variable agreement, the disagreements to reconcile and the cases only one coder coded.
 
-    `frames`: each coder's codes, indexed by case. Only cases at least two coders coded are scored;
+    `frames`: each coder's codes, indexed by case; `id_column` names the cases' column of the disagreements. Only cases at least two coders coded are scored;
     a blank beside another coder's code is a disagreement.
     """
     if len(frames) < 2:

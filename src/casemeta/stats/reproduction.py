@@ -67,29 +67,36 @@ def _weighted(table: pd.DataFrame, column: str, weights: dict) -> tuple[int, str
     return total, terms
 
 
+SUMS_EQUAL_LABEL = "weighted sums of rows equal"
+
+
 def check_table(table: pd.DataFrame, name: str, checks: list[dict], n_cases: int) -> list[tuple]:
-    """Internal-consistency checks of one table; a row per check and row, with whether it holds."""
+    """Internal-consistency checks of one table; a row per check and row, with whether it holds.
+
+    A check's `label` (from the plan) names it in the results; without one, a name made from its kind.
+    """
     out = []
     for check in checks:
         kind = check["kind"]
         if kind == "row_le":
             left, right = check["left"], check["right"]
+            label = check.get("label", f"{left} ≤ {right}")
             for row in table.index:
                 a, b = table.at[row, left], table.at[row, right]
                 if pd.isna(a) or pd.isna(b):
                     continue
-                out.append((name, f"{left} ≤ {right}", row, f"{int(a)} ≤ {int(b)}", bool(a <= b)))
+                out.append((name, label, row, f"{int(a)} ≤ {int(b)}", bool(a <= b)))
         elif kind == "sums_equal":
             lsum, lterms = _weighted(table, check["column"], check["left"])
             rsum, rterms = _weighted(table, check["column"], check["right"])
-            out.append((name, "counts by kind equal counts by number of kinds", check["column"],
+            out.append((name, check.get("label", SUMS_EQUAL_LABEL), check["column"],
                         f"{lterms} = {lsum}; {rterms} = {rsum}", lsum == rsum))
         else:
             rows = list(check.get("rows", table.index))
             total = int(table.loc[rows, check["column"]].sum())
             holds = total <= n_cases if kind == "sum_at_most_cases" else total == n_cases
             op = "≤" if kind == "sum_at_most_cases" else "="
-            out.append((name, f"sum {op} number of cases", check["column"], f"{total} {op} {n_cases}", holds))
+            out.append((name, check.get("label", f"sum {op} number of cases"), check["column"], f"{total} {op} {n_cases}", holds))
     return out
 
 

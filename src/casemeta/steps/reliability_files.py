@@ -45,13 +45,19 @@ def coder_names(paths: list[Path]) -> list[str]:
     return [f"{p} ({i})" for i, p in enumerate(paths, 1)]
 
 
-def coder_reliability(paths: list[str | Path], id_column: str | None = None, codebook: Codebook | None = None):
-    """(agreement per variable, disagreements, cases one coder only coded) of the coders' files."""
+def coder_reliability(paths: list[str | Path], id_column: str | None, codebook: Codebook | None):
+    """(agreement per variable, disagreements, cases one coder only coded) of the coders' files.
+
+    The cases' column is the codebook's identifier where there is a codebook (`id_column` None or the same),
+    else `id_column`, which is then required.
+    """
     if len(paths) < 2:
         raise CasemetaError("reliability needs at least two coders' files")
     if codebook is not None and id_column not in (None, codebook.id_column):
         raise CasemetaError(f"--id {id_column}: the study's identifier is {codebook.id_column!r}; leave --id out")
-    id_column = codebook.id_column if codebook is not None else (id_column or "case_id")
+    if codebook is None and not id_column:
+        raise CasemetaError("outside a study, name the column identifying a case (--id COLUMN)")
+    id_column = codebook.id_column if codebook is not None else id_column
     frames = {name: read_coder_file(p, id_column, codebook) for name, p in zip(coder_names(paths), paths)}
     if codebook is not None:
         variables = [v.name for v in codebook.variables if v.type in CONDITION_TYPES]

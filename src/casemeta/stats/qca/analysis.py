@@ -18,7 +18,6 @@ from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions,
 from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverage, union_membership
 from casemeta.stats.qca.truth_table import Cuts, TruthTable, truth_table
 
-TRUTH_TABLE_COLUMNS = ["OUT", "n", "incl", "PRI", "cases"]  # after the conditions
 SOLUTION_COLUMNS = ["solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases"]
 NECESSITY_COLUMNS = ["condition", "inclN", "RoN", "covN"]
 MODEL_ROW = "(model)"

@@ -50,11 +50,6 @@ class TruthTable:
         """Unobserved configurations and those with fewer cases than the frequency cut."""
         return (set(range(2 ** self.k)) - set(self.rows.index)) | self.configurations("?")
 
-    @property
-    def negative(self) -> set[int]:
-        """Configurations that no solution may cover: OUT 0 and contradictions."""
-        return self.configurations("0") | self.configurations("C")
-
 
 def corners(members: np.ndarray, cases: list[str], conditions: list[str]) -> np.ndarray:
     """Each case's configuration number; a membership of exactly 0.5 places a case in no corner."""
