@@ -95,6 +95,6 @@ def test_the_coded_layer_imports_nothing_above_it():
 def test_the_upward_check_finds_an_upward_import(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("from casemeta import atomic_io, plan\nfrom casemeta.coded.codebook import Codebook\n"
-                     "from casemeta.study import Study\nimport casemeta.stats.notes\nfrom casemeta.errors import CasemetaError\n",
+                     "from casemeta.study import Study\nimport casemeta.stats.caveats\nfrom casemeta.errors import CasemetaError\n",
                      encoding="utf-8")
-    assert _upward_imports(probe) == ["casemeta.plan", "casemeta.study", "casemeta.stats.notes"]
+    assert _upward_imports(probe) == ["casemeta.plan", "casemeta.study", "casemeta.stats.caveats"]

@@ -69,11 +69,14 @@ def test_every_problem_is_reported_at_once(project):
 @pytest.mark.parametrize("term, names", [
     ("a", ["a"]), ("a:b", ["a", "b"]), ("a * b", ["a", "b"]), ("a[ref=x]", ["a"]), ("a[ref=x]:b", ["a", "b"]),
     ("region[ref=a:b]", ["region"]), ("a[ref='x*y']*b", ["a", "b"]),  # a level with : or * stays in its brackets
-    # not in the formula grammar: named whole, so the plan check calls it a variable the codebook lacks
-    ("C(a, ref=x):b", ["C(a, ref=x)", "b"]),
 ])
 def test_variables_of_a_term(term, names):
     assert term_variables(term) == names
+
+
+def test_a_term_outside_the_formula_grammar_names_no_variable():
+    with pytest.raises(CasemetaError, match="is not allowed"):
+        term_variables("C(a, ref=x):b")
 
 
 def test_a_term_outside_the_formula_grammar_is_refused_with_the_plan(project):
@@ -139,14 +142,13 @@ def test_a_bug_is_logged_with_its_traceback_in_the_rule_log(project, monkeypatch
 
 
 def test_a_predictor_set_is_a_list_of_terms_or_a_label_with_terms(project):
-    from casemeta.plan import model_specs
     from casemeta.study import Study
 
     study = Study(project, "african_clusters")
-    specs = {s["model"]: s for s in model_specs(load_plan(study.plan_path, study.codebook()))}
-    assert specs["dynamic ~ together"]["label"] == "All three"  # {label:, terms:}
-    assert specs["dynamic ~ joint_action"]["label"] == "Joint action"  # a list: its name in words
-    assert specs["dynamic ~ together"]["predictors"] == ["sells_internationally", "any_joint_action", "any_support"]
+    plan = load_plan(study.plan_path, study.codebook())
+    assert plan.model(("dynamic", "together")).label == "All three"  # {label:, terms:}
+    assert plan.model(("dynamic", "joint_action")).label == "Joint action"  # a list: its name in words
+    assert plan.model(("dynamic", "together")).terms == ("sells_internationally", "any_joint_action", "any_support")
     path = _edit(project, "together: {label: All three, terms:", "together: {label: All three, term:")
     with pytest.raises(CasemetaError, match="the analysis plan does not follow the plan schema") as error:
         load_plan(path, study.codebook())
@@ -154,16 +156,21 @@ def test_a_predictor_set_is_a_list_of_terms_or_a_label_with_terms(project):
 
 
 def test_a_category_predictor_enters_the_formula_with_the_codebooks_reference_level(root):
-    from casemeta.plan import model_specs
+    from casemeta.plan import plan_from_dict
+    from casemeta.stats.formula import parse_formula
     from casemeta.study import Study
 
     codebook = Study(root, "african_clusters").codebook()
     plan = {"models": {"outcomes": ["growth"], "predictor_sets": {"m": ["market_orientation:any_support", "any_support"]}}}
-    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation[ref=local_only]:any_support + any_support"
-    # a reference level the plan gives is kept, for every mention of the variable in the formula
+    # terms in the parser's order (main effects first); the codebook's reference level on the variable's first mention
+    formula = plan_from_dict(plan, codebook).models[0].formula
+    assert formula == "growth ~ any_support + market_orientation[ref=local_only]:any_support"
+    assert parse_formula(formula).references == {"market_orientation": "local_only"}
+    # a reference level the plan gives is kept
     plan["models"]["predictor_sets"]["m"] = ["market_orientation:any_support", "market_orientation[ref=domestic]"]
-    assert model_specs(plan, codebook)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
-    assert model_specs(plan)[0]["formula"] == "growth ~ market_orientation:any_support + market_orientation[ref=domestic]"
+    formula = plan_from_dict(plan, codebook).models[0].formula
+    assert formula == "growth ~ market_orientation[ref=domestic] + market_orientation:any_support"
+    assert parse_formula(formula).references == {"market_orientation": "domestic"}
 
 
 @pytest.mark.parametrize("options, expected", [
@@ -187,10 +194,9 @@ def test_correction_needs_a_firth_method(project):
 
 
 def test_models_get_the_correction_and_the_tests_they_contain(project):
-    from casemeta.plan import model_specs
     from casemeta.study import Study
     path = _edit(project, "  method: auto\n", "  method: firth\n  correction: flac\n  tests: [any_joint_action + any_support]\n")
-    specs = {m["model"]: m for m in model_specs(load_plan(path, Study(project, "african_clusters").codebook()))}
-    assert specs["growth ~ together"]["tests"] == ["any_joint_action + any_support"]
-    assert specs["growth ~ support"]["tests"] == []
-    assert {m["correction"] for m in specs.values()} == {"flac"}
+    plan = load_plan(path, Study(project, "african_clusters").codebook())
+    assert plan.model(("growth", "together")).tests == ("any_joint_action + any_support",)
+    assert plan.model(("growth", "support")).tests == ()
+    assert {m.correction for m in plan.models} == {"flac"}

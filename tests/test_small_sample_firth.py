@@ -122,16 +122,17 @@ def test_fit_command_takes_correction_tests_and_interval(tmp_path):
 def test_plan_models_write_joint_tests_and_the_model_table_shows_them(clusters):
     from casemeta.coded.case_table import load_cases
     from casemeta.coded.derive import derive
-    from casemeta.plan import model_specs
+    from casemeta.plan import plan_from_dict
     from casemeta.publish.tables import model_tables
-    from casemeta.steps.model_runs import MODEL_COLUMNS, model_rows
+    from casemeta.stats.study_analysis import MODEL_COLUMNS, model_rows
 
     codebook = clusters.codebook()
     frame = derive(load_cases(clusters.cases_path, codebook), codebook)
     plan = {"models": {"outcomes": ["upgrading"], "method": "firth", "correction": "flic",
                        "predictor_sets": {"together": ["sells_internationally", "any_joint_action", "any_support"]},
                        "tests": ["any_joint_action + any_support"]}}
-    (spec,) = model_specs(plan)
+    plan = plan_from_dict(plan, codebook)
+    (spec,) = plan.models
     table, _ = model_rows(frame, spec, clusters.name)
     table = table.reindex(columns=MODEL_COLUMNS)
     joint = table[table["term"] == "joint test: any_joint_action + any_support"].iloc[0]

@@ -6,7 +6,7 @@ from casemeta.coded.case_table import load_cases
 from casemeta.coded.codebook import load_codebook
 from casemeta.steps.exports import export_tables
 from casemeta.steps.pipeline import derive_study, models_study, validate_study
-from casemeta.plan import load_plan, model_specs
+from casemeta.plan import load_plan
 from casemeta.study import Study, discover_studies
 
 
@@ -19,9 +19,9 @@ def test_every_variable_a_plan_names_is_in_its_codebook(root, name):
     study = Study(root, name)
     codebook = study.codebook()
     plan = load_plan(study.plan_path, codebook)
-    named = set(plan.get("crosstabs", {}).get("outcomes", [])) | set(plan.get("crosstabs", {}).get("conditions", []))
-    named |= {v for m in model_specs(plan) for v in (m["outcome"], *m["predictors"])}
-    named |= set(plan.get("publication", {}).get("case_columns", []))
+    named = set(plan.crosstabs.outcomes) | set(plan.crosstabs.conditions)
+    named |= {v for m in plan.models for v in (m.outcome, *m.variables)}
+    named |= set(plan.publication.case_columns)
     for name_ in named:
         codebook.variable(name_)  # raises with the codebook's path if unknown
 

@@ -350,6 +350,17 @@ def _qca_plan(entry: dict) -> QcaPlan:
                    frozen({k: tuple(float(x) for x in v) for k, v in (entry.get("calibrate") or {}).items()}))
 
 
+def plan_from_dict(raw: dict, codebook: Codebook, path: str | Path = "<plan>") -> Plan:
+    """A plan given as a dict (a program's or a test's), checked as a plan file is: schema, then codebook."""
+    raw = {"study": codebook.study, **raw}
+    errors = jsonschema.Draft202012Validator(_schema()).iter_errors(raw)
+    problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
+    problems = problems or plan_problems(raw, codebook)
+    if problems:
+        raise CasemetaError(f"{path}: the analysis plan does not fit the codebook {codebook.path}", problems)
+    return build_plan(raw, codebook, Path(path))
+
+
 def build_plan(raw: dict, codebook: Codebook, path: Path) -> Plan:
     """The typed plan of a checked plan dict (plan_problems found nothing)."""
     crosstabs = raw.get("crosstabs") or {}

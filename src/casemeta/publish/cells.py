@@ -27,7 +27,7 @@ PRINTED_NUMBER = re.compile(r"^-?(?:0|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*)(?:\.(\d+
 # A statistic as the tables print it: a number with significance stars, a p-value bound, an
 # infinite odds ratio, an interval [a, b], a standard error (x), or a count with its share k (p%).
 _N = r"-?[\d,]*\.?\d+"
-STATISTIC = re.compile(rf"^(?:{_N}\**|<0\.001|−?∞\**|\[(?:{_N}|−?∞), (?:{_N}|−?∞)\]|\({_N}\)|\d+ \(\d+%\))$")
+STATISTIC = re.compile(rf"^(?:{_N}\**|<0\.001|−?∞\**|\[(?:{_N}|−?∞), (?:{_N}|−?∞)\]|\({_N}\)|\d+ \(\d+%\)|\d+/\d+(?: \(\d+%\))?)$")
 
 
 def visible_text(value) -> str:
