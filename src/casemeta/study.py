@@ -147,8 +147,6 @@ DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "synthesis": (),
 }
 
-PROJECT_MARKERS = ("Snakefile", "analysis")
-
 
 def find_project_root(start: str | Path = ".") -> Path:
     """The nearest folder at or above `start` that holds `Snakefile` and `analysis/`."""

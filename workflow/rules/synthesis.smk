@@ -13,7 +13,7 @@ def synthesis_outputs():
     return {key.replace(".", "_").replace("/", "_"): path for key, path in out.items()}
 
 
-if SYNTHESIS_PAIRS is not None:
+if synthesis_runs():  # never with only some studies configured: it would rewrite the synthesis with fewer
 
     rule synthesize:
         input:

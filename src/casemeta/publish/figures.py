@@ -80,7 +80,8 @@ def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labe
         _nothing_to_draw(ax, "No model term could be estimated (see the models' table for why).")
         return _save(fig, stem)
     keys = zip(rows["outcome"], rows["predictor_set"]) if "predictor_set" in rows.columns else zip(rows["model"], rows["model"])
-    labels = [f"{model_labels.get(k, k[0])}: {term_label(t, codebook)}" for k, t in zip(keys, rows["term"])]
+    labels = [f"{model_labels.get(k, k[0])} (n = {int(n)}): {term_label(t, codebook)}"
+              for k, t, n in zip(keys, rows["term"], rows["n"])]
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(rows)))
     y = np.arange(len(rows))[::-1]
     colors = ["tab:red" if m == "firth" else "tab:blue" for m in rows["method"]]

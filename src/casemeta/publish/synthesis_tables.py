@@ -7,7 +7,10 @@ import pandas as pd
 from casemeta.publish.tables import PubTable, caveat_texts, fmt_count, fmt_number, fmt_p, text_or_blank
 from casemeta.stats.caveats import column
 from casemeta.stats.pooling import METHOD_LABELS
-from casemeta.synthesis import Synthesis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the plan's type only: publish reads no file and imports nothing above it
+    from casemeta.synthesis import Synthesis
 
 COLUMNS = ["", "N", "a / b / c / d", "Odds ratio [CI]", "Statistic", "p", "tau²", "I²"]
 CELLS_NOTE = ("Cells a / b / c / d: cases with the condition and the outcome / with the condition, without the "
