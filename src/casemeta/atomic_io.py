@@ -10,6 +10,7 @@ that no command's write can overwrite another's.
 from __future__ import annotations
 
 import csv
+import json
 import glob
 import os
 import shutil
@@ -90,7 +91,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
-    """Write a CSV (UTF-8, '\\n' line ends, no index) atomically; every text cell reads back as it was."""
+    """Write a CSV (UTF-8, '\\n' line ends, no index) atomically; every text cell reads back as it was.
+    A `caveats` column of records (casemeta.stats.caveats) is written as JSON (read_caveats reads it back)."""
+    frame = encode_caveats(frame)
     kwargs.setdefault("index", False)
     kwargs.setdefault("lineterminator", "\n")
     if "quoting" not in kwargs and _has_carriage_return(frame):
@@ -139,3 +142,29 @@ def locked_update(path: str | os.PathLike, update: Callable[[Path], str]) -> Pat
     with locked(path) as target:
         write_text(target, update(target))
     return Path(path)
+
+
+def encode_caveats(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its `caveats` cells (tuples of records with to_dict) as JSON text ("" for none)."""
+    if "caveats" not in frame.columns:
+        return frame
+
+    def cell(records) -> str:
+        if isinstance(records, str) or records is None or (not isinstance(records, (tuple, list)) and pd.isna(records)):
+            return "" if records is None or not isinstance(records, str) else records
+        items = [r.to_dict() for r in records]
+        return json.dumps(items, ensure_ascii=False, sort_keys=True) if items else ""
+    return frame.assign(caveats=[cell(c) for c in frame["caveats"]])
+
+
+def read_caveats(frame: pd.DataFrame) -> pd.DataFrame:
+    """A results frame read from a CSV with its `caveats` cells as tuples of records again."""
+    if "caveats" not in frame.columns:
+        return frame
+    from casemeta.stats.caveats import Caveat
+
+    def cell(text) -> tuple:
+        if not isinstance(text, str) or not text.strip():
+            return ()
+        return tuple(Caveat.from_dict(d) for d in json.loads(text))
+    return frame.assign(caveats=[cell(c) for c in frame["caveats"]])

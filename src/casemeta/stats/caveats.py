@@ -10,7 +10,6 @@ files carry the records themselves in a `caveats` column (JSON); nothing reads t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -195,31 +194,18 @@ def render(caveats: Iterable[Caveat], label: Label = str) -> str:
     return "; ".join(c.message(label) for c in caveats)
 
 
-def to_json(caveats: Iterable[Caveat]) -> str:
-    """A row's caveats as the `caveats` cell of a results CSV ("" where there are none)."""
-    items = [c.to_dict() for c in caveats]
-    return json.dumps(items, ensure_ascii=False, sort_keys=True) if items else ""
-
-
-def from_json(cell) -> Caveats:
-    """The caveats of a results CSV cell, as written by to_json (a blank cell: none)."""
-    if cell is None or (not isinstance(cell, str) and pd.isna(cell)) or not str(cell).strip():
-        return ()
-    return tuple(Caveat.from_dict(d) for d in json.loads(cell))
-
-
 def column(frame: pd.DataFrame) -> list[Caveats]:
     """Each row's caveats (a results frame without a `caveats` column has none)."""
     if "caveats" not in frame.columns:
         return [()] * len(frame)
-    return [from_json(cell) for cell in frame["caveats"]]
+    return [tuple(cell) if isinstance(cell, (tuple, list)) else () for cell in frame["caveats"]]
 
 
 def attach(frame: pd.DataFrame, caveats: list[Caveats]) -> pd.DataFrame:
-    """The frame with its `note` (words, data names) and `caveats` (records) columns set from `caveats`."""
+    """The frame with its `note` (words, data names) and `caveats` (the records) columns set from `caveats`."""
     frame = frame.copy()
     frame["note"] = [render(c) for c in caveats]
-    frame["caveats"] = [to_json(c) for c in caveats]
+    frame["caveats"] = pd.Series([tuple(c) for c in caveats], index=frame.index, dtype=object)
     return frame
 
 

@@ -21,7 +21,7 @@ from scipy.special import expit
 from casemeta.errors import CasemetaError
 from casemeta.stats import firth_profile
 from casemeta.stats.formula import design_frame, tested_columns
-from casemeta.stats.caveats import Caveat, Caveats, merge, render, to_json
+from casemeta.stats.caveats import Caveat, Caveats, merge, render
 from casemeta.stats.separation import Separation, find_separation
 
 TERM_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]
@@ -65,7 +65,7 @@ class ModelFit:
             row_caveats += [merge(self.caveats, c) for c in tests.pop("caveats")]
             out = pd.concat([out, tests.assign(**{c: out[c].iloc[0] for c in WHOLE_MODEL})], ignore_index=True)
         out["note"] = [render(c) for c in row_caveats]
-        out["caveats"] = [to_json(c) for c in row_caveats]
+        out["caveats"] = pd.Series([tuple(c) for c in row_caveats], index=out.index, dtype=object)
         return out
 
 

@@ -34,7 +34,7 @@ def read_results(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
     as the steps wrote them."""
     require_results(paths.values())
     dtypes = {"crosstabs": {"condition_value": str}, "reproduction": {"published": str}}
-    return {key: pd.read_csv(path, dtype=dtypes.get(key)) for key, path in paths.items()}
+    return {key: atomic_io.read_caveats(pd.read_csv(path, dtype=dtypes.get(key))) for key, path in paths.items()}
 
 
 def model_inputs(study: Study, plan: Plan) -> dict[str, Path]:
