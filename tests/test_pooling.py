@@ -8,10 +8,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats.contingency import odds_ratio
 
 from casemeta.stats.pooling import COLUMNS, METHODS, pool, study_odds_ratio
-from tests.conftest import REFERENCE
+from conftest import REFERENCE
 
 pytestmark = pytest.mark.filterwarnings("error")  # a Python warning anywhere fails the test
 
@@ -150,11 +149,16 @@ def test_exact_conditional_with_zero_cells_agrees_with_r_mantelhaen_exact():
 
 
 def test_exact_conditional_of_one_table_is_fishers_conditional_odds_ratio():
-    one = pool(pd.DataFrame({"stratum": ["s"], "a": [7], "b": [2], "c": [3], "d": [8]})).set_index("method")
-    scipy_or = odds_ratio(np.array([[7, 2], [3, 8]]), kind="conditional")
-    row = one.loc["exact_conditional"]
-    assert row.odds_ratio == pytest.approx(scipy_or.statistic, rel=1e-7)
-    assert (row.or_ci_low, row.or_ci_high) == pytest.approx(tuple(scipy_or.confidence_interval()), rel=1e-6)
+    # one table: S = a, with the hypergeometric distribution of a given the margins (enumerated above,
+    # math.comb); R's fisher.test gives the same conditional MLE and interval
+    tables = pd.DataFrame({"stratum": ["s"], "a": [7], "b": [2], "c": [3], "d": [8]})
+    row = pool(tables).set_index("method").loc["exact_conditional"]
+    dist = enumerated_distribution(tables)
+    assert row.odds_ratio == pytest.approx(conditional_mle(dist, 7), rel=1e-7)
+    # the limits: P_ψ(S ≥ 7) = 0.025 at the lower one, P_ψ(S ≤ 7) = 0.025 at the upper one
+    for psi, tail in ((row.or_ci_low, lambda t: t >= 7), (row.or_ci_high, lambda t: t <= 7)):
+        w = {t: p * psi**t for t, p in dist.items()}
+        assert sum(x for t, x in w.items() if tail(t)) / sum(w.values()) == pytest.approx(0.025, rel=1e-6)
 
 
 def test_one_stratum_says_why_heterogeneity_and_random_effects_are_missing():
@@ -208,7 +212,12 @@ def test_study_odds_ratio_uses_exact_interval_only_where_a_cell_is_zero():
     assert plain["odds_ratio"] == pytest.approx(12.0) and plain["interval"].startswith("Woolf")
     zero = study_odds_ratio(4, 0, 1, 6)
     assert zero["odds_ratio"] == np.inf and zero["interval"] == "exact conditional"
-    assert zero["or_ci_low"] == pytest.approx(odds_ratio(np.array([[4, 0], [1, 6]])).confidence_interval().low, rel=1e-6)
+    # exact conditional lower limit of [[4, 0], [1, 6]]: a = 4 is the largest a the margins allow, so the
+    # limit is the ψ with P_ψ(a ≥ 4) = P_ψ(a = 4) = 0.025 (the enumerated hypergeometric, math.comb)
+    dist = enumerated_distribution(pd.DataFrame({"a": [4], "b": [0], "c": [1], "d": [6]}))
+    assert max(dist) == 4
+    w = {t: p * zero["or_ci_low"]**t for t, p in dist.items()}
+    assert w[4] / sum(w.values()) == pytest.approx(0.025, rel=1e-6)
     assert "not computed: no case with the outcome" in study_odds_ratio(0, 3, 0, 2)["note"]
 
 
