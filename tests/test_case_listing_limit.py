@@ -4,7 +4,7 @@ import docx
 import pandas as pd
 
 from casemeta.publish.tables import CASE_LISTING_LIMIT, case_listing
-from casemeta.steps.exports import write_formats
+from casemeta.steps.exports import files_in_folder, write_formats
 
 
 def _codebook():
@@ -23,7 +23,7 @@ def _listing(n: int, limit: int):
 def test_one_case_over_the_limit_is_left_out_of_word_and_latex_only(tmp_path):
     limit = 5
     table = _listing(limit + 1, limit)
-    written = write_formats([table], tmp_path, "s", "S", ["csv", "latex", "docx", "xlsx"])
+    written = write_formats([table], files_in_folder(tmp_path, "s", ["cases"]), "S", ["csv", "latex", "docx", "xlsx"])
     assert tmp_path / "s_tables.docx" in written
     word = docx.Document(tmp_path / "s_tables.docx")
     assert len(word.tables[0].rows) == 1 + limit  # header + the first 5 cases
@@ -40,13 +40,13 @@ def test_one_case_over_the_limit_is_left_out_of_word_and_latex_only(tmp_path):
 
 def test_at_the_limit_every_case_is_listed_without_a_note(tmp_path):
     table = _listing(5, 5)
-    write_formats([table], tmp_path, "s", "S", ["latex"])
+    write_formats([table], files_in_folder(tmp_path, "s", ["cases"]), "S", ["latex"])
     latex = (tmp_path / "tables" / "cases.tex").read_text()
     assert "synthetic\\_004" in latex and "Only the first" not in latex
 
 
 def test_without_csv_or_xlsx_the_note_says_how_to_get_the_full_list(tmp_path):
-    write_formats([_listing(3, 2)], tmp_path, "s", "S", ["latex"])
+    write_formats([_listing(3, 2)], files_in_folder(tmp_path, "s", ["cases"]), "S", ["latex"])
     assert "add csv or xlsx to the export formats" in (tmp_path / "tables" / "cases.tex").read_text()
 
 
@@ -82,7 +82,7 @@ def test_qca_tables_of_many_cases_fit_every_format_and_point_to_the_csv(tmp_path
     assert tables[1].frame.at[0, "Cases"] == tables[0].frame.at[0, "Cases"]
     assert tables[0].notes == ["A cell lists at most 4 cases; every case is in the analysis's truth_table.csv."]
     assert tables[1].notes == ["A cell lists at most 4 cases; every case is in the analysis's solutions.csv."]
-    write_formats(tables, tmp_path, "q", "Q", ["csv", "latex", "docx", "xlsx"])  # no cell too long for Excel
+    write_formats(tables, files_in_folder(tmp_path, "q", [t.name for t in tables]), "Q", ["csv", "latex", "docx", "xlsx"])  # no cell too long for Excel
     assert "… and 996 more" in (tmp_path / "tables" / "truth_table.tex").read_text()
     # at the default limit, 200 ids stay well under Excel's cell limit
     assert len(truth_table_table("t", "T", tt, ["A"], []).frame.at[0, "Cases"]) < 32767 // 4

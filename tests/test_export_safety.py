@@ -182,9 +182,10 @@ def test_export_without_model_results_names_the_missing_files(tmp_path):
     out = syn.write_results(tmp_path / "results")
     (out / "models" / "cross_validation.csv").unlink()
     (out / "models" / "crosstabs.csv").unlink()
-    for export in (lambda: export_tables(study, tmp_path / "results", ["csv"]), lambda: export_figures(study, tmp_path / "results")):
-        with pytest.raises(CasemetaError, match=r"models: crosstabs.csv, cross_validation.csv not found: run `snakemake --cores 2` first"):
-            export()
+    with pytest.raises(CasemetaError, match=r"models: crosstabs.csv, cross_validation.csv not found: run `snakemake --cores 2` first"):
+        export_tables(study, tmp_path / "results", ["csv"])
+    with pytest.raises(CasemetaError, match=r"models/crosstabs.csv not found: run `snakemake --cores 2` first"):
+        export_figures(study, tmp_path / "results")  # the figures read the cross-tabs and the models only
 
 
 def test_a_failed_export_leaves_every_file_as_it_was(tmp_path, monkeypatch):
@@ -212,12 +213,15 @@ def test_export_removes_tables_and_figures_the_results_no_longer_give(tmp_path):
     export_figures(study, tmp_path / "results")
     assert (out / "figures" / "forest_odds_ratios.png").exists()
     (out / "tables" / "notes.txt").write_text("the researcher's own file")
-    # the next run finds no case at all: no model to plot, no table but the "no cases" one
+    # the next run finds no case at all: every declared table and figure says so (none is left describing cases)
     atomic_io.write_csv(out / "derived_cases.csv", syn.derived_cases().iloc[:0])
     for name in ("crosstabs.csv", "logistic_models.csv"):
         atomic_io.write_csv(out / "models" / name, pd.read_csv(out / "models" / name).iloc[:0])
     export_tables(study, tmp_path / "results", ["csv"])
     export_figures(study, tmp_path / "results")
+    names = ("cases", "crosstab_size", "crosstab_tests", "models_growth", "cross_validation")
     assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(
-        ["no_cases.csv", "notes.txt", *[f"{t}.md" for t in ("cases", "crosstab_size", "crosstab_tests", "models_growth", "cross_validation")]])
-    assert list((out / "figures").iterdir()) == []
+        ["notes.txt", *[f"{t}.{ext}" for t in names for ext in ("csv", "md")]])
+    assert pd.read_csv(out / "tables" / "cases.csv").empty
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
+        f"{f}.{ext}" for f in ("crosstab_size", "forest_odds_ratios") for ext in ("png", "pdf"))

@@ -19,26 +19,35 @@ from openpyxl.cell.rich_text import CellRichText
 import synthetic_results as syn
 from casemeta.publish.formats import latex_escape
 from casemeta.publish.tables import PENALIZED, STAR_NOTE, footnote_letter, model_tables, study_tables
+from casemeta import atomic_io
+from casemeta.plan import plan_from_dict
+from casemeta.stats.caveats import attach
 from casemeta.steps.exports import export_figures, export_tables
 
 FORMATS = ["csv", "markdown", "latex", "html", "docx", "xlsx"]
 
 # Which body cell (row, column) carries which footnote letters, worked out by hand from the synthetic
 # results: letters follow reading order (row by row, left to right), one letter per distinct reason.
-# Reasons as a reader sees them: a variable the note names ('growth', exports = 1) by its codebook label
-CONSTANT = f"not computed: every case has {syn.HOSTILE_LABEL} = 1"
-NOT_ESTIMABLE = "not estimable: outcome 'Growth' is 1 in every case"
+# Caveats as a reader sees them: each variable a caveat names (growth, exports) by its codebook label
+LEFT_OUT = "1 of 2 case(s) left out: Growth missing"
+OR_2X2 = "odds ratio defined for 2×2 tables only (this one is 3×2)"
+CONSTANT = f"p-value, odds ratio and Cramér's V not computed: every case has the same value of {syn.HOSTILE_LABEL}"
+MONTE_CARLO = "p-value by Monte Carlo (2000 draws, seed 1): too many tables to enumerate"
+NOT_ESTIMABLE = "not estimable: outcome Growth is 1 in every case"
+REFIT = "penalized LR p-value not computed: the constrained refit failed"
+LOO_NOT_ESTIMABLE = "LOO AUC and Brier score not computed: outcome Growth is 1 in every case"
+AUC = "LOO AUC and Brier score not computed: every case has the same outcome (1)"
 EXPECTED = {
-    # "Huge": no case, so the growth cell (column 2) has the reason of its crosstabs.csv rows
-    "crosstab_size": ({(2, 2): "a"}, [syn.NO_CASE]),
+    # "Large": one of its 2 cases has no value of growth, so its growth cell (column 2) says so
+    "crosstab_size": ({(1, 2): "a"}, [LEFT_OUT]),
     # one reason per results row, on the row's first cell
-    "crosstab_tests": ({(0, 0): "a", (1, 0): "b", (2, 0): "c"}, [syn.OR_2X2, CONSTANT, syn.MONTE_CARLO]),
+    "crosstab_tests": ({(0, 0): "a", (1, 0): "b", (2, 0): "c"}, [OR_2X2, CONSTANT, MONTE_CARLO]),
     # plan order after the YAML round trip: "both" then "one"; rows: exports, its interval, N, Log-lik, Method, Separation
     # (the synthetic results have no events, AIC, BIC or Tjur's R², so those rows are left out)
     # exports' own reason and the blank p-value under `stars`; the Firth fit's penalized log-likelihood;
     # the model that cannot be fitted on its Method cell
-    "models_growth": ({(0, 1): "a,b", (3, 1): "c", (4, 2): "d"}, [syn.REFIT, STAR_NOTE, PENALIZED, NOT_ESTIMABLE]),
-    "cross_validation": ({(0, 0): "a", (1, 0): "b"}, [NOT_ESTIMABLE, syn.AUC]),
+    "models_growth": ({(0, 1): "a,b", (3, 1): "c", (4, 2): "d"}, [REFIT, STAR_NOTE, PENALIZED, NOT_ESTIMABLE]),
+    "cross_validation": ({(0, 0): "a", (1, 0): "b"}, [LOO_NOT_ESTIMABLE, AUC]),
 }
 SHEETS = ["cases", "crosstab_size", "crosstab_tests", "models_growth", "cross_validation"]
 
@@ -119,18 +128,20 @@ def test_every_format_marks_the_same_cells_and_lists_the_reasons(exported, name)
 
 def test_csv_has_a_note_column_with_each_rows_reasons(exported):
     rows = list(csv.DictReader(io.StringIO((exported / "tables" / "crosstab_tests.csv").read_text(encoding="utf-8"))))
-    assert [r["Note"] for r in rows] == [syn.OR_2X2, CONSTANT, syn.MONTE_CARLO]
+    assert [r["Note"] for r in rows] == [OR_2X2, CONSTANT, MONTE_CARLO]
     assert rows[1]["p"] == "" and rows[1]["Odds ratio"] == "" and rows[1]["Cramér's V"] == ""
     models = list(csv.reader(io.StringIO((exported / "tables" / "models_growth.csv").read_text(encoding="utf-8"))))
     assert models[0] == ["", "Both", "One", "Note"]
     # the Note names the model column it explains; the estimate is ∞ (not a number reader's inf)
-    assert models[1][1:] == ["∞", "", f"Both: {syn.REFIT}; Both: {STAR_NOTE}"]
+    assert models[1][1:] == ["∞", "", f"Both: {REFIT}; Both: {STAR_NOTE}"]
     method = next(r for r in models if r[0] == "Method")
     assert method == ["Method", "Firth", "not estimable", f"One: {NOT_ESTIMABLE}"]
     crosstab = list(csv.reader(io.StringIO((exported / "tables" / "crosstab_size.csv").read_text(encoding="utf-8"))))
-    # a category no case uses: 0 cases, and 0 with growth (no share of nothing)
-    assert crosstab[3] == ["Huge", "0", "0", f"Growth: {syn.NO_CASE}"]
-    assert crosstab[1] == ["Small", "3", "2 (67%)", ""]
+    # a category no case uses: 0 cases, and 0 of 0 with growth (no share of nothing)
+    assert crosstab[3] == ["Huge", "0", "0/0", ""]
+    assert crosstab[1] == ["Small", "3", "2/3 (67%)", ""]
+    # a share over the cases with a known outcome: 1 of the 2 large cases has one
+    assert crosstab[2] == ["Large", "2", "1/1 (100%)", f"Growth: {LEFT_OUT}"]
 
 
 def test_a_table_without_stated_reasons_has_no_note_column(exported):
@@ -154,8 +165,9 @@ def test_older_results_without_note_column_still_render(tmp_path):
 @pytest.mark.parametrize("with_stars", [True, False])
 def test_blank_p_value_is_marked_only_where_stars_are_shown(tmp_path, with_stars):
     plan = {**syn.PLAN, "publication": {"stars": with_stars}}
-    models = syn.logistic_models().assign(note="")  # no stated reason at all
-    table = model_tables(models, plan, syn.codebook(tmp_path))[0]
+    codebook = syn.codebook(tmp_path)
+    models = syn.logistic_models().drop(columns=["note", "caveats"])  # no stated reason at all
+    table = model_tables(models, plan_from_dict(plan, codebook), codebook)[0]
     assert (STAR_NOTE in table.footnotes()) is with_stars
     assert table.frame["Both"].iloc[0] == "∞"  # no star without a p-value
 
@@ -164,13 +176,13 @@ def _degenerate(kind: str) -> dict[str, pd.DataFrame]:
     """SYNTHETIC results a valid small study produces."""
     models = syn.logistic_models()
     if kind == "one case":
-        crosstabs = syn.crosstabs().assign(count=[0, 1, 0, 0, 0, 0])
+        crosstabs = syn.crosstabs().assign(count=[0, 1, 0, 0, 0, 0, 0])
         derived = syn.derived_cases().iloc[:1]
     else:
         crosstabs, derived = syn.crosstabs(), syn.derived_cases()
     if kind in ("one case", "nothing estimable"):
-        models = pd.DataFrame([{"model": f"growth ~ {m}", "outcome": "growth", "predictors": "exports", "note": syn.NOT_ESTIMABLE}
-                               for m in ("one", "both")]).reindex(columns=models.columns)  # the columns the models step writes
+        models = attach(pd.DataFrame([{"model": f"growth ~ {m}", "outcome": "growth", "predictor_set": m, "predictors": "exports"}
+                                      for m in ("one", "both")]), [(syn.NOT_ESTIMABLE,)] * 2).reindex(columns=models.columns)
     if kind == "all intervals blank":
         models = models.assign(or_ci_low=float("nan"), or_ci_high=float("nan"), std_error=float("nan"))
     if kind == "one category":
@@ -186,7 +198,7 @@ def test_degenerate_results_render_in_every_format_with_figures(tmp_path, kind):
     out = tmp_path / "results" / "synthetic"
     for name, frame in _degenerate(kind).items():
         (out / "models").mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out / ("" if name == "derived_cases.csv" else "models") / name, index=False)
+        atomic_io.write_csv(out / ("" if name == "derived_cases.csv" else "models") / name, frame)
     export_tables(study, tmp_path / "results", FORMATS)
     figures = export_figures(study, tmp_path / "results")
     doc = Document(out / "synthetic_tables.docx")
@@ -201,7 +213,8 @@ def test_degenerate_results_render_in_every_format_with_figures(tmp_path, kind):
     if kind in ("one case", "nothing estimable"):
         assert models.loc["Method"].tolist()[:2] == ["not estimable", "not estimable"]
         assert cv.empty and "No model was checked out of sample." in (out / "tables" / "cross_validation.md").read_text()
-        assert not has_forest  # nothing to plot, and no empty plot
+        # the declared figure says there is nothing to plot
+        assert has_forest and "forest_odds_ratios.png" in {p.name for p in figures}
     else:
         assert has_forest
     if kind == "all intervals blank":
@@ -211,6 +224,13 @@ def test_degenerate_results_render_in_every_format_with_figures(tmp_path, kind):
     assert {p.suffix for p in figures} == {".png", ".pdf"}
 
 
-def test_study_tables_with_no_cases_need_no_model_results(tmp_path):
+def test_study_tables_with_no_cases_are_every_declared_table_with_no_row(tmp_path):
+    from casemeta.study import study_table_names
+
     codebook = syn.codebook(tmp_path)
-    assert study_tables(tmp_path, syn.derived_cases().iloc[:0], codebook, syn.PLAN) == []
+    plan = plan_from_dict(syn.PLAN, codebook)
+    empty = {"crosstabs": syn.crosstabs().iloc[:0], "tests": syn.crosstab_tests().iloc[:0],
+             "models": syn.logistic_models().iloc[:0], "cross_validation": syn.cross_validation().iloc[:0]}
+    tables = study_tables(syn.derived_cases().iloc[:0], empty, codebook, plan)
+    assert [t.name for t in tables] == study_table_names(plan)
+    assert tables[0].title == "Coded cases (0)" and tables[0].frame.empty

@@ -32,6 +32,7 @@ def arg(*flags, **options):
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
+RESULTS_FOLDER = arg("--results", type=Path, help="results folder to read and write (default: results/ of the project)")
 # the results files a publication step reads; the workflow names each, a user may leave them to the study's own
 RESULT_INPUTS = (
     arg("--derived", type=Path, help="derived cases CSV (default: results/<study>/derived_cases.csv)"),
@@ -232,6 +233,7 @@ def _fit(args):
     "export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel",
     STUDY,
     arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
+    RESULTS_FOLDER,
     *RESULT_INPUTS,
     arg("--out", type=Path, nargs="+",
         help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/)"),
@@ -243,15 +245,16 @@ def _export(args):
 
     formats = list(EXPORT_FORMATS) if "all" in args.format else args.format
     study = _study(args)
-    written = export_tables(study, formats, args.derived, _inputs(args, study), args.out)
+    written = export_tables(study, args.results, formats, args.derived, _inputs(args, study), args.out)
     if args.figures:
-        written += export_figures(study)
-    print(f"wrote {len(written)} file(s) under {study.relative(study.results_dir)}")
+        written += export_figures(study, args.results)
+    print(f"wrote {len(written)} file(s) under {study.relative(study.at(args.results).results_dir)}")
 
 
 @command(
     "figures", "draw a study's figures, PNG and PDF: a heat map of each cross-tab, a forest plot of the models",
     STUDY,
+    RESULTS_FOLDER,
     arg("--crosstabs", type=Path, help="crosstabs CSV (default: the study's results/<study>/models/crosstabs.csv)"),
     arg("--models", type=Path, help="logistic models CSV (default: the study's results/<study>/models/logistic_models.csv)"),
     arg("--out", type=Path, nargs="+",
@@ -261,9 +264,9 @@ def _export(args):
 def _figures(args):
     from casemeta.steps.exports import export_figures
 
-    study = _study(args)
+    study = _study(args).at(args.results)
     inputs = {key: getattr(args, key) or study.result("models", key) for key in ("crosstabs", "models")}
-    written = export_figures(study, inputs, args.out)
+    written = export_figures(study, None, inputs, args.out)
     print(f"wrote {len(written)} figure file(s) under {study.relative(study.results_dir / 'figures')}")
 
 
@@ -275,7 +278,7 @@ def _inputs(args, study) -> dict[str, Path] | None:
     from casemeta.plan import load_plan
     from casemeta.steps.exports import model_inputs
 
-    defaults = model_inputs(study, load_plan(study.plan_path, study.codebook()))
+    defaults = model_inputs(study.at(args.results), load_plan(study.plan_path, study.codebook()))
     return {key: given[key] or path for key, path in defaults.items()}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from casemeta.coded.codebook import Codebook, load_codebook
@@ -164,6 +164,19 @@ def find_project_root(start: str | Path = ".") -> Path:
 class Study:
     root: Path
     name: str
+    results: Path | None = None  # where its results go: the project's results/ unless a program puts them elsewhere
+
+    @property
+    def results_root(self) -> Path:
+        return Path(self.results) if self.results is not None else self.root / "results"
+
+    def at(self, results: str | Path | None) -> "Study":
+        """The same study with its results under another folder (None: the project's results/)."""
+        return self if results is None else replace(self, results=Path(results))
+
+    def _path(self, template: str) -> Path:
+        """A result template ("results/{study}/...", as RESULTS holds them) under this study's results folder."""
+        return self.results_root / Path(template.format(study=self.name)).relative_to("results")
 
     @property
     def coded_dir(self) -> Path:
@@ -191,7 +204,7 @@ class Study:
 
     @property
     def results_dir(self) -> Path:
-        return self.root / "results" / self.name
+        return self.results_root / self.name
 
     def relative(self, path: Path) -> Path:
         """`path` as seen from the project folder, for text a reader sees (no machine-specific prefix)."""
@@ -202,7 +215,7 @@ class Study:
 
     def result(self, step: str, key: str) -> Path:
         """The path of one result, e.g. study.result("models", "tests")."""
-        return self.root / RESULTS[step][key].format(study=self.name)
+        return self._path(RESULTS[step][key])
 
     def templates(self, step: str, plan) -> dict[str, str]:
         """Every file a step writes for this study under this plan, relative to the project (key -> path)."""
@@ -218,7 +231,7 @@ class Study:
     def files(self, step: str, plan) -> dict[str, Path]:
         """Every file a step writes for this study under this plan (key -> path): the one list the
         workflow rule declares as its outputs and the step writes."""
-        return {k: self.root / v.format(study=self.name) for k, v in self.templates(step, plan).items()}
+        return {k: self._path(v) for k, v in self.templates(step, plan).items()}
 
     def codebook(self) -> Codebook:
         return load_codebook(self.codebook_path)
@@ -232,7 +245,7 @@ class Study:
         removed = []
         for later in steps:
             paths = [self.result(later, key) for key in RESULTS[later]]
-            paths += [self.root / f.format(study=self.name) for f in FOLDERS.get(later, ())]
+            paths += [self._path(f) for f in FOLDERS.get(later, ())]
             for path in paths:
                 if path.is_dir():
                     shutil.rmtree(path)

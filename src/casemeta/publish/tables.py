@@ -188,7 +188,8 @@ def crosstab_counts(part: pd.DataFrame, with_missing: bool = False) -> pd.DataFr
             row[f"{o}:n"] = int(part.loc[mine & outcome_value.isin([0, 1]), "count"].sum())
             row[f"{o}:missing"] = int(part.loc[mine & outcome_value.isna(), "count"].sum())
         rows.append(row)
-    out = pd.DataFrame(rows, index=pd.Index(categories, name="condition_value", dtype=object))
+    columns = ["label", "N", *(f"{o}{part}" for o in outcomes for part in ("", ":n", ":missing"))]
+    out = pd.DataFrame(rows, columns=columns, index=pd.Index(categories, name="condition_value", dtype=object))
     out.attrs["outcomes"] = outcomes
     out.attrs["missing_condition"] = int(part.loc[value.isna() & (part["outcome"] == outcomes[0]), "count"].sum()) if outcomes else 0
     return out
@@ -199,15 +200,21 @@ def share_cell(k: int, n: int) -> str:
     return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"
 
 
-def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook, missing: str = "note") -> list[PubTable]:
+def crosstab_tables(crosstabs: pd.DataFrame, codebook: Codebook, missing: str = "note",
+                    conditions: list[str] | None = None, outcomes: list[str] | None = None) -> list[PubTable]:
     """One table per condition: cases in each category (N) and, for each outcome, how many of those
     observed on it have it. Every share divides by its own n: a case with no value of the outcome is
     left out of that outcome's cell (and its footnote says so), one with no value of the condition
-    out of every row (a note, or a Missing row where the plan asks)."""
+    out of every row (a note, or a Missing row where the plan asks). One table per condition of the plan
+    (`conditions`; default: those of the results), even one the results hold no row of."""
     tables = []
-    for condition, part in crosstabs.groupby("condition", sort=False):
+    for condition in (conditions if conditions is not None else list(dict.fromkeys(crosstabs["condition"]))):
+        part = crosstabs[crosstabs["condition"] == condition]
         counts = crosstab_counts(part, with_missing=(missing == "row"))
-        outcomes = counts.attrs["outcomes"]
+        outcomes = counts.attrs["outcomes"] or list(outcomes or [])
+        for column in (f"{o}{part}" for o in outcomes for part in ("", ":n", ":missing")):
+            if column not in counts.columns:  # a condition the results hold no row of
+                counts[column] = 0
         out = pd.DataFrame({codebook.label(condition): counts["label"].to_list(), "N": counts["N"].astype(str).to_list()})
         for outcome in outcomes:
             out[codebook.label(outcome)] = [share_cell(k, n) for k, n in zip(counts[outcome], counts[f"{outcome}:n"])]
@@ -454,7 +461,9 @@ def study_tables(derived: pd.DataFrame, results: dict[str, pd.DataFrame], codebo
     tables = [case_listing(derived, codebook, list(pub.case_columns), pub.case_listing_limit)]
     if plan.reproduce is not None:
         tables += reproduced_tables(results["reproduction"], plan.reproduce.titles, plan.reproduce.case_listing)
-    tables += crosstab_tables(results["crosstabs"], codebook, plan.crosstabs.missing)
+    if plan.crosstabs.outcomes:
+        tables += crosstab_tables(results["crosstabs"], codebook, plan.crosstabs.missing, list(plan.crosstabs.conditions),
+                                  list(plan.crosstabs.outcomes))
     tables.append(tests_table(results["tests"], codebook))
     tables += model_tables(results["models"], plan, codebook)
     tables.append(cross_validation_table(results["cross_validation"], codebook, plan))

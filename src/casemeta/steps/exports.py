@@ -25,7 +25,9 @@ def require_results(paths) -> None:
     """Results the workflow makes, or one clear error naming those missing and how to make them."""
     missing = [Path(p) for p in paths if not Path(p).is_file()]
     if missing:
-        where = missing[0] if len(missing) == 1 else ", ".join(map(str, missing))
+        folders = {p.parent for p in missing}
+        where = missing[0] if len(missing) == 1 else (f"{missing[0].parent}: {', '.join(p.name for p in missing)}"
+                                                      if len(folders) == 1 else ", ".join(map(str, missing)))
         raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {missing[0]}`)")
 
 
@@ -61,10 +63,12 @@ def chosen_files(expected: dict[str, Path], given: list[Path] | None, command: s
     return expected
 
 
-def export_tables(study: Study, formats: list[str], derived: Path | None = None, inputs: dict[str, Path] | None = None,
-                  out: list[Path] | None = None) -> list[Path]:
+def export_tables(study: Study, results: Path | None, formats: list[str], derived: Path | None = None,
+                  inputs: dict[str, Path] | None = None, out: list[Path] | None = None) -> list[Path]:
     """Every table of the study in every format: results/<study>/tables/<table>.<ext>, tables.tex, the Word and
-    Excel files and summary.md (casemeta.study lists them; `out`, where given, must name the same files)."""
+    Excel files and summary.md (casemeta.study lists them; `out`, where given, must name the same files).
+    `results`: the results folder to read and write (None: the project's results/)."""
+    study = study.at(results)
     codebook = study.codebook()
     plan = load_plan(study.plan_path, codebook)
     derived = derived or study.result("derive", "derived")
@@ -73,6 +77,8 @@ def export_tables(study: Study, formats: list[str], derived: Path | None = None,
     results = read_results(inputs or model_inputs(study, plan))
     files = chosen_files(format_files(study.files("export", plan), formats), out, "export")
     tables = study_tables(frame, results, codebook, plan)
+    if "xlsx" in formats:
+        writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     if not len(frame):
         log.warning("%s", no_cases_message(study))
     written = [atomic_io.write_text(files["summary"], summary(study, codebook, frame, tables))] if "summary" in files else []
@@ -85,6 +91,16 @@ def format_files(files: dict[str, Path], formats: list[str]) -> dict[str, Path]:
     exts = {RENDERERS[f][1] for f in formats if f in RENDERERS}
     keep = {"summary"} | {k for k in ("latex", "docx", "xlsx") if k in formats}
     return {k: p for k, p in files.items() if k in keep or k.rsplit(".", 1)[-1] in exts}
+
+
+def files_in_folder(folder: Path, name: str, table_names) -> dict[str, Path]:
+    """A study export's layout in any folder (a program's or a test's): tables/<table>.<ext>, tables.tex,
+    <name>_tables.docx and .xlsx, as write_formats takes them."""
+    from casemeta.study import table_files
+
+    folder = Path(folder)
+    return {**{k: folder / v for k, v in table_files("tables", table_names).items()},
+            "latex": folder / "tables.tex", "docx": folder / f"{name}_tables.docx", "xlsx": folder / f"{name}_tables.xlsx"}
 
 
 def write_formats(tables: list[PubTable], files: dict[str, Path], title: str, formats: list[str]) -> list[Path]:
@@ -128,9 +144,11 @@ def write_formats(tables: list[PubTable], files: dict[str, Path], title: str, fo
 TABLE_EXTS = {ext for _, ext in RENDERERS.values()}
 
 
-def export_figures(study: Study, inputs: dict[str, Path] | None = None, out: list[Path] | None = None) -> list[Path]:
+def export_figures(study: Study, results: Path | None = None, inputs: dict[str, Path] | None = None,
+                   out: list[Path] | None = None) -> list[Path]:
     """A heat map of every cross-tab and a forest plot of the models, PNG and PDF (casemeta.study lists
-    them): for a study with no cases, each says so."""
+    them): for a study with no cases, each says so. `results`: as for export_tables."""
+    study = study.at(results)
     codebook = study.codebook()
     plan = load_plan(study.plan_path, codebook)
     found = read_results(inputs or {key: study.result("models", key) for key in ("crosstabs", "models")})

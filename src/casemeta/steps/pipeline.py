@@ -136,12 +136,15 @@ def reproduce_study(study: Study, derived_path: Path, out_csv: Path, out_checks:
     log.info("%d of %d published numbers reproduce", int(reproduction["match"].sum()), len(reproduction))
 
 
-def models_study(study: Study, derived_path: Path | None, outputs: dict[str, Path] | None, draws: int, seed: int) -> None:
+def models_study(study: Study, derived_path: Path | None, outputs: dict[str, Path] | Path | None, draws: int, seed: int) -> None:
     """Every cross-tab test, logistic model and leave-one-out check of the study's plan, into `outputs`
-    (crosstabs, tests, models, cross_validation; default: the study's result paths)."""
+    (crosstabs, tests, models, cross_validation; default: the study's result paths; a folder: the four
+    files under their usual names in it)."""
     from casemeta.steps.model_runs import run_models
 
     codebook = study.codebook()
     derived_path = derived_path or study.result("derive", "derived")
-    outputs = outputs or {key: study.result("models", key) for key in RESULTS["models"]}
+    if outputs is None or isinstance(outputs, (str, Path)):
+        usual = {key: study.result("models", key) for key in RESULTS["models"]}
+        outputs = usual if outputs is None else {key: Path(outputs) / path.name for key, path in usual.items()}
     run_models(load_derived(derived_path, codebook), load_plan(study.plan_path, codebook), codebook, outputs, draws, seed)
