@@ -64,18 +64,19 @@ def test_k_is_the_rarer_outcomes_count_when_below_ten():
 def test_the_plan_threshold_reaches_the_csv_and_the_publication_note(tmp_path):
     from casemeta.coded.case_table import load_cases
     from casemeta.coded.derive import derive
-    from casemeta.plan import load_plan
+    from casemeta.plan import plan_from_dict, read_plan
     from casemeta.publish.tables import cross_validation_table
     from casemeta.steps.model_runs import run_models
+    from casemeta import atomic_io
     from casemeta.study import Study
     from conftest import ROOT
 
     study = Study(ROOT, "african_clusters")
     codebook = study.codebook()
-    plan = load_plan(study.plan_path, codebook)
-    plan = {**plan, "models": {**plan["models"], "loo_max_cases": 20}}  # the study has 25 cases
+    raw = read_plan(study.plan_path)
+    plan = plan_from_dict({**raw, "models": {**raw["models"], "loo_max_cases": 20}}, codebook)  # the study has 25 cases
     run_models(derive(load_cases(study.cases_path, codebook), codebook), plan, codebook, tmp_path, 1000, 1)
-    cv = pd.read_csv(tmp_path / "cross_validation.csv", keep_default_na=False)
+    cv = atomic_io.read_caveats(pd.read_csv(tmp_path / "cross_validation.csv", keep_default_na=False))
     assert all(s.endswith("-fold stratified, seed 1") for s in cv["scheme"] if s)
     assert any(cv["scheme"])
     table = cross_validation_table(cv, codebook, plan)

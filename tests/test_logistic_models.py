@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from casemeta.stats.caveats import render
+
 from casemeta.errors import CasemetaError
 from casemeta.stats.logistic_models import fit_logistic
 from conftest import REFERENCE
@@ -52,7 +54,8 @@ def test_auto_finds_the_quasi_complete_separation_of_nv_and_uses_firth(endometri
     assert fit.method == "firth"
     assert fit.separation.kind == "quasi-complete"
     assert fit.separation.infinite_terms == ("+NV",)
-    assert "Firth's penalized likelihood used instead of ML" in fit.note
+    assert "Firth's penalized likelihood used instead of ML" in render(fit.caveats)
+    assert [(c.code, c.variables, c.value["signs"]) for c in fit.caveats] == [("separation_firth", ("NV",), ("+",))]
     assert set(fit.table()["separation"]) == {"quasi-complete (+NV infinite under ML)"}
 
 
@@ -119,7 +122,7 @@ def test_ml_on_separated_data_says_it_must_not_be_reported():
     fit = fit_logistic(data, "y ~ x", "ml")
     assert fit.method == "ml"
     assert fit.separation.kind == "quasi-complete"
-    assert fit.note.startswith("WARNING: quasi-complete (+x infinite under ML)")
+    assert render(fit.caveats).startswith("WARNING: quasi-complete (+x infinite under ML)")
 
 
 def test_the_25_clusters_international_sellers_separate(clusters):

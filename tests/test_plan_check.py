@@ -21,7 +21,7 @@ def test_shipped_plans_fit_their_codebooks(root):
     for name in ("african_clusters", "pipkin_fuentes"):
         from casemeta.study import Study
         study = Study(root, name)
-        assert load_plan(study.plan_path, study.codebook())["study"] == name
+        assert load_plan(study.plan_path, study.codebook()).study == name
 
 
 def test_a_typo_names_the_file_the_key_path_and_the_closest_names(project):
@@ -120,7 +120,7 @@ def test_a_step_with_invalidate_removes_later_results_even_when_it_fails(project
     (results / "summary.md").write_text("25 coded case(s)")
     (results / "derived_cases.csv").write_text("kept: models comes after derive")
     code = main(["--root", str(project), "models", "--study", "african_clusters", "--derived", str(project / "missing.csv"),
-                 "--out-dir", str(results / "models"), "--invalidate"])
+                 "--models", str(results / "models" / "logistic_models.csv"), "--invalidate"])
     assert code != 0
     assert not (results / "tables").exists() and not (results / "summary.md").exists()
     assert (results / "derived_cases.csv").exists()
@@ -135,7 +135,7 @@ def test_a_bug_is_logged_with_its_traceback_in_the_rule_log(project, monkeypatch
     monkeypatch.setattr(pipeline, "models_study", broken)
     log = tmp_path / "models.log"
     code = main(["--root", str(project), "--log", str(log), "models", "--study", "african_clusters",
-                 "--derived", "x.csv", "--out-dir", str(tmp_path)])
+                 "--derived", "x.csv", "--models", str(tmp_path / "logistic_models.csv")])
     assert code == 2
     text = log.read_text()
     assert "internal error in `casemeta models`" in text and "Traceback" in text and "2 classes" in text

@@ -6,7 +6,7 @@ import pytest
 from casemeta.coded.case_table import load_cases
 from casemeta.coded.derive import derive
 from casemeta.steps.model_runs import run_models
-from casemeta.plan import load_plan
+from casemeta.plan import load_plan, plan_from_dict, read_plan
 from casemeta.publish.tables import PENALIZED, fmt_number, fmt_p, model_tables, stars
 
 
@@ -38,7 +38,7 @@ def test_odds_ratio_table_without_stars(fitted):
 
 def test_log_odds_with_standard_errors_and_stars(fitted):
     models, plan, codebook = fitted
-    plan = {**plan, "publication": {"model_display": "estimate", "stars": True}}
+    plan = plan_from_dict({**read_plan(plan.path), "publication": {"model_display": "estimate", "stars": True}}, codebook)
     table = model_tables(models, plan, codebook)[0]
     fit = models[(models["model"] == "dynamic ~ market") & (models["term"] == "sells_internationally")].iloc[0]
     row = table.frame[table.frame.iloc[:, 0] == "Sells internationally"].index[0]
@@ -71,8 +71,9 @@ def test_a_category_predictor_uses_the_codebooks_reference_level_and_labels_ever
 
     study = Study(ROOT, "african_clusters")
     codebook = study.codebook()
-    plan = load_plan(study.plan_path, codebook)
-    plan = {**plan, "models": {"outcomes": ["dynamic"], "predictor_sets": {"orientation": {"label": "Market orientation", "terms": ["market_orientation"]}}}}
+    plan = plan_from_dict({**read_plan(study.plan_path), "models": {
+        "outcomes": ["dynamic"], "predictor_sets": {"orientation": {"label": "Market orientation", "terms": ["market_orientation"]}}}},
+        codebook)
     run_models(derive(load_cases(study.cases_path, codebook), codebook), plan, codebook, tmp_path, 1000, 1)
     models = pd.read_csv(tmp_path / "logistic_models.csv")
     # sorted order would make `domestic` the reference; the codebook declares local_only

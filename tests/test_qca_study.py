@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warnings
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
 from casemeta.stats.qca import QcaSpec, run_qca
 from casemeta.steps.qca_runs import publish
-from casemeta.study import Study
+from casemeta.study import Study, qca_files
 from conftest import REFERENCE
 from test_plan_check import _edit
 
@@ -46,10 +48,12 @@ def warnings_are_errors():
 def test_a_study_too_small_for_a_solution_says_why(frame, expected_note, tmp_path):
     result = run_qca(frame, SPEC)
     assert result.solutions.empty
-    assert any(n.startswith(expected_note) for n in result.notes), result.notes
+    said = [c.message() for c in result.caveats]
+    assert any(n.startswith(expected_note) for n in said), said
     assert len(result.truth_table) == len(set(map(tuple, frame[["A", "B"]].to_numpy())))
-    publish(result, SPEC, "small", tmp_path, list(frame.index))  # tables and plots are written all the same
-    assert (tmp_path / "tables" / "solutions.md").is_file()
+    files = {k: tmp_path / Path(v).relative_to("results/{study}/qca/small") for k, v in qca_files("small").items()}
+    publish(result, SPEC, "small", files, list(frame.index))  # tables and plots are written all the same
+    assert (tmp_path / "tables" / "solutions.md").is_file() and (tmp_path / "figures" / "xy_plots.png").is_file()
 
 
 def test_two_cases_one_each_way():
@@ -113,10 +117,10 @@ def test_a_study_with_no_cases_yet_says_so(project, capsys):
     derived = project / "derived.csv"
     assert main(["--root", str(project), "validate", "--study", study.name, "--out", str(project / "valid.csv")]) == 0
     assert main(["--root", str(project), "derive", "--study", study.name, "--cases", str(project / "valid.csv"), "--out", str(derived)]) == 0
-    assert main(["--root", str(project), "qca-study", "--study", study.name, "--derived", str(derived),
-                 "--out-dir", str(study.result("qca", "tables")), "--summary", str(study.result("qca", "summary"))]) == 0
+    assert main(["--root", str(project), "qca-study", "--study", study.name, "--derived", str(derived)]) == 0
     assert "No cases yet" in study.result("qca", "summary").read_text()
-    assert pd.read_csv(study.result("qca", "tables") / "beyond_treadmilling" / "solutions.csv").empty
+    plan = load_plan(study.plan_path, study.codebook())
+    assert pd.read_csv(study.files("qca", plan)["beyond_treadmilling/data/solutions"]).empty
 
 
 def test_clusters_qca_reads_the_calibrated_external_economies(clusters):

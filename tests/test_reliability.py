@@ -106,8 +106,8 @@ def _irrcac_reference() -> dict[str, tuple[float, float, float, float]]:
 
 def test_every_coefficient_with_its_se_and_interval_equals_irrcac():
     codes = pd.read_csv(REFERENCE / "agreement_ben_gerry.csv", dtype=str, keep_default_na=False).set_index("unit")
-    values, note = agreement(codes.replace({"NA": np.nan}))
-    assert note == ""
+    values, caveat = agreement(codes.replace({"NA": np.nan}))
+    assert caveat is None  # every coefficient computed
     for name, (value, se, low, high) in _irrcac_reference().items():
         scale = 100 if name == "percent_agreement" else 1  # casemeta gives percent agreement in percent
         assert values[name] / scale == pytest.approx(value, abs=1e-4), name

@@ -47,4 +47,6 @@ def test_a_study_with_no_cases_gives_a_message_not_a_failure(project):
     summary = (results / "pipkin_fuentes" / "summary.md").read_text()
     assert "No coded cases yet in data/coded/pipkin_fuentes/cases.csv" in summary and "casemeta new-case --study pipkin_fuentes" in summary
     assert str(project) not in summary  # no machine-specific path in a file meant for readers
-    assert (results / "pipkin_fuentes" / "tables" / "no_cases.md").exists()
+    # every table the plan gives is written, empty: the case listing says 0 cases, the models why none is estimable
+    assert "Coded cases (0)" in (results / "pipkin_fuentes" / "tables" / "cases.md").read_text()
+    assert "not estimable: no cases" in (results / "pipkin_fuentes" / "tables" / "models_leap_forward.md").read_text()

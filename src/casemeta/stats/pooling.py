@@ -27,7 +27,7 @@ from scipy import stats
 
 from casemeta.stats import random_effects as re
 from casemeta.stats.conditional_odds import exact_conditional
-from casemeta.stats.caveats import Caveat, attach, merge
+from casemeta.stats.caveats import Caveat, attach, merge, render
 from casemeta.stats.strata_tables import COUNTS, not_counts
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
@@ -36,8 +36,8 @@ METHOD_LABELS = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed"
                  "exact_conditional": "Exact conditional", "cmh_test": "Cochran–Mantel–Haenszel test",
                  "tarone_test": "Tarone's homogeneity test"}
 COLUMNS = ("method", "log_or", "std_error", "ci_low", "ci_high", "odds_ratio", "or_ci_low", "or_ci_high",
-           "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note", "caveats")
-EXTRA = ("h2", "tau2_se", "k")  # in the synthesis results, not in `casemeta pool`'s fixed columns
+           "statistic", "df", "p_value", "tau2", "i2", "q", "q_p_value", "note")
+EXTRA = ("h2", "tau2_se", "k", "caveats")  # in the synthesis results, not in `casemeta pool`'s fixed columns
 INVERSE_VARIANCE = ("fixed", "random_dl", "random_reml")
 
 
@@ -245,12 +245,17 @@ def study_odds_ratio(a: int, b: int, c: int, d: int, level: float = 0.95) -> dic
     reason = _margin_reason(a, b, c, d)
     if reason:
         return {"odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan, "interval": "",
-                "caveats": (Caveat.of("margin", blank="odds_ratio", reason=reason),)}
+                **_said(Caveat.of("margin", blank="odds_ratio", reason=reason))}
     if min(a, b, c, d) == 0:
         found = exact_conditional(np.array([[a, b, c, d]]), level)
         return {"odds_ratio": found["odds_ratio"], "or_ci_low": found["or_ci_low"], "or_ci_high": found["or_ci_high"],
-                "interval": "exact conditional", "caveats": (Caveat.of("study_zero_cell"),)}
+                "interval": "exact conditional", **_said(Caveat.of("study_zero_cell"))}
     y, v, _ = log_odds_ratios(np.array([[a, b, c, d]]))
     row = _estimate("", float(y[0]), float(np.sqrt(v[0])), level)
     return {"odds_ratio": row["odds_ratio"], "or_ci_low": row["or_ci_low"], "or_ci_high": row["or_ci_high"],
-            "interval": "Woolf (log-normal)", "caveats": ()}
+            "interval": "Woolf (log-normal)", **_said()}
+
+
+def _said(*caveats: Caveat) -> dict:
+    """A row's caveats and their words (the `caveats` and `note` of a results row)."""
+    return {"caveats": tuple(caveats), "note": render(caveats)}
