@@ -180,6 +180,26 @@ def all_outputs():
     return outputs
 
 
+def publication_outputs(name, step, caption, suffix):
+    """The step's files, those ending in `suffix` shown in the Snakemake report."""
+    return [report(p, caption=caption, category="Tables" if step == "export" else "Figures", subcategory=name)
+            if p.endswith(suffix) else p for p in step_files(name, step)]
+
+
+def model_results(name):
+    """The models step's files of a study, as export and figures read them."""
+    return {key: result("models", key).format(study=name) for key in RESULTS["models"]}
+
+
+def synthesis_outputs():
+    captions = {"studies": "synthesis_studies", "pooled": "synthesis_pooled", "forest": "synthesis_forest"}
+    files = synthesis_files(SYNTHESIS_PAIRS or [])
+    out = {key: report(path, caption=f"../report/{captions[key]}.rst", category="Synthesis") if key in captions
+           else report(path, caption="../report/synthesis_tables.rst", category="Synthesis") if path.endswith(".html")
+           else path for key, path in files.items()}
+    return {key.replace(".", "_"): path for key, path in out.items()}  # keys name the outputs: no dots
+
+
 def stop_scheduler_timers():
     """Snakemake's scheduler arms a one-second threading.Timer after each pass (its job-rate limit,
     --max-jobs-per-timespan, default 100/1s; snakemake/scheduling/job_scheduler.py,

@@ -5,17 +5,6 @@
 # writes (casemeta.study lists them; the command checks that --out names the same files).
 
 
-def publication_outputs(name, step, caption, suffix):
-    """The step's files, those ending in `suffix` shown in the Snakemake report."""
-    return [report(p, caption=caption, category="Tables" if step == "export" else "Figures", subcategory=name)
-            if p.endswith(suffix) else p for p in step_files(name, step)]
-
-
-def model_results(name):
-    """The models step's files of a study, as export and figures read them."""
-    return {key: result("models", key).format(study=name) for key in RESULTS["models"]}
-
-
 for _name in CHECKED:
 
     rule:

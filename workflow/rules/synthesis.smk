@@ -4,15 +4,6 @@
 # pairs (casemeta.study.synthesis_files lists every file).
 
 
-def synthesis_outputs():
-    captions = {"studies": "synthesis_studies", "pooled": "synthesis_pooled", "forest": "synthesis_forest"}
-    files = synthesis_files(SYNTHESIS_PAIRS or [])
-    out = {key: report(path, caption=f"../report/{captions[key]}.rst", category="Synthesis") if key in captions
-           else report(path, caption="../report/synthesis_tables.rst", category="Synthesis") if path.endswith(".html")
-           else path for key, path in files.items()}
-    return {key.replace(".", "_").replace("/", "_"): path for key, path in out.items()}
-
-
 if synthesis_runs():  # never with only some studies configured: it would rewrite the synthesis with fewer
 
     rule synthesize:
