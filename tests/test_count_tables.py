@@ -12,7 +12,7 @@ from casemeta.plan import load_plan
 def tables(clusters):
     codebook = clusters.codebook()
     frame = derive(load_cases(clusters.cases_path, codebook), codebook)
-    specs = load_plan(clusters.plan_path, clusters.codebook())["reproduce"]["tables"]
+    specs = load_plan(clusters.plan_path, clusters.codebook()).reproduce.tables
     return {s["table"]: count_table(frame, s, codebook) for s in specs}
 
 

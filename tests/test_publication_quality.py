@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from casemeta.plan import load_plan, set_label
+from casemeta.plan import load_plan
 from casemeta.steps import exports
 from casemeta.steps.pipeline import derive_study, models_study, reproduce_study
 from casemeta.study import Study
@@ -108,7 +108,7 @@ def _internal_names(study: Study) -> set[str]:
     codebook = study.codebook()
     plan = load_plan(study.plan_path, codebook)
     names = {v.name for v in (*codebook.variables, *codebook.derived) if v.name != v.label.lower()}
-    names |= {name for name, spec in plan["models"]["predictor_sets"].items() if name != set_label(name, spec).lower()}
+    names |= {m.predictor_set for m in plan.models if m.predictor_set != m.label.lower()}
     return names
 
 
