@@ -165,7 +165,7 @@ def cases_sheet(book, codebook: Codebook, rows: list[dict[str, str]], blank_rows
     if coder:
         for r in range(FIRST_ROW + len(rows), last + 1):
             _text(ws, r, len(codebook.variables) + [f.name for f in PROVENANCE_FIELDS].index("_coder") + 1, coder)
-    ws.row_dimensions[LABEL_ROW].height = 45
+    ws.row_dimensions[LABEL_ROW].height = 32
     ws.freeze_panes = f"B{FIRST_ROW}"  # header rows and the case column stay in view
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
@@ -261,8 +261,9 @@ def write_consensus(codebook: Codebook, path: str | Path, rows: list[dict[str, s
         target = f"{letters[var.name]}{FIRST_ROW + int(d['row'])}"
         link = _text(ws, r, decision_col + 1, f"{CASES_SHEET}!{target}")
         link.hyperlink = f"#{CASES_SHEET}!{target}"
-    for c in range(1, len(header) + 1):
-        ws.column_dimensions[get_column_letter(c)].width = 28 if c <= 3 else 16
+    for c, text in enumerate(header, start=1):
+        longest = max([len(str(text)), *(len(str(ws.cell(row=r, column=c).value or "")) for r in range(2, len(disputes) + 2))])
+        ws.column_dimensions[get_column_letter(c)].width = min(max(longest + 2, 10), 32)
     ws.freeze_panes = "B2"
     _text(ws, len(disputes) + 3, 1, (f"Type each decision in column {decision_letter} (its drop-down holds the codebook's values"
                                      f"; {BLANK_DECISION} leaves a variable that may be missing empty), then: casemeta "
