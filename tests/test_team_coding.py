@@ -296,3 +296,29 @@ def test_libreoffice_opens_the_form_and_the_consensus(project, tmp_path, name):
         lines = (out / f"{path.stem}.csv").read_text(encoding="utf-8", errors="replace").splitlines()
         codebook = Study(project, name).codebook()
         assert lines[1].split(",")[: len(codebook.variables)] == codebook.coded_columns
+
+
+def test_a_decision_typed_in_the_cases_sheet_counts_and_a_contradicting_one_is_refused(project, tmp_path, capsys):
+    a, b = two_coders(project, tmp_path)
+    consensus = tmp_path / "consensus.xlsx"
+    assert run(project, "reconcile", "--study", "african_clusters", a, b, "--out", consensus) == 0
+    book = load_workbook(consensus)
+    book["cases"]["H3"].value = "0"  # synthetic_1's growth, decided where it shows
+    book["disagreements"]["F3"].value = "1"
+    book["disagreements"]["F4"].value = "1"
+    book["cases"]["S5"].value = "0"  # contradicts F4
+    book.save(consensus)
+    agreed = tmp_path / "agreed.csv"
+    assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 1
+    err = capsys.readouterr().err
+    assert "1 disputed cell(s) not settled" in err
+    assert "disagreements!F4 (case 'synthetic_3', variable 'support_external'): decision '1' differs from '0' typed in " in err
+    assert "consensus.xlsx: cases!S5 (case 'synthetic_3'), column 'support_external'; keep one" in err and not agreed.exists()
+    book["cases"]["S5"].value = None
+    book.save(consensus)
+    assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 0
+    lines = agreed.read_text().splitlines()
+    assert lines[0].endswith(",_source,_pages,_coder,_coded_on,_consensus")
+    assert lines[1].split(",")[7] == "0" and lines[1].endswith(",yes")
+    assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 1  # never overwritten
+    assert "exists already" in capsys.readouterr().err

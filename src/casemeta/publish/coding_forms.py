@@ -29,6 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook, Variable
@@ -260,7 +261,8 @@ def write_consensus(codebook: Codebook, path: str | Path, rows: list[dict[str, s
         validations[var.name].add(decision.coordinate)
         target = f"{letters[var.name]}{FIRST_ROW + int(d['row'])}"
         link = _text(ws, r, decision_col + 1, f"{CASES_SHEET}!{target}")
-        link.hyperlink = f"#{CASES_SHEET}!{target}"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{CASES_SHEET}!{target}")  # within the workbook
+        link.style = "Hyperlink"
     for c, text in enumerate(header, start=1):
         longest = max([len(str(text)), *(len(str(ws.cell(row=r, column=c).value or "")) for r in range(2, len(disputes) + 2))])
         ws.column_dimensions[get_column_letter(c)].width = min(max(longest + 2, 10), 32)
