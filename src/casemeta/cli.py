@@ -284,11 +284,16 @@ def _inputs(args, study) -> dict[str, Path] | None:
 
 @command(
     "new-case", "write a blank case template with every codebook variable, its allowed values and description",
-    STUDY, arg("--out", type=Path, help="file to write (default: print); use .yaml"),
+    STUDY, arg("--out", type=Path, help="file to write (default: print); use .yaml, or .xlsx with --format xlsx"),
+    arg("--format", choices=["yaml", "xlsx"], help="yaml template (default) or xlsx coding form (default: from --out's suffix)"),
+    arg("--cases", type=int, default=10, help="xlsx: rows to fill (default: 10)"),
+    arg("--coder", default="", help="xlsx: the coder's name, written into every row"),
 )
 def _new_case(args):
     from casemeta.coded.case_entry import case_template
 
+    if (args.format or ("xlsx" if args.out is not None and args.out.suffix.lower() == ".xlsx" else "yaml")) == "xlsx":
+        return _new_form(args)
     text = case_template(_study(args).codebook())
     if args.out is None:
         sys.stdout.write(text)
@@ -299,9 +304,67 @@ def _new_case(args):
     print(f"wrote {args.out}; fill it in, then: casemeta add-case --study {args.study} {args.out}")
 
 
+# ---- coding with a team: spreadsheet forms, reconciliation of coders, provenance of cases (issue 22)
+def _new_form(args):
+    from casemeta.publish.coding_forms import write_form
+
+    if args.out is None or args.out.suffix.lower() != ".xlsx":
+        raise CasemetaError("--format xlsx: name the workbook to write with --out FILE.xlsx")
+    if not 1 <= args.cases <= 10_000:
+        raise CasemetaError(f"--cases {args.cases}: expected a number of rows from 1 to 10000")
+    if args.out.exists():
+        raise CasemetaError(f"{args.out}: exists already; choose another file (nothing was overwritten)")
+    write_form(_study(args).codebook(), args.out, args.cases, args.coder.strip())
+    print(f"wrote {args.out}; fill in the sheet 'cases', then: casemeta add-case --study {args.study} {args.out}")
+
+
 @command(
-    "add-case", "validate a filled template or a CSV of coded cases and append it to data/coded/<study>/cases.csv",
-    STUDY, arg("file", type=Path, help="filled template (.yaml) or CSV with the study's coded columns"),
+    "reconcile", "coders' files (xlsx forms or CSV) into a consensus workbook with every disagreement to decide; "
+                 "or one decided consensus workbook into the agreed cases (CSV) for add-case",
+    STUDY, arg("files", type=Path, nargs="+", help="two or more coders' files; or one consensus workbook"),
+    arg("--out", type=Path, required=True, help="consensus .xlsx to write (coders' files), or agreed .csv (a consensus)"),
+)
+def _reconcile(args):
+    from casemeta.steps import reconcile
+
+    study = _study(args)
+    data = (_root(args) / "data").resolve()
+    if args.out.resolve().is_relative_to(data):
+        raise CasemetaError(f"--out {args.out}: inside {data}; cases enter data/ only through add-case: choose another folder")
+    if len(args.files) == 1 and reconcile.is_consensus(args.files[0]):
+        done = reconcile.finish(study.codebook(), args.files[0], args.out)
+        print(f"wrote {args.out}: {done['cases']} agreed case(s); add them: casemeta add-case --study {args.study} {args.out}")
+        return
+    done = reconcile.compare(study.codebook(), args.files, args.out)
+    print(f"wrote {args.out}: {done['cases']} case(s) coded by two or more coders, {done['disagreements']} disagreement(s) "
+          f"to decide, {len(done['single'])} case(s) coded by one coder only; decide each in the sheet 'disagreements', "
+          f"then: casemeta reconcile --study {args.study} {args.out} --out agreed.csv")
+
+
+@command("cases", "list a study's coded cases; --provenance: with where each came from (source, pages, coders, date)",
+         STUDY, arg("--provenance", action="store_true", help="add the provenance of each case (data/coded/<study>/provenance.csv)"))
+def _cases(args):
+    from casemeta.coded.case_table import read_cases
+    from casemeta.coded.provenance import COLUMNS, provenance_path, read_provenance
+
+    study = _study(args)
+    codebook = study.codebook()
+    frame = read_cases(study.cases_path, codebook)[0]
+    ids = frame[codebook.id_column].str.strip() if codebook.id_column in frame.columns else pd.Series(dtype=str)
+    listing = pd.DataFrame({codebook.id_column: ids})
+    if args.provenance:
+        records = read_provenance(provenance_path(study.cases_path)).drop_duplicates("case_id", keep="last")
+        listing = listing.merge(records.rename(columns={"case_id": codebook.id_column}), how="left",
+                                on=codebook.id_column).reindex(columns=[codebook.id_column, *COLUMNS[1:]]).fillna("")
+    print(f"{study.name}: {len(listing)} case(s)" + (" (provenance blank: added before provenance was kept, or recoded "
+          "from data/raw)" if args.provenance and (listing["added_on"] == "").any() else ""))
+    if len(listing):
+        print(listing.to_string(index=False))
+
+
+@command(
+    "add-case", "validate a filled template, coding form (.xlsx) or CSV of coded cases and append it to data/coded/<study>/cases.csv",
+    STUDY, arg("file", type=Path, help="filled template (.yaml), coding form (.xlsx) or CSV with the study's coded columns"),
 )
 def _add_case(args):
     from casemeta.coded.case_entry import add_cases

@@ -15,6 +15,8 @@ import yaml
 from casemeta import atomic_io
 from casemeta.coded.case_table import Origin, csv_text, read_cases, read_rows, read_text, validate_cases
 from casemeta.coded.codebook import Codebook
+from casemeta.coded.coding_forms import CONSENSUS_FIELD, PROVENANCE_NAMES, is_workbook, provenance_problems, read_cases_sheet
+from casemeta.coded.provenance import new_rows as provenance_rows, provenance_path, updated_text as updated_provenance
 from casemeta.errors import CasemetaError
 
 
@@ -93,12 +95,33 @@ def read_template(path: Path) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def read_new_cases(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[Origin]]:
-    """A filled template (.yaml/.yml) or a CSV of coded cases, every cell as text, and where each row is."""
+    """A filled template (.yaml/.yml), a coding form (.xlsx) or a CSV of coded cases, every cell as text, and
+    where each row is."""
+    frame, origins, _, _ = read_new_cases_with_provenance(path, codebook)
+    return frame, origins
+
+
+def read_new_cases_with_provenance(path: str | Path, codebook: Codebook):
+    """(cases as text, where each row is, their provenance columns or None, problems with those).
+
+    A coding form's empty template rows are left out; its provenance (source, coder: required) is checked
+    cell by cell. A CSV may carry the provenance columns a reconciled file has (`_source`, ..., `_consensus`)."""
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         values, lines = read_template(path)
-        return pd.DataFrame([values], columns=list(values), dtype=str), [Origin(path, field_lines=lines)]
-    return read_cases(path, codebook)
+        return pd.DataFrame([values], columns=list(values), dtype=str), [Origin(path, field_lines=lines)], None, []
+    if is_workbook(path):
+        sheet = read_cases_sheet(path, codebook)
+        problems = provenance_problems(sheet.provenance, sheet.origins, sheet.frame[codebook.id_column])
+        return sheet.frame, sheet.origins, sheet.provenance, problems
+    frame, origins = read_cases(path, codebook)
+    extra = [c for c in frame.columns if c in (*PROVENANCE_NAMES, CONSENSUS_FIELD)]
+    if not extra:
+        return frame, origins, None, []
+    provenance = frame[extra].reset_index(drop=True)
+    ids = frame[codebook.id_column] if codebook.id_column in frame.columns else pd.Series([""] * len(frame))
+    problems = provenance_problems(provenance, origins, ids.reset_index(drop=True), required=False)
+    return frame.drop(columns=extra), origins, provenance, problems
 
 
 def _clashes(new: pd.DataFrame, origins: list[Origin], existing: pd.DataFrame, id_col: str, target: Path) -> list[str]:
@@ -126,18 +149,22 @@ def _known_clashes(new: pd.DataFrame, origins: list[Origin], codebook: Codebook,
 def add_cases(codebook: Codebook, cases_path: Path, new_file: str | Path) -> int:
     """Validate the new rows with the existing ones and append them to `cases_path` (the study's coded cases)
     atomically under the lock; return how many."""
-    new, new_origins = read_new_cases(new_file, codebook)
+    new, new_origins, provenance, prov_problems = read_new_cases_with_provenance(new_file, codebook)
     if new.empty:
-        raise CasemetaError(f"{new_file}: no cases to add")
+        raise CasemetaError(f"{new_file}: no cases to add" + (" (every row of the form is empty)" if is_workbook(new_file) else ""))
     try:
         validate_cases(new, codebook, new_file, new_origins)  # problems reported against the coder's own file first
+        if prov_problems:
+            raise CasemetaError(f"{new_file}: {len(prov_problems)} problem(s)", [])
     except CasemetaError as exc:  # with any already-coded id, so that the coder can mend everything at once
         clashes = _known_clashes(new, new_origins, codebook, cases_path)
-        if not clashes:
+        if not clashes and not prov_problems:
             raise
-        problems = [*exc.problems, *clashes]
+        problems = [*exc.problems, *prov_problems, *clashes]
         raise CasemetaError(f"{new_file}: {len(problems)} problem(s), against the codebook {codebook.path} and the "
                             f"cases already in {cases_path}; nothing was added", problems) from None
+    record = provenance_rows(new[codebook.id_column], provenance, new_file)
+    record_path = provenance_path(cases_path)
 
     def append(target: Path) -> str:
         existing_text = read_text(target)
@@ -152,5 +179,8 @@ def add_cases(codebook: Codebook, cases_path: Path, new_file: str | Path) -> int
         # in the file's own column order, should a coder have reordered its columns
         return existing_text + csv_text(new, list(existing.columns), target, header=False)
 
-    atomic_io.locked_update(cases_path, append)
+    with atomic_io.locked(cases_path) as target:
+        text = append(target)  # every check passed: provenance first, so that no added case is without it
+        atomic_io.write_text(record_path, updated_provenance(record_path, record))
+        atomic_io.write_text(target, text)
     return len(new)

@@ -30,11 +30,14 @@ _TRIM = re.compile(rf"^[^\S{_NOT_TRIMMED}]+|[^\S{_NOT_TRIMMED}]+$")
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a row was read: its file and first physical line, or for a YAML template the line of each field."""
+    """Where a row was read: its file and first physical line, or for a YAML template the line of each field,
+    or for a workbook its sheet, row (`line`) and the column letter of each variable (`cells`)."""
 
     path: Path
     line: int | None = None
     field_lines: Mapping[str, int] | None = None
+    sheet: str | None = None
+    cells: Mapping[str, str] | None = None
 
     @property
     def noun(self) -> str:
@@ -44,6 +47,10 @@ class Origin:
         if self.field_lines is not None:  # one case per template: the field's line says it all
             line = self.field_lines.get(column) if column else None
             return f"{self.path}" + (f": line {line}" if line else "") + (f", field {column!r}" if column else "")
+        if self.sheet is not None:  # a workbook: the cell a spreadsheet names, e.g. cases!D4
+            letter = (self.cells or {}).get(column) if column else None
+            cell = f"{self.sheet}!{letter}{self.line}" if letter else f"{self.sheet}!{self.line}:{self.line}"
+            return f"{self.path}: {cell}" + (f" (case {case!r})" if case else "") + (f", column {column!r}" if column else "")
         text = f"{self.path}: line {self.line}" + (f" (case {case!r})" if case else "")
         return text + (f", column {column!r}" if column else "")
 
