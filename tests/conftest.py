@@ -66,6 +66,15 @@ def completed_run(tmp_path_factory) -> Path:
     return project
 
 
+@pytest.fixture
+def completed_copy(completed_run, tmp_path) -> Path:
+    """A private copy of the completed run, for a test that changes an input and runs again: copytree keeps
+    modification times (and .snakemake/ its metadata), so nothing is out of date until the test changes it."""
+    target = tmp_path / "project"
+    shutil.copytree(completed_run, target, symlinks=True)
+    return target
+
+
 def latex_missing() -> str:
     """Why the tables cannot be compiled here ("" if they can): pdflatex and the LaTeX packages the
     tables use (Debian: texlive-latex-recommended, texlive-latex-extra, texlive-science)."""
