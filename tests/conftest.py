@@ -5,21 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-
-# One BLAS thread, set before NumPy is first imported here and inherited by every `casemeta` and
-# `snakemake` process the tests start. The matrices of small case studies are tiny: OpenBLAS's
-# threads only wait for one another (a 4×4 triangular solve took 5 ms instead of microseconds on
-# 2 busy cores, making the models step about five times slower); the numbers are the same.
-assert "numpy" not in sys.modules, "conftest must set the BLAS threads before NumPy is imported"
-for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_threads, "1")
 
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 from casemeta.study import Study
+
+# One BLAS thread, in this process (threadpoolctl: a plugin such as pytest-randomly may have loaded
+# NumPy already) and, through the environment, in every `casemeta` and `snakemake` process the tests
+# start. The matrices of small case studies are tiny: OpenBLAS's threads only wait for one another
+# (a 4×4 triangular solve took 5 ms instead of microseconds on 2 busy cores, making the models step
+# about five times slower); the numbers are the same.
+for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+threadpool_limits(1, user_api="blas")
 
 ROOT = Path(__file__).resolve().parents[1]
 # Reference numbers computed by other software (R logistf, brglm2, irrCAC, metafor, QCA),
@@ -64,6 +65,15 @@ def completed_run(tmp_path_factory) -> Path:
     run = snakemake(project)
     assert run.returncode == 0, run.stderr[-3000:]
     return project
+
+
+@pytest.fixture
+def completed_copy(completed_run, tmp_path) -> Path:
+    """A private copy of the completed run, for a test that changes an input and runs again: copytree keeps
+    modification times (and .snakemake/ its metadata), so nothing is out of date until the test changes it."""
+    target = tmp_path / "project"
+    shutil.copytree(completed_run, target, symlinks=True)
+    return target
 
 
 def latex_missing() -> str:

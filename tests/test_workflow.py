@@ -119,7 +119,9 @@ def test_snakemake_report_renders_in_headless_chromium(ran, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_invalid_data_stops_the_workflow_before_any_analysis(project):
+def test_invalid_data_stops_the_workflow_before_any_analysis(completed_copy):
+    # a copy of the completed run: the invalid value must also remove every result of the older data
+    project = completed_copy
     cases = project / "data" / "coded" / "african_clusters" / "cases.csv"
     cases.write_text(cases.read_text().replace("kenya_ngong_furniture,Kenya,Ngong Furniture,1", "kenya_ngong_furniture,Kenya,Ngong Furniture,maybe"))
     before = snapshot(project / "data")
@@ -133,9 +135,10 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(project):
     assert snapshot(project / "data") == before
 
 
-def test_an_added_case_and_coder_files_update_every_table(project, tmp_path):
-    """A SYNTHETIC case (local and international, growing) and two SYNTHETIC coders' files."""
-    assert snakemake(project).returncode == 0
+def test_an_added_case_and_coder_files_update_every_table(completed_copy, tmp_path):
+    """A SYNTHETIC case (local and international, growing) and two SYNTHETIC coders' files, added to a copy
+    of the completed run."""
+    project = completed_copy
     case = tmp_path / "case.yaml"
     subprocess.run(["casemeta", "--root", str(project), "new-case", "--study", "african_clusters", "--out", str(case)], check=True)
     values = {"case_id": "synthetic_added", "country": "Synthetica", "cluster": "Synthetic & Co (not real)",
