@@ -151,3 +151,38 @@ def test_pool_command_writes_the_sensitivity_files(tmp_path, capsys):
     same(inf.set_index(["method", "stratum"]), theirs, [c for c in INFLUENCE_STATISTICS if c != "inf"])
     assert list(inf.set_index(["method", "stratum"]).loc[theirs.index, "inf"].fillna("")) == list(theirs["inf"].fillna(""))
     assert "pooled_leave1out.csv" in capsys.readouterr().out
+
+
+def test_synthesis_writes_each_pooled_pairs_sensitivity_and_names_influential_studies():
+    from casemeta.stats.synthesis_tables import pooled_results, sensitivity_results
+    from casemeta.steps.synthesis import synthesis_summary
+    from casemeta.synthesis import Concept, Synthesis
+
+    # BCG as one pair's study tables, and a second pair held by one study only (not pooled: no rows)
+    bcg = bcg_tables().rename(columns={"stratum": "study"})
+    pooled_pair = bcg.assign(condition="vaccine", outcome="tb", condition_variable="v", outcome_variable="t",
+                             n=bcg[["a", "b", "c", "d"]].sum(axis=1))
+    lone = pooled_pair.iloc[:1].assign(condition="other")
+    studies = pd.concat([pooled_pair, lone], ignore_index=True)
+    loo, inf = sensitivity_results(studies, 0.95)
+    assert list(loo.columns[:4]) == ["condition", "outcome", "method", "left_out"]
+    assert list(inf.columns[:4]) == ["condition", "outcome", "method", "stratum"]
+    assert set(loo["condition"]) == set(inf["condition"]) == {"vaccine"}
+    same(loo.set_index(["method", "left_out"]), reference("meta_bcg_leave1out_metafor.csv", "left_out"),
+         LEAVE1OUT_STATISTICS)
+    same(inf.set_index(["method", "stratum"]), reference("meta_bcg_influence_metafor.csv", "stratum"),
+         [c for c in INFLUENCE_STATISTICS if c != "inf"])
+
+    concepts = {c: Concept(c, c.upper(), "") for c in ("vaccine", "tb", "other")}
+    synthesis = Synthesis({"pairs": [{"condition": "vaccine", "outcome": "tb"}, {"condition": "other", "outcome": "tb"}]},
+                          concepts, {})
+    summary = synthesis_summary(synthesis, pooled_results(studies, 0.95), inf)
+    line = next(x for x in summary.splitlines() if x.startswith("- VACCINE → TB"))
+    # metafor flags these three trials, in the fixed-effect model only
+    assert line.endswith("influential studies (Viechtbauer and Cheung 2010): Hart & Sutherland 1977 (fixed effect); "
+                         "Stein & Aronson 1953 (fixed effect); TPT Madras 1980 (fixed effect)")
+    assert "influential" not in next(x for x in summary.splitlines() if x.startswith("- OTHER → TB"))
+    # no pooled pair at all: empty files with their columns
+    empty_loo, empty_inf = sensitivity_results(lone, 0.95)
+    assert empty_loo.empty and list(empty_loo.columns[:4]) == ["condition", "outcome", "method", "left_out"]
+    assert empty_inf.empty

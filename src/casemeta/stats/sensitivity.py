@@ -47,6 +47,8 @@ LEAVE1OUT_COLUMNS = ("method", "left_out", *LEAVE1OUT_STATISTICS, "note")
 INFLUENCE_STATISTICS = ("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight", "inf")
 INFLUENCE_COLUMNS = ("method", "stratum", *INFLUENCE_STATISTICS, "note")
 INFLUENTIAL = "*"
+METHOD_NAMES = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed": "fixed effect",
+                "random_dl": "random effects DL", "random_reml": "random effects REML"}  # short, for a sentence
 
 
 def _zero_cell_caveats(zero: np.ndarray, strata) -> dict[str, tuple]:
