@@ -139,6 +139,18 @@ def test_workflow_pools_a_pair_once_a_second_study_holds_cases(completed_copy):
     assert pair.loc["mantel_haenszel", "odds_ratio"] == pytest.approx(expected)
     for method in ("peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test"):
         assert np.isfinite(pair.loc[method, "p_value"]), method
+    # its sensitivity: 2 studies, so each left out leaves the other's own table (its log odds ratio, no Q)
+    loo = pd.read_csv(project / RESULTS["synthesis"]["leave1out"])
+    loo = loo[loo["condition"] == "government_support"].set_index(["method", "left_out"])
+    assert set(loo.index.get_level_values("left_out")) == {"african_clusters", "pipkin_fuentes"}
+    alone = mine.odds_ratio if mine.interval.startswith("Woolf") else None
+    if alone is not None:
+        assert np.exp(loo.loc[("fixed", "african_clusters"), "estimate"]) == pytest.approx(alone)
+    influence = pd.read_csv(project / RESULTS["synthesis"]["influence"])
+    assert set(influence["condition"]) == {"government_support"}
+    assert set(influence["method"]) == {"fixed", "random_dl", "random_reml"}
+    summary = (project / RESULTS["synthesis"]["summary"]).read_text(encoding="utf-8")
+    assert "influential studies (Viechtbauer and Cheung 2010):" in summary
     # the other pairs still say why they are not pooled
     other = pooled[pooled["condition"] == "joint_action"]
     assert other["note"].str.startswith("not pooled: fewer than 2 studies hold cases for this pair").all()

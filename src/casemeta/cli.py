@@ -490,6 +490,9 @@ def _qca_study(args):
     arg("--condition", help="0/1 column of the condition (cases; blank = missing)"),
     arg("--outcome", help="0/1 column of the outcome (cases; blank = missing)"),
     arg("--out", type=Path, required=True, help="CSV to write, one row per method"),
+    arg("--sensitivity", action="store_true",
+        help="also write, beside --out, <stem>_leave1out.csv (every method refitted without each stratum) and "
+             "<stem>_influence.csv (metafor's influence diagnostics of the fixed and random-effects models)"),
 )
 def _pool(args):
     from casemeta.stats.pooling import COLUMNS, pool  # statsmodels: only here
@@ -510,6 +513,18 @@ def _pool(args):
     atomic_io.write_csv(args.out, result[list(COLUMNS)])
     mh = result.set_index("method").loc["mantel_haenszel"]
     print(f"{len(tables)} strata ({int(mh['k'])} informative); Mantel–Haenszel OR {mh['odds_ratio']:.4g}; wrote {args.out}")
+    if args.sensitivity:
+        from casemeta.stats.sensitivity import INFLUENCE_COLUMNS, LEAVE1OUT_COLUMNS, influence, influential, leave1out
+
+        stem = args.out.with_suffix("")
+        found = influence(tables)
+        for path, frame, columns in ((Path(f"{stem}_leave1out.csv"), leave1out(tables), LEAVE1OUT_COLUMNS),
+                                     (Path(f"{stem}_influence.csv"), found, INFLUENCE_COLUMNS)):
+            atomic_io.write_csv(path, frame[list(columns)])
+            print(f"wrote {path}")
+        flagged = influential(found)
+        print("influential (Viechtbauer and Cheung 2010): "
+              + ("; ".join(f"{s} ({', '.join(m)})" for s, m in flagged.items()) or "none"))
 
 
 @command(

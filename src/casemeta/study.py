@@ -57,6 +57,8 @@ RESULTS: dict[str, dict[str, str]] = {
     "synthesis": {
         "studies": "results/synthesis/study_tables.csv",
         "pooled": "results/synthesis/pooled.csv",
+        "leave1out": "results/synthesis/leave1out.csv",  # each pooled pair without each study in turn
+        "influence": "results/synthesis/influence.csv",  # each study's influence on each pooled pair
         "summary": "results/synthesis/summary.md",
         "docx": "results/synthesis/synthesis_tables.docx",
         "xlsx": "results/synthesis/synthesis_tables.xlsx",

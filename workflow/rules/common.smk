@@ -192,7 +192,8 @@ def model_results(name):
 
 
 def synthesis_outputs():
-    captions = {"studies": "synthesis_studies", "pooled": "synthesis_pooled", "forest": "synthesis_forest"}
+    captions = {"studies": "synthesis_studies", "pooled": "synthesis_pooled", "forest": "synthesis_forest",
+                "leave1out": "synthesis_leave1out", "influence": "synthesis_influence"}
     files = synthesis_files(SYNTHESIS_PAIRS or [])
     out = {key: report(path, caption=f"../report/{captions[key]}.rst", category="Synthesis") if key in captions
            else report(path, caption="../report/synthesis_tables.rst", category="Synthesis") if path.endswith(".html")

@@ -10,12 +10,15 @@ import pandas as pd
 
 from casemeta.stats.caveats import Caveat, attach, complete_cases, merge
 from casemeta.stats.pooling import COLUMNS, EXTRA, METHODS, pool, study_odds_ratio
+from casemeta.stats.sensitivity import INFLUENCE_COLUMNS, LEAVE1OUT_COLUMNS, influence, leave1out
 from casemeta.stats.strata_tables import COUNTS, tables_from_cases
 
 PAIR = ["condition", "outcome"]
 STUDY_COLUMNS = [*PAIR, "study", "condition_variable", "outcome_variable", "n", *COUNTS,
                  "odds_ratio", "or_ci_low", "or_ci_high", "interval", "note", "caveats"]
 POOLED_COLUMNS = [*PAIR, "studies", *COLUMNS, *EXTRA]
+LEAVE1OUT_RESULT_COLUMNS = [*PAIR, *LEAVE1OUT_COLUMNS, "caveats"]
+INFLUENCE_RESULT_COLUMNS = [*PAIR, *INFLUENCE_COLUMNS, "caveats"]
 
 
 def _study_row(coded: dict[str, str], cases: pd.DataFrame, condition: str, outcome: str, name: str, level: float,
@@ -68,3 +71,24 @@ def pooled_results(studies: pd.DataFrame, level: float) -> pd.DataFrame:
             found = attach(pd.DataFrame({"method": METHODS, "k": len(held)}), [(not_pooled_reason(part),)] * len(METHODS))
         frames.append(found.assign(condition=condition, outcome=outcome, studies=", ".join(held["study"])))
     return pd.concat(frames, ignore_index=True).reindex(columns=POOLED_COLUMNS).astype({"df": "Int64", "k": "Int64"})
+
+
+def _pooled_pairs(studies: pd.DataFrame):
+    """Each pair pooled (at least 2 studies hold cases) with its studies' tables, as pool() takes them."""
+    for (condition, outcome), part in studies.groupby(PAIR, sort=False):
+        held = part[part["condition_variable"].notna() & (part["n"].fillna(0) > 0)]
+        if len(held) >= 2:
+            yield condition, outcome, held.assign(stratum=held["study"])[["stratum", *COUNTS]]
+
+
+def sensitivity_results(studies: pd.DataFrame, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-out and influence (casemeta.stats.sensitivity) of every pooled pair, the pair in its first
+    columns; a pair not pooled has no rows (pooled_results says why)."""
+    loo, inf = [], []
+    for condition, outcome, tables in _pooled_pairs(studies):
+        loo.append(leave1out(tables, level).assign(condition=condition, outcome=outcome))
+        inf.append(influence(tables, level).assign(condition=condition, outcome=outcome))
+    return (pd.concat(loo, ignore_index=True).reindex(columns=LEAVE1OUT_RESULT_COLUMNS) if loo
+            else pd.DataFrame(columns=LEAVE1OUT_RESULT_COLUMNS),
+            pd.concat(inf, ignore_index=True).reindex(columns=INFLUENCE_RESULT_COLUMNS) if inf
+            else pd.DataFrame(columns=INFLUENCE_RESULT_COLUMNS))

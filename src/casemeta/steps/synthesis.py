@@ -3,7 +3,8 @@
 For each (condition, outcome) pair of concepts in analysis/synthesis.yaml, each
 study whose codebook codes both gives a 2×2 table (study_tables.csv); where at
 least 2 studies hold cases the tables are pooled (pooled.csv, one row per pair
-and method); then publication tables in every format and a forest plot.
+and method), each pooled pair's sensitivity to each study (leave1out.csv, influence.csv: see
+casemeta.stats.sensitivity); then publication tables in every format and a forest plot.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from casemeta import atomic_io
 from casemeta.publish.formats import FORMATS
 from casemeta.errors import CasemetaError
 from casemeta.stats.caveats import column
-from casemeta.stats.synthesis_tables import PAIR, pooled_results, study_tables
+from casemeta.stats.sensitivity import METHOD_NAMES, influential
+from casemeta.stats.synthesis_tables import PAIR, pooled_results, sensitivity_results, study_tables
 from casemeta.steps.exports import chosen_files, require_results, write_formats
 from casemeta.steps.pipeline import load_derived
 from casemeta.study import Study, synthesis_files
@@ -32,7 +34,17 @@ def study_frames(synthesis: Synthesis, derived: dict[str, Path]) -> dict[str, pd
     return {name: load_derived(derived[name], codebook) for name, codebook in synthesis.codebooks.items()}
 
 
-def synthesis_summary(synthesis: Synthesis, pooled: pd.DataFrame) -> str:
+def _influential_line(influence: pd.DataFrame | None, condition: str, outcome: str) -> str:
+    """Which studies of a pooled pair metafor's criteria flag as influential, and in which models."""
+    if influence is None:
+        return ""
+    part = influence[(influence["condition"] == condition) & (influence["outcome"] == outcome)]
+    flagged = influential(part)
+    said = "; ".join(f"{s} ({', '.join(METHOD_NAMES[m] for m in methods)})" for s, methods in flagged.items())
+    return f"; influential studies (Viechtbauer and Cheung 2010): {said or 'none'}"
+
+
+def synthesis_summary(synthesis: Synthesis, pooled: pd.DataFrame, influence: pd.DataFrame | None = None) -> str:
     lines = ["# Synthesis across studies", "",
              f"Studies: {', '.join(synthesis.codebooks) or 'none'}. Pairs of concepts (condition → outcome):", ""]
     for (condition, outcome), part in pooled.groupby(PAIR, sort=False):
@@ -44,7 +56,8 @@ def synthesis_summary(synthesis: Synthesis, pooled: pd.DataFrame) -> str:
         else:
             mh = part.set_index("method").loc["mantel_haenszel"]
             lines.append(f"- {what}: pooled over {first['studies']}; Mantel–Haenszel odds ratio "
-                         f"{mh['odds_ratio']:.3g} [{mh['or_ci_low']:.3g}, {mh['or_ci_high']:.3g}]")
+                         f"{mh['odds_ratio']:.3g} [{mh['or_ci_low']:.3g}, {mh['or_ci_high']:.3g}]"
+                         + _influential_line(influence, condition, outcome))
     return "\n".join([*lines, ""])
 
 
@@ -66,10 +79,13 @@ def synthesize(root: Path, studies: list[str] | None = None, derived: list[Path]
     table = study_tables(synthesis.pairs, coded, study_frames(synthesis, paths), synthesis.level,
                          {name: str(path) for name, path in paths.items()})
     pooled = pooled_results(table, synthesis.level)
+    leave1out, influence = sensitivity_results(table, synthesis.level)
+    summary = synthesis_summary(synthesis, pooled, influence)
     written = [atomic_io.write_csv(files["studies"], table), atomic_io.write_csv(files["pooled"], pooled),
-               atomic_io.write_text(files["summary"], synthesis_summary(synthesis, pooled))]
+               atomic_io.write_csv(files["leave1out"], leave1out), atomic_io.write_csv(files["influence"], influence),
+               atomic_io.write_text(files["summary"], summary)]
     written += write_formats(synthesis_tables(synthesis, table, pooled), files, "Synthesis across studies", list(FORMATS))
     written += synthesis_forest_plot(synthesis, table, pooled, files["forest"].with_suffix(""))
-    for line in synthesis_summary(synthesis, pooled).splitlines()[4:]:
+    for line in summary.splitlines()[4:]:
         log.info("%s", line.lstrip("- "))
     return written
