@@ -16,11 +16,11 @@ from typing import Any, Mapping
 from importlib.resources import files
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
+from casemeta.yaml_files import read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
 
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
@@ -31,23 +31,6 @@ CALIBRATED_TYPES = ("integer",)
 @cache
 def _schema() -> dict:
     return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
-
-
-def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: str) -> dict:
-    """A YAML file as a dict, checked against a JSON schema (all problems at once); `what` and
-    `schema_name` name the file and its schema in errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise CasemetaError(f"{path}: {what} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CasemetaError(f"{path}: not a readable YAML {what}: {exc}") from exc
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(data)
-    problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
-    if problems:
-        raise CasemetaError(f"{path}: the {what} does not follow the {schema_name} schema", problems)
-    return data
 
 
 def read_plan(path: str | Path) -> dict:
@@ -353,9 +336,7 @@ def _qca_plan(entry: dict) -> QcaPlan:
 def plan_from_dict(raw: dict, codebook: Codebook, path: str | Path = "<plan>") -> Plan:
     """A plan given as a dict (a program's or a test's), checked as a plan file is: schema, then codebook."""
     raw = {"study": codebook.study, **raw}
-    errors = jsonschema.Draft202012Validator(_schema()).iter_errors(raw)
-    problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
-    problems = problems or plan_problems(raw, codebook)
+    problems = schema_problems(raw, _schema()) or plan_problems(raw, codebook)
     if problems:
         raise CasemetaError(f"{path}: the analysis plan does not fit the codebook {codebook.path}", problems)
     return build_plan(raw, codebook, Path(path))
