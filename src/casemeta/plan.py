@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Mapping
-from importlib.resources import files
 from pathlib import Path
 
-import yaml
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.yaml_files import read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
+from casemeta.options import anchor_problem
+from casemeta.yaml_files import packaged_schema, read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
 
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
@@ -28,9 +26,8 @@ CONDITION_TYPES = ("binary", "category", "integer")
 CALIBRATED_TYPES = ("integer",)
 
 
-@cache
 def _schema() -> dict:
-    return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
+    return packaged_schema("plan.schema.yaml")
 
 
 def read_plan(path: str | Path) -> dict:
@@ -127,10 +124,10 @@ def qca_problems(plan: dict, need, known: dict) -> list[str]:
                 kind = "condition" if where == "dir_exp" else "set"
                 problems.append(f"at qca/{q}/{where}/{key}: "
                                 + unknown_name(key, allowed, f"{kind} of this QCA", f"this QCA's {kind}s"))
-        for key, (full_out, crossover, full_in) in calibrate.items():
-            if not (full_out < crossover < full_in or full_out > crossover > full_in):
-                problems.append(f"at qca/{q}/calibrate/{key}: anchors {full_out}, {crossover}, {full_in}: the crossover "
-                                "must lie strictly between full non-membership and full membership")
+        for key, anchors in calibrate.items():
+            problem = anchor_problem(anchors)  # the rule `casemeta qca --calibrate` follows too
+            if problem:
+                problems.append(f"at qca/{q}/calibrate/{key}: {problem}")
     return problems
 
 

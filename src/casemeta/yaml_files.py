@@ -14,6 +14,8 @@ plan key follow one rule.
 from __future__ import annotations
 
 import math
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import jsonschema
@@ -23,6 +25,12 @@ from jsonschema.validators import extend
 from casemeta.errors import CasemetaError
 
 MAX_NODES = 100_000  # far above any real plan or codebook (hundreds of nodes), far below an alias bomb
+
+
+@cache
+def packaged_schema(name: str) -> dict:
+    """One of casemeta's own schemas (plan.schema.yaml, ...), read once."""
+    return yaml.safe_load(files("casemeta").joinpath(name).read_text("utf-8"))
 
 
 def _finite(kind: str):
