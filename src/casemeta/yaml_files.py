@@ -58,6 +58,9 @@ def problem_text(error: jsonschema.ValidationError) -> str:
         finite = [e for e in error.context if isinstance(e.instance, float) and not math.isfinite(e.instance)]
         if finite:
             return problem_text(finite[0])
+        fitting = [e for e in error.context if e.validator != "type"]  # the branch of the value's own type
+        if fitting:
+            return problem_text(fitting[0])
     return error.message
 
 
