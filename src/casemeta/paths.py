@@ -48,7 +48,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path]] = (),
-                  root: Path | None = None) -> None:
+                  root: Path | None = None, command: str = "casemeta") -> None:
     """Refuse, before anything is written, an output that is one of the command's inputs, two outputs that
     are one file, or an output under the project's data/ or analysis/. Each pair is (option, path)."""
     outputs = [(o, Path(p)) for o, p in outputs if p is not None]
@@ -62,8 +62,9 @@ def check_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[st
         if root is not None:
             for folder in PROTECTED:
                 if _inside(path, Path(root) / folder):
-                    problems.append(f"{option} {path}: inside the project's {folder}/, which commands never write "
-                                    "(coded data change only through add-case and code): choose a file under results/")
+                    problems.append(f"{option} {path}: inside the project's {folder}/; {command} never writes there "
+                                    "(coded data change only through add-case and code, plans only by hand): "
+                                    "choose a file under results/")
     for i, (option, path) in enumerate(outputs):
         for other_option, other in outputs[:i]:
             if _same(path, other):
