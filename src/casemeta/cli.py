@@ -19,7 +19,7 @@ from casemeta import __version__, atomic_io, options
 from casemeta.steps import pipeline
 from casemeta.coded.case_table import parse_csv, read_text
 from casemeta.errors import CasemetaError, file_error
-from casemeta.paths import check_outputs
+from casemeta.paths import check_outputs, check_study_name
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
 
@@ -499,6 +499,8 @@ def _synthesize(args):
 
     root = _root(args)
     studies = None if args.studies is None else [s.strip() for s in args.studies.split(",") if s.strip()]
+    for name in studies or []:
+        check_study_name(name, "--studies")
     written = synthesize(root, studies, args.derived, args.out)
     print(f"wrote {len(written)} file(s) under results/synthesis/")
 
