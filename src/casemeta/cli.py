@@ -476,6 +476,9 @@ def _pool(args):
     needed = [args.stratum, *(counts or [args.condition, args.outcome])]
     frame = parse_csv(read_text(args.data), args.data, needed)  # rows know their physical line, for errors
     source = str(args.data)
+    missing = options.missing_columns(source, [c for c in needed if c], list(frame.columns))
+    if missing:  # named here, with a look-alike column if the file has one (Unicode normalisation, spaces)
+        raise CasemetaError(missing)
     if counts is not None:
         tables = tables_from_counts(frame, args.stratum, counts, source)
     else:

@@ -3,7 +3,7 @@
 `casemeta qca --incl-cut` and a plan's `qca: [{incl_cut: ...}]` are the same setting; so are `fit --method`
 and `models: {method: ...}`. Each option's argparse `type=` is made here from the part of plan.schema.yaml
 that defines its plan key (options without a plan key are defined under the schema's
-`$defs/command_line`), and checked by the validator plans are checked by (casemeta.yaml_files: finite
+`$defs/command_line`), and checked by the validator plans are checked by (casemeta.coded.yaml_files: finite
 numbers only). A bad value raises CasemetaError, which argparse lets through to `casemeta`'s one error
 message: the option, the value as typed, what is wrong and what was expected.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import reduce
 
 from casemeta.errors import CasemetaError
-from casemeta.yaml_files import FiniteValidator, packaged_schema, problem_text
+from casemeta.coded.yaml_files import FiniteValidator, packaged_schema, problem_text
 
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 INTEGER = re.compile(r"^[+-]?\d+$")

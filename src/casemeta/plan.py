@@ -18,7 +18,7 @@ from pathlib import Path
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.options import anchor_problem
-from casemeta.yaml_files import packaged_schema, read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
+from casemeta.coded.yaml_files import packaged_schema, read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
 
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")

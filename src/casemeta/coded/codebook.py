@@ -123,7 +123,7 @@ def load_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     if not path.is_file():
         raise CasemetaError(f"{path}: codebook not found")
-    from casemeta.yaml_files import load_yaml, schema_problems
+    from casemeta.coded.yaml_files import load_yaml, schema_problems
 
     data, lines = load_yaml(path, "codebook")  # a key given twice, or an alias bomb, is refused with its line
     problems = schema_problems(data, _schema(), lines)

@@ -22,11 +22,10 @@ def not_counts(values: pd.Series) -> pd.Series:
 
 
 def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
-    from casemeta.options import missing_columns
-
-    problem = missing_columns(source, columns, list(map(str, frame.columns)))
-    if problem:
-        raise CasemetaError(problem)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise CasemetaError(f"{source}: no column {', '.join(map(repr, missing))}; "
+                            f"the file's columns are {', '.join(map(str, frame.columns))}")
 
 
 def _strata(frame: pd.DataFrame, stratum: str, source: str) -> pd.Series:
