@@ -164,6 +164,7 @@ class Bad:
     fault: Callable[[pytest.MonkeyPatch, Path], None] | None = None
     code: int = 1
     tags: tuple[str, ...] = field(default=())
+    files: tuple[tuple[str, bytes], ...] = ()  # more inputs: (name, content) as {root}/incoming/<name>
 
 
 VALIDATE = ("validate", "--study", STUDY)
@@ -382,10 +383,264 @@ CORPUS = [
         fault=read_only_folder, expect=("{root}/rel.csv: cannot write it: permission denied",)),
 ]
 
+# ---- `casemeta qca DATA`: every option checked by the plan schema's rules for its plan key ---------------
+QCA_DATA = b"id,A,B,Y\nc1,1,0,1\nc2,0,1,0\nc3,1,1,1\n"
+
+
+def qca(*options: str) -> tuple[str, ...]:
+    return ("qca", "{new}", "--outcome", "Y", "--conditions", "A,B", *options, "--out", "{root}/results/qca")
+
+
+def qca_bad(id: str, options: tuple[str, ...], expect: tuple[str, ...], data: bytes = QCA_DATA, **more) -> Bad:
+    return Bad(id, qca(*options), expect, new=data, **more)
+
+
+NFD_CAFE, NFC_CAFE = "cafe\u0301", "caf\u00e9"  # the same name to the eye: e + combining accent, and é
+BCG = (Path(__file__).parent / "data" / "reference" / "meta_bcg.csv").read_bytes()  # 13 trials, 2 authors twice
+BIG_CELL = "x" * 200_000  # above the csv module's field limit (131,072)
+PLAN = "analysis/african_clusters.yaml"
+PLAN_TEXT = (Path(__file__).resolve().parents[1] / PLAN).read_text(encoding="utf-8")
+
+
+def plan_line(text: str) -> int:
+    """The line of the shipped plan that starts (after indentation) with `text`."""
+    return next(i for i, line in enumerate(PLAN_TEXT.split("\n"), 1) if line.strip().startswith(text))
+
+
+def edit_plan(edit: Callable[[str], str]) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        path = root / PLAN
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return setup
+
+
+def edit_codebook(edit: Callable[[str], str]) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        path = root / "data/coded" / STUDY / "codebook.yaml"
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return setup
+
+
+ALIAS_BOMB = "".join(f"bomb{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 9 if i else ["1"] * 9) + "]\n" for i in range(8))
+CHECK = ("check", "--study", STUDY)
+INCL = plan_line("incl_cut: 0.8")
+CODERS = (("coder_a.csv", b"case_id,growth\nc1,1\nc2,0\n"), ("coder_b.csv", b"case_id,growth\nc1,1\nc2,1\n"))
+RELIABILITY = ("reliability", "{root}/incoming/coder_a.csv", "{root}/incoming/coder_b.csv")
+
+
+def symlink_to_coder(root: Path) -> None:
+    (root / "results").mkdir(exist_ok=True)
+    (root / "results" / "agreement.csv").symlink_to(root / "incoming" / "coder_a.csv")
+
+
+FIT = ("fit", "{new}", "--formula", "y ~ x")
+FIT_DATA = b"y,x\n1,0\n0,1\n1,1\n0,0\n"
+POOL_COUNTS = ("pool", "{new}", "--stratum", "author", "--counts", "tpos,tneg,cpos,cneg", "--out", "{root}/results/pool.csv")
+POOL_TRIALS = ("pool", "{new}", "--stratum", "trial", "--counts", "tpos,tneg,cpos,cneg", "--out", "{root}/results/pool.csv")
+POOL_CASES = ("pool", "{new}", "--stratum", "s", "--condition", "x", "--outcome", "y", "--out", "{root}/results/pool.csv")
+
+CORPUS += [
+    qca_bad("qca-incl-cut-text", ("--incl-cut", "abc"), ("--incl-cut 'abc': 'abc' is not a number",)),
+    qca_bad("qca-incl-cut-above-one", ("--incl-cut", "2"),
+            ("--incl-cut '2': 2 is greater than the maximum of 1; expected a number from 0 to 1", "(as incl_cut in a plan)")),
+    qca_bad("qca-incl-cut-negative", ("--incl-cut", "-0.1"), ("--incl-cut '-0.1': -0.1 is less than the minimum of 0",)),
+    qca_bad("qca-incl-cut-nan", ("--incl-cut", "nan"), ("--incl-cut 'nan': nan is not a finite number",)),
+    qca_bad("qca-incl-cut-infinity", ("--incl-cut", "Infinity"), ("--incl-cut 'Infinity': inf is not a finite number",)),
+    qca_bad("qca-incl-cut-exclusion-nan", ("--incl-cut", "0.8,nan"), ("--incl-cut '0.8,nan': nan is not a finite number",)),
+    qca_bad("qca-incl-cut-three-values", ("--incl-cut", "0.8,0.5,0.2"), ("--incl-cut '0.8,0.5,0.2': [0.8, 0.5, 0.2] is too long",)),
+    qca_bad("qca-incl-cut-empty-second", ("--incl-cut", "0.8,"), ("--incl-cut '0.8,': '' is not a number",)),
+    qca_bad("qca-pri-cut-inf", ("--pri-cut", "inf"), ("--pri-cut 'inf': inf is not a finite number; expected a number from 0 to 1",)),
+    qca_bad("qca-pri-cut-above-one", ("--pri-cut", "1.5"), ("--pri-cut '1.5': 1.5 is greater than the maximum of 1",)),
+    qca_bad("qca-pri-cut-comma-decimal", ("--pri-cut", "0,5"), ("--pri-cut '0,5': '0,5' is not a number",)),
+    qca_bad("qca-n-cut-negative", ("--n-cut", "-5"),
+            ("--n-cut '-5': -5 is less than the minimum of 1; expected a whole number 1 or more (as n_cut in a plan)",)),
+    qca_bad("qca-n-cut-zero", ("--n-cut", "0"), ("--n-cut '0': 0 is less than the minimum of 1",)),
+    qca_bad("qca-n-cut-fraction", ("--n-cut", "1.5"), ("--n-cut '1.5': 1.5 is not of type 'integer'",)),
+    qca_bad("qca-n-cut-words", ("--n-cut", "two"), ("--n-cut 'two': 'two' is not a number",)),
+    qca_bad("qca-calibrate-text-anchors", ("--calibrate", "A=a:b:c"), ("--calibrate 'A=a:b:c': 'a' is not a number",)),
+    qca_bad("qca-calibrate-two-anchors", ("--calibrate", "A=0:1"), ("--calibrate 'A=0:1': [0, 1] is too short",)),
+    qca_bad("qca-calibrate-crossover-outside", ("--calibrate", "A=0:2:1"),
+            ("--calibrate 'A=0:2:1': A: anchors 0, 2, 1: the crossover must lie strictly between",)),
+    qca_bad("qca-calibrate-infinite-anchor", ("--calibrate", "A=0:0.5:inf"), ("--calibrate 'A=0:0.5:inf': inf is not a finite number",)),
+    qca_bad("qca-calibrate-no-equals", ("--calibrate", "A"), ("--calibrate 'A': 'A' is not NAME=VALUE",)),
+    qca_bad("qca-calibrate-not-a-set", ("--calibrate", "Z=0:0.5:1"), ("--calibrate: 'Z': neither the outcome nor a condition",)),
+    qca_bad("qca-dir-exp-two", ("--dir-exp", "A=2"), ("--dir-exp 'A=2': 2 is not one of [0, 1]",)),
+    qca_bad("qca-dir-exp-not-a-condition", ("--dir-exp", "Q=1"), ("--dir-exp: 'Q': not among the conditions A, B",)),
+    qca_bad("qca-dir-exp-twice", ("--dir-exp", "A=1,A=0"), ("--dir-exp 'A=1,A=0': 'A' is given twice; keep one",)),
+    Bad("qca-outcome-among-conditions", ("qca", "{new}", "--outcome", "Y", "--conditions", "A,Y", "--out", "{root}/results/qca"),
+        ("--conditions 'A,Y': the outcome 'Y' is among the conditions",), new=QCA_DATA),
+    Bad("qca-condition-twice", ("qca", "{new}", "--outcome", "Y", "--conditions", "A,A", "--out", "{root}/results/qca"),
+        ("--conditions 'A,A': 'A' given more than once",), new=QCA_DATA),
+    Bad("qca-empty-condition-name", ("qca", "{new}", "--outcome", "Y", "--conditions", "A,,B", "--out", "{root}/results/qca"),
+        ("--conditions 'A,,B': an empty column name",), new=QCA_DATA),
+    Bad("qca-unknown-condition", ("qca", "{new}", "--outcome", "Y", "--conditions", "A,C", "--out", "{root}/results/qca"),
+        ("{new}: no column 'C' (--outcome, --conditions); the columns are id, A, B, Y",), new=QCA_DATA),
+    Bad("qca-condition-in-other-unicode-normalisation",
+        ("qca", "{new}", "--outcome", "Y", "--conditions", f"A,{NFC_CAFE}", "--out", "{root}/results/qca"),
+        (f"{{new}}: no column '{NFC_CAFE}'", "but is encoded differently (Unicode normalisation NFC vs NFD)"),
+        new=f"id,A,{NFD_CAFE},Y\nc1,1,0,1\n".encode()),
+    qca_bad("qca-unknown-id-column", ("--id", "name"), ("{new}: no column 'name' (--id); the columns are id, A, B, Y",)),
+    qca_bad("qca-empty-file", (), ("{new}: the file is empty; expected a header line",), data=b""),
+    qca_bad("qca-duplicate-case", (), ("{new}: line 3, column 'id': case 'c1' is given twice (first on line 2); expected one row per case",),
+            data=b"id,A,B,Y\nc1,1,0,1\nc1,0,1,0\n"),
+    qca_bad("qca-duplicate-case-by-spaces", (), ("{new}: line 3, column 'id': case 'c1' is given twice",),
+            data=b"id,A,B,Y\nc1,1,0,1\n c1 ,0,1,0\n"),
+    qca_bad("qca-blank-case-name", (), ("{new}: line 3, column 'id': the case's name is empty",), data=b"id,A,B,Y\nc1,1,0,1\n,0,1,0\n"),
+    qca_bad("qca-nul-in-case-name", (), ("{new}: line 2, column 'id': value 'c\\x001' holds the control character U+0000",),
+            data=b"id,A,B,Y\nc\x001,1,0,1\nc2,0,1,0\n"),
+    qca_bad("qca-membership-above-one", (), ("1 value(s) are not set memberships", "case c2: B = 2"), data=b"id,A,B,Y\nc1,1,0,1\nc2,0,2,0\n"),
+    qca_bad("qca-membership-words", (), ("case c1: A = yes",), data=b"id,A,B,Y\nc1,yes,0,1\nc2,0,1,0\n"),
+    qca_bad("qca-membership-nan", (), ("case c1: A = nan",), data=b"id,A,B,Y\nc1,nan,0,1\nc2,0,1,0\n"),
+    qca_bad("qca-semicolons", (), ("{new}: line 1: it looks separated by ';'",), data=b"id;A;B;Y\nc1;1;0;1\n"),
+    qca_bad("qca-oversized-cell", (), ("{new}: line 2: a cell holds more than 131,072 characters", "check the quotes"),
+            data=f'id,A,B,Y\n"c1{BIG_CELL},1,0,1\n'.encode()),
+    Bad("qca-out-folder-holds-the-input", ("qca", "{root}/incoming/truth_table.csv", "--outcome", "Y", "--conditions", "A,B",
+                                            "--out", "{root}/incoming"),
+        ("--out {root}/incoming/truth_table.csv: it is also read by this command (input {root}/incoming/truth_table.csv)",),
+        files=(("truth_table.csv", QCA_DATA),)),
+    # ---- reliability: a coder's file is never written over ---------------------------------------
+    Bad("reliability-out-is-a-coders-file", (*RELIABILITY, "--out", "{root}/incoming/coder_a.csv"),
+        ("--out {root}/incoming/coder_a.csv: it is also read by this command (input {root}/incoming/coder_a.csv)",), files=CODERS),
+    Bad("reliability-disagreements-is-a-coders-file",
+        (*RELIABILITY, "--out", "{root}/results/r.csv", "--disagreements", "{root}/incoming/coder_b.csv"),
+        ("--disagreements {root}/incoming/coder_b.csv: it is also read by this command",), files=CODERS),
+    Bad("reliability-disagreements-same-as-out",
+        (*RELIABILITY, "--out", "{root}/results/r.csv", "--disagreements", "{root}/results/r.csv"),
+        ("--disagreements {root}/results/r.csv: the same file as --out {root}/results/r.csv",), files=CODERS),
+    Bad("reliability-default-disagreements-is-a-coders-file",
+        ("reliability", "{root}/incoming/coder_a.csv", "{root}/incoming/coder_b_disagreements.csv", "--out", "{root}/incoming/coder_b.csv"),
+        ("--disagreements (default) {root}/incoming/coder_b_disagreements.csv: it is also read by this command",),
+        files=(CODERS[0], ("coder_b_disagreements.csv", CODERS[1][1]))),
+    Bad("reliability-out-through-a-symlink", (*RELIABILITY, "--out", "{root}/results/agreement.csv"),
+        ("--out {root}/results/agreement.csv: it is also read by this command (input {root}/incoming/coder_a.csv)",),
+        files=CODERS, setup=symlink_to_coder),
+    Bad("reliability-out-by-another-spelling", (*RELIABILITY, "--out", "{root}/incoming/../incoming/./coder_b.csv"),
+        ("it is also read by this command (input {root}/incoming/coder_b.csv)",), files=CODERS),
+    Bad("reliability-out-into-data", (*RELIABILITY, "--out", f"{{root}}/data/coded/{STUDY}/agreement.csv"),
+        ("inside the project's data/; reliability never writes there",), files=CODERS),
+    Bad("reliability-out-over-the-plan", (*RELIABILITY, "--out", f"{{root}}/{PLAN}"),
+        ("inside the project's analysis/; reliability never writes there",), files=CODERS),
+    Bad("reliability-one-coder", ("reliability", "{root}/incoming/coder_a.csv", "--out", "{root}/results/r.csv"),
+        ("reliability needs at least two coders' files",), files=CODERS),
+    Bad("reliability-case-coded-twice", (*RELIABILITY, "--out", "{root}/results/r.csv"),
+        ("{root}/incoming/coder_b.csv: case(s) coded twice in one coder's file: c1",),
+        files=(CODERS[0], ("coder_b.csv", b"case_id,growth\nc1,1\nc1,0\n"))),
+    Bad("reliability-oversized-cell", (*RELIABILITY, "--out", "{root}/results/r.csv"),
+        ("{root}/incoming/coder_b.csv: line 3: a cell holds more than 131,072 characters",),
+        files=(CODERS[0], ("coder_b.csv", f"case_id,growth\nc1,1\nc2,{BIG_CELL}\n".encode()))),
+    Bad("reliability-id-in-other-unicode-normalisation",
+        ("reliability", "{root}/incoming/coder_a.csv", "{root}/incoming/coder_b.csv", "--id", NFC_CAFE, "--out", "{root}/results/r.csv"),
+        (f"{{root}}/incoming/coder_a.csv: no '{NFC_CAFE}' column",),
+        files=(("coder_a.csv", f"{NFD_CAFE},growth\nc1,1\n".encode()), ("coder_b.csv", f"{NFD_CAFE},growth\nc1,1\n".encode()))),
+    # ---- study names and the results a step clears ------------------------------------------------
+    Bad("invalidate-outside-results", ("validate", "--study", "../coded/african_clusters", "--invalidate"),
+        ("--study '../coded/african_clusters': not a study name; expected a plain name",)),
+    Bad("clear-outside-results", ("clear", "--study", "../coded/african_clusters", "validate"),
+        ("--study '../coded/african_clusters': not a study name",)),
+    Bad("study-absolute-path", ("check", "--study", "/etc"), ("--study '/etc': not a study name",)),
+    Bad("study-capitals", ("validate", "--study", "African_Clusters"), ("--study 'African_Clusters': not a study name",)),
+    Bad("study-trailing-space", ("validate", "--study", "african_clusters "), ("--study 'african_clusters ': not a study name",)),
+    Bad("synthesize-study-path", ("synthesize", "--studies", "african_clusters,../coded/pipkin_fuentes"),
+        ("--studies '../coded/pipkin_fuentes': not a study name",)),
+    Bad("validate-out-over-the-plan", ("validate", "--study", STUDY, "--out", f"{{root}}/{PLAN}"),
+        ("inside the project's analysis/; validate never writes there",)),
+    Bad("derive-out-is-its-input", ("derive", "--study", STUDY, "--cases", "{root}/results/v.csv", "--out", "{root}/results/v.csv"),
+        ("--out {root}/results/v.csv: it is also read by this command (--cases {root}/results/v.csv)",)),
+    Bad("reproduce-two-outputs-one-file",
+        ("reproduce", "--study", STUDY, "--derived", "{root}/results/d.csv", "--out", "{root}/results/r.csv",
+         "--checks", "{root}/results/r.csv", "--report", "{root}/results/r.md"),
+        ("--checks {root}/results/r.csv: the same file as --out {root}/results/r.csv",)),
+    Bad("log-into-data", ("--log", "{root}/data/run.log", "studies"), ("--log {root}/data/run.log: inside the project's data/",)),
+    Bad("log-over-the-input", ("--log", "{new}", *ADD), ("--log {new}: it is also read by this command (input {new})",), new=new_csv({})),
+    # ---- fit and models: options by the plan's rules ------------------------------------------------
+    Bad("fit-out-is-its-data", (*FIT, "--out", "{new}"), ("--out {new}: it is also read by this command (input {new})",), new=FIT_DATA),
+    Bad("fit-table-same-as-out", (*FIT, "--out", "{root}/results/fit.md", "--table", "{root}/results/fit.md"),
+        ("--table {root}/results/fit.md: the same file as --out {root}/results/fit.md",), new=FIT_DATA),
+    Bad("fit-method-unknown", (*FIT, "--method", "bayes", "--out", "{root}/results/fit.csv"),
+        ("--method 'bayes': 'bayes' is not one of ['ml', 'firth', 'auto']; expected one of ml, firth, auto (as method in a plan)",),
+        new=FIT_DATA),
+    Bad("fit-correction-unknown", (*FIT, "--correction", "FLIC", "--out", "{root}/results/fit.csv"),
+        ("--correction 'FLIC': 'FLIC' is not one of ['none', 'flic', 'flac']",), new=FIT_DATA),
+    Bad("fit-empty-file", (*FIT, "--out", "{root}/results/fit.csv"), ("{new}: the file is empty",), new=b""),
+    Bad("models-draws-zero", ("models", "--study", STUDY, "--draws", "0"), ("--draws '0': 0 is less than the minimum of 1",)),
+    Bad("models-draws-nan", ("models", "--study", STUDY, "--draws", "nan"), ("--draws 'nan': nan is not a finite number",)),
+    Bad("models-seed-negative", ("models", "--study", STUDY, "--seed", "-1"), ("--seed '-1': -1 is less than the minimum of 0",)),
+    Bad("models-seed-too-large", ("models", "--study", STUDY, "--seed", "99999999999"),
+        ("--seed '99999999999': 99999999999 is greater than the maximum of 4294967295",)),
+    # ---- pool: strata named, once each ---------------------------------------------------------------
+    Bad("pool-counts-author-twice", POOL_COUNTS,
+        ("{new}, column author: 2 stratum name(s) are on more than one row", "'Rosenthal et al' on lines 4, 11",
+         "'Comstock et al' on lines 12, 14"), new=BCG),
+    Bad("pool-counts-blank-stratum", POOL_COUNTS, ("{new}, line(s) 3, column author: the stratum is blank",),
+        new=BCG.replace(b'"Ferguson & Simes"', b'" "')),
+    Bad("pool-cases-blank-stratum", POOL_CASES, ("{new}, line(s) 3, column s: the stratum is blank",),
+        new=b"s,x,y\na,1,0\n,0,1\nb,1,1\n"),
+    Bad("pool-counts-three-columns", ("pool", "{new}", "--stratum", "author", "--counts", "tpos,tneg,cpos", "--out", "{root}/results/p.csv"),
+        ("--counts needs four columns A,B,C,D",), new=BCG),
+    Bad("pool-count-infinite", POOL_TRIALS, ("{new}, line 2, column tpos: 'inf' is not a count",),
+        new=BCG.replace(b'"Aronson",1948,4,', b'"Aronson",1948,inf,')),
+    Bad("pool-count-negative", POOL_TRIALS, ("{new}, line 2, column tpos: '-4' is not a count",),
+        new=BCG.replace(b'"Aronson",1948,4,', b'"Aronson",1948,-4,')),
+    Bad("pool-stratum-in-other-unicode-normalisation",
+        ("pool", "{new}", "--stratum", NFC_CAFE, "--condition", "x", "--outcome", "y", "--out", "{root}/results/p.csv"),
+        (f"{{new}}: no column '{NFC_CAFE}'", "encoded differently (Unicode normalisation NFC vs NFD)"),
+        new=f"{NFD_CAFE},x,y\na,1,0\n".encode()),
+    Bad("pool-out-is-its-data", ("pool", "{new}", "--stratum", "s", "--condition", "x", "--outcome", "y", "--out", "{new}"),
+        ("--out {new}: it is also read by this command",), new=b"s,x,y\na,1,0\n"),
+    Bad("pool-oversized-cell", POOL_CASES, ("{new}: line 2: a cell holds more than 131,072 characters",),
+        new=f"s,x,y\n{BIG_CELL},1,0\n".encode()),
+    # ---- the analysis plan and the codebook: YAML read strictly ---------------------------------------
+    Bad("plan-incl-cut-nan", CHECK, (f"{{root}}/{PLAN}: the analysis plan does not follow the plan schema",
+                                     f"line {INCL}, at qca/0/incl_cut: nan is not a finite number"),
+        setup=edit_plan(lambda t: t.replace("incl_cut: 0.8", "incl_cut: .nan", 1))),
+    Bad("plan-incl-cut-inf", CHECK, (f"line {INCL}, at qca/0/incl_cut: inf is not a finite number",),
+        setup=edit_plan(lambda t: t.replace("incl_cut: 0.8", "incl_cut: .inf", 1))),
+    Bad("plan-incl-cut-above-one", CHECK, (f"line {INCL}, at qca/0/incl_cut: 2 is greater than the maximum of 1",),
+        setup=edit_plan(lambda t: t.replace("incl_cut: 0.8", "incl_cut: 2", 1))),
+    Bad("plan-models-twice", CHECK,
+        (f"{{root}}/{PLAN}: line {len(PLAN_TEXT.splitlines()) + 1}: not a readable YAML analysis plan: key 'models' is given "
+         f"twice (first on line {plan_line('models:')}); keep one",),
+        setup=edit_plan(lambda t: t + "models:\n  method: ml\n")),
+    Bad("plan-study-twice", CHECK,
+        (f"key 'study' is given twice (first on line {plan_line('study:')})",),
+        setup=edit_plan(lambda t: t + "study: african_clusters\n")),
+    Bad("plan-alias-bomb", CHECK, (f"{{root}}/{PLAN}: line 1: its aliases (*name) expand to more than 100,000 values",),
+        setup=edit_plan(lambda t: ALIAS_BOMB + t)),
+    Bad("plan-alias-loop", CHECK, ("expand to more than 100,000 values (or into a loop)",),
+        setup=edit_plan(lambda t: "loop: &loop [*loop]\n" + t)),
+    Bad("plan-loo-max-cases-inf", CHECK, ("at models/loo_max_cases: inf is not a finite number",),
+        setup=edit_plan(lambda t: t.replace("models:\n", "models:\n  loo_max_cases: .inf\n", 1))),
+    Bad("plan-calibrate-nan", CHECK, ("at qca/0/calibrate/n_external_economies/1: nan is not a finite number",),
+        setup=edit_plan(lambda t: t.replace("[0, 1.5, 4]", "[0, .nan, 4]", 1))),
+    Bad("codebook-key-twice", CHECK, ("codebook.yaml: line", "key 'title' is given twice"),
+        setup=edit_codebook(lambda t: t + "title: Again\n")),
+    Bad("codebook-alias-bomb", CHECK, ("codebook.yaml: line 1: its aliases (*name) expand to more than 100,000 values",),
+        setup=edit_codebook(lambda t: ALIAS_BOMB + t)),
+    # ---- YAML null markers and non-finite numbers in case files -----------------------------------------
+    Bad("tilde-in-binary-cell", VALIDATE, ("column 'growth': value '~' is not allowed; expected one of 0, 1",),
+        cases=set_cell("kenya_ngong_furniture", "growth", "~")),
+    Bad("yaml-tilde-in-binary", **ADD_YAML, new=template(growth="~"),
+        expect=(f"{{new}}: line {line_of('growth')}, field 'growth': value '~' is not allowed; expected one of 0, 1",)),
+    Bad("yaml-null-in-binary", **ADD_YAML, new=template(growth="null"),
+        expect=(f"{{new}}: line {line_of('growth')}, field 'growth': value 'null' is not allowed",)),
+    Bad("yaml-nan-in-binary", **ADD_YAML, new=template(growth=".nan"), expect=("field 'growth': value '.nan' is not allowed",)),
+    Bad("integer-nan", ("validate", "--study", "synthetic_survey"), ("column 'firms': value 'nan' is not allowed",),
+        setup=synthetic_study("synthetic_a,A,1950,nan,small\n")),
+    Bad("integer-infinity", ("validate", "--study", "synthetic_survey"), ("column 'founded': value 'inf' is not allowed",),
+        setup=synthetic_study("synthetic_a,A,inf,3,small\n")),
+    Bad("integer-tilde", ("validate", "--study", "synthetic_survey"), ("column 'firms': value '~' is not allowed",),
+        setup=synthetic_study("synthetic_a,A,1950,~,small\n")),
+    Bad("oversized-cell-in-cases", VALIDATE, ("{cases}: line 9: a cell holds more than 131,072 characters",),
+        cases=set_cell("kenya_ngong_furniture", "cluster", BIG_CELL)),
+    Bad("oversized-cell-from-unclosed-quote", ADD, new=new_csv({"cluster": '"Synthetic'}) + f"{BIG_CELL}\n".encode(),
+        expect=("{new}: line 2: a cell holds more than 131,072 characters", "an unclosed quote")),
+]
+
 
 def coded_files(root: Path) -> dict[str, bytes]:
-    """data/coded/ byte for byte, less the empty lock files (kernel locks leave their file behind, empty)."""
-    files = snapshot(root / "data" / "coded")
+    """Every input a command may read, byte for byte: data/ (coded and raw), the analysis plans and the files
+    given to the command (incoming/), less the empty lock files (kernel locks leave their file behind, empty)."""
+    files = {f"{part}/{k}": v for part in ("data", "analysis", "incoming") for k, v in snapshot(root / part).items()}
     locks = {k: v for k, v in files.items() if Path(k).name.endswith(".lock")}
     assert all(v == b"" for v in locks.values())
     return {k: v for k, v in files.items() if k not in locks}
@@ -394,9 +649,12 @@ def coded_files(root: Path) -> dict[str, bytes]:
 def _prepare(bad: Bad, root: Path) -> tuple[list[str], dict[str, str]]:
     new = root / "incoming" / f"case{bad.suffix}"
     names = {"root": str(root), "new": str(new), "cases": str(root / CASES)}
-    if bad.new is not None:
+    if bad.new is not None or bad.files:
         new.parent.mkdir()
+    if bad.new is not None:
         new.write_bytes(bad.new)
+    for name, content in bad.files:
+        (new.parent / name).write_bytes(content)
     if bad.cases is not None:
         path = root / CASES
         path.write_bytes(bad.cases(path.read_bytes()))
@@ -406,7 +664,7 @@ def _prepare(bad: Bad, root: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def test_the_corpus_is_large_enough():
-    assert len(CORPUS) + len(TYPED_AS_WRITTEN) >= 60
+    assert len(CORPUS) + len(TYPED_AS_WRITTEN) >= 150
     assert len({b.id for b in CORPUS}) == len(CORPUS)
 
 
@@ -459,3 +717,30 @@ def test_the_command_prints_one_message_and_no_traceback(bad, project):
     assert bad.expect[0].format(**names) in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert coded_files(project) == before
+
+
+FORMULA_CODER = b'case_id,growth,notes\nc1,1,"=HYPERLINK(""http://example.invalid"",""x"")"\nc2,0,@SUM(A1)\n'
+
+
+def test_disagreements_are_safe_to_open_in_a_spreadsheet(project, capsys):
+    """Coders' text goes into the disagreements file as typed; a cell a spreadsheet would run is neutralised."""
+    incoming = project / "incoming"
+    incoming.mkdir()
+    (incoming / "a.csv").write_bytes(FORMULA_CODER)
+    (incoming / "b.csv").write_bytes(b"case_id,growth,notes\nc1,0,plain\nc2,1,-cmd\n")
+    out = project / "results" / "agreement.csv"
+    assert main(["--root", str(project), "reliability", str(incoming / "a.csv"), str(incoming / "b.csv"),
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    text = (project / "results" / "agreement_disagreements.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(" in text and "'@SUM(A1)" in text and "'-cmd" in text
+    assert '\n=HYPERLINK' not in text and ",=HYPERLINK" not in text and ",@SUM" not in text
+
+
+def test_qca_truth_table_neutralises_a_formula_case_name(project, capsys):
+    data = project / "qca.csv"
+    data.write_bytes(b'id,A,B,Y\n"=HYPERLINK(""http://example.invalid"")",1,0,1\nc2,0,1,0\n')
+    out = project / "results" / "qca"
+    assert main(["--root", str(project), "qca", str(data), "--outcome", "Y", "--conditions", "A,B", "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    text = (out / "truth_table.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(" in text and ",=HYPERLINK" not in text and ',"=HYPERLINK' not in text

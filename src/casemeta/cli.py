@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from casemeta import __version__, atomic_io
+from casemeta import __version__, atomic_io, options
 from casemeta.steps import pipeline
 from casemeta.coded.case_table import parse_csv, read_text
 from casemeta.errors import CasemetaError, file_error
+from casemeta.paths import check_outputs, check_study_name
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
 
@@ -26,21 +27,25 @@ log = logging.getLogger("casemeta")
 COMMANDS: dict[str, tuple[str, tuple, object]] = {}
 
 
-def arg(*flags, **options):
-    """One option of a command, as argparse's add_argument takes it."""
-    return flags, options
+def arg(*flags, role: str | None = None, **options):
+    """One option of a command, as argparse's add_argument takes it. `role` marks a path the command reads
+    ("in"), writes ("out") or writes its files into ("out_dir"): every command's outputs pass one guard
+    (casemeta.paths.check_outputs) before it starts."""
+    return flags, {**options, **({"role": role} if role else {})}
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
 RESULTS_FOLDER = arg("--results", type=Path, help="results folder to read and write (default: results/ of the project)")
 # the results files a publication step reads; the workflow names each, a user may leave them to the study's own
 RESULT_INPUTS = (
-    arg("--derived", type=Path, help="derived cases CSV (default: results/<study>/derived_cases.csv)"),
-    arg("--crosstabs", type=Path, help="crosstabs CSV (default: results/<study>/models/crosstabs.csv)"),
-    arg("--tests", type=Path, help="exact tests CSV (default: results/<study>/models/crosstab_tests.csv)"),
-    arg("--models", type=Path, help="logistic models CSV (default: results/<study>/models/logistic_models.csv)"),
-    arg("--cross-validation", type=Path, help="out-of-sample checks CSV (default: results/<study>/models/cross_validation.csv)"),
-    arg("--reproduction", type=Path, help="reproduction CSV, where the plan reproduces (default: results/<study>/reproduction.csv)"),
+    arg("--derived", type=Path, role="in", help="derived cases CSV (default: results/<study>/derived_cases.csv)"),
+    arg("--crosstabs", type=Path, role="in", help="crosstabs CSV (default: results/<study>/models/crosstabs.csv)"),
+    arg("--tests", type=Path, role="in", help="exact tests CSV (default: results/<study>/models/crosstab_tests.csv)"),
+    arg("--models", type=Path, role="in", help="logistic models CSV (default: results/<study>/models/logistic_models.csv)"),
+    arg("--cross-validation", type=Path, role="in",
+        help="out-of-sample checks CSV (default: results/<study>/models/cross_validation.csv)"),
+    arg("--reproduction", type=Path, role="in",
+        help="reproduction CSV, where the plan reproduces (default: results/<study>/reproduction.csv)"),
 )
 # the column identifying a case in coders' files given to `casemeta reliability` without --study
 RELIABILITY_ID = "case_id"
@@ -110,7 +115,7 @@ def _check(args):
 @command(
     "validate", "check coded cases against the codebook without writing anything to data/",
     arg("--study", help="study name (default: every study)"),
-    arg("--out", type=Path, help="write the validated cases here (one study only)"),
+    arg("--out", type=Path, role="out", help="write the validated cases here (one study only)"),
     step="validate",
 )
 def _validate(args):
@@ -139,7 +144,7 @@ def _code(args):
 
 @command(
     "check-coding", "fail if the coded file differs from what the codebook rules give from data/raw/",
-    STUDY, arg("--out", type=Path, required=True, help="where to write the confirmation"),
+    STUDY, arg("--out", type=Path, required=True, role="out", help="where to write the confirmation"),
     step="check_coding",
 )
 def _check_coding(args):
@@ -149,9 +154,9 @@ def _check_coding(args):
 @command(
     "derive", "add the codebook's derived variables to validated cases",
     STUDY,
-    arg("--cases", type=Path, required=True,
+    arg("--cases", type=Path, required=True, role="in",
         help="validated cases CSV (validate's --out; the study's own data/coded file is validated first)"),
-    arg("--out", type=Path, required=True, help="derived cases CSV to write"),
+    arg("--out", type=Path, required=True, role="out", help="derived cases CSV to write"),
     step="derive",
 )
 def _derive(args):
@@ -161,10 +166,10 @@ def _derive(args):
 @command(
     "reproduce", "compare recomputed tables with the published numbers",
     STUDY,
-    arg("--derived", type=Path, required=True, help="derived cases CSV"),
-    arg("--out", type=Path, required=True, help="reproduction.csv to write"),
-    arg("--checks", type=Path, required=True, help="consistency.csv to write"),
-    arg("--report", type=Path, required=True, help="reproduction.md to write"),
+    arg("--derived", type=Path, required=True, role="in", help="derived cases CSV"),
+    arg("--out", type=Path, required=True, role="out", help="reproduction.csv to write"),
+    arg("--checks", type=Path, required=True, role="out", help="consistency.csv to write"),
+    arg("--report", type=Path, required=True, role="out", help="reproduction.md to write"),
     step="reproduce",
 )
 def _reproduce(args):
@@ -174,14 +179,15 @@ def _reproduce(args):
 @command(
     "models", "run the plan's cross-tab tests, logistic models and leave-one-out checks",
     STUDY,
-    arg("--derived", type=Path, help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
-    arg("--crosstabs", type=Path, help="crosstabs CSV to write (default: results/<study>/models/crosstabs.csv)"),
-    arg("--tests", type=Path, help="exact tests CSV to write (default: results/<study>/models/crosstab_tests.csv)"),
-    arg("--models", type=Path, help="logistic models CSV to write (default: results/<study>/models/logistic_models.csv)"),
-    arg("--cross-validation", type=Path,
+    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    arg("--crosstabs", type=Path, role="out", help="crosstabs CSV to write (default: results/<study>/models/crosstabs.csv)"),
+    arg("--tests", type=Path, role="out", help="exact tests CSV to write (default: results/<study>/models/crosstab_tests.csv)"),
+    arg("--models", type=Path, role="out",
+        help="logistic models CSV to write (default: results/<study>/models/logistic_models.csv)"),
+    arg("--cross-validation", type=Path, role="out",
         help="out-of-sample checks CSV to write (default: results/<study>/models/cross_validation.csv)"),
-    arg("--draws", type=int, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
-    arg("--seed", type=int, default=20150827, help="Monte Carlo seed"),
+    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
+    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed"),
     step="models",
 )
 def _models(args):
@@ -194,22 +200,28 @@ def _models(args):
 
 @command(
     "fit", "fit one logistic model to a CSV: ML, Firth, or auto (Firth where cases separate)",
-    arg("data", type=Path, help="CSV with the outcome and predictors as columns"),
+    arg("data", type=Path, role="in", help="CSV with the outcome and predictors as columns"),
     arg("--formula", required=True, help='model, e.g. "y ~ x1 + x2"'),
-    arg("--method", choices=["ml", "firth", "auto"], default="auto", help="default: auto"),
-    arg("--correction", choices=["none", "flic", "flac"], default="none",
+    arg("--method", type=options.METHOD, default="auto", metavar="{ml,firth,auto}", help="default: auto"),
+    arg("--correction", type=options.CORRECTION, default="none", metavar="{none,flic,flac}",
         help="Firth only: FLIC or FLAC make the mean predicted probability equal the event rate (default: none)"),
     arg("--test", action="append", default=[], metavar="TERMS",
         help='test a set of terms jointly, e.g. "vic + vicl": (penalized) likelihood ratio of the model without them; repeatable'),
     arg("--interval", choices=["profile", "wald"], default="profile",
         help="Firth only: profile penalized-likelihood limits (default) or Wald limits (faster at large n)"),
-    arg("--out", type=Path, required=True, help="CSV to write, one row per term (and per --test)"),
-    arg("--table", type=Path, help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
+    arg("--out", type=Path, required=True, role="out", help="CSV to write, one row per term (and per --test)"),
+    arg("--table", type=Path, role="out", help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
 )
 def _fit(args):
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
-    frame = pd.read_csv(io.StringIO(read_text(args.data)))
+    text = read_text(args.data)
+    if not text.strip():
+        raise CasemetaError(f"{args.data}: the file is empty; expected a header line with the outcome and predictors as columns")
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CasemetaError(f"{args.data}: not a well-formed CSV ({str(exc).strip()}); check the separators and quotes") from None
     fit = fit_logistic(frame, args.formula, args.method, source=str(args.data), correction=args.correction,
                        tests=args.test, interval=args.interval)
     for caveat in fit.caveats:
@@ -235,7 +247,7 @@ def _fit(args):
     arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
     RESULTS_FOLDER,
     *RESULT_INPUTS,
-    arg("--out", type=Path, nargs="+",
+    arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/)"),
     arg("--figures", action="store_true", help="also draw the figures (as `casemeta figures` does)"),
     step="export",
@@ -255,9 +267,10 @@ def _export(args):
     "figures", "draw a study's figures, PNG and PDF: a heat map of each cross-tab, a forest plot of the models",
     STUDY,
     RESULTS_FOLDER,
-    arg("--crosstabs", type=Path, help="crosstabs CSV (default: the study's results/<study>/models/crosstabs.csv)"),
-    arg("--models", type=Path, help="logistic models CSV (default: the study's results/<study>/models/logistic_models.csv)"),
-    arg("--out", type=Path, nargs="+",
+    arg("--crosstabs", type=Path, role="in", help="crosstabs CSV (default: the study's results/<study>/models/crosstabs.csv)"),
+    arg("--models", type=Path, role="in",
+        help="logistic models CSV (default: the study's results/<study>/models/logistic_models.csv)"),
+    arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/figures/)"),
     step="figures",
 )
@@ -284,7 +297,7 @@ def _inputs(args, study) -> dict[str, Path] | None:
 
 @command(
     "new-case", "write a blank case template with every codebook variable, its allowed values and description",
-    STUDY, arg("--out", type=Path, help="file to write (default: print); use .yaml, or .xlsx with --format xlsx"),
+    STUDY, arg("--out", type=Path, role="out", help="file to write (default: print); use .yaml, or .xlsx with --format xlsx"),
     arg("--format", choices=["yaml", "xlsx"], help="yaml template (default) or xlsx coding form (default: from --out's suffix)"),
     arg("--cases", type=int, default=10, help="xlsx: rows to fill (default: 10)"),
     arg("--coder", default="", help="xlsx: the coder's name, written into every row"),
@@ -321,8 +334,8 @@ def _new_form(args):
 @command(
     "reconcile", "coders' files (xlsx forms or CSV) into a consensus workbook with every disagreement to decide; "
                  "or one decided consensus workbook into the agreed cases (CSV) for add-case",
-    STUDY, arg("files", type=Path, nargs="+", help="two or more coders' files; or one consensus workbook"),
-    arg("--out", type=Path, required=True, help="consensus .xlsx to write (coders' files), or agreed .csv (a consensus)"),
+    STUDY, arg("files", type=Path, nargs="+", role="in", help="two or more coders' files; or one consensus workbook"),
+    arg("--out", type=Path, required=True, role="out", help="consensus .xlsx to write (coders' files), or agreed .csv (a consensus)"),
 )
 def _reconcile(args):
     from casemeta.steps import reconcile
@@ -364,7 +377,7 @@ def _cases(args):
 
 @command(
     "add-case", "validate a filled template, coding form (.xlsx) or CSV of coded cases and append it to data/coded/<study>/cases.csv",
-    STUDY, arg("file", type=Path, help="filled template (.yaml), coding form (.xlsx) or CSV with the study's coded columns"),
+    STUDY, arg("file", type=Path, role="in", help="filled template (.yaml), coding form (.xlsx) or CSV with the study's coded columns"),
 )
 def _add_case(args):
     from casemeta.coded.case_entry import add_cases
@@ -377,9 +390,9 @@ def _add_case(args):
 @command(
     "reliability", "agreement between coders of the same cases: percent agreement, Cohen's kappa, Gwet's AC1, "
                    "Krippendorff's alpha, each with its standard error and 95% interval",
-    arg("files", type=Path, nargs="+", help="two or more coders' CSV files of the same cases"),
-    arg("--out", type=Path, required=True, help="per-variable agreement CSV to write"),
-    arg("--disagreements", type=Path, help="disagreements CSV (default: OUT_disagreements.csv)"),
+    arg("files", type=Path, nargs="+", role="in", help="two or more coders' CSV files of the same cases"),
+    arg("--out", type=Path, required=True, role="out", help="per-variable agreement CSV to write"),
+    arg("--disagreements", type=Path, role="out", help="disagreements CSV (default: OUT_disagreements.csv)"),
     arg("--study", help="validate each file against this study's codebook and score its coded variables only"),
     arg("--id", help=f"column identifying a case (default: the study's identifier, or {RELIABILITY_ID} without --study)"),
 )
@@ -388,73 +401,97 @@ def _reliability(args):
 
     codebook = _study(args).codebook() if args.study else None
     id_column = args.id if args.study else (args.id or RELIABILITY_ID)
-    table, disagreements, _ = coder_reliability(args.files, id_column, codebook)
+    from casemeta.publish.formats import spreadsheet_safe_frame
+
     out_disagreements = args.disagreements or args.out.with_name(args.out.stem + "_disagreements.csv")
+    if args.disagreements is None:  # the default name may be one of the coders' files too
+        guard_paths(args, [("--disagreements (default)", out_disagreements)])
+    table, disagreements, _ = coder_reliability(args.files, id_column, codebook)
     atomic_io.write_csv(args.out, table)
-    atomic_io.write_csv(out_disagreements, disagreements)
+    # coders' own text, opened in a spreadsheet to reconcile: a cell such as =HYPERLINK(...) must not run
+    atomic_io.write_csv(out_disagreements, spreadsheet_safe_frame(disagreements))
     print(f"wrote {args.out} ({len(table)} variables) and {out_disagreements} ({len(disagreements)} disagreements to reconcile)")
-
-
-def _pairs(text: str | None, option: str) -> dict[str, str]:
-    """`A=1,B=0` as {"A": "1", "B": "0"}."""
-    pairs = {}
-    for part in filter(None, (text or "").split(",")):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise CasemetaError(f"{option} {text!r}: expected NAME=VALUE pairs separated by commas, e.g. A=1,B=0")
-        pairs[name.strip()] = value.strip()
-    return pairs
 
 
 def _qca_spec(args, columns: list[str]):
     from casemeta.stats.qca import Cuts, QcaSpec
 
-    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
-    expectations = _pairs(args.dir_exp, "--dir-exp")
-    unknown = [c for c in [args.outcome, *conditions] if c not in columns]
+    conditions = options.column_list(args.conditions, "--conditions")
+    if args.outcome in conditions:
+        raise CasemetaError(f"--conditions {args.conditions!r}: the outcome {args.outcome!r} is among the conditions; "
+                            "a set cannot explain itself: leave it out of --conditions")
+    unknown = options.missing_columns(args.data, [args.outcome, *conditions], columns, "--outcome, --conditions")
     if unknown:
-        raise CasemetaError(f"{args.data}: no column {', '.join(map(repr, unknown))}; the columns are {', '.join(columns)}")
-    if not conditions:
-        raise CasemetaError("--conditions: name at least one condition, e.g. --conditions A,B,C")
-    bad = {c: v for c, v in expectations.items() if c not in conditions or v not in ("0", "1")}
+        raise CasemetaError(unknown)
+    bad = [c for c in args.dir_exp if c not in conditions]
     if bad:
-        raise CasemetaError(f"--dir-exp {args.dir_exp!r}: {', '.join(bad)}: each must be one of the conditions, "
-                            "= 1 (expected present) or = 0 (expected absent)")
-    incl = [float(v) for v in args.incl_cut.split(",")]
-    return QcaSpec(args.outcome, conditions, Cuts(incl=incl[0], n=args.n_cut, pri=args.pri_cut, excl=incl[1] if len(incl) > 1 else None),
-                   {c: int(v) for c, v in expectations.items()}, negate=args.negate, superset=args.superset)
+        raise CasemetaError(f"--dir-exp: {', '.join(map(repr, bad))}: not among the conditions {', '.join(conditions)}; "
+                            "each expectation names a condition")
+    bad = [c for c in args.calibrate if c not in (args.outcome, *conditions)]
+    if bad:
+        raise CasemetaError(f"--calibrate: {', '.join(map(repr, bad))}: neither the outcome nor a condition; "
+                            "each calibration names a set of this QCA")
+    incl = args.incl_cut if isinstance(args.incl_cut, list) else [args.incl_cut]
+    return QcaSpec(args.outcome, conditions, Cuts(incl=float(incl[0]), n=int(args.n_cut), pri=float(args.pri_cut),
+                                                  excl=float(incl[1]) if len(incl) > 1 else None),
+                   dict(args.dir_exp), negate=args.negate, superset=args.superset)
+
+
+def _case_names(frame: pd.DataFrame, column: str, source) -> pd.Index:
+    """The cases' names: each given once, none blank, no control character (they are printed in every table)."""
+    from casemeta.coded.case_table import physical_line
+    from casemeta.coded.schema import CONTROL_CHARACTER
+
+    names = frame[column].str.strip()
+    problems = []
+    for i, name in enumerate(names):
+        where = f"{source}: line {physical_line(frame, i)}, column {column!r}"
+        if not name:
+            problems.append(f"{where}: the case's name is empty; expected a name for every case")
+        elif (bad := CONTROL_CHARACTER.search(name)) is not None:
+            problems.append(f"{where}: value {name!r} holds the control character U+{ord(bad.group()):04X}; "
+                            "expected printable text")
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in first:
+            problems.append(f"{source}: line {physical_line(frame, i)}, column {column!r}: case {name!r} is given twice "
+                            f"(first on line {physical_line(frame, first[name])}); expected one row per case")
+        first.setdefault(name, i)
+    if problems:
+        raise CasemetaError(f"{source}: {len(problems)} problem(s) with the cases' names", problems)
+    return pd.Index(names, name=column)
 
 
 @command(
     "qca", "crisp- or fuzzy-set QCA of a CSV: truth table, conservative/parsimonious/intermediate solutions, necessity",
-    arg("data", type=Path, help="CSV, one row per case: memberships (0/1 crisp, between 0 and 1 fuzzy)"),
+    arg("data", type=Path, role="in", help="CSV, one row per case: memberships (0/1 crisp, between 0 and 1 fuzzy)"),
     arg("--outcome", required=True, help="outcome column"),
     arg("--conditions", required=True, help="condition columns, e.g. A,B,C (the order of the notation)"),
     arg("--id", help="column naming the cases (default: the first column)"),
-    arg("--incl-cut", default="1", help="inclusion cut for OUT = 1; 'I,E' also marks C (contradiction) from E (default: 1)"),
-    arg("--n-cut", type=int, default=1, help="fewest cases for a configuration not to be a remainder (default: 1)"),
-    arg("--pri-cut", type=float, default=0.0, help="PRI cut for OUT = 1 (default: 0)"),
-    arg("--dir-exp", help="directional expectations for the intermediate solution, e.g. A=1,B=0"),
-    arg("--calibrate", help="direct calibration of raw columns: VAR=full_out:crossover:full_in, comma-separated"),
+    arg("--incl-cut", type=options.INCL_CUT, default=1,
+        help="inclusion cut for OUT = 1; 'I,E' also marks C (contradiction) from E (default: 1)"),
+    arg("--n-cut", type=options.N_CUT, default=1, help="fewest cases for a configuration not to be a remainder (default: 1)"),
+    arg("--pri-cut", type=options.PRI_CUT, default=0.0, help="PRI cut for OUT = 1 (default: 0)"),
+    arg("--dir-exp", type=options.DIR_EXP, default={},
+        help="directional expectations for the intermediate solution, e.g. A=1,B=0"),
+    arg("--calibrate", type=options.CALIBRATE, default={},
+        help="direct calibration of raw columns: VAR=full_out:crossover:full_in, comma-separated"),
     arg("--negate", action="store_true", help="explain the absence of the outcome"),
     arg("--superset", action="store_true", help="necessity: search conjunctions passing inclN 0.9 and covN 0.6"),
-    arg("--out", type=Path, required=True, help="folder for truth_table.csv, solutions.csv, necessity.csv"),
+    arg("--out", type=Path, required=True, role="out_dir", help="folder for truth_table.csv, solutions.csv, necessity.csv"),
 )
 def _qca(args):
     from casemeta.steps.qca_runs import calibrated, write_qca
 
-    frame = pd.read_csv(io.StringIO(read_text(args.data)), dtype={args.id: str} if args.id else None)
-    if not len(frame.columns):
-        raise CasemetaError(f"{args.data}: no columns")
+    wanted = [args.id or "(the cases' names)", args.outcome, *options.column_list(args.conditions, "--conditions")]
+    frame = parse_csv(read_text(args.data), args.data, wanted)  # every cell as text, rows know their line
     case_column = args.id or frame.columns[0]
     if case_column not in frame.columns:
-        raise CasemetaError(f"{args.data}: no column {case_column!r} (--id)")
+        raise CasemetaError(options.missing_columns(args.data, [case_column], list(frame.columns), "--id"))
     spec = _qca_spec(args, list(frame.columns))
-    anchors = {v: [float(x) for x in a.split(":")] for v, a in _pairs(args.calibrate, "--calibrate").items()}
-    if any(len(a) != 3 for a in anchors.values()):
-        raise CasemetaError(f"--calibrate {args.calibrate!r}: each variable needs full_out:crossover:full_in")
+    frame = frame.set_axis(_case_names(frame, case_column, args.data)).drop(columns=case_column)
     try:
-        frame = calibrated(frame.set_index(case_column).rename(index=str), anchors)
+        frame = calibrated(frame, args.calibrate)
         result = write_qca(frame, spec, args.out)
     except CasemetaError as exc:
         raise CasemetaError(f"{args.data}: {exc}") from exc
@@ -468,8 +505,8 @@ def _qca(args):
 @command(
     "qca-study", "run the QCAs of a study's plan on its derived cases: CSVs, tables in every format, XY plots",
     STUDY,
-    arg("--derived", type=Path, help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
-    arg("--out", type=Path, nargs="+",
+    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: the study's own: results/<study>/qca.md and qca/)"),
     step="qca",
 )
@@ -483,13 +520,13 @@ def _qca_study(args):
 @command(
     "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
     "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",
-    arg("data", type=Path, help="CSV: one row per stratum with four counts (--counts), or one row per case (--condition, --outcome)"),
+    arg("data", type=Path, role="in", help="CSV: one row per stratum with four counts (--counts), or one row per case (--condition, --outcome)"),
     arg("--stratum", required=True, help="column naming the stratum (e.g. the study)"),
     arg("--counts", help="four count columns A,B,C,D: condition 1 & outcome 1, condition 1 & outcome 0, "
                          "condition 0 & outcome 1, condition 0 & outcome 0"),
     arg("--condition", help="0/1 column of the condition (cases; blank = missing)"),
     arg("--outcome", help="0/1 column of the outcome (cases; blank = missing)"),
-    arg("--out", type=Path, required=True, help="CSV to write, one row per method"),
+    arg("--out", type=Path, required=True, role="out", help="CSV to write, one row per method"),
     arg("--sensitivity", action="store_true",
         help="also write, beside --out, <stem>_leave1out.csv (every method refitted without each stratum) and "
              "<stem>_influence.csv (metafor's influence diagnostics of the fixed and random-effects models)"),
@@ -505,6 +542,9 @@ def _pool(args):
     needed = [args.stratum, *(counts or [args.condition, args.outcome])]
     frame = parse_csv(read_text(args.data), args.data, needed)  # rows know their physical line, for errors
     source = str(args.data)
+    missing = options.missing_columns(source, [c for c in needed if c], list(frame.columns))
+    if missing:  # named here, with a look-alike column if the file has one (Unicode normalisation, spaces)
+        raise CasemetaError(missing)
     if counts is not None:
         tables = tables_from_counts(frame, args.stratum, counts, source)
     else:
@@ -530,9 +570,9 @@ def _pool(args):
 @command(
     "synthesize", "pool each pair of concepts of analysis/synthesis.yaml across the studies: tables, pooled results, forest plot",
     arg("--studies", help="comma-separated studies to draw on (default: every study; '' for none)"),
-    arg("--derived", type=Path, nargs="+", help="each study's derived cases CSV, in the order of --studies "
+    arg("--derived", type=Path, nargs="+", role="in", help="each study's derived cases CSV, in the order of --studies "
                                                 "(default: results/<study>/derived_cases.csv)"),
-    arg("--out", type=Path, nargs="+",
+    arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: every file under results/synthesis/)"),
 )
 def _synthesize(args):
@@ -540,6 +580,8 @@ def _synthesize(args):
 
     root = _root(args)
     studies = None if args.studies is None else [s.strip() for s in args.studies.split(",") if s.strip()]
+    for name in studies or []:
+        check_study_name(name, "--studies")
     written = synthesize(root, studies, args.derived, args.out)
     print(f"wrote {len(written)} file(s) under results/synthesis/")
 
@@ -554,8 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, arguments, func, _) in COMMANDS.items():
         shown = help_text.replace("%", "%%")  # argparse formats help text with %: "95% interval" would crash --help
         p = sub.add_parser(name, help=shown, description=shown)
-        for flags, options in arguments:
-            p.add_argument(*flags, **options)
+        for flags, spec in arguments:
+            p.add_argument(*flags, **{k: v for k, v in spec.items() if k != "role"})
         p.set_defaults(func=func)
     return parser
 
@@ -574,9 +616,49 @@ def _setup_logging(log_file: Path | None) -> None:
         logging.getLogger().addHandler(handler)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _paths(args, role: str) -> list[tuple[str, Path]]:
+    """The (option, path) pairs of the command's options of this role, as the researcher gave them."""
+    found = []
+    for flags, spec in COMMANDS[args.command][1]:
+        if spec.get("role") != role:
+            continue
+        dest = spec.get("dest") or next((f for f in flags if f.startswith("--")), flags[0]).lstrip("-").replace("-", "_")
+        value = getattr(args, dest, None)
+        for path in value if isinstance(value, list) else [value]:
+            if path is not None:
+                found.append((flags[0] if flags[0].startswith("-") else "input", Path(path)))
+    return found
+
+
+def _known_root(args) -> Path | None:
     try:
+        return _root(args)
+    except CasemetaError:  # a command on files outside any project (fit, qca, pool, reliability)
+        return None
+
+
+def guard_paths(args, extra_outputs: list[tuple[str, Path]] = ()) -> None:
+    """No output of the command is one of its inputs or another of its outputs, or lands in the project's
+    data/ or analysis/ (casemeta.paths.check_outputs); checked before anything is read or written."""
+    from casemeta.study import QCA_TABLES
+
+    outputs = _paths(args, "out") + [(o, p / f"{t}.csv") for o, p in _paths(args, "out_dir") for t in QCA_TABLES]
+    if args.log is not None:
+        outputs.append(("--log", args.log))
+    check_outputs([*outputs, *extra_outputs], _paths(args, "in"), _known_root(args), args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        # an option's type (casemeta.options) raises CasemetaError for a bad value: one message, as for a bad plan
+        args = build_parser().parse_args(argv)
+    except CasemetaError as exc:
+        _setup_logging(None)
+        log.error("error: %s", exc)
+        return 1
+    try:
+        _setup_logging(None)  # until the guard has passed --log
+        guard_paths(args)
         _setup_logging(args.log)
         step = COMMANDS[args.command][3]
         if step is not None and args.invalidate:

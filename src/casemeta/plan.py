@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Mapping
-from importlib.resources import files
 from pathlib import Path
 
-import jsonschema
-import yaml
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
+from casemeta.options import anchor_problem
+from casemeta.coded.yaml_files import packaged_schema, read_checked_yaml, schema_problems  # noqa: F401 (read_checked_yaml: synthesis reads with it)
 
 OUTCOME_TYPES = ("binary",)
 CONDITION_TYPES = ("binary", "category", "integer")
@@ -28,26 +26,8 @@ CONDITION_TYPES = ("binary", "category", "integer")
 CALIBRATED_TYPES = ("integer",)
 
 
-@cache
 def _schema() -> dict:
-    return yaml.safe_load(files("casemeta").joinpath("plan.schema.yaml").read_text("utf-8"))
-
-
-def read_checked_yaml(path: str | Path, schema: dict, what: str, schema_name: str) -> dict:
-    """A YAML file as a dict, checked against a JSON schema (all problems at once); `what` and
-    `schema_name` name the file and its schema in errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise CasemetaError(f"{path}: {what} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CasemetaError(f"{path}: not a readable YAML {what}: {exc}") from exc
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(data)
-    problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
-    if problems:
-        raise CasemetaError(f"{path}: the {what} does not follow the {schema_name} schema", problems)
-    return data
+    return packaged_schema("plan.schema.yaml")
 
 
 def read_plan(path: str | Path) -> dict:
@@ -144,10 +124,10 @@ def qca_problems(plan: dict, need, known: dict) -> list[str]:
                 kind = "condition" if where == "dir_exp" else "set"
                 problems.append(f"at qca/{q}/{where}/{key}: "
                                 + unknown_name(key, allowed, f"{kind} of this QCA", f"this QCA's {kind}s"))
-        for key, (full_out, crossover, full_in) in calibrate.items():
-            if not (full_out < crossover < full_in or full_out > crossover > full_in):
-                problems.append(f"at qca/{q}/calibrate/{key}: anchors {full_out}, {crossover}, {full_in}: the crossover "
-                                "must lie strictly between full non-membership and full membership")
+        for key, anchors in calibrate.items():
+            problem = anchor_problem(anchors)  # the rule `casemeta qca --calibrate` follows too
+            if problem:
+                problems.append(f"at qca/{q}/calibrate/{key}: {problem}")
     return problems
 
 
@@ -353,9 +333,7 @@ def _qca_plan(entry: dict) -> QcaPlan:
 def plan_from_dict(raw: dict, codebook: Codebook, path: str | Path = "<plan>") -> Plan:
     """A plan given as a dict (a program's or a test's), checked as a plan file is: schema, then codebook."""
     raw = {"study": codebook.study, **raw}
-    errors = jsonschema.Draft202012Validator(_schema()).iter_errors(raw)
-    problems = [f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors]
-    problems = problems or plan_problems(raw, codebook)
+    problems = schema_problems(raw, _schema()) or plan_problems(raw, codebook)
     if problems:
         raise CasemetaError(f"{path}: the analysis plan does not fit the codebook {codebook.path}", problems)
     return build_plan(raw, codebook, Path(path))

@@ -244,18 +244,22 @@ class Study:
 
     def clear(self, steps) -> list[Path]:
         """Remove the results of these steps; return what went."""
+        from casemeta.paths import check_removable, check_study_name
+
+        check_study_name(self.name)
+        paths = [self.result(later, key) for later in steps for key in RESULTS[later]]
+        paths += [self._path(f) for later in steps for f in FOLDERS.get(later, ())]
+        for path in paths:  # all checked before any is removed
+            check_removable(path, self.results_root)
         removed = []
-        for later in steps:
-            paths = [self.result(later, key) for key in RESULTS[later]]
-            paths += [self._path(f) for f in FOLDERS.get(later, ())]
-            for path in paths:
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists() or path.is_symlink():
-                    path.unlink()
-                else:
-                    continue
-                removed.append(path)
+        for path in paths:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()  # a link goes, never what it points to
+            else:
+                continue
+            removed.append(path)
         for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone
             if folder != self.results_dir and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -268,14 +272,24 @@ class Study:
 def discover_studies(root: str | Path = ".") -> list[str]:
     """Studies with both an analysis plan and a codebook; no registration needed (the synthesis plan is no study)."""
     root = Path(root)
+    from casemeta.paths import STUDY_NAME
+
     names = sorted(p.stem for p in (root / "analysis").glob("*.yaml") if p.stem != SYNTHESIS)
-    return [n for n in names if Study(root, n).codebook_path.is_file()]
+    studies = [n for n in names if Study(root, n).codebook_path.is_file()]
+    odd = [n for n in studies if not STUDY_NAME.match(n)]
+    if odd:  # results/<study>/ is named after it: only plain names are studies
+        log.warning("not studies (a study's name is lower-case letters, digits and _, starting with a letter): %s; "
+                    "rename analysis/<name>.yaml and data/coded/<name>/", ", ".join(odd))
+    return [n for n in studies if n not in odd]
 
 
 def get_study(root: str | Path, name: str) -> Study:
     if name == SYNTHESIS:
         raise CasemetaError(f"{name!r} is not a study: analysis/{SYNTHESIS}.yaml is the plan of the synthesis "
                             f"across studies (casemeta synthesize); studies: {', '.join(discover_studies(root)) or 'none'}")
+    from casemeta.paths import check_study_name
+
+    check_study_name(name)
     study = Study(Path(root), name)
     if not study.codebook_path.is_file():
         known = ", ".join(discover_studies(root)) or "none"

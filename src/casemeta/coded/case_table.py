@@ -137,6 +137,11 @@ def read_rows(
                 origins.append(Origin(path, start))
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise CasemetaError(
+                f"{path}: line {start}: a cell holds more than {csv.field_size_limit():,} characters; expected cells "
+                "of ordinary text (an unclosed quote makes the rest of the file one cell: check the quotes on that "
+                "line)") from None
         raise CasemetaError(
             f"{path}: line {start}: not a well-formed CSV ({exc}); check the quotes on that line") from None
     repeated = sorted({c for c in header if header.count(c) > 1})

@@ -7,7 +7,6 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from casemeta.errors import CasemetaError
@@ -124,15 +123,10 @@ def load_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     if not path.is_file():
         raise CasemetaError(f"{path}: codebook not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CasemetaError(f"{path}: not a readable YAML codebook: {exc}") from exc
-    validator = jsonschema.Draft202012Validator(_schema())
-    problems = [
-        f"at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}"
-        for e in validator.iter_errors(data)
-    ]
+    from casemeta.coded.yaml_files import load_yaml, schema_problems
+
+    data, lines = load_yaml(path, "codebook")  # a key given twice, or an alias bomb, is refused with its line
+    problems = schema_problems(data, _schema(), lines)
     if problems:
         raise CasemetaError(f"{path}: the codebook does not follow the codebook schema", problems)
     book = Codebook(

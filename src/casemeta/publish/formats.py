@@ -49,6 +49,19 @@ def spreadsheet_safe(value) -> str:
     return text
 
 
+def spreadsheet_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell (and column name) of a frame made safe to open in a spreadsheet: spreadsheet_safe, and
+    what XML cannot hold (NUL and other control characters) shown as U+FFFD; numbers and missing cells stay."""
+    def safe(value):
+        return value if not isinstance(value, str) else spreadsheet_safe(value)
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(safe)
+    out.columns = [safe(c) for c in out.columns]
+    return out
+
+
 def markdown_escape(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", visible_text(text)).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 

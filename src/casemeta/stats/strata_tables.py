@@ -28,18 +28,37 @@ def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
                             f"the file's columns are {', '.join(map(str, frame.columns))}")
 
 
+def _strata(frame: pd.DataFrame, stratum: str, source: str) -> pd.Series:
+    """The stratum of each row, spaces around it aside; a blank one is refused (it would become a stratum '')."""
+    names = frame[stratum].astype(str).str.strip()
+    blank = np.flatnonzero((names == "").to_numpy())
+    if len(blank):
+        lines = ", ".join(str(physical_line(frame, int(i))) for i in blank[:10])
+        raise CasemetaError(f"{source}, line(s) {lines}, column {stratum}: the stratum is blank; expected a name "
+                            "for every row's stratum (the study it comes from)")
+    return names
+
+
 def _bad(frame: pd.DataFrame, column: str, values: pd.Series, bad: pd.Series, source: str, expected: str):
     i = int(np.flatnonzero(bad.to_numpy())[0])
     raise CasemetaError(f"{source}, line {physical_line(frame, i)}, column {column}: {frame[column].iloc[i]!r} is not {expected}")
 
 
 def tables_from_counts(frame: pd.DataFrame, stratum: str, counts: list[str], source: str) -> pd.DataFrame:
-    """One table per stratum from four count columns (rows of the same stratum are added up)."""
+    """One table per stratum from four count columns, one row per stratum (a name on two rows is refused)."""
     if len(counts) != 4:
         raise CasemetaError(f"--counts needs four columns A,B,C,D (a = condition 1 & outcome 1, b = condition 1 & "
                             f"outcome 0, c = condition 0 & outcome 1, d = condition 0 & outcome 0); got {len(counts)}")
     _require(frame, [stratum, *counts], source)
-    out = pd.DataFrame({"stratum": frame[stratum].astype(str)})
+    names = _strata(frame, stratum, source)
+    repeated = names[names.duplicated(keep=False)]
+    if len(repeated):  # one row per stratum: two rows of one name are two studies keyed by a shared value, or a typo
+        problems = [f"{name!r} on lines {', '.join(str(physical_line(frame, int(i))) for i in np.flatnonzero((names == name).to_numpy()))}"
+                    for name in dict.fromkeys(repeated)]
+        raise CasemetaError(f"{source}, column {stratum}: {len(problems)} stratum name(s) are on more than one row; "
+                            "with --counts each row is one stratum: give each its own name (or key the rows by a "
+                            "column that is unique)", problems)
+    out = pd.DataFrame({"stratum": names})
     for cell, column in zip(COUNTS, counts):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = not_counts(values)
@@ -60,8 +79,9 @@ def tables_from_cases(frame: pd.DataFrame, stratum: str, condition: str, outcome
         if bad.any():
             _bad(frame, column, values, bad, source, "0 or 1 (or blank when missing)")
         coded[column] = values
-    cases = pd.DataFrame({"stratum": frame[stratum].astype(str), "x": coded[condition], "y": coded[outcome]}).dropna()
-    strata = list(dict.fromkeys(frame[stratum].astype(str)))
+    names = _strata(frame, stratum, source)
+    cases = pd.DataFrame({"stratum": names, "x": coded[condition], "y": coded[outcome]}).dropna()
+    strata = list(dict.fromkeys(names))
     return pd.DataFrame({"stratum": strata, **{
         cell: [int(((cases["stratum"] == s) & (cases["x"] == x) & (cases["y"] == y)).sum()) for s in strata]
         for cell, (x, y) in CELLS.items()}})

@@ -16,7 +16,7 @@ from casemeta import atomic_io
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
 from casemeta.plan import QcaPlan, load_plan
-from casemeta.publish.formats import RENDERERS
+from casemeta.publish.formats import RENDERERS, spreadsheet_safe_frame
 from casemeta.publish.tables import CASE_LISTING_LIMIT, caveat_texts
 from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
 from casemeta.stats.caveats import complete_cases, merge
@@ -47,10 +47,12 @@ def calibrated(frame: pd.DataFrame, calibrations) -> pd.DataFrame:
 
 
 def write_csvs(result: QcaResult, files: dict[str, Path]) -> list[Path]:
-    """The truth table, solutions and necessity as CSVs (files: data/truth_table, data/solutions, data/necessity)."""
-    return [atomic_io.write_csv(files["data/truth_table"], result.truth_table),
-            atomic_io.write_csv(files["data/solutions"], result.solutions),
-            atomic_io.write_csv(files["data/necessity"], result.necessity)]
+    """The truth table, solutions and necessity as CSVs (files: data/truth_table, data/solutions, data/necessity).
+    They list the cases by name, as the data file gave them: a name a spreadsheet would run as a formula
+    (=HYPERLINK(...)) is neutralised as the publication tables are (spreadsheet_safe)."""
+    return [atomic_io.write_csv(files["data/truth_table"], spreadsheet_safe_frame(result.truth_table)),
+            atomic_io.write_csv(files["data/solutions"], spreadsheet_safe_frame(result.solutions)),
+            atomic_io.write_csv(files["data/necessity"], spreadsheet_safe_frame(result.necessity))]
 
 
 def folder_files(out_dir: Path) -> dict[str, Path]:
