@@ -230,12 +230,13 @@ def parse_formula(formula: str) -> Formula:
         elif _NAME.fullmatch(item):  # one column, the usual term
             terms.append((item,))
         else:
-            if item not in expanded:
-                expanded[item] = _expand(formula, item, parsed.references)
-            terms.extend(expanded[item])
-    unique: dict[frozenset, tuple[str, ...]] = {}
+            found = expanded.get(item)
+            if found is None:
+                found = expanded[item] = _expand(formula, item, parsed.references)
+            terms.extend(found)
+    unique: dict[tuple[str] | frozenset, tuple[str, ...]] = {}
     for term in terms:  # a:b and b:a are one term; keep its first spelling, in order of first appearance
-        unique.setdefault(frozenset(term), term)
+        unique.setdefault(term if len(term) == 1 else frozenset(term), term)  # a main effect is its own key
     parsed.terms = sorted(unique.values(), key=len)  # stable: by degree, then appearance
     if not parsed.terms and not parsed.intercept:
         raise CasemetaError(f"formula {formula!r}: no terms and no intercept; nothing to model")
