@@ -4,9 +4,11 @@ Design matrices are checked against ones worked out by hand on small frames.
 """
 
 import ast
+import itertools
 import builtins
 import os
 import re
+import string
 from contextlib import contextmanager
 from unittest import mock
 
@@ -332,3 +334,60 @@ FRAGMENTS = ["y", "x", "z", "g", "h", "~", "+", "-", "*", ":", "(", ")", "[", "]
 @given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(FRAGMENTS), max_size=15).map("".join)))
 def test_any_string_parses_or_is_refused_and_runs_nothing(small, tmp_path, text):
     refused_or_run(lambda: design(small, text), tmp_path)
+
+
+# ---------------------------------------------------------------- bounded work on any input (issue: bounded work)
+# Reading is linear in the formula's length; the speed itself is measured by benchmarks/bounded_benchmark.py,
+# not here. These tests pin what the long and adversarial inputs give.
+
+def test_a_reference_bracket_left_open_before_a_run_of_spaces_is_refused_naming_the_term():
+    # this took 166 s with a backtracking regular expression: the `+` lies inside the open bracket, so the
+    # whole right-hand side is one term, and it is not a factor
+    formula = "y ~ txt[ref=" + " " * 4000 + "+ b"
+    with pytest.raises(CasemetaError) as err:
+        parse_formula(formula)
+    assert str(err.value) == f"formula {formula!r}: term {formula[4:]!r} {NOT_ALLOWED} (with x[ref=level] for a text column's " \
+                             "reference level, and 0 or - 1 to drop the intercept)"
+
+
+def test_spaces_inside_a_reference_bracket_are_not_part_of_the_level():
+    parsed = parse_formula("y ~ g[" + " " * 5000 + "ref" + " " * 5000 + "=" + " " * 5000 + "'c d'" + " " * 5000 + "] + x")
+    assert parsed.terms == [("g",), ("x",)]
+    assert parsed.references == {"g": "c d"}
+
+
+def test_a_level_ends_at_the_first_closing_bracket():
+    assert parse_formula("y ~ g[ref=a-b*c:d]").references == {"g": "a-b*c:d"}  # separators inside brackets stay
+    with pytest.raises(CasemetaError, match=re.escape("term 'g[ref=a]]' " + NOT_ALLOWED)):
+        parse_formula("y ~ g[ref=a]]")
+
+
+@pytest.mark.parametrize("opening", ["[", "(", "x[", "x[ref=["])
+def test_a_hundred_thousand_nested_brackets_are_a_clear_error_not_a_recursion_error(opening):
+    formula = "y ~ " + opening * 100_000
+    with pytest.raises(CasemetaError) as err:
+        parse_formula(formula)
+    assert str(err.value).startswith(f"formula {formula!r}: term {formula[4:]!r} is not allowed: ")
+
+
+def test_a_hundred_thousand_characters_of_terms_are_read_in_full():
+    # SYNTHETIC: 17,576 distinct three-letter columns (aaa .. zzz), 105,459 characters; then every one
+    # again as an interaction with x, which adds as many two-way terms
+    names = ["".join(t) for t in itertools.product(string.ascii_lowercase, repeat=3)]
+    formula = "y ~ " + " + ".join(names)
+    assert len(formula) > 100_000
+    parsed = parse_formula(formula)
+    assert parsed.terms == [(n,) for n in names] and parsed.intercept
+    parsed = parse_formula("y ~ x + " + "+".join(f"{n}:x" for n in names[:5000]) + " - 1")
+    assert parsed.terms == [("x",)] + [(n, "x") for n in names[:5000]] and not parsed.intercept
+
+
+def test_a_long_product_is_refused_before_it_is_expanded():
+    formula = "y ~ " + "*".join(["a"] * 50_000)
+    with pytest.raises(CasemetaError, match="at most 8 factors can be joined by \\*"):
+        parse_formula(formula)
+
+
+def test_a_long_run_of_signs_is_an_empty_term():
+    with pytest.raises(CasemetaError, match="an empty term \\(two signs in a row, or a sign at the end\\)"):
+        parse_formula("y ~ a" + "-" * 100_000)

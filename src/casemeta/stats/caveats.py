@@ -80,6 +80,8 @@ MESSAGES: dict[str, Callable[[list[str], dict], str]] = {
     "homogeneity_too_few": lambda v, x: "homogeneity needs at least 2 informative strata",
     "mh_degenerate": lambda v, x: "the Mantel–Haenszel odds ratio is 0 or infinite",
     "too_few_strata": lambda v, x: x["reason"],
+    "exact_normal_limit": lambda v, x: ("counts too large for the exact conditional distribution: its normal limit "
+                                        "(Cornfield's mean and variance, continuity-corrected tails) is used"),
     "exact_at_end": lambda v, x: f"estimate {x['which']}: S = {x['s']} is at the end of its range {x['low']}..{x['high']}",
     "continuity": lambda v, x: f"1/2 added to every cell of {len(x['strata'])} table(s) with a zero cell ({', '.join(x['strata'])})",
     "continuity_q": lambda v, x: (f"Q from log odds ratios with 1/2 added to every cell of {len(x['strata'])} table(s) "

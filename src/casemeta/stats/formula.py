@@ -44,7 +44,17 @@ from casemeta.errors import CasemetaError
 
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _NAME = re.compile(NAME)
-_FACTOR = re.compile(rf"\s*(?P<name>{NAME})\s*(?:\[\s*ref\s*=\s*(?P<level>[^\]]*?)\s*\])?\s*")
+# Reading is linear in the formula's length, whatever the input (see _split_top and _scan_factor): a
+# regular expression such as `\s*NAME\s*(\[\s*ref\s*=\s*([^\]]*?)\s*\])?\s*` backtracks through
+# every way of sharing a run of spaces among its `\s*` and the lazy level, so `x[ref=` and 4,000 spaces
+# took minutes. The bracket depth is counted in a loop, never by recursion, so nesting has no limit.
+_SPECIAL = {seps: re.compile(rf"[()\[\]{re.escape(seps)}]") for seps in ("+-", "*", ":")}
+# a product of plain names (no [ref=...]): each of its characters is a name's, a space or a separator, so
+# the match never has two ways to go and never backtracks
+_PLAIN_PRODUCT = re.compile(rf"{NAME}(?:\s*[:*]\s*{NAME})*")
+_OPEN, _CLOSE = [ord("("), ord("[")], [ord(")"), ord("]")]
+_BRACKET = re.compile(r"[()\[\]]")
+_SEPARATOR = {seps: re.compile(rf"([{re.escape(seps)}])") for seps in ("+-", "*", ":")}
 ALLOWED = "terms are column names, a:b interactions and a*b (with x[ref=level] for a text column's reference level, and 0 or - 1 to drop the intercept)"
 MAX_PRODUCT = 8  # factors joined by *: 2^8 - 1 = 255 terms already
 
@@ -101,14 +111,28 @@ def _refuse(formula: str, term: str, why: str = "") -> CasemetaError:
 
 
 def _split_top(text: str, separators: str) -> list[tuple[str, str]]:
-    """(separator before, piece) at each separator outside brackets, so `x[ref=a-b]` stays whole."""
+    """(separator before, piece) at each separator outside brackets, so `x[ref=a-b]` stays whole.
+    Brackets ( [ open and ) ] close; a separator counts only where as many have opened as closed. One pass:
+    without brackets, a split by a one-character pattern; with them, a loop over those characters only."""
+    if not _BRACKET.search(text):
+        parts = _SEPARATOR[separators].split(text)  # piece, separator, piece, ...
+        return [("", parts[0]), *zip(parts[1::2], parts[2::2])]
+    if len(text) > 256:  # long: the depth before each character by a cumulative sum, in numpy's loops
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        step = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
+        depth = np.cumsum(step) - step
+        at = np.flatnonzero(np.isin(codes, [ord(c) for c in separators]) & (depth == 0)).tolist()
+        starts, ends = [0, *(i + 1 for i in at)], [*at, len(text)]
+        return [(text[s - 1] if s else "", text[s:e]) for s, e in zip(starts, ends)]
     pieces, depth, start, sep = [], 0, 0, ""
-    for i, char in enumerate(text):
+    for match in _SPECIAL[separators].finditer(text):
+        char = match.group()
         if char in "([":
             depth += 1
         elif char in ")]":
             depth -= 1
-        elif char in separators and depth == 0:
+        elif depth == 0:
+            i = match.start()
             pieces.append((sep, text[start:i]))
             sep, start = char, i + 1
     pieces.append((sep, text[start:]))
@@ -127,11 +151,34 @@ def _split_items(formula: str, rhs: str) -> list[tuple[str, str]]:
     return items
 
 
+def _scan_factor(text: str) -> tuple[str, str | None] | None:
+    """(name, reference level or None) of `NAME` or `NAME[ref=LEVEL]`, spaces allowed around each part and
+    quotes kept (the level is the text up to the first `]`, stripped), or None if the text is neither.
+    A hand-written scanner rather than a regular expression: each step is one str method, so it is linear
+    however the spaces and brackets fall (see _SPECIAL)."""
+    body = text.strip()
+    name = _NAME.match(body)
+    if name is None:
+        return None
+    rest = body[name.end():].lstrip()
+    if not rest:
+        return name.group(), None
+    if not (rest.startswith("[") and rest.endswith("]")):
+        return None
+    inner = rest[1:-1].lstrip()  # the first `]` must be the last: the level holds none
+    if "]" in inner or not inner.startswith("ref"):
+        return None
+    after = inner[3:].lstrip()
+    if not after.startswith("="):
+        return None
+    return name.group(), after[1:].strip()
+
+
 def _factor(formula: str, item: str, text: str, references: dict[str, str]) -> str:
-    match = _FACTOR.fullmatch(text)
-    if not match:
+    scanned = _scan_factor(text)
+    if scanned is None:
         raise _refuse(formula, item)
-    name, level = match["name"], match["level"]
+    name, level = scanned
     if level is not None:
         level = level.strip("'\"")
         if references.setdefault(name, level) != level:
@@ -141,10 +188,19 @@ def _factor(formula: str, item: str, text: str, references: dict[str, str]) -> s
 
 def _expand(formula: str, item: str, references: dict[str, str]) -> list[tuple[str, ...]]:
     """The terms of one product: every non-empty combination of its `*` groups."""
-    groups = []
-    for _, group_text in _split_top(item, "*"):
-        factors = tuple(dict.fromkeys(_factor(formula, item, f, references) for _, f in _split_top(group_text, ":")))
-        groups.append(factors)
+    if "*" not in item and ":" not in item:  # one factor, the usual term
+        return [(_factor(formula, item, item, references),)]
+    if _PLAIN_PRODUCT.fullmatch(item):  # names only: split by str methods, nothing to check factor by factor
+        if item.count("*") >= MAX_PRODUCT:  # refused before splitting a long product
+            raise _refuse(formula, item, f"at most {MAX_PRODUCT} factors can be joined by *; write the interactions wanted with :")
+        groups = [tuple(dict.fromkeys(map(str.strip, g.split(":")))) for g in item.split("*")]
+        if len(groups) == 1:  # an interaction a:b:c
+            return groups
+    else:
+        groups = []
+        for _, group_text in _split_top(item, "*"):
+            factors = tuple(dict.fromkeys(_factor(formula, item, f, references) for _, f in _split_top(group_text, ":")))
+            groups.append(factors)
     if len(groups) > MAX_PRODUCT:
         raise _refuse(formula, item, f"at most {MAX_PRODUCT} factors can be joined by *; write the interactions wanted with :")
     terms = []
@@ -164,17 +220,24 @@ def parse_formula(formula: str) -> Formula:
         raise CasemetaError(f"formula {formula!r}: the outcome {outcome!r} must be one column name")
     parsed = Formula(formula, outcome)
     terms: list[tuple[str, ...]] = []
+    expanded: dict[str, list[tuple[str, ...]]] = {}  # a repeated item expands as it did the first time
     for sign, text in _split_items(formula, rhs):
         item = text.strip()
         if item in ("0", "1"):
             parsed.intercept = (item == "1") == (sign == "+")
         elif sign == "-":
             raise _refuse(formula, f"- {item}", "only the intercept can be removed ('- 1'); leave the term out instead")
+        elif _NAME.fullmatch(item):  # one column, the usual term
+            terms.append((item,))
         else:
-            terms.extend(_expand(formula, item, parsed.references))
-    unique = {frozenset(t): t for t in reversed(terms)}  # a:b and b:a are one term; keep its first spelling
-    first = list(dict.fromkeys(frozenset(t) for t in terms))
-    parsed.terms = sorted((unique[key] for key in first), key=len)  # stable: by degree, then appearance
+            found = expanded.get(item)
+            if found is None:
+                found = expanded[item] = _expand(formula, item, parsed.references)
+            terms.extend(found)
+    unique: dict[tuple[str] | frozenset, tuple[str, ...]] = {}
+    for term in terms:  # a:b and b:a are one term; keep its first spelling, in order of first appearance
+        unique.setdefault(term if len(term) == 1 else frozenset(term), term)  # a main effect is its own key
+    parsed.terms = sorted(unique.values(), key=len)  # stable: by degree, then appearance
     if not parsed.terms and not parsed.intercept:
         raise CasemetaError(f"formula {formula!r}: no terms and no intercept; nothing to model")
     return parsed

@@ -28,7 +28,7 @@ from scipy import stats
 from casemeta.stats import random_effects as re
 from casemeta.stats.conditional_odds import exact_conditional
 from casemeta.stats.caveats import Caveat, attach, merge, render
-from casemeta.stats.strata_tables import COUNTS, not_counts
+from casemeta.stats.strata_tables import COUNTS, not_counts, too_large
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
 METHOD_LABELS = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed": "Fixed effect (inverse variance)",
@@ -176,9 +176,9 @@ def inverse_variance(y: np.ndarray, v: np.ndarray, level: float) -> list[dict]:
 def exact_row(counts: np.ndarray, level: float) -> dict:
     found = exact_conditional(counts, level)
     lo, hi = found.pop("support")
-    caveats = ()
+    caveats = (Caveat.of("exact_normal_limit"),) if found.pop("normal_limit") else ()
     if found["statistic"] in (lo, hi):
-        caveats = (Caveat.of("exact_at_end", which="0" if found["statistic"] == lo else "infinite",
+        caveats += (Caveat.of("exact_at_end", which="0" if found["statistic"] == lo else "infinite",
                              s=int(found["statistic"]), low=int(lo), high=int(hi)),)
     with np.errstate(divide="ignore"):
         logs = {k: float(np.log(found[o])) for k, o in (("log_or", "odds_ratio"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high"))}
@@ -196,7 +196,8 @@ def _zero_cell_caveats(zero: np.ndarray, strata: pd.Series) -> dict[str, tuple]:
 
 
 def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
-    """The counts as non-negative whole numbers; a ValueError names the first bad one."""
+    """The counts as non-negative whole numbers; a ValueError names the first bad one, a CasemetaError the first
+    too large to hold exactly."""
     out = tables.copy()
     for column in COUNTS:
         values = pd.to_numeric(out[column], errors="coerce")
@@ -205,8 +206,9 @@ def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"stratum {out['stratum'].iloc[i]!r}, column {column}: {tables[column].iloc[i]} "
                              "is not a count (a whole number 0 or more)")
-        out[column] = values.astype(np.int64)
-    return out
+        out[column] = values
+    too_large(out, out["stratum"], "")  # before int64: 1e20 would wrap around
+    return out.astype({column: np.int64 for column in COUNTS})
 
 
 def pool(tables: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -248,8 +250,9 @@ def study_odds_ratio(a: int, b: int, c: int, d: int, level: float = 0.95) -> dic
                 **_said(Caveat.of("margin", blank="odds_ratio", reason=reason))}
     if min(a, b, c, d) == 0:
         found = exact_conditional(np.array([[a, b, c, d]]), level)
+        limit = (Caveat.of("exact_normal_limit"),) if found["normal_limit"] else ()
         return {"odds_ratio": found["odds_ratio"], "or_ci_low": found["or_ci_low"], "or_ci_high": found["or_ci_high"],
-                "interval": "exact conditional", **_said(Caveat.of("study_zero_cell"))}
+                "interval": "exact conditional", **_said(Caveat.of("study_zero_cell"), *limit)}
     y, v, _ = log_odds_ratios(np.array([[a, b, c, d]]))
     row = _estimate("", float(y[0]), float(np.sqrt(v[0])), level)
     return {"odds_ratio": row["odds_ratio"], "or_ci_low": row["or_ci_low"], "or_ci_high": row["or_ci_high"],

@@ -16,6 +16,22 @@ COUNTS = ("a", "b", "c", "d")
 CELLS = {"a": (1, 1), "b": (1, 0), "c": (0, 1), "d": (0, 0)}  # cell -> (condition, outcome)
 
 
+# the largest count held exactly: every whole number up to 2^53 is a float64 (the methods compute in floats),
+# and four of them summed stay far inside int64 (1e20 would wrap around to a negative count)
+MAX_COUNT = 2 ** 53
+
+
+def too_large(frame: pd.DataFrame, strata: pd.Series, source: str) -> None:
+    """A CasemetaError naming the first stratum, column and count over MAX_COUNT (counts already numeric)."""
+    for column in COUNTS:
+        over = np.flatnonzero(pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) > MAX_COUNT)
+        if len(over):
+            i = int(over[0])
+            raise CasemetaError(f"{source}stratum {strata.iloc[i]!r}, column {column}: {frame[column].iloc[i]} is too large "
+                                f"a count to hold exactly (at most 2^53 = {MAX_COUNT:,}); check the data, or pool rates "
+                                "rather than counts")
+
+
 def not_counts(values: pd.Series) -> pd.Series:
     """Which values are not counts (whole numbers 0 or more); `values` already numeric or NaN."""
     return values.isna() | (values < 0) | (values % 1 != 0)
@@ -64,8 +80,12 @@ def tables_from_counts(frame: pd.DataFrame, stratum: str, counts: list[str], sou
         bad = not_counts(values)
         if bad.any():
             _bad(frame, column, values, bad, source, "a count (a whole number 0 or more)")
-        out[cell] = values.astype(np.int64)
-    return out.groupby("stratum", sort=False, as_index=False)[list(COUNTS)].sum()
+        out[cell] = values
+    too_large(out, out["stratum"], f"{source}: ")
+    out = out.astype({cell: np.int64 for cell in COUNTS})
+    summed = out.groupby("stratum", sort=False, as_index=False)[list(COUNTS)].sum()
+    too_large(summed, summed["stratum"], f"{source}: rows added up, ")
+    return summed
 
 
 def tables_from_cases(frame: pd.DataFrame, stratum: str, condition: str, outcome: str, source: str) -> pd.DataFrame:

@@ -8,14 +8,15 @@ never a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from casemeta.errors import CasemetaError
 from casemeta.stats.caveats import Caveat, merge
-from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions, intermediate, minimise
-from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverage, union_membership
+from casemeta.stats.qca.minimize import MAX_MODELS, MAX_NODES, all_conjunctions, deadline_after, intermediate, minimise
+from casemeta.stats.qca.sets import Term, bit, covers, necessity, sufficiency, term_membership, term_text, unique_coverages, union_membership
 from casemeta.stats.qca.truth_table import Cuts, TruthTable, truth_table
 
 SOLUTION_COLUMNS = ["solution", "model", "term", "inclS", "PRI", "covS", "covU", "cases"]
@@ -92,14 +93,16 @@ def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> 
             Caveat.of("qca_no_solution", [spec.outcome], negate=spec.negate, incl=spec.cuts.incl, pri=spec.cuts.pri,
                       n=spec.cuts.n),), {}
     k = tt.k
-    conservative, cut_c = minimise(on, set(), k)
-    parsimonious, cut_p = minimise(on, tt.remainders, k)
+    deadline = deadline_after()  # one time limit for all the solutions of this QCA
+    conservative, cut_c = minimise(on, set(), k, deadline)
+    parsimonious, cut_p = minimise(on, tt.remainders, k, deadline)
     solutions = {"conservative": conservative, "parsimonious": parsimonious}
     caveats = []
     if spec.expectations:
         index = {c: i for i, c in enumerate(spec.conditions)}
         expectations = {index[c]: v for c, v in spec.expectations.items()}
-        solutions["intermediate"], cut_i = intermediate(on, conservative, parsimonious, tt.remainders, expectations, k)
+        solutions["intermediate"], cut_i = intermediate(on, conservative, parsimonious, tt.remainders, expectations, k,
+                                                        deadline)
     else:
         cut_i = False
         caveats.append(Caveat.of("qca_no_intermediate"))
@@ -107,30 +110,80 @@ def solve(tt: TruthTable, members: np.ndarray, y: np.ndarray, spec: QcaSpec) -> 
         caveats.append(Caveat.of("qca_listing_cut", models=MAX_MODELS, nodes=MAX_NODES))
     ordered = {(name, number): r_order(model, k) for name, models in solutions.items()
                for number, model in enumerate(models, start=1)}
-    rows = [row for (name, number), model in ordered.items()
-            for row in model_rows(name, number, model, tt, members, y, spec.conditions)]
+    fits = _TermFits(tt, members, y, spec.conditions)
+    rows = [row for (name, number), model in ordered.items() for row in fits.model_rows(name, number, model)]
     return pd.DataFrame(rows, columns=SOLUTION_COLUMNS), tuple(caveats), ordered
 
 
 def r_order(model: list[Term], k: int) -> list[Term]:
     """Terms as R QCA prints them: fewest literals first, then by condition with present before absent before
     not in the term."""
-    def key(term: Term):
-        mask, value = term
-        codes = [0 if not mask & bit(k, i) else (2 if value & bit(k, i) else 1) for i in range(k)]
-        return bin(mask).count("1"), [-c for c in codes]
-    return sorted(model, key=key)
+    return sorted(model, key=lambda term: _r_key(term, k))
+
+
+@lru_cache(maxsize=65536)  # the models of a solution share their terms
+def _r_key(term: Term, k: int) -> tuple[int, tuple[int, ...]]:
+    mask, value = term
+    codes = [0 if not mask & bit(k, i) else (2 if value & bit(k, i) else 1) for i in range(k)]
+    return bin(mask).count("1"), tuple(-c for c in codes)
+
+
+class _TermFits:
+    """Each term's membership, fit and covered configurations, computed once: the models of an ambiguous
+    solution share most of their terms (up to MAX_MODELS models of dozens of terms each)."""
+
+    def __init__(self, tt: TruthTable, members: np.ndarray, y: np.ndarray, conditions: list[str]):
+        self.members, self.y, self.conditions = members, y, conditions
+        positive = tt.rows[tt.rows["OUT"] == "1"]
+        self.configs = positive.index.to_numpy(dtype=np.int64)
+        self.cases = positive["cases"].tolist()
+        self.memberships: dict[Term, np.ndarray] = {}
+        self.fits: dict[Term, dict] = {}
+        self.covered: dict[Term, np.ndarray] = {}
+        self.texts: dict[Term, tuple[str, str]] = {}
+
+    def membership(self, term: Term) -> np.ndarray:
+        if term not in self.memberships:
+            self.memberships[term] = term_membership(self.members, term)
+        return self.memberships[term]
+
+    def fit(self, term: Term) -> dict:
+        if term not in self.fits:
+            self.fits[term] = sufficiency(self.membership(term), self.y)
+        return self.fits[term]
+
+    def covers(self, term: Term) -> np.ndarray:
+        """Which positive configurations (in truth-table order) the term covers."""
+        if term not in self.covered:
+            mask, value = term
+            self.covered[term] = self.configs & mask == value
+        return self.covered[term]
+
+    def cases_of(self, covered: np.ndarray) -> str:
+        return "; ".join([self.cases[i] for i in np.flatnonzero(covered)])
+
+    def text(self, term: Term) -> tuple[str, str]:
+        """The term as written, and the cases of the configurations it covers."""
+        if term not in self.texts:
+            self.texts[term] = term_text(term, self.conditions), self.cases_of(self.covers(term))
+        return self.texts[term]
+
+    def model_rows(self, name: str, number: int, model: list[Term]) -> list[dict]:
+        stack = np.array([self.membership(t) for t in model]).reshape(len(model), -1)
+        unique = unique_coverages(stack, self.y)
+        rows = [{"solution": name, "model": number, "term": self.text(term)[0], **self.fit(term),
+                 "covU": covu, "cases": self.text(term)[1]} for term, covu in zip(model, unique)]
+        union = stack.max(axis=0) if len(model) else np.zeros(len(self.y))
+        anywhere = np.logical_or.reduce([self.covers(t) for t in model]) if model else np.zeros(len(self.configs), bool)
+        rows.append({"solution": name, "model": number, "term": MODEL_ROW, **sufficiency(union, self.y),
+                     "covU": float("nan"), "cases": self.cases_of(anywhere)})
+        return rows
 
 
 def model_rows(name: str, number: int, model: list[Term], tt: TruthTable, members: np.ndarray, y: np.ndarray,
                conditions: list[str]) -> list[dict]:
-    unique = unique_coverage(members, y, model)
-    rows = [{"solution": name, "model": number, "term": term_text(term, conditions),
-             **sufficiency(term_membership(members, term), y), "covU": covu, "cases": covered_cases(tt, [term])}
-            for term, covu in zip(model, unique)]
-    rows.append({"solution": name, "model": number, "term": MODEL_ROW, **sufficiency(union_membership(members, model), y),
-                 "covU": float("nan"), "cases": covered_cases(tt, model)})
-    return rows
+    """The rows of one model: each term's fit, unique coverage and cases, then the model's."""
+    return _TermFits(tt, members, y, conditions).model_rows(name, number, model)
 
 
 def covered_cases(tt: TruthTable, terms: list[Term]) -> str:

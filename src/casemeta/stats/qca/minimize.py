@@ -20,12 +20,14 @@ the positive configurations by prime implicants that use the fewest prime implic
 from __future__ import annotations
 
 import math
+import time
 from functools import reduce
 from itertools import combinations
 from operator import or_
 
 import numpy as np
 
+from casemeta.errors import CasemetaError
 from casemeta.stats.qca.sets import Term, bit
 
 # more models than this (possible only in large, random-like truth tables) are cut off, and the result says so
@@ -34,6 +36,24 @@ MAX_MODELS = 100
 MAX_NODES = 50_000
 # prime implicants are found by expansion (arrays of this many booleans or fewer) where they fit
 EXPANSION_CELLS = 2 ** 22
+# seconds the exact minimum covers of one QCA (all its solutions) may take: finding the fewest prime
+# implicants is a set-cover problem (NP-hard), so on a large, dense truth table (12 random conditions and
+# 1,000 cases: the integer programme ran for minutes) the run stops with an error naming this limit
+MINIMISE_SECONDS = 60.0
+
+
+def deadline_after(seconds: float | None = None) -> float:
+    """The time.monotonic() by which a minimisation must end: `seconds` (default MINIMISE_SECONDS) from now."""
+    return time.monotonic() + (MINIMISE_SECONDS if seconds is None else seconds)
+
+
+def _too_long(what: str, configurations: int, implicants: int | None = None) -> CasemetaError:
+    by = f" by {implicants} prime implicant(s)" if implicants is not None else ""
+    return CasemetaError(
+        f"QCA minimisation stopped at its time limit ({MINIMISE_SECONDS:g} s, casemeta.stats.qca.minimize.MINIMISE_SECONDS): "
+        f"{what} of {configurations} positive configuration(s){by} was not found; an "
+        "exact solution of a truth table this large and this dense is out of reach. Use fewer conditions, or a higher "
+        "frequency cut (--n-cut) so that fewer configurations take part")
 
 
 def prime_implicants(on: set[int], dont_care: set[int], k: int) -> list[Term]:
@@ -96,7 +116,8 @@ def _chart(configurations, terms: list[Term]) -> np.ndarray:
     return np.array(list(configurations), dtype=np.int64).reshape(-1, 1) & masks == values
 
 
-def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS) -> tuple[list[list[Term]], bool]:
+def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS,
+                   deadline: float | None = None) -> tuple[list[list[Term]], bool]:
     """Every cover of `on` by the fewest implicants (each as a list in the order of `implicants`), and
     whether the listing was cut short (more than `limit` models, or more than MAX_NODES search steps).
 
@@ -114,7 +135,7 @@ def minimum_covers(on: set[int], implicants: list[Term], limit: int = MAX_MODELS
         if col & (col - 1) == 0:
             essential |= col
     left = _undominated({col for col in covered_by.values() if not col & essential})
-    size, best = _fewest(left) if left else (0, 0)
+    size, best = _fewest(left, deadline_after() if deadline is None else deadline) if left else (0, 0)
     search = _CoverSearch(left, limit, dict.fromkeys(_bits(best), 1))
     if left:  # the known minimum cover's implicants are tried first: the listing never misses it
         search.run((1 << len(left)) - 1, size, 0, 0)
@@ -151,7 +172,7 @@ def _rows(columns: list[int]) -> dict[int, int]:
     return rows
 
 
-def _fewest(columns: list[int]) -> tuple[int, int]:
+def _fewest(columns: list[int], deadline: float) -> tuple[int, int]:
     """The fewest implicants that meet every set in `columns`, and such a set of implicants (a bit mask):
     where a greedy cover is as small as the lower bound, that; otherwise the chart is reduced (essential
     implicants taken; an implicant covering only what another covers dropped, which keeps the minimum size
@@ -169,8 +190,13 @@ def _fewest(columns: list[int]) -> tuple[int, int]:
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
 
     variables, matrix = _matrix(columns)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _too_long("the fewest prime implicants covering the chart", len(columns), len(variables))
     result = milp(np.ones(len(variables)), constraints=LinearConstraint(matrix, lb=1), integrality=np.ones(len(variables)),
-                  bounds=Bounds(0, 1))
+                  bounds=Bounds(0, 1), options={"time_limit": left})
+    if result.status != 0 or result.x is None:  # stopped at the time limit: the cover found may not be the fewest
+        raise _too_long("the fewest prime implicants covering the chart", len(columns), len(variables))
     cover = taken | sum(1 << j for j, x in zip(variables, result.x) if x > 0.5)
     return cover.bit_count(), cover
 
@@ -288,11 +314,12 @@ def _lower_bound(left: list[int]) -> int:
     return count
 
 
-def minimise(on: set[int], dont_care: set[int], k: int) -> tuple[list[list[Term]], bool]:
-    """The models (lists of terms) covering `on`, remainders `dont_care` allowed; no model for an empty `on`."""
+def minimise(on: set[int], dont_care: set[int], k: int, deadline: float | None = None) -> tuple[list[list[Term]], bool]:
+    """The models (lists of terms) covering `on`, remainders `dont_care` allowed; no model for an empty `on`.
+    A CasemetaError if the exact minimum is not found by `deadline` (time.monotonic(); default MINIMISE_SECONDS)."""
     if not on:
         return [], False
-    return minimum_covers(on, prime_implicants(on, dont_care, k))
+    return minimum_covers(on, prime_implicants(on, dont_care, k), deadline=deadline)
 
 
 def easy_counterfactuals(conservative: list[Term], parsimonious: list[Term], remainders: set[int],
@@ -334,8 +361,9 @@ def _widened(term: Term, parsimonious: list[Term], expectations: dict[int, int],
 
 
 def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: list[list[Term]], remainders: set[int],
-                 expectations: dict[int, int], k: int) -> tuple[list[list[Term]], bool]:
+                 expectations: dict[int, int], k: int, deadline: float | None = None) -> tuple[list[list[Term]], bool]:
     """Intermediate models from every pair of conservative and parsimonious models, each model once."""
+    deadline = deadline_after() if deadline is None else deadline
     models: list[list[Term]] = []
     cut = False
     pairs = [(c, p) for c in conservative for p in parsimonious]
@@ -346,7 +374,9 @@ def intermediate(on: set[int], conservative: list[list[Term]], parsimonious: lis
     for c_model, p_model in pairs:
         easy = frozenset(easy_counterfactuals(c_model, p_model, remainders, expectations, k))
         if easy not in solved:  # different pairs often give the same easy counterfactuals
-            solved[easy] = minimise(on, set(easy), k)
+            if time.monotonic() > deadline:
+                raise _too_long("the intermediate solution", len(on))
+            solved[easy] = minimise(on, set(easy), k, deadline)
         found, more = solved[easy]
         cut |= more
         for model in found:

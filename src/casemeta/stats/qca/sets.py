@@ -97,6 +97,23 @@ def necessity(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def unique_coverage(members: np.ndarray, y: np.ndarray, terms: list[Term]) -> list[float]:
     """Each term's covU within the solution `terms`."""
-    total = np.minimum(union_membership(members, terms), y).sum()
-    return [_ratio(total - np.minimum(union_membership(members, terms[:j] + terms[j + 1:]), y).sum(), y.sum())
-            for j in range(len(terms))]
+    return unique_coverages(np.array([term_membership(members, t) for t in terms]).reshape(len(terms), -1), y)
+
+
+def unique_coverages(memberships: np.ndarray, y: np.ndarray) -> list[float]:
+    """Each term's covU, from the terms' memberships (terms by cases). The solution without term j has, in
+    each case, the largest membership of the others: the second largest of all where j holds the largest,
+    else the largest; so every term's covU comes from two maxima (not from a union per term, which made a
+    model of T terms cost T² memberships). Maxima are exact, so the sums are the same numbers."""
+    t = len(memberships)
+    if t == 0:
+        return []
+    by_case = memberships.T.copy(order="C")  # cases by terms (a copy: its maxima are struck out below)
+    rows = np.arange(len(by_case))
+    top = by_case.argmax(axis=1)
+    first = by_case[rows, top]
+    by_case[rows, top] = -np.inf
+    second = by_case.max(axis=1) if t > 1 else np.zeros_like(first)
+    without = np.where(top[None, :] == np.arange(t)[:, None], second[None, :], first[None, :])  # terms by cases
+    total = np.minimum(first, y).sum()
+    return [_ratio(total - s, y.sum()) for s in np.minimum(without, y[None, :]).sum(axis=1)]

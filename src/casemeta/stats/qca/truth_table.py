@@ -67,9 +67,12 @@ def truth_table(members: np.ndarray, y: np.ndarray, cases: list[str], conditions
     corner = corners(members, cases, conditions)
     full = 2 ** k - 1
     records = []
-    for config in sorted(set(corner.tolist())):
+    in_rows: dict[int, list[str]] = {}  # the cases of each configuration, in the data's order: one pass
+    for c, r in zip(cases, corner.tolist()):
+        in_rows.setdefault(r, []).append(c)
+    for config in sorted(in_rows):
         fit = sufficiency(term_membership(members, (full, config)), y)
-        in_row = [c for c, r in zip(cases, corner) if r == config]
+        in_row = in_rows[config]
         records.append({
             **{c: int(bool(config & bit(k, i))) for i, c in enumerate(conditions)},
             "OUT": output_value(len(in_row), fit["inclS"], fit["PRI"], cuts),
