@@ -163,7 +163,7 @@ def test_every_size_of_the_pipkin_fuentes_study_is_analysed(size, tmp_path):
         written = run_analysis(study, tmp_path / "results")
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            qca_study(study, study.result("derive", "derived"), study.result("qca", "tables"), study.result("qca", "summary"))
+            qca_study(study, study.result("derive", "derived"))
         check_results(generated, tmp_path / "results", written)
         assert f"{size} coded case(s)" in study.result("export", "summary").read_text(encoding="utf-8")
         assert study.result("qca", "summary").is_file()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from casemeta import atomic_io
 from casemeta.plan import load_plan
 from casemeta.publish.tables import study_tables
 from casemeta.stats import caveats as cv
@@ -21,9 +22,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "casemeta"
 
 def test_a_caveat_round_trips_through_its_results_cell():
     caveat = Caveat.of("missing", ["y", "x"], scope="model", left_out=3, total=8)
-    cell = cv.to_json([caveat, Caveat.of("or_infinite")])
-    assert cv.from_json(cell) == (caveat, Caveat.of("or_infinite"))
-    assert cv.from_json("") == () and cv.from_json(float("nan")) == ()
+    frame = pd.DataFrame({"caveats": [(caveat, Caveat.of("or_infinite")), ()]})
+    cells = atomic_io.encode_caveats(frame)["caveats"].tolist()
+    assert cells[1] == "" and '"code": "missing"' in cells[0]  # JSON in the CSV cell, nothing for no caveat
+    assert atomic_io.read_caveats(pd.DataFrame({"caveats": [*cells, float("nan")]}))["caveats"].tolist() == [
+        (caveat, Caveat.of("or_infinite")), (), ()]
     assert caveat.message() == "3 of 8 case(s) left out: y, x missing"
     assert caveat.message(str.upper) == "3 of 8 case(s) left out: Y, X missing"  # variables rendered by the labeller
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from casemeta.stats.caveats import render
 from casemeta.stats.cross_validation import loo_check
 from casemeta.stats.exact_tests import crosstab_test
 from casemeta.steps import pipeline
@@ -121,9 +122,9 @@ def test_no_cases():
 def test_one_case():
     out = run(synthetic([1], x=[1]))
     tests = out["crosstab_tests"].set_index("condition")
-    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'x'"
-    assert model(out, "x")["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"]
-    assert out["cross_validation"]["note"][0] == "LOO AUC and Brier score not computed: outcome 'y' is 1 in every case"
+    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of x"
+    assert model(out, "x")["note"].tolist() == ["not estimable: outcome y is 1 in every case"]
+    assert out["cross_validation"]["note"][0] == "LOO AUC and Brier score not computed: outcome y is 1 in every case"
     assert out["cross_validation"]["base_rate"][0] == 1.0
 
 
@@ -150,11 +151,11 @@ def test_outcome_with_one_class_does_not_stop_the_step():
     # the crash of issue 8: 4 cases, every one a success; sklearn refused the leave-one-out folds
     out = run(synthetic([1, 1, 1, 1]))
     tests = out["crosstab_tests"].set_index("condition")
-    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'y'"
-    assert out["logistic_models"]["note"].tolist() == ["not estimable: outcome 'y' is 1 in every case"] * 2 + [
+    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of y"
+    assert out["logistic_models"]["note"].tolist() == ["not estimable: outcome y is 1 in every case"] * 2 + [
         "4 of 4 case(s) left out: w missing; not estimable: no case has every variable of the model"]
     checks = out["cross_validation"].set_index("model")
-    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: outcome 'y' is 1 in every case"
+    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: outcome y is 1 in every case"
     # leaving any case out, the others' base rate is 1 and the case is 1: Brier 0
     assert checks.at["y ~ x", "base_rate_brier"] == 0.0
 
@@ -183,10 +184,10 @@ def test_one_case_of_the_other_class():
 def test_constant_predictor():
     out = run(synthetic([0, 1, 0, 1], x=[1, 1, 1, 1]))
     tests = out["crosstab_tests"].set_index("condition")
-    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of 'x'"
-    assert model(out, "x")["note"].tolist() == ["not estimable: predictor 'x' is 1 in every case"]
+    assert tests.at["x", "note"] == "p-value, odds ratio and Cramér's V not computed: every case has the same value of x"
+    assert model(out, "x")["note"].tolist() == ["not estimable: predictor x is 1 in every case"]
     checks = out["cross_validation"].set_index("model")
-    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: predictor 'x' is 1 in every case"
+    assert checks.at["y ~ x", "note"] == "LOO AUC and Brier score not computed: predictor x is 1 in every case"
     # the base rate is still there: 2 of 4; left one out, the others' share is 1/3 or 2/3, always 1/3 off: Brier 1/9 * 4 / 4
     assert checks.at["y ~ x", "base_rate"] == 0.5 and checks.at["y ~ x", "base_rate_brier"] == pytest.approx(4 / 9)
 
@@ -194,8 +195,8 @@ def test_constant_predictor():
 def test_category_with_one_value_used():
     plan = {"study": STUDY, "models": {"outcomes": ["y"], "predictor_sets": {"c_x": ["c", "x"]}}}
     out = run(synthetic([0, 1, 1, 0, 1, 0], x=[0, 1, 0, 1, 1, 0]), plan)
-    assert out["logistic_models"]["note"].tolist() == ["not estimable: predictor 'c' is 'a' in every case"]
-    assert out["cross_validation"]["note"].tolist() == ["LOO AUC and Brier score not computed: predictor 'c' is 'a' in every case"]
+    assert out["logistic_models"]["note"].tolist() == ["not estimable: predictor c is 'a' in every case"]
+    assert out["cross_validation"]["note"].tolist() == ["LOO AUC and Brier score not computed: predictor c is 'a' in every case"]
 
 
 def test_complete_separation():
@@ -284,9 +285,9 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_loo_check_with_too_few_cases_and_one_class_folds():
-    assert loo_check(typed(synthetic([0, 1], x=[0, 1])), "y ~ x")["note"].endswith("leaving one out needs at least 3")
+    assert render(loo_check(typed(synthetic([0, 1], x=[0, 1])), "y ~ x")["caveats"]).endswith("leaving one out needs at least 3")
     out = loo_check(typed(synthetic([1, 1, 1])), "y ~ x")
-    assert np.isnan(out["loo_auc"]) and out["note"].endswith("every case has the same outcome (1)")
+    assert np.isnan(out["loo_auc"]) and render(out["caveats"]).endswith("every case has the same outcome (1)")
 
 
 def test_crosstab_test_at_any_total():
@@ -295,7 +296,7 @@ def test_crosstab_test_at_any_total():
     # scipy's own Monte Carlo fisher_exact fails on it (cannot reshape array of size 10000 into shape (5,2)).
     even = crosstab_test(np.full((5, 2), 100_000), draws=1000, seed=3)
     assert even["p_value"] == 1.0
-    assert even["note"] == ("odds ratio defined for 2×2 tables only (this one is 5×2); "
+    assert render(even["caveats"]) == ("odds ratio defined for 2×2 tables only (this one is 5×2); "
                             "p-value by Monte Carlo (1000 draws, seed 3): too many tables to enumerate")
     # every row all in one column: far less probable than any random table, p = 1/(draws + 1)
     split = crosstab_test(np.array([[100_000, 0], [0, 100_000]] * 2 + [[50_000, 50_000]]), draws=1000, seed=3)

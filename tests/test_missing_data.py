@@ -138,3 +138,68 @@ def test_heat_map_writes_and_shades_k_of_the_observed_n(monkeypatch):
     shares = ax.images[0].get_array()
     assert float(shares[0, 0]) == pytest.approx(1 / 3) and float(shares[1, 0]) == pytest.approx(1 / 2)
     assert "(N = 6)" in ax.get_title()  # the 6 cases with a value of x
+
+
+# ---- every cell against an independent count: generated frames with blanks, and the shipped studies' tables
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+CODES = st.sampled_from([0, 1, None])
+
+
+def _by_hand(x: list, y: list, value: str) -> tuple[int, int, int]:
+    """(N, k, n) of the row x == value, counted case by case in plain Python: N cases in the row, n of them
+    with a known y, k of those with y = 1."""
+    rows = [(xi, yi) for xi, yi in zip(x, y) if xi is not None and str(xi) == value]
+    known = [yi for _, yi in rows if yi is not None]
+    return len(rows), sum(1 for yi in known if yi == 1), len(known)
+
+
+@given(st.lists(st.tuples(CODES, CODES), min_size=0, max_size=12))
+def test_every_cell_of_a_generated_crosstab_with_blanks_is_k_of_its_observed_n(pairs):
+    # SYNTHETIC cases: every mix of blanks in the condition and the outcome, 0 to 12 cases
+    x, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    table = crosstab_tables(counts_of(frame(x=x, y=y, c=["a"] * len(x))), CODEBOOK, "row")[0]
+    for r, (label, value) in enumerate((("No", "0"), ("Yes", "1"))):
+        n_row, k, n = _by_hand(x, y, value)
+        assert table.frame.iloc[r].tolist() == [label, str(n_row), f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"]
+    blank_x = [yi for xi, yi in zip(x, y) if xi is None]
+    if blank_x:  # the Missing row: the cases with no x, shares over those with a known y
+        known = [v for v in blank_x if v is not None]
+        k, n = sum(1 for v in known if v == 1), len(known)
+        assert table.frame.iloc[2].tolist() == ["Missing", str(len(blank_x)), f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"]
+    else:
+        assert len(table.frame) == 2
+    assert table.title.endswith(f"(N = {len(pairs)})")
+
+
+def test_the_shipped_studies_crosstab_cells_equal_a_count_of_the_derived_cases(completed_run):
+    import csv as csv_module
+
+    from casemeta.coded.case_table import read_typed
+    from casemeta.plan import load_plan
+    from casemeta.study import Study
+
+    for name in ("african_clusters", "pipkin_fuentes"):
+        study = Study(completed_run, name)
+        codebook = study.codebook()
+        plan = load_plan(study.plan_path, codebook)
+        derived = read_typed(study.result("derive", "derived"), codebook, derived=True)
+        files = study.files("export", plan)
+        for condition in plan.crosstabs.conditions:
+            variable = codebook.variable(condition)
+            text = files[f"crosstab_{condition}.csv"].read_text(encoding="utf-8")
+            rows = list(csv_module.reader(text.splitlines()))
+            assert rows[0][:2] == [variable.label, "N"]
+            values = list(variable.allowed_values or sorted(derived[condition].dropna().astype(str).unique()))
+            assert [r[0] for r in rows[1:]] == [variable.value_label(v) for v in values]
+            for r, value in zip(rows[1:], values):
+                in_row = derived[derived[condition].astype("string") == value]
+                assert r[1] == str(len(in_row))
+                for j, outcome in enumerate(plan.crosstabs.outcomes, start=2):
+                    known = in_row[outcome].dropna()
+                    k, n = int((known == 1).sum()), len(known)
+                    assert r[j] == (f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"), (name, condition, value, outcome)
+            # the Markdown table holds the same cells
+            markdown = files[f"crosstab_{condition}.md"].read_text(encoding="utf-8")
+            assert all(cell in markdown for r in rows[1:] for cell in r[2:2 + len(plan.crosstabs.outcomes)])

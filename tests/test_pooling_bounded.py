@@ -105,8 +105,8 @@ def test_a_count_too_large_to_hold_exactly_is_refused_naming_stratum_column_and_
         pool(tables)
 
 
-def test_counts_read_from_a_file_that_add_up_past_the_limit_are_refused():
-    half = 2**52 + 1  # each row holds exactly; the two rows of stratum x add up past 2^53
+def test_counts_of_one_stratum_on_two_rows_are_refused_before_they_could_add_up_past_the_limit():
+    half = 2**52 + 1  # each row holds exactly; added up, the two rows of stratum x would pass 2^53
     frame = pd.DataFrame({"study": ["x", "x"], "A": [half, half], "B": [1, 1], "C": [1, 1], "D": [1, 1]})
-    with pytest.raises(CasemetaError, match=r"^counts.csv: rows added up, stratum 'x', column a: 9007199254740994 is too large"):
+    with pytest.raises(CasemetaError, match=r"^counts.csv, column study: 1 stratum name\(s\) are on more than one row"):
         tables_from_counts(frame, "study", ["A", "B", "C", "D"], "counts.csv")

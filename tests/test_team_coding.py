@@ -261,7 +261,7 @@ def test_reconcile_never_writes_over_an_input_and_validates_every_coder(project,
     a, b = two_coders(project, tmp_path)
     before = b.read_bytes()
     assert run(project, "reconcile", "--study", "african_clusters", a, b, "--out", b) == 1
-    assert "one of the input files" in capsys.readouterr().err and b.read_bytes() == before
+    assert "a command never writes over what it reads" in capsys.readouterr().err and b.read_bytes() == before
     fill(b, [cluster(1, growth="maybe", _coder="bob")])
     assert run(project, "reconcile", "--study", "african_clusters", a, b, "--out", tmp_path / "c.xlsx") == 1
     assert "coder_b.xlsx: cases!H3 (case 'synthetic_1'), column 'growth': value 'maybe' is not allowed" in capsys.readouterr().err

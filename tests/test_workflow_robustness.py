@@ -83,23 +83,23 @@ def test_a_broken_codebook_removes_the_study_results_and_spares_the_others(copy)
 
 def test_display_options_rerun_only_the_export(copy):
     edit(copy / "analysis/african_clusters.yaml", "stars: false", "stars: true")
-    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "all": 1, "total": 2}
+    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication_african_clusters": 1, "all": 1, "total": 2}
 
 
 def test_the_case_listing_limit_reruns_the_export_and_the_qca_tables(copy):
     edit(copy / "analysis/african_clusters.yaml", "stars: false", "stars: false\n  case_listing_limit: 10")
-    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication": 1, "qca": 1, "all": 1, "total": 3}
+    assert jobs(snakemake(copy, "-n").stdout) == {"export_publication_african_clusters": 1, "qca_african_clusters": 1, "all": 1, "total": 3}
 
 
 def test_a_qca_option_reruns_only_the_qca_and_the_export(copy):
     edit(copy / "analysis/african_clusters.yaml", "incl_cut: 0.8", "incl_cut: 0.9")
-    assert jobs(snakemake(copy, "-n").stdout) == {"qca": 1, "export_publication": 1, "all": 1, "total": 3}
+    assert jobs(snakemake(copy, "-n").stdout) == {"qca_african_clusters": 1, "export_publication_african_clusters": 1, "all": 1, "total": 3}
 
 
 def test_analysis_options_rerun_what_depends_on_them(copy):
     edit(copy / "analysis/african_clusters.yaml", "method: auto", "method: firth")
     counts = jobs(snakemake(copy, "-n").stdout)
-    assert counts["fit_models"] == 1 and counts["export_publication"] == 1
+    assert counts["fit_models"] == 1 and counts["export_publication_african_clusters"] == 1
     assert "validate_cases" not in counts and "derive_variables" not in counts
 
 

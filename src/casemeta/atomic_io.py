@@ -110,7 +110,7 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 
 
 @contextmanager
-def locked(path: str | os.PathLike) -> Iterator[Path]:
+def locked(path: str | os.PathLike, companions: tuple[str, ...] = ()) -> Iterator[Path]:
     """Hold the lock of the file `path` stands for; yield that real path to read and replace.
 
     The lock is a kernel lock (flock) on a hidden file beside the real file, so
@@ -129,9 +129,10 @@ def locked(path: str | os.PathLike) -> Iterator[Path]:
     except OSError as exc:
         raise file_error(exc, "lock", lock_path) from exc
     try:
-        for stale in glob.glob(glob.escape(str(target.parent / f".{target.name}.")) + "*.tmp"):
-            with suppress(OSError):  # housekeeping only: a failure to tidy must not stop the command
-                Path(stale).unlink(missing_ok=True)
+        for name in (target.name, *companions):  # files written under this lock too (e.g. provenance.csv)
+            for stale in glob.glob(glob.escape(str(target.parent / f".{name}.")) + "*.tmp"):
+                with suppress(OSError):  # housekeeping only: a failure to tidy must not stop the command
+                    Path(stale).unlink(missing_ok=True)
         yield target
     finally:
         lock.release()

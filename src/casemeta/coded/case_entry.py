@@ -179,7 +179,7 @@ def add_cases(codebook: Codebook, cases_path: Path, new_file: str | Path) -> int
         # in the file's own column order, should a coder have reordered its columns
         return existing_text + csv_text(new, list(existing.columns), target, header=False)
 
-    with atomic_io.locked(cases_path) as target:
+    with atomic_io.locked(cases_path, companions=(record_path.name,)) as target:
         text = append(target)  # every check passed: provenance first, so that no added case is without it
         atomic_io.write_text(record_path, updated_provenance(record_path, record))
         atomic_io.write_text(target, text)

@@ -36,19 +36,19 @@ def _save(fig, stem: Path) -> list[Path]:
     return paths
 
 
-def _nothing_to_draw(ax, text: str) -> None:
-    """A figure the workflow declares but the results cannot fill (no cases yet, no term estimated) says why."""
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
+def nothing_to_draw(text: str, stem: Path) -> list[Path]:
+    """A figure the workflow declares but the results cannot fill (no cases yet, no term estimated) says why:
+    the text alone, so that the tight crop keeps savefig's margin around it."""
+    fig = plt.figure(figsize=(6, 0.8))
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10)
+    return _save(fig, stem)
 
 
 def crosstab_heatmap(part: pd.DataFrame, codebook: Codebook, stem: Path, condition: str) -> list[Path]:
     """Share of each condition category reaching each outcome, among the category's cases with a known
     outcome, with k/n written in: every share divides by its own n."""
     if part.empty or not int(pd.to_numeric(part["count"], errors="coerce").fillna(0).sum()):
-        fig, ax = plt.subplots(figsize=(5, 1.5))
-        _nothing_to_draw(ax, f"{codebook.label(condition)}: no coded case yet")
-        return _save(fig, stem)
+        return nothing_to_draw(f"{codebook.label(condition)}: no coded case yet", stem)
     counts = crosstab_counts(part)
     outcomes = counts.attrs["outcomes"]
     yes = counts[outcomes].to_numpy(dtype=float)
@@ -76,9 +76,7 @@ def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labe
     rows = plotted_terms(models)
     model_labels = model_labels or {}
     if rows.empty:
-        fig, ax = plt.subplots(figsize=(5, 1.5))
-        _nothing_to_draw(ax, "No model term could be estimated (see the models' table for why).")
-        return _save(fig, stem)
+        return nothing_to_draw("No model term could be estimated (see the models' table for why).", stem)
     keys = zip(rows["outcome"], rows["predictor_set"]) if "predictor_set" in rows.columns else zip(rows["model"], rows["model"])
     labels = [f"{model_labels.get(k, k[0])} (n = {int(n)}): {term_label(t, codebook)}"
               for k, t, n in zip(keys, rows["term"], rows["n"])]

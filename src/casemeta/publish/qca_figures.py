@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from casemeta.publish.figures import _save, plt
+from casemeta.publish.figures import _save, nothing_to_draw, plt
 
 
 def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cases: list[str], y_label: str,
@@ -18,11 +18,7 @@ def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cas
     """One figure, PNG and PDF: an XY plot per (membership, model expression, title) panel, three to a row;
     with no panel (no solution, no cases), a figure that says so."""
     if not panels:
-        fig, ax = plt.subplots(figsize=(5, 1.5))
-        ax.axis("off")
-        ax.text(0.5, 0.5, f"No solution for {y_label}: nothing to plot (see the solutions table for why).",
-                ha="center", va="center", fontsize=10, wrap=True)
-        return _save(fig, stem)
+        return nothing_to_draw(f"No solution for {y_label}: nothing to plot (see the solutions table for why).", stem)
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 5 * rows), squeeze=False)

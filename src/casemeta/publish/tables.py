@@ -175,7 +175,7 @@ def crosstab_counts(part: pd.DataFrame, with_missing: bool = False) -> pd.DataFr
     if with_missing and value.isna().any():
         categories.append(None)
     outcomes = list(dict.fromkeys(part["outcome"]))
-    labels = dict(zip(value.fillna(""), part["condition_label"].fillna("").astype(str)))
+    labels = dict(zip(value.fillna(""), part["condition_label"].astype("string").fillna("")))
     rows = []
     for c in categories:
         in_row = value.isna() if c is None else (value == c).fillna(False)
