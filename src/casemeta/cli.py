@@ -21,7 +21,7 @@ from casemeta.coded.case_table import parse_csv, read_text
 from casemeta.errors import CasemetaError, file_error
 from casemeta.paths import check_outputs, check_study_name
 from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
-from casemeta.study import DOWNSTREAM, discover_studies, find_project_root, get_study
+from casemeta.study import DOWNSTREAM, RESULTS, discover_studies, find_project_root, get_study
 
 log = logging.getLogger("casemeta")
 COMMANDS: dict[str, tuple[str, tuple, object]] = {}
@@ -37,13 +37,21 @@ def arg(*flags, role: str | None = None, **options):
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
 RESULTS_FOLDER = arg("--results", type=Path, help="results folder to read and write (default: results/ of the project)")
 # the results files a publication step reads; the workflow names each, a user may leave them to the study's own
+MODEL_FILES = {"crosstabs": "crosstabs", "tests": "exact tests", "models": "logistic models",
+               "cross_validation": "out-of-sample checks"}  # the models step's files, by their key in casemeta.study
+
+
+def model_file_args(role: str) -> tuple:
+    """--crosstabs, --tests, --models, --cross-validation: the models step's files, read ("in") or written ("out")."""
+    verb = " to write" if role == "out" else ""
+    return tuple(arg(f"--{key.replace('_', '-')}", type=Path, role=role,
+                     help=f"{what} CSV{verb} (default: {RESULTS['models'][key].format(study='<study>')})")
+                 for key, what in MODEL_FILES.items())
+
+
 RESULT_INPUTS = (
     arg("--derived", type=Path, role="in", help="derived cases CSV (default: results/<study>/derived_cases.csv)"),
-    arg("--crosstabs", type=Path, role="in", help="crosstabs CSV (default: results/<study>/models/crosstabs.csv)"),
-    arg("--tests", type=Path, role="in", help="exact tests CSV (default: results/<study>/models/crosstab_tests.csv)"),
-    arg("--models", type=Path, role="in", help="logistic models CSV (default: results/<study>/models/logistic_models.csv)"),
-    arg("--cross-validation", type=Path, role="in",
-        help="out-of-sample checks CSV (default: results/<study>/models/cross_validation.csv)"),
+    *model_file_args("in"),
     arg("--reproduction", type=Path, role="in",
         help="reproduction CSV, where the plan reproduces (default: results/<study>/reproduction.csv)"),
 )
@@ -180,12 +188,7 @@ def _reproduce(args):
     "models", "run the plan's cross-tab tests, logistic models and leave-one-out checks",
     STUDY,
     arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
-    arg("--crosstabs", type=Path, role="out", help="crosstabs CSV to write (default: results/<study>/models/crosstabs.csv)"),
-    arg("--tests", type=Path, role="out", help="exact tests CSV to write (default: results/<study>/models/crosstab_tests.csv)"),
-    arg("--models", type=Path, role="out",
-        help="logistic models CSV to write (default: results/<study>/models/logistic_models.csv)"),
-    arg("--cross-validation", type=Path, role="out",
-        help="out-of-sample checks CSV to write (default: results/<study>/models/cross_validation.csv)"),
+    *model_file_args("out"),
     arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
     arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed"),
     step="models",
