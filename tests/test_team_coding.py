@@ -7,6 +7,7 @@ temporary copy of the project; none is a real cluster or case study.
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 import yaml
 from openpyxl import load_workbook
@@ -322,3 +323,32 @@ def test_a_decision_typed_in_the_cases_sheet_counts_and_a_contradicting_one_is_r
     assert lines[1].split(",")[7] == "0" and lines[1].endswith(",yes")
     assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 1  # never overwritten
     assert "exists already" in capsys.readouterr().err
+
+
+def test_the_added_consensus_updates_every_table_of_the_workflow(completed_copy, tmp_path):
+    """The round trip ends in the tables: two coders' SYNTHETIC cases reconciled, decided, added, and the next
+    `snakemake` run brings every table of the study up to date (25 published clusters + 3 agreed cases)."""
+    from casemeta.plan import load_plan
+    from conftest import snakemake
+
+    project = completed_copy
+    a, b = two_coders(project, tmp_path)
+    consensus, agreed = tmp_path / "consensus.xlsx", tmp_path / "agreed.csv"
+    assert run(project, "reconcile", "--study", "african_clusters", a, b, "--out", consensus) == 0
+    book = load_workbook(consensus)
+    for r, value in ((2, "0"), (3, "1"), (4, "1")):
+        book["disagreements"].cell(row=r, column=6).value = value
+    book.save(consensus)
+    assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 0
+    assert run(project, "add-case", "--study", "african_clusters", agreed) == 0
+    done = snakemake(project)
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = Study(project, "african_clusters")
+    files = study.files("export", load_plan(study.plan_path, study.codebook()))
+    listing = pd.read_csv(files["cases.csv"])
+    assert len(listing) == 28 and (listing["Country"] == "Synthetica").sum() == 3  # the three agreed SYNTHETIC cases
+    for name, path in files.items():
+        if name.startswith("crosstab_") and name.endswith(".md") and name != "crosstab_tests.md":
+            assert "(N = 28)" in path.read_text(encoding="utf-8"), name  # every cross-tab counts the new cases
+    models = pd.read_csv(files["models_dynamic.csv"], dtype=str, keep_default_na=False)
+    assert models.loc[models.iloc[:, 0] == "N"].iloc[0, 1:].tolist() == ["28"] * 4  # every model fitted to the 28 cases

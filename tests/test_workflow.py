@@ -102,7 +102,7 @@ def test_qca_tables_and_xy_plots_for_the_plan(ran):
     assert sorted(p.name for p in (dynamism / "tables").iterdir()) == sorted(
         f"{t}.{ext}" for t in ("truth_table", "solutions", "necessity") for ext in ("csv", "md", "tex", "html"))
     assert (dynamism / "figures" / "xy_plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the models' XY plots
-    assert "no solution: no configuration has ~dynamic" in (results / "qca.md").read_text()
+    assert "no solution: no configuration has ~Dynamism (growth or upgrading)" in (results / "qca.md").read_text()  # labels
     assert "No cases yet" in (ran / "results" / "pipkin_fuentes" / "qca.md").read_text()
 
 
@@ -184,3 +184,15 @@ def test_export_on_demand_writes_only_the_formats_asked_for(ran, tmp_path):
     written = {p.suffix for p in (results / "african_clusters" / "tables").iterdir()}
     assert written == {".tex", ".html"}
     assert r"Cape Clothing \& Textile" in (results / "african_clusters" / "tables" / "cases.tex").read_text()
+
+
+def test_every_result_file_is_declared_by_the_rule_that_made_it(ran):
+    """`snakemake --summary` lists every file under results/ with its rule: no folder output, no --out-dir."""
+    run = snakemake(ran, "--summary")
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [line.split("\t") for line in run.stdout.splitlines()[1:] if "\t" in line]
+    made_by = {fields[0]: fields[2] for fields in lines}
+    on_disk = sorted(str(p.relative_to(ran)) for p in (ran / "results").rglob("*") if p.is_file())
+    assert on_disk and [f for f in on_disk if made_by.get(f, "-") in ("-", "")] == []
+    rules = "".join(p.read_text() for p in (ran / "workflow" / "rules").glob("*.smk"))
+    assert "directory(" not in rules and "--out-dir" not in rules
