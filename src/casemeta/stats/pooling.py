@@ -27,7 +27,7 @@ from scipy import stats
 
 from casemeta.stats import random_effects as re
 from casemeta.stats.conditional_odds import exact_conditional
-from casemeta.stats.caveats import Caveat, attach, merge, render
+from casemeta.stats.caveats import Caveat, attach, merge, row_fields
 from casemeta.stats.strata_tables import COUNTS, not_counts, too_large
 
 METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml", "exact_conditional", "cmh_test", "tarone_test")
@@ -185,14 +185,20 @@ def exact_row(counts: np.ndarray, level: float) -> dict:
     return {"method": "exact_conditional", **found, **logs, "caveats": caveats}
 
 
-def _zero_cell_caveats(zero: np.ndarray, strata: pd.Series) -> dict[str, tuple]:
-    if not zero.any():
-        return {}
-    added = Caveat.of("continuity", strata=list(map(str, strata[zero])))
-    kept = Caveat.of("no_continuity")
-    return {**{m: (added,) for m in INVERSE_VARIANCE},
-            "mantel_haenszel": (kept, added.with_(code="continuity_q")),
-            "peto": (kept,)}
+def estimate_caveats(zero: np.ndarray, strata) -> dict[str, tuple]:
+    """What the estimates of these informative tables say of how they were computed, by method: the tables with
+    a zero cell (1/2 added for the inverse-variance methods, none for Mantel–Haenszel and Peto), and no Q, I², H²
+    from a single stratum. Shared by pool() and the leave-one-out refits (casemeta.stats.sensitivity)."""
+    caveats: dict[str, tuple] = {}
+    if zero.any():
+        added = Caveat.of("continuity", strata=[str(s) for s, z in zip(strata, zero) if z])
+        kept = Caveat.of("no_continuity")
+        caveats = {**{m: (added,) for m in INVERSE_VARIANCE},
+                   "mantel_haenszel": (kept, added.with_(code="continuity_q")), "peto": (kept,)}
+    if len(zero) < 2:
+        for m in ("mantel_haenszel", "peto", "fixed"):
+            caveats[m] = merge(caveats.get(m), Caveat.of("one_stratum_heterogeneity"))
+    return caveats
 
 
 def check_counts(tables: pd.DataFrame) -> pd.DataFrame:
@@ -226,10 +232,7 @@ def pool(tables: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                                      *inverse_variance(y, v, level),
                                      # every stratum: one left out has one possible table, but its `a` is part of S, as in R
                                      exact_row(tables[list(COUNTS)].to_numpy(dtype=np.int64), level)]}
-    caveats = _zero_cell_caveats(zero, kept["stratum"])
-    if len(kept) < 2:
-        for m in ("mantel_haenszel", "peto", "fixed"):
-            caveats[m] = merge(caveats.get(m), Caveat.of("one_stratum_heterogeneity"))
+    caveats = estimate_caveats(zero, kept["stratum"])
     caveats = {m: merge(rows[m].get("caveats"), caveats.get(m), left_out) for m in METHODS}
     return _frame([rows[m] for m in METHODS], caveats, len(kept))
 
@@ -247,18 +250,13 @@ def study_odds_ratio(a: int, b: int, c: int, d: int, level: float = 0.95) -> dic
     reason = _margin_reason(a, b, c, d)
     if reason:
         return {"odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan, "interval": "",
-                **_said(Caveat.of("margin", blank="odds_ratio", reason=reason))}
+                **row_fields([Caveat.of("margin", blank="odds_ratio", reason=reason)])}
     if min(a, b, c, d) == 0:
         found = exact_conditional(np.array([[a, b, c, d]]), level)
         limit = (Caveat.of("exact_normal_limit"),) if found["normal_limit"] else ()
         return {"odds_ratio": found["odds_ratio"], "or_ci_low": found["or_ci_low"], "or_ci_high": found["or_ci_high"],
-                "interval": "exact conditional", **_said(Caveat.of("study_zero_cell"), *limit)}
+                "interval": "exact conditional", **row_fields([Caveat.of("study_zero_cell"), *limit])}
     y, v, _ = log_odds_ratios(np.array([[a, b, c, d]]))
     row = _estimate("", float(y[0]), float(np.sqrt(v[0])), level)
     return {"odds_ratio": row["odds_ratio"], "or_ci_low": row["or_ci_low"], "or_ci_high": row["or_ci_high"],
-            "interval": "Woolf (log-normal)", **_said()}
-
-
-def _said(*caveats: Caveat) -> dict:
-    """A row's caveats and their words (the `caveats` and `note` of a results row)."""
-    return {"caveats": tuple(caveats), "note": render(caveats)}
+            "interval": "Woolf (log-normal)", **row_fields([])}

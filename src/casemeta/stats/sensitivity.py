@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from casemeta.stats.caveats import Caveat, attach, merge
-from casemeta.stats.pooling import check_counts, informative, inverse_variance, log_odds_ratios, mantel_haenszel, peto
+from casemeta.stats.pooling import check_counts, estimate_caveats, informative, inverse_variance, log_odds_ratios, mantel_haenszel, peto
 from casemeta.stats.strata_tables import COUNTS
 
 LEAVE1OUT_METHODS = ("mantel_haenszel", "peto", "fixed", "random_dl", "random_reml")
@@ -51,25 +51,12 @@ METHOD_NAMES = {"mantel_haenszel": "Mantel–Haenszel", "peto": "Peto", "fixed":
                 "random_dl": "random effects DL", "random_reml": "random effects REML"}  # short, for a sentence
 
 
-def _zero_cell_caveats(zero: np.ndarray, strata) -> dict[str, tuple]:
-    """What pool() says of tables with a zero cell, for these strata."""
-    if not zero.any():
-        return {}
-    added = Caveat.of("continuity", strata=[str(s) for s, z in zip(strata, zero) if z])
-    return {"fixed": (added,), "random_dl": (added,), "random_reml": (added,),
-            "mantel_haenszel": (Caveat.of("no_continuity"), added.with_(code="continuity_q")),
-            "peto": (Caveat.of("no_continuity"),)}
-
-
 def fits(counts: np.ndarray, strata, level: float) -> dict[str, dict]:
     """Each method's pooled row (as pool() makes it, without the exact and the test rows) of these informative tables."""
     y, v, zero = log_odds_ratios(counts)
     rows = {r["method"]: r for r in [*mantel_haenszel(counts, y, v, level), peto(counts, level),
                                      *inverse_variance(y, v, level)] if r["method"] in LEAVE1OUT_METHODS}
-    more = _zero_cell_caveats(zero, strata)
-    if len(counts) < 2:
-        for m in ("mantel_haenszel", "peto", "fixed"):
-            more[m] = merge(more.get(m), Caveat.of("one_stratum_heterogeneity"))
+    more = estimate_caveats(zero, strata)  # as pool() says them
     for m, row in rows.items():
         row["caveats"] = merge(row.get("caveats"), more.get(m))
     return rows
