@@ -10,7 +10,7 @@ files carry the records themselves in a `caveats` column (JSON); nothing reads t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -145,9 +145,7 @@ class Caveat:
         return f"{BLANKS[self.blank]}: {text}" if self.blank else text
 
     def with_(self, **changes) -> "Caveat":
-        fields = {"code": self.code, "variables": self.variables, "values": self.values, "scope": self.scope,
-                  "blank": self.blank, **changes}
-        return Caveat(**fields)
+        return replace(self, **changes)
 
     def to_dict(self) -> dict:
         out = {"code": self.code}
@@ -194,6 +192,12 @@ def merge(*groups) -> Caveats:
 def render(caveats: Iterable[Caveat], label: Label = str) -> str:
     """A row's caveats in words, joined by "; " (the `note` column of a results CSV)."""
     return "; ".join(c.message(label) for c in caveats)
+
+
+def row_fields(caveats: Iterable[Caveat]) -> dict:
+    """A results row's `note` (the words, data names) and `caveats` (the records): what attach() sets on a frame."""
+    caveats = tuple(caveats)
+    return {"note": render(caveats), "caveats": caveats}
 
 
 def column(frame: pd.DataFrame) -> list[Caveats]:

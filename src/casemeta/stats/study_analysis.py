@@ -16,7 +16,7 @@ import pandas as pd
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.stats.caveats import Caveat, Caveats, attach, complete_cases, error_caveat, from_warnings, merge, render
+from casemeta.stats.caveats import Caveat, Caveats, attach, complete_cases, error_caveat, from_warnings, merge, row_fields
 from casemeta.stats.caveats import column as caveat_rows
 from casemeta.stats.cross_validation import LOO_MAX_CASES, loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
@@ -77,7 +77,7 @@ def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: C
     test, warned = quietly(crosstab_test, counts.to_numpy(), draws, seed, rows=condition, columns=outcome)
     long = attach(long, [merge(missing)] * len(long))
     caveats = merge(missing, test.pop("caveats"), warned)
-    row = {"outcome": outcome, "condition": condition, **test, "note": render(caveats), "caveats": caveats}
+    row = {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
     return long[CROSSTAB_COLUMNS], row
 
 
@@ -120,7 +120,7 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
         check, check_caveats = loo_not_computed(cases, m.formula, check_caveats), ()
     caveats = merge(missing, check.pop("caveats"), check_caveats)
     check_row = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, **check,
-                 "note": render(caveats), "caveats": caveats}
+                 **row_fields(caveats)}
     if fit is None:
         blank = fit_caveats.with_(blank="model", scope="model")
         table = pd.DataFrame([{**head, "n": len(cases)}])

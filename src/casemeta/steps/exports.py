@@ -14,9 +14,9 @@ from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import Plan, load_plan
 from casemeta.publish.tables import PubTable, plotted_terms, study_tables, typeset_rows
-from casemeta.study import RESULTS, Study
+from casemeta.study import RESULTS, Study, table_files
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
-from casemeta.publish.formats import FORMATS, RENDERERS, latex_document
+from casemeta.publish.formats import RENDERERS, latex_document
 
 log = logging.getLogger("casemeta")
 
@@ -77,12 +77,10 @@ def export_tables(study: Study, results: Path | None, formats: list[str], derive
     results = read_results(inputs or model_inputs(study, plan))
     files = chosen_files(format_files(study.files("export", plan), formats), out, "export")
     tables = study_tables(frame, results, codebook, plan)
-    if "xlsx" in formats:
-        writers.check_excel(tables)  # before any file is written, so a refused export leaves every file as it was
     if not len(frame):
         log.warning("%s", no_cases_message(study))
-    written = [atomic_io.write_text(files["summary"], summary(study, codebook, frame, tables))] if "summary" in files else []
-    return written + write_formats(tables, files, codebook.title, formats)
+    written = write_formats(tables, files, codebook.title, formats)  # checks the tables before writing any file
+    return written + [atomic_io.write_text(files["summary"], summary(study, codebook, frame, tables))]
 
 
 def format_files(files: dict[str, Path], formats: list[str]) -> dict[str, Path]:
@@ -96,8 +94,6 @@ def format_files(files: dict[str, Path], formats: list[str]) -> dict[str, Path]:
 def files_in_folder(folder: Path, name: str, table_names) -> dict[str, Path]:
     """A study export's layout in any folder (a program's or a test's): tables/<table>.<ext>, tables.tex,
     <name>_tables.docx and .xlsx, as write_formats takes them."""
-    from casemeta.study import table_files
-
     folder = Path(folder)
     return {**{k: folder / v for k, v in table_files("tables", table_names).items()},
             "latex": folder / "tables.tex", "docx": folder / f"{name}_tables.docx", "xlsx": folder / f"{name}_tables.xlsx"}
