@@ -168,7 +168,7 @@ def _terms(rhs: str) -> list[frozenset]:
 # The plan sections each workflow step reads (a step not named here reads the whole plan). The rules take
 # them as a param, so that a step re-runs when, and only when, what it reads changes.
 STEP_SECTIONS = {"models": ("crosstabs", "models"), "figures": ("crosstabs", "models"), "reproduce": ("reproduce",),
-                 "qca": ("qca",)}
+                 "qca": ("qca",), "case_influence": ("crosstabs", "models", "robustness")}
 
 
 def plan_sections(plan: dict, step: str) -> dict:
@@ -270,6 +270,13 @@ class QcaPlan:
 
 
 @dataclass(frozen=True)
+class RobustnessPlan:
+    """The plan's `robustness:` section. Here only case influence; the multiverse's decisions join it."""
+
+    case_influence: bool = False  # refit every model and cross-tab test without each case in turn
+
+
+@dataclass(frozen=True)
 class Plan:
     """An analysis plan (analysis/<study>.yaml), read once, checked against the codebook, immutable."""
 
@@ -282,6 +289,7 @@ class Plan:
     reproduce: ReproducePlan | None
     qca: tuple[QcaPlan, ...]
     sections: Mapping  # the plan as read (frozen), for the sections each step reads (STEP_SECTIONS)
+    robustness: RobustnessPlan = RobustnessPlan()  # no section: nothing beyond the main run
 
     def model(self, key: tuple[str, str]) -> ModelSpec:
         return next(m for m in self.models if m.key == key)
@@ -358,4 +366,5 @@ def build_plan(raw: dict, codebook: Codebook, path: Path) -> Plan:
                                                                reproduce.get("case_listing")),
         qca=tuple(_qca_plan(e) for e in raw.get("qca") or []),
         sections=frozen(raw),
+        robustness=RobustnessPlan(bool((raw.get("robustness") or {}).get("case_influence", False))),
     )

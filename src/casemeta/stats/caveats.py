@@ -58,6 +58,8 @@ MESSAGES: dict[str, Callable[[list[str], dict], str]] = {
     "correction_not_applied": lambda v, x: f"no separation, so ML was used: correction {x['correction']} (for Firth fits) not applied",
     "joint_test": lambda v, x: (f"joint {x['kind']} test of {x['df']} coefficient(s) = 0: "
                                 f"chi-square {x['chisq']:.4f} on {x['df']} df"),
+    # case influence: a refit without one case
+    "influence_method": lambda v, x: f"without this case: {x['method']} (with every case: {x['method_all']})",
     # out-of-sample checks
     "one_class_folds": lambda v, x: (f"in {x['folds']} fold(s) the other cases all had one outcome: "
                                      "those folds predict that outcome with probability 1"),
