@@ -119,6 +119,8 @@ def _num(value) -> float:
 def _model_statistics(table: pd.DataFrame) -> dict[str, dict]:
     """term -> its estimate, p-value, method, n and caveats, from fit_rows' table (a not estimable model has none)."""
     out = {}
+    if "term" not in table.columns:  # fit_rows' one "not estimable" row
+        return out
     for (_, row), caveats in zip(table.iterrows(), caveat_rows(table)):
         if isinstance(row["term"], str) and row["term"] != INTERCEPT:
             out[row["term"]] = {"estimate": _num(row["estimate"]), "p": _num(row["p_value"]), "method": row["method"],
