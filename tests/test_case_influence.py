@@ -239,3 +239,52 @@ def test_sentences_say_holds_or_rests_on_from_the_records():
         "C9 (without it, it cannot be estimated).")
     one = {"verdict": "rests_on", "cases_left_out": 9, "p_all": 0.2, "changes": (("c1", "both"),)}
     assert sentence(one, "S") == "S: rests on case c1 (without it, the sign reverses and p falls below 0.05)."
+
+
+def synthetic_project(root: Path) -> Path:
+    """The SYNTHETIC 9 cases above as a project: codebook, cases, a plan with case influence."""
+    import yaml
+
+    coded = root / "data" / "coded" / "synthetic_influence"
+    coded.mkdir(parents=True)
+    (root / "analysis").mkdir()
+    (root / "Snakefile").write_text("", encoding="utf-8")
+    book = {"study": "synthetic_influence", "title": "SYNTHETIC study of case influence", "variables": [
+        {"name": "cluster_code", "label": "Cluster", "type": "identifier"},
+        *({"name": n, "label": f"Condition {n.upper()}" if n != "y" else "Outcome Y", "type": "binary"} for n in "yxwv")]}
+    (coded / "codebook.yaml").write_text("# SYNTHETIC: made-up cases\n" + yaml.safe_dump(book, sort_keys=False), encoding="utf-8")
+    synthetic().to_csv(coded / "cases.csv", index=False)
+    plan = {"study": "synthetic_influence", "crosstabs": {"outcomes": ["y"], "conditions": ["x", "w"]},
+            "models": {"outcomes": ["y"], "predictor_sets": {"v": ["v"]}}, "robustness": {"case_influence": True}}
+    (root / "analysis" / "synthetic_influence.yaml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def test_the_command_writes_the_files_the_study_lists_and_refuses_others(tmp_path, capsys):
+    from casemeta.cli import main
+    from casemeta.plan import load_plan
+    from casemeta.study import Study
+
+    root = synthetic_project(tmp_path)
+    study = Study(root, "synthetic_influence")
+    derived = tmp_path / "derived.csv"
+    from casemeta import atomic_io
+    from casemeta.coded.derive import derive
+
+    atomic_io.write_csv(derived, derive(synthetic(), study.codebook()))  # what `casemeta derive` writes, unvalidated
+    files = study.files("case_influence", load_plan(study.plan_path, study.codebook()))
+    wrong = [*list(files.values())[:-1], tmp_path / "other.csv"]
+    assert main(["--root", str(root), "case-influence", "--study", study.name, "--derived", str(derived), "--out",
+                 *map(str, wrong)]) == 1
+    assert "not the ones the plan gives" in capsys.readouterr().err
+    assert not any(p.exists() for p in files.values())
+    assert main(["--root", str(root), "case-influence", "--study", study.name, "--derived", str(derived), "--draws", "100",
+                 "--out", *map(str, files.values())]) == 0
+    assert all(p.is_file() for p in files.values())
+    changes = pd.read_csv(files["changes"])
+    assert set(zip(changes["term"], changes["case"], changes["change"])) >= {("w", "c1", "sign"), ("v", "c9", "not_estimable")}
+    report = files["report"].read_text(encoding="utf-8")
+    # the sentences, with the codebook's labels
+    assert "- Outcome Y by Condition W: rests on case c1 (without it, the sign reverses)." in report
+    table = files["influential_cases.md"].read_text(encoding="utf-8")
+    assert "Outcome Y by Condition X" in table and "significance at 0.05" in table
