@@ -32,8 +32,6 @@ The words of the verdicts live here only (VERDICTS, CHANGE_WORDS), rendered from
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
@@ -226,13 +224,3 @@ def case_influence(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, se
     return (pd.DataFrame(changes, columns=CHANGE_COLUMNS),
             pd.DataFrame(findings, columns=FINDING_COLUMNS))
 
-
-def changes_json(changes) -> str:
-    """A finding's (case, change) pairs as the findings CSV holds them."""
-    return json.dumps([list(pair) for pair in changes])
-
-
-def changes_from_json(text) -> tuple:
-    if not isinstance(text, str) or not text.strip():
-        return ()
-    return tuple(tuple(pair) for pair in json.loads(text))

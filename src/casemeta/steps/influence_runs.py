@@ -6,6 +6,7 @@ The statistics are casemeta.stats.case_influence's, the words of the verdicts to
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from casemeta import atomic_io
 from casemeta.plan import load_plan
 from casemeta.publish.formats import RENDERERS
 from casemeta.publish.influence_tables import influence_sentences, influence_table
-from casemeta.stats.case_influence import case_influence, changes_json
+from casemeta.stats.case_influence import case_influence
 from casemeta.steps.exports import chosen_files, require_results, write_formats
 from casemeta.steps.pipeline import load_derived
 from casemeta.study import INFLUENCE_TABLE, Study
@@ -36,7 +37,7 @@ def case_influence_study(study: Study, derived_path: Path | None, out: list[Path
              len(plan.models), len(plan.crosstabs.pairs), len(frame))
     changes, findings = case_influence(frame, plan, codebook, draws, seed)
     written = [atomic_io.write_csv(files["changes"], changes),
-               atomic_io.write_csv(files["findings"], findings.assign(changes=[changes_json(c) for c in findings["changes"]]))]
+               atomic_io.write_csv(files["findings"], findings.assign(changes=[json.dumps([list(pair) for pair in c]) for c in findings["changes"]]))]
     table = influence_table(changes, codebook, plan, INFLUENCE_TABLE)
     written += write_formats([table], files, table.title, TABLE_FORMATS)
     lines = [f"# {codebook.title}: case influence", "",
