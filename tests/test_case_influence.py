@@ -40,6 +40,7 @@ import pandas as pd
 import pytest
 
 from casemeta.coded.codebook import Codebook, Variable
+from casemeta.errors import CasemetaError
 from casemeta.plan import plan_from_dict
 from casemeta.stats.case_influence import ALPHA, case_influence, sentence
 from casemeta.stats.logistic_models import fit_logistic
@@ -152,7 +153,7 @@ def hand_loop_models(frame: pd.DataFrame, id_column: str, plan) -> dict[tuple[st
             rest = frame.drop(index=frame.index[i])
             try:
                 refit = fit_logistic(rest, m.formula, m.method, interval="wald").terms.set_index("term")
-            except Exception:  # not estimable without this case (here: a constant predictor)
+            except CasemetaError:  # not estimable without this case (here: a constant predictor)
                 refit = None
             for term in full.index.drop("Intercept"):
                 est_wo, p_wo = (np.nan, np.nan) if refit is None else (refit.at[term, "estimate"], refit.at[term, "p_value"])
