@@ -21,14 +21,14 @@ def ran(completed_run):
     return completed_run
 
 
-def test_one_run_reproduces_everything_and_a_second_does_nothing(ran):
+def test_one_run_reproduces_everything_and_a_second_does_nothing(ran, completed_copy):
     results = ran / "results" / "african_clusters"
     rep = pd.read_csv(results / "reproduction.csv")
     assert len(rep) == 183 and int(rep["match"].sum()) == 177
     assert (results / "coding_check.txt").exists()
     for rule in ("validate_cases", "derive_variables", "reproduce_published", "fit_models", "export_publication"):
         assert (ran / "logs" / rule / "african_clusters.log").exists(), rule
-    second = snakemake(ran)
+    second = snakemake(completed_copy)  # a private copy: the shared run is read by other workers meanwhile
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr
 
@@ -107,7 +107,8 @@ def test_qca_tables_and_xy_plots_for_the_plan(ran):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: chromium)")
-def test_snakemake_report_renders_in_headless_chromium(ran, tmp_path):
+def test_snakemake_report_renders_in_headless_chromium(completed_copy, tmp_path):
+    ran = completed_copy  # a private copy: the report is written into the project
     run = snakemake(ran, "--report", "report.html")
     assert run.returncode == 0, run.stderr[-3000:]
     shot = tmp_path / "report.png"
@@ -188,7 +189,7 @@ def test_export_on_demand_writes_only_the_formats_asked_for(ran, tmp_path):
 
 def test_every_result_file_is_declared_by_the_rule_that_made_it(ran):
     """`snakemake --summary` lists every file under results/ with its rule: no folder output, no --out-dir."""
-    run = snakemake(ran, "--summary")
+    run = snakemake(ran, "--summary", "--nolock")  # reads only; no lock, as other workers copy the shared run
     assert run.returncode == 0, run.stderr[-3000:]
     lines = [line.split("\t") for line in run.stdout.splitlines()[1:] if "\t" in line]
     made_by = {fields[0]: fields[2] for fields in lines}
