@@ -57,7 +57,7 @@ def robustness_xy(IS: np.ndarray, TS: np.ndarray, y: np.ndarray, cases: list[str
     in the initial solution (IS) against the test sets' (TS: MinTS where IS > 0.5, MaxTS elsewhere); filled
     points have the outcome (> 0.5), open ones not. The shaded corners hold the shaky (IS > 0.5, MinTS < 0.5)
     and possible (IS < 0.5, MaxTS > 0.5) cases; only cases off the diagonal corners are named (rob.xyplot's
-    default), those that sit at one point counted instead."""
+    default); cases that sit at one point are counted instead."""
     if len(IS) == 0:
         return nothing_to_draw(f"No robustness plot for {outcome}: no solution or no test set.", stem)
     fig, ax = plt.subplots(figsize=(6.5, 6.5))
@@ -74,11 +74,12 @@ def robustness_xy(IS: np.ndarray, TS: np.ndarray, y: np.ndarray, cases: list[str
     ax.scatter(IS[~has], TS[~has], s=30, facecolors="none", edgecolors="tab:red", zorder=3, label="outcome ≤ 0.5")
     groups: dict[tuple[float, float], list[str]] = {}
     for xi, ti, name in zip(IS, TS, cases):
-        if (xi > 0.5) != (ti > 0.5):  # the shaky and possible corners
-            groups.setdefault((round(float(xi), 3), round(float(ti), 3)), []).append(name)
+        groups.setdefault((round(float(xi), 3), round(float(ti), 3)), []).append(name)
     for (xi, ti), names in groups.items():
-        ax.annotate(names[0] if len(names) == 1 else f"{len(names)} cases", (xi, ti), xytext=(4, 4),
-                    textcoords="offset points", fontsize=7)
+        off = (xi > 0.5) != (ti > 0.5)  # the shaky and possible corners: their cases are named
+        if off or len(names) > 1:
+            ax.annotate(names[0] if off and len(names) == 1 else f"{len(names)} cases", (xi, ti), xytext=(4, 4),
+                        textcoords="offset points", fontsize=7)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
     ax.set_aspect("equal")

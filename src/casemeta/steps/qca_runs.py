@@ -185,14 +185,22 @@ def write_robustness(rob: RobustnessResult, spec: QcaSpec, files: dict[str, Path
               "robustness_fit": rob.fit_frame, "robustness_cases": rob.cases, "leave_one_out": rob.leave_one_out}
     written = [atomic_io.write_csv(files[f"data/{name}"], spreadsheet_safe_frame(frame)) for name, frame in frames.items()]
     fit = rob.fit
-    subtitle = "" if fit is None else (f"RF_cons {fit.RF_cons:.3f}; RF_cov {fit.RF_cov:.3f}; RF_SC_minTS {fit.RF_SC_minTS:.3f}; "
-                                       f"RF_SC_maxTS {fit.RF_SC_maxTS:.3f}\nRCR_typ {fit.RCR_typ:.3f}; "
-                                       f"RCR_dev {fit.RCR_dev:.3f}; RCC_Rank {fit.RCC_Rank}")
+    subtitle = "" if fit is None else fit_text(fit, "\n")
     cases = rob.cases
     return written + robustness_xy(cases["IS"].to_numpy(float), cases["TS"].to_numpy(float),
                                    cases["outcome"].to_numpy(float), cases["case"].astype(str).tolist(),
                                    " + ".join(rob.terms), label_of(spec, codebook), subtitle,
                                    files["robustness_xy.png"].with_suffix(""))
+
+
+def fit_text(fit, between: str) -> str:
+    """The robustness parameters as rob.xyplot prints them (three decimals; "undefined" for a ratio of 0/0)."""
+    def shown(x) -> str:
+        return "undefined" if pd.isna(x) else f"{x:.3f}"
+
+    return (f"RF_cons {shown(fit.RF_cons)}; RF_cov {shown(fit.RF_cov)}; RF_SC_minTS {shown(fit.RF_SC_minTS)}; "
+            f"RF_SC_maxTS {shown(fit.RF_SC_maxTS)}{between}RCR_typ {shown(fit.RCR_typ)}; RCR_dev {shown(fit.RCR_dev)}; "
+            f"RCC_Rank {fit.RCC_Rank}")
 
 
 def robustness_lines(rob: RobustnessResult, leave_one_out: bool, codebook: Codebook | None) -> list[str]:
@@ -205,9 +213,7 @@ def robustness_lines(rob: RobustnessResult, leave_one_out: bool, codebook: Codeb
         lines.append(f"- {name} {r.threshold:g}: the same terms from {shown[0]} to {shown[1]}")
     if rob.fit is not None:
         fit = rob.fit
-        lines.append(f"- test sets {', '.join(rob.test_sets['test_set'][1:])}: RF_cov {fit.RF_cov:.3f}, RF_cons "
-                     f"{fit.RF_cons:.3f}, RF_SC_minTS {fit.RF_SC_minTS:.3f}, RF_SC_maxTS {fit.RF_SC_maxTS:.3f}; "
-                     f"RCR_typ {fit.RCR_typ:.3f}, RCR_dev {fit.RCR_dev:.3f}, RCC_Rank {fit.RCC_Rank}")
+        lines.append(f"- test sets {', '.join(rob.test_sets['test_set'][1:])}: {fit_text(fit, '; ')}")
     if leave_one_out and rob.terms:
         changed = rob.leave_one_out.loc[rob.leave_one_out["changed"].astype(bool), "case"].astype(str).tolist()
         lines.append("- holds without any single case" if not changed else f"- rests on case(s) {', '.join(changed)}: "

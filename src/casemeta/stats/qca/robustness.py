@@ -209,10 +209,11 @@ def _walk(start: float, sweep: Sweep, direction: int, in_domain: Callable[[float
 
 
 def threshold_range(raw: pd.DataFrame, setting: Setting, solution: str, parameter: str, sweep: Sweep,
-                    set_name: str = "", anchor: str = "") -> ThresholdRange:
+                    set_name: str = "", anchor: str = "", initial: tuple[str, ...] | None = None) -> ThresholdRange:
     """The range of one parameter (incl_cut, n_cut, or calibrate with a set and an anchor) within which the
-    solution's M1 keeps its terms."""
-    initial = solution_terms(solve(raw, setting), setting.spec, solution)
+    solution's M1 keeps its terms (`initial`: those terms, where the caller has them)."""
+    if initial is None:
+        initial = solution_terms(solve(raw, setting), setting.spec, solution)
     spec = setting.spec
     if parameter == "incl_cut":
         start = spec.cuts.incl
@@ -336,7 +337,7 @@ def qca_robustness(raw: pd.DataFrame, spec: QcaSpec, calibrations: Mapping[str, 
                                  (Caveat.of("qca_robustness_no_solution", [spec.outcome], solution=solution),))
         return empty
     caveats: list[Caveat] = []
-    ranges = tuple(threshold_range(raw, setting, solution, p, sweep, s, a) for (p, s, a), sweep in (sweeps or {}).items())
+    ranges = tuple(threshold_range(raw, setting, solution, p, sweep, s, a, terms) for (p, s, a), sweep in (sweeps or {}).items())
     for r in ranges:
         for side, bound in (("lower", r.lower), ("upper", r.upper)):
             if bound.status == "no_qca":
