@@ -1,4 +1,4 @@
-"""Robustness of a QCA solution: the protocol of Oana & Schneider (2021, Sociological Methods & Research 53(1))
+"""Robustness of a QCA solution: the protocol of Oana & Schneider (2021, Sociological Methods & Research)
 as SetMethods 4.1 implements it (rob.inclrange, rob.ncutrange, rob.calibrange, rob.fit, rob.corefit, rob.cases,
 rob.xyplot), with qcaERT's leave-one-case-out test (loo.test). Frames in, typed records and frames out; no files.
 
