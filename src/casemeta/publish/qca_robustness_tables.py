@@ -1,5 +1,6 @@
 """Publication tables of a QCA's robustness (casemeta.stats.qca.robustness): ranges, test sets, robustness fit,
-case types and leave-one-case-out, with the codebook's labels. Written by the one writer with the QCA's tables."""
+case types and leave-one-case-out, with the codebook's labels. Written by the one writer with the QCA's tables. Their text keeps to characters the LaTeX preamble of
+casemeta.publish.latex prints (no Σ or ·: "sum of", "*")."""
 
 from __future__ import annotations
 
@@ -11,21 +12,21 @@ from casemeta.publish.tables import CASE_LISTING_LIMIT, PubTable, fmt_count, fmt
 from casemeta.stats.qca.robustness import CASE_TYPES, INITIAL, RobustnessResult
 
 CASE_TYPE_LABELS = {
-    "robust_typical": ("Robust typical", "IS·MinTS > 0.5, Y > 0.5"),
-    "robust_deviant": ("Robust deviant", "IS·MinTS > 0.5, Y < 0.5"),
-    "shaky_typical": ("Shaky typical", "IS·~MinTS > 0.5, Y > 0.5"),
-    "shaky_deviant": ("Shaky deviant", "IS·~MinTS > 0.5, Y < 0.5"),
-    "possible_typical": ("Possible typical", "~IS·MaxTS > 0.5, Y > 0.5"),
-    "possible_deviant": ("Possible deviant", "~IS·MaxTS > 0.5, Y < 0.5"),
-    "extreme_deviant_coverage": ("Extreme deviant coverage", "~IS·~MaxTS > 0.5, Y > 0.5"),
-    "irrelevant": ("Irrelevant", "~IS·~MaxTS > 0.5, Y < 0.5"),
+    "robust_typical": ("Robust typical", "IS*MinTS > 0.5, Y > 0.5"),
+    "robust_deviant": ("Robust deviant", "IS*MinTS > 0.5, Y < 0.5"),
+    "shaky_typical": ("Shaky typical", "IS*~MinTS > 0.5, Y > 0.5"),
+    "shaky_deviant": ("Shaky deviant", "IS*~MinTS > 0.5, Y < 0.5"),
+    "possible_typical": ("Possible typical", "~IS*MaxTS > 0.5, Y > 0.5"),
+    "possible_deviant": ("Possible deviant", "~IS*MaxTS > 0.5, Y < 0.5"),
+    "extreme_deviant_coverage": ("Extreme deviant coverage", "~IS*~MaxTS > 0.5, Y > 0.5"),
+    "irrelevant": ("Irrelevant", "~IS*~MaxTS > 0.5, Y < 0.5"),
 }
 FIT_LABELS = {
     "RF_cov": "Cov(RC) / Cov(IS): the share of the initial solution's coverage the robust core keeps",
     "RF_cons": "Cons(IS) / Cons(RC): the initial solution's consistency relative to the robust core's",
-    "RF_SC_minTS": "Σmin(IS, MinTS) / Σmax(IS, MinTS): how far IS and the smallest test set overlap",
-    "RF_SC_maxTS": "Σmin(IS, MaxTS) / Σmax(IS, MaxTS): how far IS and the largest test set overlap",
-    "core_inclS": "Consistency of the robust core RC = min(IS, TS1 … TSk)",
+    "RF_SC_minTS": "sum of min(IS, MinTS) / sum of max(IS, MinTS): how far IS and the smallest test set overlap",
+    "RF_SC_maxTS": "sum of min(IS, MaxTS) / sum of max(IS, MaxTS): how far IS and the largest test set overlap",
+    "core_inclS": "Consistency of the robust core RC = min(IS, TS1 ... TSk)",
     "core_PRI": "PRI of the robust core",
     "core_covS": "Coverage of the robust core",
     "RCR_typ": "Robust typical cases / (robust + shaky + possible typical cases)",
@@ -101,7 +102,7 @@ def fit_table(rob: RobustnessResult, outcome: str, said: list[str]) -> PubTable:
         frame = pd.DataFrame([{"Parameter": name, "Value": str(value) if name == "RCC_Rank" else _score(value),
                                "Meaning": FIT_LABELS[name]} for name, value in values.items()],
                              columns=["Parameter", "Value", "Meaning"])
-    notes = ["IS: membership in the initial solution; TS1 … TSk: in the test sets' solutions; MinTS and MaxTS their "
+    notes = ["IS: membership in the initial solution; TS1 ... TSk: in the test sets' solutions; MinTS and MaxTS their "
              "minimum and maximum over every test set (Oana & Schneider 2021)."]
     if rob.fit is None:
         notes.append("No test set, so no robustness fit.")
