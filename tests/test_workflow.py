@@ -9,6 +9,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from casemeta.study import QCA_ROBUSTNESS_TABLES
+
 from conftest import latex_missing, snakemake, snapshot
 
 pytestmark = pytest.mark.workflow
@@ -99,9 +101,18 @@ def test_qca_tables_and_xy_plots_for_the_plan(ran):
     dynamism = results / "qca" / "dynamism"
     solutions = pd.read_csv(dynamism / "solutions.csv")
     assert list(solutions["solution"].unique()) == ["conservative", "parsimonious", "intermediate"]
+    tables = ("truth_table", "solutions", "necessity", *QCA_ROBUSTNESS_TABLES)  # the plan asks for its robustness
     assert sorted(p.name for p in (dynamism / "tables").iterdir()) == sorted(
-        f"{t}.{ext}" for t in ("truth_table", "solutions", "necessity") for ext in ("csv", "md", "tex", "html"))
+        f"{t}.{ext}" for t in tables for ext in ("csv", "md", "tex", "html"))
     assert (dynamism / "figures" / "xy_plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the models' XY plots
+    assert (dynamism / "figures" / "robustness_xy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the wine cluster is the only case of its configuration: without it (as with the test set's frequency cut
+    # of 2) that row is a remainder, so the solution changes and the case is shaky
+    loo = pd.read_csv(dynamism / "leave_one_out.csv").set_index("case")
+    assert loo.loc["south_africa_south_african_wine", "changed"]
+    assert pd.read_csv(dynamism / "robustness_cases.csv").set_index("case").loc["south_africa_south_african_wine", "type"] == "shaky_typical"
+    assert "Robustness of the intermediate solution's M1" in (results / "qca.md").read_text()
+    assert not (results / "qca" / "no_dynamism" / "robustness_fit.csv").exists()  # its plan entry asks for none
     assert "no solution: no configuration has ~Dynamism (growth or upgrading)" in (results / "qca.md").read_text()  # labels
     assert "No cases yet" in (ran / "results" / "pipkin_fuentes" / "qca.md").read_text()
 
