@@ -128,6 +128,18 @@ def qca_files(name: str) -> dict[str, str]:
             **figure_files(f"{folder}/figures", ["xy_plots"])}
 
 
+QCA_ROBUSTNESS_TABLES = ("robustness_ranges", "robustness_test_sets", "robustness_fit", "robustness_cases", "leave_one_out")
+
+
+def qca_robustness_files(name: str) -> dict[str, str]:
+    """The robustness files of one QCA whose plan entry has `robustness:`, beside its other files (its tables
+    go into the same tables/, Word and Excel files)."""
+    folder = f"results/{{study}}/qca/{name}"
+    return {**{f"data/{t}": f"{folder}/{t}.csv" for t in QCA_ROBUSTNESS_TABLES},
+            **table_files(f"{folder}/tables", QCA_ROBUSTNESS_TABLES),
+            **figure_files(f"{folder}/figures", ["robustness_xy"])}
+
+
 def synthesis_table_names(pairs) -> list[str]:
     return ["synthesis_overview", *(f"pooled_{c}__{o}" for c, o in pairs)]
 
@@ -241,7 +253,9 @@ class Study:
         if step == "case_influence":
             return {**fixed, **table_files("results/{study}/robustness/case_influence", [INFLUENCE_TABLE])}
         if step == "qca":
-            return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca for k, v in qca_files(q.name).items()}}
+            return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca
+                                for k, v in {**qca_files(q.name),
+                                             **(qca_robustness_files(q.name) if q.robustness else {})}.items()}}
         return fixed
 
     def files(self, step: str, plan) -> dict[str, Path]:
