@@ -34,6 +34,7 @@ SIDE_COLOURS = {"above": ABOVE, "below": BELOW, "spans": SPANS}
 SPEC_COLUMNS = ["universe", "model", "outcome", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method",
                 "n", "notes"]
 # no date and no software version: the same input gives the same bytes (matplotlib's savefig metadata)
+MAX_WIDTH = 14.0  # inches: beyond ~100 universes the curve is drawn denser, not wider
 METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
 
 
@@ -79,7 +80,7 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     options = {d: option_order(specifications, d) for d in decisions}
     heights = [max(3.0, 0.3 * sum(map(len, options.values())))] + [0.28 * len(options[d]) + 0.25 for d in decisions]
     fig, axes = plt.subplots(1 + len(decisions), 1, sharex=True, squeeze=False,
-                             figsize=(max(6.0, 2.5 + 0.12 * len(rows)), sum(heights) + 1.0),
+                             figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * len(rows))), sum(heights) + 1.0),
                              gridspec_kw={"height_ratios": heights, "hspace": 0.12})
     curve, panels = axes[0, 0], axes[1:, 0]
     colours = [SIDE_COLOURS[s] for s in rows["side"]]
@@ -88,7 +89,7 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     for ax, decision in zip(panels, decisions):
         levels = options[decision]
         y = [len(levels) - 1 - levels.index(str(o)) for o in rows[decision]]
-        ax.scatter(x, y, marker="|", s=120, c=colours, linewidths=1.6)
+        ax.scatter(x, y, marker="|", s=120, c=colours, linewidths=1.6 if len(rows) <= 100 else 0.6)
         ax.set_yticks(range(len(levels))[::-1], [labels.get(f"{decision}/{o}", o) for o in levels], fontsize=8)
         ax.set_ylim(-0.6, len(levels) - 0.4)
         ax.set_ylabel(labels.get(decision, decision), rotation=0, ha="right", va="center", fontsize=8, fontweight="bold")
@@ -119,8 +120,9 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
     else:
         raw = values
         est, low, high = values
-    ax.vlines(x, low, high, colors=colours, alpha=0.5, lw=1.6)  # a blank limit draws no line
-    ax.scatter(x, est, c=colours, s=14, zorder=3)
+    dense = len(rows) > 100  # thousands of universes: thinner lines and dots, as specr's curve stays legible
+    ax.vlines(x, low, high, colors=colours, alpha=0.5, lw=0.6 if dense else 1.6)  # a blank limit draws no line
+    ax.scatter(x, est, c=colours, s=3 if dense else 14, zorder=3)
     ax.axhline(1 if odds else 0, color="black", lw=0.7, ls="--")
     if odds:
         stacked = np.column_stack(raw) if len(rows) else np.zeros((0, 3))
