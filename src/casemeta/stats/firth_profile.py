@@ -17,8 +17,13 @@ p-value that way), so casemeta does it itself:
   contour of the local quadratic model, one likelihood evaluation per step;
   where that does not converge, bracketing and Brent's root finding on the
   profile, as before;
-- the hat values from a Cholesky factor of the k x k information (no n x n
-  matrix is ever formed).
+- all the tests and limits of a fit advanced together (`inference`): each is a
+  generator of the points where it needs the penalized likelihood, and each
+  round's points (33 for 10 predictors) are evaluated in one pass over the data,
+  the information matrices and hat values of all of them as matrix products of
+  the cases' pairwise products x_a x_b (`_evaluate_many`), in blocks of cases;
+- the hat values of a single evaluation from the inverse of a Cholesky factor
+  of the k x k information (no n x n matrix is ever formed).
 
 It follows logistf's definitions: the penalty 0.5 log det I(b) always uses the
 full design, also when coefficients are held fixed. With `firth=False` the same
