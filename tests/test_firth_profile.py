@@ -123,8 +123,11 @@ def test_fit_command_writes_the_p_value_and_its_note_and_no_warning(tmp_path, ca
 # casemeta's limit, to keep the test quick), each test by the constrained maximum at 0 (logistf's PLR
 # test: the others refitted with the full design's Firth penalty).
 
-def _slow_loglik_and_score(beta, X, y):
+def _slow_loglik_and_score(beta, X, y, weights=None):
+    """Firth's penalized log-likelihood and its gradient; with weights, the weighted plain log-likelihood (FLAC's)."""
     p = 1 / (1 + np.exp(-(X @ beta)))
+    if weights is not None:
+        return np.sum(weights * (y * np.log(p) + (1 - y) * np.log(1 - p))), X.T @ (weights * (y - p))
     W = np.diag(p * (1 - p))
     info = X.T @ W @ X
     hat = np.diag(np.sqrt(W) @ X @ np.linalg.inv(info) @ X.T @ np.sqrt(W))
@@ -132,7 +135,7 @@ def _slow_loglik_and_score(beta, X, y):
     return loglik, X.T @ (y - p + hat * (0.5 - p))
 
 
-def _slow_max(X, y, fixed=(), values=(), start=None):
+def _slow_max(X, y, fixed=(), values=(), start=None, weights=None):
     """max of the penalized log-likelihood with b[fixed] = values, by BFGS over the others (from `start`)."""
     free = [j for j in range(X.shape[1]) if j not in fixed]
 
@@ -142,7 +145,7 @@ def _slow_max(X, y, fixed=(), values=(), start=None):
         return beta
 
     def minus(b_free):
-        loglik, score = _slow_loglik_and_score(full(b_free), X, y)
+        loglik, score = _slow_loglik_and_score(full(b_free), X, y, weights)
         return -loglik, -score[free]
 
     begin = np.zeros(len(free)) if start is None else start[free]
@@ -150,14 +153,14 @@ def _slow_max(X, y, fixed=(), values=(), start=None):
     return full(found.x), -found.fun
 
 
-def _slow_limit(X, y, beta_hat, loglik_hat, j, near):
+def _slow_limit(X, y, beta_hat, loglik_hat, j, near, weights=None):
     """The profile limit nearest `near`: brentq on the profile between near -+ 1e-4 (`near` only narrows
     the search; if the limit is not within 1e-4 of it, there is no sign change and the test fails)."""
     crit = stats.chi2.ppf(0.95, 1)
     last = [beta_hat]
 
     def excess(value):
-        last[0], loglik = _slow_max(X, y, (j,), (value,), last[0])  # from the last solution, which is close
+        last[0], loglik = _slow_max(X, y, (j,), (value,), last[0], weights)  # from the last solution, which is close
         return 2 * (loglik_hat - loglik) - crit
 
     low, high = near - 1e-4, near + 1e-4
@@ -203,3 +206,20 @@ def test_fast_joint_test_equals_the_slow_definition():
     assert why == ""
     assert chisq == pytest.approx(slow, abs=1e-6)
     assert p == pytest.approx(stats.chi2.sf(slow, 2), abs=1e-6, rel=1e-6)
+
+
+def test_fast_weighted_ml_inference_equals_the_slow_definitions():
+    # FLAC's inference is weighted ML (firth=False): the same lockstep code without the penalty
+    X, y = _synthetic_design(4, 60, 3, False)  # SYNTHETIC, with synthetic weights
+    weights = np.random.default_rng(4).uniform(0.2, 1.5, size=len(y))
+    beta, loglik = _slow_max(X, y, weights=weights)
+    cov = np.linalg.inv(firth_profile.quantities(beta, X, y, weights, firth=False).info)
+    sides = [(j, s) for j in range(3) for s in (-1, 1)]
+    tests, limits = firth_profile.inference(X, y, beta, loglik, cov, range(3), sides, weights=weights, firth=False)
+    for j in range(3):
+        chisq = 2 * (loglik - _slow_max(X, y, (j,), (0.0,), beta, weights)[1])
+        assert tests[j][0] == pytest.approx(chisq, abs=1e-6)
+        assert tests[j][1] == pytest.approx(stats.chi2.sf(chisq, 1), abs=1e-6, rel=1e-6)
+    for (j, _), (limit, why) in zip(sides, limits):
+        assert why == ""
+        assert limit == pytest.approx(_slow_limit(X, y, beta, loglik, j, limit, weights), abs=1e-6)
