@@ -96,6 +96,58 @@ def completed_run(tmp_path_factory) -> Path:
     return shared_once(tmp_path_factory, "completed_run", _complete_run)
 
 
+def _update_run(completed: Path, folder: Path) -> None:
+    """A researcher's day on a copy of the completed run: one SYNTHETIC case typed into the YAML template and
+    added; two SYNTHETIC coders' files of the first three published cases (growth coded 1, 0, 1 by coder a and
+    1, 1, 1 by coder b) for the agreement statistics; two coders' SYNTHETIC forms reconciled, their three
+    disagreements decided (synthetic_1's growth 0, synthetic_3's learning 1 and external support 1) and the
+    three agreed cases added; then one `snakemake` run, whose output is kept in run.json."""
+    import json
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from team_forms import run, two_coders
+
+    project = folder / "project"
+    shutil.copytree(completed, project, symlinks=True)  # keeps modification times: only what changes is redone
+    study = "african_clusters"
+    case = folder / "case.yaml"
+    assert run(project, "new-case", "--study", study, "--out", case) == 0
+    values = {"case_id": "synthetic_added", "country": "Synthetica", "cluster": "Synthetic & Co (not real)",
+              "market_local": "1", "market_international": "1", "growth": "1", "ee_labour": "1", "ee_suppliers": "1"}
+    lines = case.read_text().splitlines()
+    filled = [f'{ln.split(":")[0]}: "{values.get(ln.split(":")[0], "0")}"' if ln.endswith(': ""') else ln for ln in lines]
+    case.write_text("\n".join(filled) + "\n")
+    assert run(project, "add-case", "--study", study, case) == 0
+    coders = project / "data" / "coded" / study / "coders"
+    coders.mkdir()
+    first = pd.read_csv(project / "data" / "coded" / study / "cases.csv", dtype=str, keep_default_na=False).head(3)
+    first.assign(growth=["1", "0", "1"]).to_csv(coders / "coder_a.csv", index=False)
+    first.assign(growth=["1", "1", "1"]).to_csv(coders / "coder_b.csv", index=False)
+    forms = folder / "forms"
+    forms.mkdir()
+    a, b = two_coders(project, forms)
+    consensus, agreed = forms / "consensus.xlsx", forms / "agreed.csv"
+    assert run(project, "reconcile", "--study", study, a, b, "--out", consensus) == 0
+    book = load_workbook(consensus)
+    for r, value in ((2, "0"), (3, "1"), (4, "1")):
+        book["disagreements"].cell(row=r, column=6).value = value
+    book.save(consensus)
+    assert run(project, "reconcile", "--study", study, consensus, "--out", agreed) == 0
+    assert run(project, "add-case", "--study", study, agreed) == 0
+    done = snakemake(project)
+    (folder / "run.json").write_text(json.dumps({"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}))
+
+
+@pytest.fixture(scope="session")
+def updated_run(completed_run, tmp_path_factory) -> Path:
+    """The completed run after `_update_run` (a typed case, coders' files, a reconciled consensus) and one more
+    `snakemake` run, shared by the tests of the added cases (tests/test_workflow.py, tests/test_team_coding.py):
+    one re-run of the study instead of one per test. The project folder; its run's output in ../run.json."""
+    return shared_once(tmp_path_factory, "updated_run", lambda folder: _update_run(completed_run, folder)) / "project"
+
+
 @pytest.fixture
 def completed_copy(completed_run, tmp_path) -> Path:
     """A private copy of the completed run, for a test that changes an input and runs again: copytree keeps

@@ -12,43 +12,11 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from casemeta.cli import main
 from casemeta.coded.provenance import read_provenance
 from casemeta.study import Study
+from team_forms import SYNTHETIC, cluster, fill, new_form, run, two_coders  # noqa: F401
 
 STUDIES = ["african_clusters", "pipkin_fuentes"]
-SYNTHETIC = {
-    "country": "Synthetica", "cluster": "SYNTHETIC cluster (not real)",
-    "market_local": 1, "market_national": 0, "market_regional": 0, "market_international": 1,
-    "growth": 1, "upgrading": 0, "ee_labour": 1, "ee_suppliers": 1, "ee_customers": 0, "ee_specialisation": 0,
-    "ja_learning": 1, "ja_marketing": 0, "ja_logistics": 0, "support_government": 0, "support_cluster": 1,
-    "support_external": 0, "_source": "SYNTHETIC source, not a publication", "_pages": "1-2", "_coder": "alice",
-}
-
-
-def run(project, *args):
-    return main(["--root", str(project), *map(str, args)])
-
-
-def new_form(project, path, study="african_clusters", cases=5, coder="alice"):
-    assert run(project, "new-case", "--study", study, "--format", "xlsx", "--out", path, "--cases", cases, "--coder", coder) == 0
-    return path
-
-
-def fill(path, rows):
-    """Type the rows into the form's `cases` sheet as a coder would (numbers as numbers, text as text)."""
-    book = load_workbook(path)
-    ws = book["cases"]
-    column = {ws.cell(row=2, column=c).value: c for c in range(1, ws.max_column + 1)}
-    for i, row in enumerate(rows):
-        for name, value in row.items():
-            ws.cell(row=3 + i, column=column[name]).value = value
-    book.save(path)
-    return {name: ws.cell(row=2, column=c).column_letter for name, c in column.items()}
-
-
-def cluster(i, **changes):
-    return {"case_id": f"synthetic_{i}", **SYNTHETIC, **changes}
 
 
 def list_values(book, dv):
@@ -197,16 +165,6 @@ def test_an_empty_form_and_a_formula_are_refused(project, tmp_path, capsys):
     assert study.cases_path.read_bytes() == before
 
 
-def two_coders(project, tmp_path):
-    """Coder A and B code synthetic_1..3 and disagree in three cells; A alone codes synthetic_4."""
-    a = new_form(project, tmp_path / "coder_a.xlsx", coder="alice")
-    b = new_form(project, tmp_path / "coder_b.xlsx", coder="bob")
-    fill(a, [cluster(1), cluster(2), cluster(3), cluster(4)])
-    fill(b, [cluster(1, growth=0, _coder="bob"), cluster(2, _coder="bob", _pages="2"),
-             cluster(3, ja_learning=0, support_external=1, _coder="bob")])
-    return a, b
-
-
 def test_two_coders_reconcile_into_exactly_their_disagreements_and_the_consensus_is_added(project, tmp_path, capsys):
     a, b = two_coders(project, tmp_path)
     consensus = tmp_path / "consensus.xlsx"
@@ -325,30 +283,21 @@ def test_a_decision_typed_in_the_cases_sheet_counts_and_a_contradicting_one_is_r
     assert "exists already" in capsys.readouterr().err
 
 
-def test_the_added_consensus_updates_every_table_of_the_workflow(completed_copy, tmp_path):
-    """The round trip ends in the tables: two coders' SYNTHETIC cases reconciled, decided, added, and the next
-    `snakemake` run brings every table of the study up to date (25 published clusters + 3 agreed cases)."""
+def test_the_added_consensus_updates_every_table_of_the_workflow(updated_run):
+    """The round trip ends in the tables: two coders' SYNTHETIC cases reconciled, decided, added (in the shared
+    updated run, conftest.updated_run, beside one case typed in a YAML template), and the next `snakemake` run
+    brings every table of the study up to date (25 published clusters + 1 typed + 3 agreed cases)."""
     from casemeta.plan import load_plan
-    from conftest import snakemake
 
-    project = completed_copy
-    a, b = two_coders(project, tmp_path)
-    consensus, agreed = tmp_path / "consensus.xlsx", tmp_path / "agreed.csv"
-    assert run(project, "reconcile", "--study", "african_clusters", a, b, "--out", consensus) == 0
-    book = load_workbook(consensus)
-    for r, value in ((2, "0"), (3, "1"), (4, "1")):
-        book["disagreements"].cell(row=r, column=6).value = value
-    book.save(consensus)
-    assert run(project, "reconcile", "--study", "african_clusters", consensus, "--out", agreed) == 0
-    assert run(project, "add-case", "--study", "african_clusters", agreed) == 0
-    done = snakemake(project)
-    assert done.returncode == 0, done.stderr[-3000:]
+    project = updated_run
     study = Study(project, "african_clusters")
     files = study.files("export", load_plan(study.plan_path, study.codebook()))
     listing = pd.read_csv(files["cases.csv"])
-    assert len(listing) == 28 and (listing["Country"] == "Synthetica").sum() == 3  # the three agreed SYNTHETIC cases
+    assert len(listing) == 29 and (listing["Cluster"] == SYNTHETIC["cluster"]).sum() == 3  # the three agreed SYNTHETIC cases
+    agreed = pd.read_csv(study.cases_path, dtype=str).set_index("case_id").loc[["synthetic_1", "synthetic_3"]]
+    assert agreed[["growth", "ja_learning", "support_external"]].values.tolist() == [["0", "1", "0"], ["1", "1", "1"]]  # the decisions
     for name, path in files.items():
         if name.startswith("crosstab_") and name.endswith(".md") and name != "crosstab_tests.md":
-            assert "(N = 28)" in path.read_text(encoding="utf-8"), name  # every cross-tab counts the new cases
+            assert "(N = 29)" in path.read_text(encoding="utf-8"), name  # every cross-tab counts the new cases
     models = pd.read_csv(files["models_dynamic.csv"], dtype=str, keep_default_na=False)
-    assert models.loc[models.iloc[:, 0] == "N"].iloc[0, 1:].tolist() == ["28"] * 4  # every model fitted to the 28 cases
+    assert models.loc[models.iloc[:, 0] == "N"].iloc[0, 1:].tolist() == ["29"] * 4  # every model fitted to the 29 cases

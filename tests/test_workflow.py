@@ -150,34 +150,22 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(completed_copy):
     assert snapshot(project / "data") == before
 
 
-def test_an_added_case_and_coder_files_update_every_table(completed_copy, tmp_path):
-    """A SYNTHETIC case (local and international, growing) and two SYNTHETIC coders' files, added to a copy
-    of the completed run."""
-    project = completed_copy
-    case = tmp_path / "case.yaml"
-    subprocess.run(["casemeta", "--root", str(project), "new-case", "--study", "african_clusters", "--out", str(case)], check=True)
-    values = {"case_id": "synthetic_added", "country": "Synthetica", "cluster": "Synthetic & Co (not real)",
-              "market_local": "1", "market_international": "1", "growth": "1", "ee_labour": "1", "ee_suppliers": "1"}
-    lines = case.read_text().splitlines()
-    filled = [f'{ln.split(":")[0]}: "{values.get(ln.split(":")[0], "0")}"' if ln.endswith(': ""') else ln for ln in lines]
-    case.write_text("\n".join(filled) + "\n")
-    subprocess.run(["casemeta", "--root", str(project), "add-case", "--study", "african_clusters", str(case)], check=True)
-    coders = project / "data" / "coded" / "african_clusters" / "coders"
-    coders.mkdir()
-    # coders' files are validated against the codebook: the study's columns, here its first 3 cases
-    # with growth coded 1, 0, 1 by coder a and 1, 1, 1 by coder b
-    first = pd.read_csv(project / "data" / "coded" / "african_clusters" / "cases.csv", dtype=str, keep_default_na=False).head(3)
-    first.assign(growth=["1", "0", "1"]).to_csv(coders / "coder_a.csv", index=False)
-    first.assign(growth=["1", "1", "1"]).to_csv(coders / "coder_b.csv", index=False)
-    rerun = snakemake(project)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "validate_cases" in rerun.stdout + rerun.stderr
+def test_an_added_case_and_coder_files_update_every_table(updated_run):
+    """A SYNTHETIC case (local and international, growing) typed into the YAML template, two SYNTHETIC coders'
+    files, and three agreed SYNTHETIC cases (local and international, growing or not) added to a copy of the
+    completed run (conftest.updated_run), then one more `snakemake` run."""
+    import json
+
+    project = updated_run
+    rerun = json.loads((project.parent / "run.json").read_text())
+    assert rerun["returncode"] == 0, rerun["stderr"][-3000:]
+    assert "validate_cases" in rerun["stdout"] + rerun["stderr"]
     results = project / "results" / "african_clusters"
     listing = pd.read_csv(results / "tables" / "cases.csv")
-    assert len(listing) == 26 and "Synthetic & Co (not real)" in set(listing["Cluster"])
+    assert len(listing) == 29 and "Synthetic & Co (not real)" in set(listing["Cluster"])
     rep = pd.read_csv(results / "reproduction.csv", dtype=str).set_index(["table", "row", "column"])
-    # 5 published "Domestic and International" clusters; the added one makes 6
-    assert rep.loc[("Table 2", "Domestic and International", "Number of Clusters"), "reproduced"] == "6"
+    # 5 published "Domestic and International" clusters; the 4 added ones (all local and international) make 9
+    assert rep.loc[("Table 2", "Domestic and International", "Number of Clusters"), "reproduced"] == "9"
     assert pd.read_csv(results / "reliability.csv").set_index("variable").at["growth", "percent_agreement"] == pytest.approx(200 / 3)
 
 
