@@ -147,7 +147,11 @@ def _validate(args):
 
 @command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)", STUDY)
 def _code(args):
-    print(f"wrote {pipeline.code_study(_study(args))}")
+    from casemeta.run_lock import coded_data_change
+
+    study = _study(args)
+    with coded_data_change(study.root, "code", study.relative(study.cases_path)):  # never while a workflow run reads it
+        print(f"wrote {pipeline.code_study(study)}")
 
 
 @command(
@@ -385,8 +389,11 @@ def _cases(args):
 def _add_case(args):
     from casemeta.coded.case_entry import add_cases
 
+    from casemeta.run_lock import coded_data_change
+
     study = _study(args)
-    added = add_cases(study.codebook(), study.cases_path, args.file)
+    with coded_data_change(study.root, "add-case", study.relative(study.cases_path)):  # never while a workflow run reads it
+        added = add_cases(study.codebook(), study.cases_path, args.file)
     print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
 
 
