@@ -18,7 +18,8 @@ from casemeta.errors import CasemetaError
 from casemeta.plan import QcaPlan, load_plan
 from casemeta.publish.formats import RENDERERS, spreadsheet_safe_frame
 from casemeta.publish.tables import CASE_LISTING_LIMIT, caveat_texts
-from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
+from casemeta.publish.qca_tables import (NOTATION_NOTE, literal_label, model_expression, necessity_table, solutions_table,
+                                         truth_table_table)
 from casemeta.stats.caveats import complete_cases, merge
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, calibrate_direct, run_qca
 from casemeta.steps.exports import chosen_files, write_formats
@@ -78,20 +79,21 @@ def publish(result: QcaResult, spec: QcaSpec, name: str, files: dict[str, Path],
     """Tables in every format and the XY plots of one QCA, to the files casemeta.study lists for it;
     a table cell lists at most case_limit cases (the CSVs beside them list all)."""
     said = caveat_texts(result.caveats, codebook)
+    label = codebook.label if codebook is not None else (lambda n: n)  # conditions and outcome as readers know them
+    outcome = literal_label(spec.outcome_label, label)
     tables = [
-        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions,
-                          cut_notes(spec, result) + said, case_limit),
-        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, said,
-                        case_limit),
-        necessity_table("necessity", f"Necessity: {spec.outcome_label}", result.necessity, []),
+        truth_table_table("truth_table", f"Truth table: {outcome}", result.truth_table, spec.conditions,
+                          cut_notes(spec, result) + said, case_limit, label),
+        solutions_table("solutions", f"Solutions: {outcome}", result.solutions, outcome, said, case_limit, label),
+        necessity_table("necessity", f"Necessity: {outcome}", result.necessity, [NOTATION_NOTE], label),
     ]
     written = write_formats(tables, files, f"QCA {name}", TABLE_FORMATS)
-    return written + xy_plots(result, spec, files["xy_plots.png"].with_suffix(""), cases)
+    return written + xy_plots(result, spec, files["xy_plots.png"].with_suffix(""), cases, label)
 
 
-def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str]) -> list[Path]:
-    """One figure (PNG and PDF) with the XY plot of each of the first models of every solution; with no
-    solution, the figure says so."""
+def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str], label=lambda n: n) -> list[Path]:
+    """One figure (PNG and PDF) with the XY plot of each of the first models of every solution, conditions and
+    outcome by their labels; with no solution, the figure says so."""
     from casemeta.publish.qca_figures import xy_grid  # matplotlib loads only here
 
     panels = []
@@ -99,9 +101,9 @@ def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str]) -> 
         if model > FIGURES_PER_SOLUTION:
             continue
         fit = result.solutions[(result.solutions["solution"] == solution) & (result.solutions["model"] == model)].iloc[-1]
-        panels.append((result.model_membership(solution, model), model_expression(result.solutions, solution, model),
+        panels.append((result.model_membership(solution, model), model_expression(result.solutions, solution, model, label),
                        f"{solution} M{model}: inclS {fit['inclS']:.3f}, covS {fit['covS']:.3f}"))
-    return xy_grid(panels, result.outcome, cases, spec.outcome_label, stem)
+    return xy_grid(panels, result.outcome, cases, literal_label(spec.outcome_label, label), stem)
 
 
 def study_frame(derived: pd.DataFrame, codebook: Codebook, entry: QcaPlan):
