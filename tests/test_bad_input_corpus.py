@@ -99,7 +99,7 @@ def read_only_file_system(mp: pytest.MonkeyPatch, root: Path) -> None:
 def unlockable(mp: pytest.MonkeyPatch, root: Path) -> None:
     real = os.open
     mp.setattr(os, "open", raising(PermissionError(errno.EACCES, "Permission denied"),
-                                   lambda path, *a, **k: str(path).endswith(".lock"), real))
+                                   lambda path, *a, **k: str(path).endswith(".cases.csv.lock"), real))
 
 
 def undeletable_results(mp: pytest.MonkeyPatch, root: Path) -> None:

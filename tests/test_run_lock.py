@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
+
 from casemeta import run_lock
 from casemeta.cli import main
 
@@ -48,6 +50,7 @@ def _add(project, capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+@pytest.mark.faults  # a real run (one job) and a dry run: about 15 s
 def test_add_case_during_a_snakemake_run_is_refused_and_the_next_run_has_work(project, capsys):
     before = (project / CASES).read_bytes()
     run = subprocess.Popen(["snakemake", "--cores", "1", "--config", f"studies={STUDY}", "--", TARGET], cwd=project,

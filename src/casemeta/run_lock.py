@@ -49,11 +49,14 @@ def lock_path(root: str | os.PathLike) -> Path:
     return Path(root) / LOCK_FILE
 
 
-def _open(root: str | os.PathLike) -> int:
+def _open(root: str | os.PathLike, write: bool = False) -> int:
+    """The lock file, created if need be, never truncated (a holder's details stay readable). Only the run
+    writes into it: a command adding cases opens it read-only (flock needs no more), so that it works in a
+    project shared with the user whose run created the file."""
     path = lock_path(root)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # never truncated: a holder's details stay readable
+        return os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_CREAT, 0o666)
     except OSError as exc:
         raise file_error(exc, "lock", path) from exc
 
@@ -114,7 +117,7 @@ class WorkflowRun:
         self._release: weakref.finalize | None = None
 
     def start(self, command: str) -> None:
-        fd = _open(self.root)
+        fd = _open(self.root, write=True)
         deadline = time.monotonic() + WAIT_SECONDS
         while not _try(fd, fcntl.LOCK_EX):
             if not _try(fd, fcntl.LOCK_SH):  # held exclusively: another run, not a command adding cases
