@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
@@ -58,13 +59,41 @@ def project(tmp_path) -> Path:
     return copy_project(tmp_path)
 
 
+def shared_once(tmp_path_factory, name: str, make) -> Path:
+    """`make(folder)` run once for the whole test session, also across pytest-xdist's workers: the first
+    worker to ask builds it under a file lock in the session's common temporary folder, the others wait
+    and reuse it (the recipe of pytest-xdist's documentation, "Making session-scoped fixtures execute
+    only once"). Without xdist, the folder is the session's own. A failed build is not retried: every
+    worker that asks fails with its message. The result is shared: tests must not change it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-of-user/pytest-N/, the parent of every worker's own folder
+    folder, done, failed = base / name, base / f"{name}.done", base / f"{name}.failed"
+    with FileLock(str(base / f"{name}.lock")):
+        if failed.exists():
+            pytest.fail(failed.read_text(encoding="utf-8"))
+        if not done.exists():
+            folder.mkdir()
+            try:
+                make(folder)
+            except BaseException as exc:
+                failed.write_text(f"{name} could not be built: {exc}", encoding="utf-8")
+                raise
+            done.touch()
+    return folder
+
+
+def _complete_run(folder: Path) -> None:
+    copy_project(folder)
+    run = snakemake(folder)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 @pytest.fixture(scope="session")
 def completed_run(tmp_path_factory) -> Path:
-    """One full workflow run in a fresh copy, shared by the tests that read its results or copy it."""
-    project = copy_project(tmp_path_factory.mktemp("completed_run"))
-    run = snakemake(project)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return project
+    """One full workflow run in a fresh copy, shared by the tests that read its results or copy it (one for
+    the whole session, whichever xdist worker asks first)."""
+    return shared_once(tmp_path_factory, "completed_run", _complete_run)
 
 
 @pytest.fixture

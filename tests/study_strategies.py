@@ -23,10 +23,12 @@ import io
 import itertools
 import re
 import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from hypothesis import strategies as st
 
@@ -343,13 +345,39 @@ def any_study():
 PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # how a Python warning looks in a log or on the terminal
 
 
-def run_analysis(study: Study, results: Path) -> list[Path]:
-    """validate → derive → cross-tabs, exact tests, models, leave-one-out → tables in every format → figures.
+@contextmanager
+def figures_drawn_not_encoded():
+    """Each figure is drawn in full by Agg (every artist, text layout and tick), then a stand-in is written
+    where its PNG and PDF go, instead of saving both cropped (two more layout passes each).
+
+    For the property tests' many generated studies: what the data can break is the drawing, which still
+    runs; the encoding and cropping of real files are checked on the shipped studies' figures
+    (tests/test_workflow.py, tests/test_publication_quality.py) and on every degenerate study
+    (tests/test_degenerate_studies.py). Saving took about half of the property tests' time."""
+    from casemeta import atomic_io
+    from casemeta.publish import figures
+
+    def draw(fig, stem):
+        fig.canvas.draw()
+        paths = [stem.with_suffix(ext) for ext in (".png", ".pdf")]
+        for path in paths:
+            atomic_io.atomic_write(path, lambda tmp: Path(tmp).write_bytes(b"drawn by Agg; not encoded (test stand-in)"))
+        figures.plt.close(fig)
+        return paths
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures, "_save", draw)
+        yield
+
+
+def run_analysis(study: Study, results: Path, encode_figures: bool = True) -> list[Path]:
+    """validate → derive → cross-tabs, exact tests, models, leave-one-out → tables in every format → figures
+    (drawn but not saved as PNG and PDF when `encode_figures` is False: figures_drawn_not_encoded).
 
     Warnings are errors: none may reach the user's terminal.
     """
     out = Path(results) / study.name
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), (nullcontext() if encode_figures else figures_drawn_not_encoded()):
         warnings.simplefilter("error")
         pipeline.validate_study(study, out / "validated_cases.csv")
         pipeline.derive_study(study, out / "validated_cases.csv", out / "derived_cases.csv")

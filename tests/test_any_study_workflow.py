@@ -160,7 +160,7 @@ def test_every_size_of_the_pipkin_fuentes_study_is_analysed(size, tmp_path):
     generated = pipkin_of_size(size)
     study = generated.write(tmp_path)
     try:
-        written = run_analysis(study, tmp_path / "results")
+        written = run_analysis(study, tmp_path / "results", encode_figures=False)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             qca_study(study, study.result("derive", "derived"))

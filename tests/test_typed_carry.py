@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from casemeta.coded.case_table import load_cases, read_typed
 from casemeta.errors import CasemetaError
@@ -26,8 +26,7 @@ def _same(read: pd.DataFrame, validated: pd.DataFrame, codebook) -> None:
     assert left == right
 
 
-@settings(max_examples=60)
-@given(any_study())
+@given(any_study())  # the profile's examples (tests/conftest.py: 15 by default, 1,500 with HYPOTHESIS_PROFILE=long)
 def test_validates_copy_reads_back_as_the_validated_cases(generated):
     with tempfile.TemporaryDirectory(prefix="casemeta_synthetic_") as folder:
         study = generated.write(Path(folder))

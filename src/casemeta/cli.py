@@ -531,6 +531,29 @@ def _qca_study(args):
     written = qca_study(study, args.derived, args.out)
     print(f"wrote {len(written)} file(s): {study.relative(study.result('qca', 'summary'))} and the QCA files under "
           f"{study.relative(study.results_dir / 'qca')}")
+
+
+@command(
+    "case-influence", "refit every model and cross-tab test of a study's plan without each case in turn: the cases whose "
+                      "removal changes a sign or the 5% significance, and a verdict per finding",
+    STUDY,
+    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    arg("--out", type=Path, nargs="+", role="out",
+        help="the files to write, as the workflow declares them (default: the study's own under results/<study>/robustness/)"),
+    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables, as the models step"),
+    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed, as the models step"),
+    step="case_influence",
+)
+def _case_influence(args):
+    from casemeta.steps.influence_runs import case_influence_study
+
+    study = _study(args)
+    written = case_influence_study(study, args.derived, args.out, args.draws, args.seed)
+    print(f"wrote {len(written)} file(s): {study.relative(study.result('case_influence', 'report'))}, "
+          f"{study.relative(study.result('case_influence', 'changes'))} and the table under "
+          f"{study.relative(study.results_dir / 'robustness' / 'case_influence')}")
+
+
 @command(
     "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
     "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",

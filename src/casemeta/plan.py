@@ -128,6 +128,46 @@ def qca_problems(plan: dict, need, known: dict) -> list[str]:
             problem = anchor_problem(anchors)  # the rule `casemeta qca --calibrate` follows too
             if problem:
                 problems.append(f"at qca/{q}/calibrate/{key}: {problem}")
+        problems += qca_robustness_problems(entry, f"qca/{q}/robustness")
+    return problems
+
+
+def qca_robustness_problems(entry: dict, where: str) -> list[str]:
+    """A QCA's robustness section: its solution exists, its sweeps and test sets name this QCA's calibrated sets,
+    with anchors in order, and each test set changes something."""
+    robustness = entry.get("robustness")
+    if robustness is None:
+        return []
+    problems = []
+    calibrated = list(entry.get("calibrate") or {})
+    if robustness.get("solution") == "intermediate" and not entry.get("dir_exp"):
+        problems.append(f"at {where}/solution: the intermediate solution needs directional expectations; "
+                        "give this QCA dir_exp, or test the conservative or parsimonious solution")
+
+    def calibrated_set(name: str, at: str) -> None:
+        if name not in calibrated:
+            among = "this QCA's calibrated sets" if calibrated else "this QCA calibrates no set; its calibrated sets"
+            problems.append(f"at {at}: " + unknown_name(name, calibrated, "calibrated set", among))
+
+    for name in robustness.get("calibration") or {}:
+        calibrated_set(name, f"{where}/calibration/{name}")
+    names = [t["name"] for t in robustness.get("test_sets") or []]
+    problems += [f"at {where}/test_sets: two test sets are named {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+    own_incl = entry.get("incl_cut", 1)
+    own = {"incl_cut": own_incl[0] if isinstance(own_incl, list) else own_incl, "n_cut": entry.get("n_cut", 1),
+           "pri_cut": entry.get("pri_cut", 0)}
+    for t, test_set in enumerate(robustness.get("test_sets") or []):
+        for name, anchors in (test_set.get("calibrate") or {}).items():
+            calibrated_set(name, f"{where}/test_sets/{t}/calibrate/{name}")
+            problem = anchor_problem(anchors)
+            if problem:
+                problems.append(f"at {where}/test_sets/{t}/calibrate/{name}: {problem}")
+        changed = [k for k in own if k in test_set and float(test_set[k]) != float(own[k])]
+        changed += [k for k, v in (test_set.get("calibrate") or {}).items()
+                    if k in calibrated and [float(x) for x in v] != [float(x) for x in entry["calibrate"][k]]]
+        if not changed:
+            problems.append(f"at {where}/test_sets/{t}: test set {test_set['name']!r} has the QCA's own thresholds; "
+                            "a test set changes at least one cut or anchor")
     return problems
 
 
@@ -168,7 +208,7 @@ def _terms(rhs: str) -> list[frozenset]:
 # The plan sections each workflow step reads (a step not named here reads the whole plan). The rules take
 # them as a param, so that a step re-runs when, and only when, what it reads changes.
 STEP_SECTIONS = {"models": ("crosstabs", "models"), "figures": ("crosstabs", "models"), "reproduce": ("reproduce",),
-                 "qca": ("qca",)}
+                 "qca": ("qca",), "case_influence": ("crosstabs", "models", "robustness")}
 
 
 def plan_sections(plan: dict, step: str) -> dict:
@@ -267,6 +307,25 @@ class QcaPlan:
     negate: bool = False
     superset: bool = False
     calibrate: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    robustness: "QcaRobustness | None" = None
+
+
+@dataclass(frozen=True)
+class QcaRobustness:
+    """A QCA's robustness section (casemeta.stats.qca.robustness): which solution is tested, the sweeps of its
+    ranges keyed (parameter, set, anchor), its test sets, and whether to leave each case out in turn."""
+
+    solution: str
+    sweeps: Mapping  # (parameter, set, anchor) -> stats.qca.robustness.Sweep, in the plan's order
+    test_sets: tuple  # stats.qca.robustness.TestSet, in the plan's order
+    leave_one_out: bool = False
+
+
+@dataclass(frozen=True)
+class RobustnessPlan:
+    """The plan's `robustness:` section. Here only case influence; the multiverse's decisions join it."""
+
+    case_influence: bool = False  # refit every model and cross-tab test without each case in turn
 
 
 @dataclass(frozen=True)
@@ -282,6 +341,7 @@ class Plan:
     reproduce: ReproducePlan | None
     qca: tuple[QcaPlan, ...]
     sections: Mapping  # the plan as read (frozen), for the sections each step reads (STEP_SECTIONS)
+    robustness: RobustnessPlan = RobustnessPlan()  # no section: nothing beyond the main run
 
     def model(self, key: tuple[str, str]) -> ModelSpec:
         return next(m for m in self.models if m.key == key)
@@ -327,7 +387,33 @@ def _qca_plan(entry: dict) -> QcaPlan:
                    None if excl is None else float(excl), int(entry.get("n_cut", 1)), float(entry.get("pri_cut", 0)),
                    frozen({c: int(v) for c, v in (entry.get("dir_exp") or {}).items()}),
                    bool(entry.get("negate", False)), bool(entry.get("superset", False)),
-                   frozen({k: tuple(float(x) for x in v) for k, v in (entry.get("calibrate") or {}).items()}))
+                   frozen({k: tuple(float(x) for x in v) for k, v in (entry.get("calibrate") or {}).items()}),
+                   _qca_robustness(entry))
+
+
+def _qca_robustness(entry: dict) -> QcaRobustness | None:
+    from casemeta.stats.qca.robustness import ANCHORS, DEFAULT_MAX_RUNS, Sweep, TestSet
+
+    raw = entry.get("robustness")
+    if raw is None:
+        return None
+
+    def sweep(spec: dict, kind=float) -> Sweep:
+        return Sweep(kind(spec["step"]), int(spec.get("max_runs", DEFAULT_MAX_RUNS)))
+
+    sweeps = {}
+    for parameter, kind in (("incl_cut", float), ("n_cut", int)):
+        if parameter in raw:
+            sweeps[(parameter, "", "")] = sweep(raw[parameter], kind)
+    for name, spec in (raw.get("calibration") or {}).items():
+        sweeps.update({("calibrate", name, anchor): sweep(spec) for anchor in ANCHORS})
+    test_sets = tuple(TestSet(t["name"], None if "incl_cut" not in t else float(t["incl_cut"]),
+                              None if "n_cut" not in t else int(t["n_cut"]),
+                              None if "pri_cut" not in t else float(t["pri_cut"]),
+                              frozen({k: tuple(float(x) for x in v) for k, v in (t.get("calibrate") or {}).items()}))
+                      for t in raw.get("test_sets") or [])
+    solution = raw.get("solution", "intermediate" if entry.get("dir_exp") else "conservative")
+    return QcaRobustness(solution, frozen(sweeps), test_sets, bool(raw.get("leave_one_out", False)))
 
 
 def plan_from_dict(raw: dict, codebook: Codebook, path: str | Path = "<plan>") -> Plan:
@@ -358,4 +444,5 @@ def build_plan(raw: dict, codebook: Codebook, path: Path) -> Plan:
                                                                reproduce.get("case_listing")),
         qca=tuple(_qca_plan(e) for e in raw.get("qca") or []),
         sections=frozen(raw),
+        robustness=RobustnessPlan(bool((raw.get("robustness") or {}).get("case_influence", False))),
     )

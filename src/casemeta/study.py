@@ -47,6 +47,14 @@ RESULTS: dict[str, dict[str, str]] = {
     "qca": {
         "summary": "results/{study}/qca.md",
     },
+    # when the plan's robustness section asks for it: each model and cross-tab test without each case in turn
+    "case_influence": {
+        "changes": "results/{study}/robustness/case_influence.csv",  # a row per case that changes a finding
+        "findings": "results/{study}/robustness/case_influence_findings.csv",  # a row per finding, its verdict
+        "report": "results/{study}/robustness/case_influence.md",  # a sentence per finding
+        "docx": "results/{study}/robustness/case_influence/case_influence.docx",
+        "xlsx": "results/{study}/robustness/case_influence/case_influence.xlsx",
+    },  # and the publication table's own files: Study.templates
     "reliability": {
         "reliability": "results/{study}/reliability.csv",
         "disagreements": "results/{study}/reliability_disagreements.csv",
@@ -74,11 +82,13 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "export": ("results/{study}/tables",),
     "figures": ("results/{study}/figures",),
     "qca": ("results/{study}/qca",),
+    "case_influence": ("results/{study}/robustness/case_influence",),
     "synthesis": ("results/synthesis/tables",),
 }
 TABLE_EXTENSIONS = ("csv", "md", "tex", "html")  # each table's own files (casemeta.publish.formats.RENDERERS)
 FIGURE_EXTENSIONS = ("png", "pdf")
 QCA_TABLES = ("truth_table", "solutions", "necessity")
+INFLUENCE_TABLE = "influential_cases"  # the publication table of case influence
 
 
 def table_files(folder: str, names) -> dict[str, str]:
@@ -118,6 +128,18 @@ def qca_files(name: str) -> dict[str, str]:
             **figure_files(f"{folder}/figures", ["xy_plots"])}
 
 
+QCA_ROBUSTNESS_TABLES = ("robustness_ranges", "robustness_test_sets", "robustness_fit", "robustness_cases", "leave_one_out")
+
+
+def qca_robustness_files(name: str) -> dict[str, str]:
+    """The robustness files of one QCA whose plan entry has `robustness:`, beside its other files (its tables
+    go into the same tables/, Word and Excel files)."""
+    folder = f"results/{{study}}/qca/{name}"
+    return {**{f"data/{t}": f"{folder}/{t}.csv" for t in QCA_ROBUSTNESS_TABLES},
+            **table_files(f"{folder}/tables", QCA_ROBUSTNESS_TABLES),
+            **figure_files(f"{folder}/figures", ["robustness_xy"])}
+
+
 def synthesis_table_names(pairs) -> list[str]:
     return ["synthesis_overview", *(f"pooled_{c}__{o}" for c, o in pairs)]
 
@@ -135,15 +157,17 @@ SYNTHESIS = "synthesis"
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "reliability"),
-    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca"),
-    "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca"),
-    "derive": ("reproduce", "models", "export", "figures", "qca"),
+    "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
+              "reliability"),
+    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence"),
+    "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence"),
+    "derive": ("reproduce", "models", "export", "figures", "qca", "case_influence"),
     "reproduce": ("export",),
     "models": ("export", "figures"),
     "export": (),
     "figures": (),
     "qca": (),
+    "case_influence": (),
     "reliability": (),
     "forget_reliability": (),
     "synthesis": (),
@@ -226,8 +250,12 @@ class Study:
             return {**fixed, **table_files("results/{study}/tables", study_table_names(plan))}
         if step == "figures":
             return figure_files("results/{study}/figures", study_figure_names(plan))
+        if step == "case_influence":
+            return {**fixed, **table_files("results/{study}/robustness/case_influence", [INFLUENCE_TABLE])}
         if step == "qca":
-            return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca for k, v in qca_files(q.name).items()}}
+            return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca
+                                for k, v in {**qca_files(q.name),
+                                             **(qca_robustness_files(q.name) if q.robustness else {})}.items()}}
         return fixed
 
     def files(self, step: str, plan) -> dict[str, Path]:

@@ -105,6 +105,11 @@ def reproduces(name):
     return checked(name)[1].reproduce is not None
 
 
+def influence_runs(name):
+    """The study's plan asks for case influence (robustness: case_influence: true)."""
+    return checked(name)[1].robustness.case_influence
+
+
 def raw_files(wildcards):
     return sorted(str(p) for p in study(wildcards.study).raw_dir.glob("*") if p.is_file())
 
@@ -185,6 +190,8 @@ def all_outputs():
             outputs.append(result("forget_reliability", "forget").format(study=name))
         if reproduces(name):
             outputs.append(result("reproduce", "report").format(study=name))
+        if influence_runs(name):
+            outputs += step_files(name, "case_influence")
     if synthesis_runs():  # no study to draw on, or only some configured: nothing to synthesize
         outputs += list(synthesis_files(SYNTHESIS_PAIRS).values())
     return outputs

@@ -1,6 +1,8 @@
 # Stage 4b: configurational analysis (QCA) of each study's plan: truth table,
 # conservative, parsimonious and intermediate solutions, necessity; tables in
-# every format and XY plots under results/<study>/qca/<name>/, an account in qca.md.
+# every format and XY plots under results/<study>/qca/<name>/, an account in qca.md;
+# where a QCA's plan entry has `robustness:`, its ranges, test sets, case types,
+# leave-one-case-out and robustness plot beside them (stats/qca/robustness.py).
 # Made per study: the files follow the plan's QCAs (casemeta.study lists them).
 
 

@@ -97,3 +97,43 @@ def _place_point_labels(ax, points: list[tuple[tuple[float, float], str]], rende
             note = ax.annotate(text, (xi, yi), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=align)
             chosen = (note, note.get_window_extent(renderer))
         placed.append(chosen[1])
+
+
+def robustness_xy(IS: np.ndarray, TS: np.ndarray, y: np.ndarray, cases: list[str], solution: str, outcome: str,
+                  subtitle: str, stem: Path) -> list[Path]:
+    """The robustness plot of Oana & Schneider (2021), as SetMethods' rob.xyplot draws it: each case's membership
+    in the initial solution (IS) against the test sets' (TS: MinTS where IS > 0.5, MaxTS elsewhere); filled
+    points have the outcome (> 0.5), open ones not. The shaded corners hold the shaky (IS > 0.5, MinTS < 0.5)
+    and possible (IS < 0.5, MaxTS > 0.5) cases; only cases off the diagonal corners are named (rob.xyplot's
+    default); cases that sit at one point are counted instead."""
+    if len(IS) == 0:
+        return nothing_to_draw(f"No robustness plot for {outcome}: no solution or no test set.", stem)
+    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    ax.add_patch(plt.Rectangle((0.5, -0.05), 0.55, 0.55, color="grey", alpha=0.2, lw=0))
+    ax.add_patch(plt.Rectangle((-0.05, 0.5), 0.55, 0.55, color="grey", alpha=0.2, lw=0))
+    for x, yy, text in ((0.75, -0.02, "MinTS < 0.5"), (0.25, -0.02, "MaxTS < 0.5"), (0.75, 1.02, "MinTS > 0.5"),
+                        (0.25, 1.02, "MaxTS > 0.5")):
+        ax.text(x, yy, text, ha="center", va="center", fontsize=8, fontweight="bold", color="dimgrey")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.axhline(0.5, color="lightgrey", lw=0.6)
+    ax.axvline(0.5, color="lightgrey", lw=0.6)
+    has = np.asarray(y) > 0.5
+    ax.scatter(IS[has], TS[has], s=30, color="tab:blue", zorder=3, label="outcome > 0.5")
+    ax.scatter(IS[~has], TS[~has], s=30, facecolors="none", edgecolors="tab:red", zorder=3, label="outcome ≤ 0.5")
+    groups: dict[tuple[float, float], list[str]] = {}
+    for xi, ti, name in zip(IS, TS, cases):
+        groups.setdefault((round(float(xi), 3), round(float(ti), 3)), []).append(name)
+    for (xi, ti), names in groups.items():
+        off = (xi > 0.5) != (ti > 0.5)  # the shaky and possible corners: their cases are named
+        if off or len(names) > 1:
+            ax.annotate(names[0] if off and len(names) == 1 else f"{len(names)} cases", (xi, ti), xytext=(4, 4),
+                        textcoords="offset points", fontsize=7)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"Initial solution (IS): {solution}", fontsize=8)
+    ax.set_ylabel("Min/Max test set (TS)")
+    ax.set_title(f"Robustness plot: {outcome}\n{subtitle}", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
+    fig.tight_layout()
+    return _save(fig, stem)

@@ -22,6 +22,13 @@ def _names(variables: list[str]) -> str:
     return ", ".join(variables)
 
 
+def _range_name(variables: list[str], values: dict) -> str:
+    """`the inclusion cut` or `the crossover of size` (a range of QCA robustness)."""
+    if values["parameter"] == "calibrate":
+        return f"the {values['anchor'].replace('_', ' ')} anchor of {_names(variables)}"
+    return {"incl_cut": "the inclusion cut", "n_cut": "the frequency cut"}[values["parameter"]]
+
+
 def _separated(variables: list[str], values: dict) -> str:
     terms = ", ".join(f"{sign}{v}" for sign, v in zip(values.get("signs", ()), variables))
     return f"{values['kind']} ({terms} infinite under ML)"
@@ -58,6 +65,8 @@ MESSAGES: dict[str, Callable[[list[str], dict], str]] = {
     "correction_not_applied": lambda v, x: f"no separation, so ML was used: correction {x['correction']} (for Firth fits) not applied",
     "joint_test": lambda v, x: (f"joint {x['kind']} test of {x['df']} coefficient(s) = 0: "
                                 f"chi-square {x['chisq']:.4f} on {x['df']} df"),
+    # case influence: a refit without one case
+    "influence_method": lambda v, x: f"without this case: {x['method']} (with every case: {x['method_all']})",
     # out-of-sample checks
     "one_class_folds": lambda v, x: (f"in {x['folds']} fold(s) the other cases all had one outcome: "
                                      "those folds predict that outcome with probability 1"),
@@ -74,6 +83,17 @@ MESSAGES: dict[str, Callable[[list[str], dict], str]] = {
     "qca_no_intermediate": lambda v, x: "no intermediate solution: no directional expectations given",
     "qca_listing_cut": lambda v, x: (f"model listing cut short (over {x['models']} models, or over {x['nodes']} search steps): "
                                      "every model listed uses the fewest terms, but others exist"),
+    # QCA robustness (stats.qca.robustness)
+    "qca_robustness_no_solution": lambda v, x: (f"no robustness test: the {x['solution']} solution for {v[0]} is empty "
+                                                "(no configuration passes the cuts)"),
+    "qca_range_no_qca": lambda v, x: (f"{x['side']} bound of {_range_name(v, x)} stops at the step before "
+                                      f"{x['value']:g}: there a case's membership is exactly 0.5, which puts it in no "
+                                      "truth-table row"),
+    "qca_test_set_no_solution": lambda v, x: (f"test set {x['test_set']}: no {x['solution']} solution for {v[0]}; "
+                                              "its membership is 0 in every case"),
+    "qca_rcr_undefined": lambda v, x: (" and ".join(w for w, on in (("RCR_typ", x["typ"]), ("RCR_dev", x["dev"])) if on)
+                                       + " undefined: no robust, shaky or possible case of that kind (typical: "
+                                       "with the outcome; deviant: without)"),
     # agreement between coders
     "no_two_codes": lambda v, x: "no case has two codes: agreement not computed",
     "one_code_value": lambda v, x: "every code is the same value: kappa, AC1 and alpha are undefined",

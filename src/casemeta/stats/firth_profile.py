@@ -17,8 +17,13 @@ p-value that way), so casemeta does it itself:
   contour of the local quadratic model, one likelihood evaluation per step;
   where that does not converge, bracketing and Brent's root finding on the
   profile, as before;
-- the hat values from a Cholesky factor of the k x k information (no n x n
-  matrix is ever formed).
+- all the tests and limits of a fit advanced together (`inference`): each is a
+  generator of the points where it needs the penalized likelihood, and each
+  round's points (33 for 10 predictors) are evaluated in one pass over the data,
+  the information matrices and hat values of all of them as matrix products of
+  the cases' pairwise products x_a x_b (`_evaluate_many`), in blocks of cases;
+- the hat values of a single evaluation from the inverse of a Cholesky factor
+  of the k x k information (no n x n matrix is ever formed).
 
 It follows logistf's definitions: the penalty 0.5 log det I(b) always uses the
 full design, also when coefficients are held fixed. With `firth=False` the same
@@ -27,11 +32,16 @@ code gives ordinary (weighted) likelihood inference, which FLAC needs.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import linalg, optimize, stats
 from scipy.special import expit, log_expit
+from threadpoolctl import threadpool_limits
+
+T = TypeVar("T")
 
 MAX_ITER = 200
 MAX_HALVINGS = 40
@@ -76,30 +86,113 @@ def quantities(beta: np.ndarray, X: np.ndarray, y: np.ndarray, weights: np.ndarr
     """
     k = len(beta)
     with np.errstate(all="ignore"):
-        eta = X @ beta
-        p = expit(eta)
-        resid = y - p
-        var = p * (1 - p)
-        contrib = log_expit(np.where(y > 0.5, eta, -eta))  # y is 0/1
-        if weights is not None:
-            var, resid, contrib = var * weights, resid * weights, contrib * weights
+        sign = 2 * y - 1
+        q, miss, var, contrib = _cases(sign * (X @ beta), weights)
+        loglik = float(np.sum(contrib))
         Xs = X * np.sqrt(var)[:, None]
         info = Xs.T @ Xs
         try:
             chol = np.linalg.cholesky(info)
         except np.linalg.LinAlgError:
             return _failed(info, k)
-        loglik = float(np.sum(contrib))
         hat = None
+        resid = miss
         if firth:
             loglik += float(np.sum(np.log(np.diag(chol))))  # 0.5 log det I
-            half = linalg.solve_triangular(chol, Xs.T, lower=True, check_finite=False)
-            hat = np.einsum("ij,ij->j", half, half)
-            resid = resid + hat * (0.5 - p)
-        score = X.T @ resid
+            # h_i = |L^-1 xs_i|^2 with L L' = I: one n x k product by the k x k inverse of L (a triangular
+            # solve with n right-hand sides is three times slower), no n x n matrix
+            half = Xs @ linalg.solve_triangular(chol, np.eye(k), lower=True, check_finite=False).T
+            hat = np.einsum("ij,ij->i", half, half)
+            resid = miss + hat * (0.5 - q)
+        score = X.T @ (sign * resid)
     if not np.isfinite(loglik) or not np.isfinite(score).all():
         return _failed(info, k)
     return Quantities(loglik, score, info, hat)
+
+
+def _cases(t: np.ndarray, weights: np.ndarray | None):
+    """Per case (and point, if t has columns), from t = s eta with s = 2y - 1 (y is 0/1):
+    q = P(Y = y) = expit(t), (y - p) / s = 1 - q, p (1 - p) = q (1 - q) and the log-likelihood term
+    log q, weighted where there are weights; and 0.5 - p = s (0.5 - q). One expit and one log per case
+    (log_expit is four times slower) at the same absolute precision, about 1e-16 per case; log_expit
+    only where q underflows to 0 (t below -745)."""
+    q = expit(t)
+    contrib = np.log(q) if q.all() else log_expit(t)
+    miss = 1 - q
+    var = q * miss
+    if weights is not None:
+        w = weights if t.ndim == 1 else weights[:, None]
+        miss, var, contrib = miss * w, var * w, contrib * w
+    return q, miss, var, contrib
+
+
+BATCH_MIN = 4  # from this many points on, one shared pass (_evaluate_many) is faster than one quantities() each
+BLOCK_ELEMENTS = 2**18  # rows x columns of a block's temporaries: a few MiB, so they stay in cache
+BATCH_ELEMENTS = 2**25  # cases x points in one pass: bounds its memory (256 MiB of float64 at most)
+
+
+def _evaluate_many(points: list[np.ndarray], X, y, weights, firth: bool, columns: np.ndarray | None = None) -> list[Quantities]:
+    """quantities() at every point, in one pass over the data (two with the Firth penalty).
+
+    The information at all points is one matrix product: with z_i the products x_ia x_ib (a <= b)
+    of case i, the packed information is Z' V for V the cases' weights p (1 - p) at each point; the
+    hat values likewise are (Z C) * V with C the packed inverse informations (h_i = v_i x_i' I^-1 x_i).
+    Rows go in blocks so that z is never formed for all cases at once. No hat values are returned.
+    `columns` is X' (C order) if the caller has it.
+    """
+    n, k = X.shape
+    m = len(points)
+    if m < BATCH_MIN:
+        return [quantities(point, X, y, weights, firth) for point in points]
+    columns = np.ascontiguousarray(X.T) if columns is None else columns  # z' of a block is gathered from
+    # whole rows of X' (30 times faster than from X's columns)
+    size = max(BATCH_MIN, -(-m // -(-m * n // BATCH_ELEMENTS)))  # points per pass, as many in each
+    if size < m:
+        return [q for at in range(0, m, size) for q in _evaluate_many(points[at:at + size], X, y, weights, firth, columns)]
+    B = np.column_stack(points)
+    sign = (2 * y - 1)[:, None]
+    row, col = np.triu_indices(k)
+    rows = max(64, BLOCK_ELEMENTS // max(len(row), m))
+    blocks = [slice(at, min(at + rows, n)) for at in range(0, n, rows)]
+    loglik, packed, score = np.zeros(m), np.zeros((len(row), m)), np.zeros((k, m))
+    fitted = np.empty((n, m)) if firth else None  # q, kept for the second pass
+    with np.errstate(all="ignore"):
+        for block in blocks:
+            Xb, sb = X[block], sign[block]
+            q, miss, var, contrib = _cases(sb * (Xb @ B), None if weights is None else weights[block])
+            loglik += contrib.sum(axis=0)
+            packed += _pairs(columns[:, block], row, col) @ var
+            if firth:
+                fitted[block] = q
+            else:
+                score += Xb.T @ (sb * miss)
+        infos, inverses, failed = np.zeros((m, k, k)), np.zeros((len(row), m)), np.zeros(m, dtype=bool)
+        infos[:, row, col] = packed.T
+        infos[:, col, row] = packed.T
+        off_diagonal = np.where(row == col, 1.0, 2.0)  # x' A x counts each a < b pair twice
+        for c in range(m):
+            try:
+                chol = linalg.cho_factor(infos[c], lower=True, check_finite=False)
+            except (np.linalg.LinAlgError, linalg.LinAlgError):
+                failed[c] = True
+                continue
+            if firth:
+                loglik[c] += np.sum(np.log(np.diag(chol[0])))  # 0.5 log det I
+                inverses[:, c] = linalg.cho_solve(chol, np.eye(k), check_finite=False)[row, col] * off_diagonal
+        if firth:
+            for block in blocks:
+                Xb, sb, q = X[block], sign[block], fitted[block]
+                w = 1.0 if weights is None else weights[block, None]
+                miss = (1 - q) * w
+                hat = (_pairs(columns[:, block], row, col).T @ inverses) * (q * miss)
+                score += Xb.T @ (sb * (miss + hat * (0.5 - q)))
+    return [_failed(infos[c], k) if failed[c] or not np.isfinite(loglik[c]) or not np.isfinite(score[:, c]).all()
+            else Quantities(float(loglik[c]), score[:, c].copy(), infos[c]) for c in range(m)]
+
+
+def _pairs(columns: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Z' for a block of cases given as X' (k x cases): the products x_a x_b of every pair a <= b, one row each."""
+    return columns[row] * columns[col]
 
 
 def _fixed_mask(k: int, fixed) -> np.ndarray:
@@ -114,10 +207,57 @@ def maximize(X: np.ndarray, y: np.ndarray, start: np.ndarray, fixed=None, weight
     """Maximize the (penalized) log-likelihood over every coefficient but `fixed` (an index or a
     list of indices, kept at their start values). `loglik_only`: only the maximum's value is wanted
     (a likelihood-ratio test), which allows stopping sooner."""
+    return _run(_newton(start, fixed, loglik_only), X, y, weights, firth)
+
+
+# Each iterative solution below is written once, as a generator of the points where it needs the
+# quantities (it yields a point, is sent back the quantities there, and returns its result). _run
+# evaluates them one at a time; _run_all advances many solutions in lockstep and evaluates each round's
+# points together (_evaluate_many), which is where full inference saves most of its time.
+Steps = Generator[np.ndarray, Quantities, T]
+
+
+def _run(steps: Steps, X, y, weights, firth: bool) -> T:
+    try:
+        point = next(steps)
+        while True:
+            point = steps.send(quantities(point, X, y, weights, firth))
+    except StopIteration as done:
+        return done.value
+
+
+def _run_all(all_steps: list[Steps], X, y, weights, firth: bool) -> list:
+    """The results of several independent solutions, advanced in lockstep: every round evaluates the
+    points all the unfinished ones ask for at once."""
+    results: list = [None] * len(all_steps)
+    columns = np.ascontiguousarray(X.T)
+    pending: dict[int, np.ndarray] = {}
+    for i, steps in enumerate(all_steps):
+        try:
+            pending[i] = next(steps)
+        except StopIteration as done:
+            results[i] = done.value
+    while pending:
+        asked = list(pending)
+        # one BLAS thread: the products per block of cases are small, and threads waiting for each other at
+        # every one of them cost far more than they gain, worst where other processes share the cores
+        with threadpool_limits(limits=1, user_api="blas"):
+            evaluated = _evaluate_many([pending[i] for i in asked], X, y, weights, firth, columns)
+        for i, q in zip(asked, evaluated):
+            try:
+                pending[i] = all_steps[i].send(q)
+            except StopIteration as done:
+                results[i] = done.value
+                del pending[i]
+    return results
+
+
+def _newton(start: np.ndarray, fixed, loglik_only: bool) -> Steps[Maximum]:
+    """Newton steps with step halving on the free coefficients, from `start` (see maximize)."""
     decrement_tol = LOGLIK_DECREMENT_TOL if loglik_only else DECREMENT_TOL
     beta = np.asarray(start, dtype=float).copy()
     free = _fixed_mask(len(beta), fixed)
-    q = quantities(beta, X, y, weights, firth)
+    q = yield beta
     if not free.any():
         return Maximum(beta, q.loglik, bool(np.isfinite(q.loglik)))
     if not np.isfinite(q.loglik):
@@ -143,7 +283,7 @@ def maximize(X: np.ndarray, y: np.ndarray, start: np.ndarray, fixed=None, weight
         for _ in range(MAX_HALVINGS):
             trial = beta.copy()
             trial[free] += delta
-            q_trial = quantities(trial, X, y, weights, firth)
+            q_trial = yield trial
             if _better(q_trial, q, free):
                 break
             delta /= 2
@@ -194,18 +334,26 @@ def _start(beta_hat: np.ndarray, cov: np.ndarray | None, fixed, values) -> np.nd
 def profile(X, y, beta_hat, cov, fixed, value, weights=None, firth: bool = True) -> Maximum:
     """max of the (penalized) log-likelihood with b[fixed] held at `value` (its log-likelihood exact,
     the coefficients within about 1e-6 standard errors)."""
-    found = maximize(X, y, _start(beta_hat, cov, fixed, value), fixed, weights, firth, loglik_only=True)
+    return _run(_profile(beta_hat, cov, fixed, value), X, y, weights, firth)
+
+
+def _profile(beta_hat, cov, fixed, value) -> Steps[Maximum]:
+    found = yield from _newton(_start(beta_hat, cov, fixed, value), fixed, loglik_only=True)
     if not found.converged:  # a second try from the full estimate itself
         start = beta_hat.copy()
         start[np.atleast_1d(fixed)] = value
-        found = maximize(X, y, start, fixed, weights, firth, loglik_only=True)
+        found = yield from _newton(start, fixed, loglik_only=True)
     return found
 
 
 def lr_test(X, y, beta_hat, loglik_hat, cov, fixed, weights=None, firth: bool = True) -> tuple[float, float, str]:
     """(chi-square, p-value, reason if not computed) of b[fixed] = 0 by (penalized) likelihood ratio;
     `fixed` is one index or a list of them (df = their number)."""
-    found = profile(X, y, beta_hat, cov, fixed, 0.0, weights, firth)
+    return _run(_lr_test(beta_hat, loglik_hat, cov, fixed), X, y, weights, firth)
+
+
+def _lr_test(beta_hat, loglik_hat, cov, fixed) -> Steps[tuple[float, float, str]]:
+    found = yield from _profile(beta_hat, cov, fixed, 0.0)
     if not found.converged:
         return np.nan, np.nan, found.reason
     chisq = max(0.0, 2 * (loglik_hat - found.loglik))
@@ -221,21 +369,38 @@ def profile_limit(X, y, beta_hat, loglik_hat, cov, j: int, side: int, level: flo
     bracketed by doubling steps of one standard error and found by Brent's method.
     `at_hat` (the quantities at b_hat) saves one evaluation when several limits are wanted.
     """
+    return _run(_limit(X, y, beta_hat, loglik_hat, cov, j, side, level, weights, firth, at_hat), X, y, weights, firth)
+
+
+def _limit(X, y, beta_hat, loglik_hat, cov, j, side, level, weights, firth, at_hat) -> Steps[tuple[float, str]]:
     crit = stats.chi2.ppf(level, df=1)
-    direct = _direct_limit(X, y, beta_hat, loglik_hat - crit / 2, j, side, weights, firth, at_hat)
+    direct = yield from _direct_limit(beta_hat, loglik_hat - crit / 2, j, side, at_hat)
     if direct is not None:
         return direct, ""
+    # rare: evaluated one point at a time, outside any lockstep
     return _bracketed_limit(X, y, beta_hat, loglik_hat, cov, j, side, crit, level, weights, firth)
 
 
-def _direct_limit(X, y, beta_hat, target, j, side, weights, firth, at_hat) -> float | None:
+def inference(X, y, beta_hat, loglik_hat, cov, tests=(), limits=(), level: float = 0.95, weights=None,
+              firth: bool = True, at_hat: Quantities | None = None) -> tuple[list[tuple[float, float, str]], list[tuple[float, str]]]:
+    """lr_test of every set in `tests` and profile_limit of every (j, side) in `limits`, the same
+    numbers as those functions give one by one, computed together: each round of their iterations
+    evaluates all the points they ask for in one pass over the data (_evaluate_many)."""
+    tests, limits = list(tests), list(limits)
+    steps = [_lr_test(beta_hat, loglik_hat, cov, fixed) for fixed in tests]
+    steps += [_limit(X, y, beta_hat, loglik_hat, cov, j, side, level, weights, firth, at_hat) for j, side in limits]
+    results = _run_all(steps, X, y, weights, firth)
+    return results[:len(tests)], results[len(tests):]
+
+
+def _direct_limit(beta_hat, target, j, side, at_hat) -> Steps[float | None]:
     """Venzon and Moolgavkar's iteration: each step goes to the point of the local quadratic model
     (score g, information A) on the contour l* = target where b_j is extreme,
     b + A^-1 g + side * sqrt((2 (l* - target) + g'A^-1 g) / (A^-1)_jj) * A^-1 e_j.
     Its fixed points have a zero score in every other coefficient and l* = target: the limit.
     None where it does not converge (the caller then brackets)."""
     beta = beta_hat.copy()
-    q = at_hat if at_hat is not None else quantities(beta, X, y, weights, firth)
+    q = at_hat if at_hat is not None else (yield beta)
     unit = np.zeros(len(beta))
     unit[j] = 1.0
     tol, previous = VM_XTOL * max(1.0, np.abs(beta_hat).max()), np.inf
@@ -261,7 +426,7 @@ def _direct_limit(X, y, beta_hat, target, j, side, weights, firth, at_hat) -> fl
         if np.abs(step).max() > MAX_STEP:
             step *= MAX_STEP / np.abs(step).max()
         beta = beta + step
-        q = quantities(beta, X, y, weights, firth)
+        q = yield beta
     return None
 
 

@@ -189,12 +189,10 @@ class _Inference:
         Heinze & Schemper (2002) report them."""
         return np.sqrt(np.diag(self.cov)) if self.cov is not None else np.full(len(self.beta), np.nan)
 
-    def test(self, fixed) -> tuple[float, float, str]:
-        return firth_profile.lr_test(self.X, self.y, self.beta, self.loglik, self.cov, fixed, self.weights, self.firth)
-
-    def limit(self, j: int, side: int) -> tuple[float, str]:
-        return firth_profile.profile_limit(self.X, self.y, self.beta, self.loglik, self.cov, j, side,
-                                           weights=self.weights, firth=self.firth, at_hat=self.at_hat)
+    def together(self, tests=(), limits=()) -> tuple[list[tuple[float, float, str]], list[tuple[float, str]]]:
+        """test() of every set in `tests` and limit() of every (j, side) in `limits`, computed together (faster)."""
+        return firth_profile.inference(self.X, self.y, self.beta, self.loglik, self.cov, tests, limits,
+                                       weights=self.weights, firth=self.firth, at_hat=self.at_hat)
 
 
 def _term_statistics(inf: _Inference, names, interval: str, skip=()) -> tuple[pd.DataFrame, dict[str, list]]:
@@ -204,18 +202,18 @@ def _term_statistics(inf: _Inference, names, interval: str, skip=()) -> tuple[pd
     chisq, p, limits = np.full(k, np.nan), np.full(k, np.nan), np.full((k, 2), np.nan)
     failed: dict[str, list] = {}
     z = stats.norm.ppf(0.975)
-    for j, name in enumerate(names):
-        if name in skip:
-            continue
-        chisq[j], p[j], why = inf.test(j)
-        failed[name] = [("plr_p" if inf.firth else "lr_p", why)] if why else []
-        for col, word in ((0, "lower"), (1, "upper")):
-            if interval == "wald":
-                limits[j, col] = beta[j] + (2 * col - 1) * z * se[j]
-                continue
-            limits[j, col], why = inf.limit(j, 2 * col - 1)
-            if why:
-                failed[name].append((word, why))
+    wanted = [j for j, name in enumerate(names) if name not in skip]
+    sides = [(j, side) for j in wanted for side in (-1, 1)] if interval != "wald" else []
+    tested, found = inf.together(wanted, sides)
+    for j, (chisq_j, p_j, why) in zip(wanted, tested):
+        chisq[j], p[j] = chisq_j, p_j
+        failed[names[j]] = [("plr_p" if inf.firth else "lr_p", why)] if why else []
+        if interval == "wald":
+            limits[j] = beta[j] - z * se[j], beta[j] + z * se[j]
+    for (j, side), (limit, why) in zip(sides, found):
+        limits[j, 0 if side < 0 else 1] = limit
+        if why:
+            failed[names[j]].append(("lower" if side < 0 else "upper", why))
     terms = _terms(names, beta, se, limits[:, 0], limits[:, 1], p)
     terms["plr_chisq"] = chisq
     with np.errstate(all="ignore"):
@@ -294,11 +292,10 @@ def joint_tests(inf: _Inference, formula: str, names: list[str], term_sets) -> l
     without them against the full one. Penalized tests keep the full design's penalty, as logistf's do."""
     kind = "penalized likelihood-ratio" if inf.firth else "likelihood-ratio"
     rows = []
-    for tested in term_sets:
-        columns = tested_columns(formula, tested, names)
-        chisq, p, why = inf.test(columns)
+    columns = [tested_columns(formula, tested, names) for tested in term_sets]
+    for tested, fixed, (chisq, p, why) in zip(term_sets, columns, inf.together(columns)[0]):
         terms = [t.strip() for t in tested.split("+")]
-        caveat = (Caveat.of("joint_test", terms, kind=kind, df=len(columns), chisq=float(chisq)) if not why
+        caveat = (Caveat.of("joint_test", terms, kind=kind, df=len(fixed), chisq=float(chisq)) if not why
                   else Caveat.of("error", terms, blank="joint_test", reason=why))
         rows.append({"term": f"{JOINT_TEST}{tested}", "tested": tested, "p_value": p, "plr_chisq": chisq, "caveats": (caveat,)})
     return rows

@@ -110,10 +110,7 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
 
     What stops a model also stops its check, with the same caveat in both rows."""
     cases, missing = complete_cases(frame, [m.outcome, *m.variables])
-    head = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, "predictors": " + ".join(m.terms)}
     problem = not_estimable(frame, cases, m)
-    options = {"method": m.method, "correction": m.correction, "tests": m.tests}
-    fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
     check, check_caveats = (None, problem) if problem else _attempt(loo_check, cases, m, source,
                                                                     loo_max_cases=loo_max_cases, seed=seed)
     if check is None:
@@ -121,15 +118,27 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
     caveats = merge(missing, check.pop("caveats"), check_caveats)
     check_row = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, **check,
                  **row_fields(caveats)}
+    return fit_rows(frame, m, source), check_row
+
+
+def fit_rows(frame: pd.DataFrame, m, source: str, interval: str = "profile") -> pd.DataFrame:
+    """One model's term rows (or one "not estimable" row), on the cases observed on every variable of the
+    model: the main run's fit, which case influence repeats without each case (`interval` "wald" there:
+    estimates and p-values do not depend on how the interval is computed)."""
+    cases, missing = complete_cases(frame, [m.outcome, *m.variables])
+    head = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, "predictors": " + ".join(m.terms)}
+    problem = not_estimable(frame, cases, m)
+    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval}
+    fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
     if fit is None:
         blank = fit_caveats.with_(blank="model", scope="model")
         table = pd.DataFrame([{**head, "n": len(cases)}])
-        return attach(table, [merge(missing, blank)]), check_row
+        return attach(table, [merge(missing, blank)])
     table = fit.table()
     for column, value in reversed(head.items()):
         table.insert(0, column, value)
     model_missing = missing.with_(scope="model") if missing is not None else None
-    return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)]), check_row
+    return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)])
 
 
 def study_models(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, seed: int, log=None) -> dict[str, pd.DataFrame]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from casemeta.errors import CasemetaError
 
@@ -31,7 +32,7 @@ def calibrate_direct(values: np.ndarray, full_out: float, crossover: float, full
     """Ragin's direct method, as R QCA's calibrate(method = "direct", logistic = TRUE): the log odds of
     membership are linear in the distance from the crossover, reaching ±log(0.95/0.05) at the full-in and
     full-out anchors (the anchors may decrease, for a set whose members have low values)."""
-    if not (full_out < crossover < full_in or full_out > crossover > full_in):
+    if not anchors_ordered(full_out, crossover, full_in):
         raise CasemetaError(f"calibration anchors {full_out}, {crossover}, {full_in}: the crossover must lie "
                             "strictly between full non-membership and full membership")
     scale = math.log(INCLUSION_DEGREE / (1 - INCLUSION_DEGREE))
@@ -39,6 +40,21 @@ def calibrate_direct(values: np.ndarray, full_out: float, crossover: float, full
     towards_in = (x - crossover) * (full_in - crossover) >= 0
     log_odds = np.where(towards_in, (x - crossover) / (full_in - crossover), (x - crossover) / (crossover - full_out)) * scale
     return 1 / (1 + np.exp(-log_odds))
+
+
+def anchors_ordered(full_out: float, crossover: float, full_in: float) -> bool:
+    """The crossover lies strictly between full non-membership and full membership (either way round)."""
+    return full_out < crossover < full_in or full_out > crossover > full_in
+
+
+def calibrated_frame(frame: pd.DataFrame, calibrations) -> pd.DataFrame:
+    """The frame with each calibrated column (name -> (full_out, crossover, full_in)) replaced by its fuzzy
+    membership (direct method); a blank stays blank."""
+    out = frame.copy()
+    for column, (full_out, crossover, full_in) in calibrations.items():
+        values = pd.to_numeric(out[column], errors="coerce").astype(float)
+        out[column] = calibrate_direct(values.to_numpy(), full_out, crossover, full_in)
+    return out
 
 
 def bit(k: int, i: int) -> int:

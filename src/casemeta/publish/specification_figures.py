@@ -1,0 +1,172 @@
+"""The specification curve of one model term across the universes of a multiverse, drawn as specr draws it.
+
+specr's plot_specs (R/plot_curve.r, R/plot_choices.r, R/generics.r and format_results in R/helpers.R,
+masurp/specr): the estimates sorted from lowest to highest (a stable sort, as dplyr::arrange), each with its
+interval, coloured by where the interval lies relative to the null: above it blue (#377eb8), below it red
+(#e41a1c), spanning it (or no interval) dark grey; beneath, one panel per decision with a bar at the option
+each universe took, in the universe's colour.
+
+Odds ratios on a log scale rather than log-odds: the study's tables print odds ratios
+(publication.model_display), and on a log scale an odds ratio's interval is as symmetric about 1 as the
+log-odds interval about 0, so the curve has the shape specr gives the estimates while its axis reads in the
+tables' unit. `odds=False` draws the log-odds (null 0) instead. Odds ratios beyond AXIS (an infinite estimate
+under separation, a huge Firth limit) are drawn at its edge with an arrow head, as the forest plots do.
+
+Files are byte-identical across runs of the same input: no creation date or software version in the PDF or
+PNG metadata (`save`), no randomness in the drawing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from casemeta import atomic_io
+from casemeta.errors import CasemetaError
+from casemeta.publish.figures import AXIS, DPI, plt
+
+# specr's colours (format_results): interval above the null, below it, spanning it
+ABOVE, BELOW, SPANS = "#377eb8", "#e41a1c", "darkgrey"
+SIDE_COLOURS = {"above": ABOVE, "below": BELOW, "spans": SPANS}
+SPEC_COLUMNS = ["universe", "model", "outcome", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method",
+                "n", "notes"]
+# no date and no software version: the same input gives the same bytes (matplotlib's savefig metadata)
+MAX_WIDTH = 14.0  # inches: beyond ~100 universes the curve is drawn denser, not wider
+METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
+
+
+def interval_side(ci_low: float, ci_high: float) -> str:
+    """Where a log-odds interval lies relative to 0 (an odds ratio's relative to 1): above, below or spans
+    (an interval with a blank limit cannot be placed: spans, as specr's case_when leaves it grey)."""
+    if ci_low > 0:
+        return "above"
+    if ci_high < 0:
+        return "below"
+    return "spans"
+
+
+def curve_rows(specifications: pd.DataFrame, model: str, term: str) -> pd.DataFrame:
+    """The universes' rows of one term with an estimate, sorted by estimate (ties in the universes' order),
+    with `side` and `position` (1, 2, ... along the curve)."""
+    rows = specifications[(specifications["model"] == model) & (specifications["term"] == term)]
+    rows = rows[pd.to_numeric(rows["estimate"], errors="coerce").notna()].copy()
+    rows = rows.sort_values("estimate", kind="mergesort")  # stable: equal estimates keep the universes' order
+    rows["side"] = [interval_side(lo, hi) for lo, hi in zip(rows["ci_low"].astype(float), rows["ci_high"].astype(float))]
+    rows["position"] = np.arange(1, len(rows) + 1)
+    return rows
+
+
+def option_order(specifications: pd.DataFrame, decision: str) -> list[str]:
+    """A decision's options in the order the universes first take them (the first: the study's own coding)."""
+    return list(dict.fromkeys(specifications.sort_values("universe", kind="mergesort")[decision].astype(str)))
+
+
+def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str], model: str, term: str,
+                               labels: Mapping[str, str], odds: bool = True, title: str | None = None):
+    """The specification curve of `term` in `model`: a matplotlib Figure (not saved).
+
+    `specifications`: specifications.csv's columns (SPEC_COLUMNS and one column per decision, holding the
+    option's name). `labels`: what a reader sees, from the plan: labels[decision] for a decision,
+    labels[f"{decision}/{option}"] for an option; a name without a label is shown as it is."""
+    missing = [c for c in [*SPEC_COLUMNS[:8], *decisions] if c not in specifications.columns]
+    if missing:
+        raise CasemetaError(f"specifications: no column {', '.join(map(repr, missing))}; expected the columns of "
+                            f"specifications.csv ({', '.join(SPEC_COLUMNS)} and one per decision)")
+    rows = curve_rows(specifications, model, term)
+    blank = int(((specifications["model"] == model) & (specifications["term"] == term)).sum()) - len(rows)
+    options = {d: option_order(specifications, d) for d in decisions}
+    heights = [max(3.0, 0.3 * sum(map(len, options.values())))] + [0.28 * len(options[d]) + 0.25 for d in decisions]
+    fig, axes = plt.subplots(1 + len(decisions), 1, sharex=True, squeeze=False,
+                             figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * len(rows))), sum(heights) + 1.0),
+                             gridspec_kw={"height_ratios": heights, "hspace": 0.12})
+    curve, panels = axes[0, 0], axes[1:, 0]
+    colours = [SIDE_COLOURS[s] for s in rows["side"]]
+    x = rows["position"].to_numpy()
+    _draw_curve(curve, rows, x, colours, odds)
+    for ax, decision in zip(panels, decisions):
+        levels = options[decision]
+        y = [len(levels) - 1 - levels.index(str(o)) for o in rows[decision]]
+        ax.scatter(x, y, marker="|", s=120, c=colours, linewidths=1.6 if len(rows) <= 100 else 0.6)
+        ax.set_yticks(range(len(levels))[::-1], [labels.get(f"{decision}/{o}", o) for o in levels], fontsize=8)
+        ax.set_ylim(-0.6, len(levels) - 0.4)
+        ax.set_ylabel(labels.get(decision, decision), rotation=0, ha="right", va="center", fontsize=8, fontweight="bold")
+        ax.tick_params(axis="x", length=0)
+        ax.grid(axis="y", color="0.92", lw=0.6)
+    last = panels[-1] if len(panels) else curve
+    for ax in axes[:-1, 0]:
+        ax.tick_params(axis="x", labelbottom=False)
+    not_shown = f"; {blank} universe(s) without an estimate not shown" if blank else ""
+    last.set_xlabel(f"universe, sorted by the {'odds ratio' if odds else 'estimate'} (N = {len(rows)}{not_shown})", fontsize=9)
+    last.set_xlim(0.3, max(len(rows), 1) + 0.7)
+    if len(x) <= 40:  # each universe's number under its bar; beyond, they would overlap
+        last.set_xticks(x, [str(u) for u in rows["universe"]], rotation=90 if len(x) > 20 else 0)
+    else:
+        last.set_xticks([])
+    last.tick_params(axis="x", labelsize=7)
+    curve.set_title(title or f"{model}: {term}", fontsize=10)
+    return fig
+
+
+def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds: bool) -> None:
+    """The sorted estimates with their intervals (specr's pointrange, alpha 0.5) and the null line."""
+    values = [rows[c].astype(float).to_numpy() for c in ("estimate", "ci_low", "ci_high")]
+    if odds:
+        with np.errstate(over="ignore"):
+            raw = [np.exp(v) for v in values]
+        est, low, high = (np.clip(v, *AXIS) for v in raw)
+    else:
+        raw = values
+        est, low, high = values
+    dense = len(rows) > 100  # thousands of universes: thinner lines and dots, as specr's curve stays legible
+    ax.vlines(x, low, high, colors=colours, alpha=0.5, lw=0.6 if dense else 1.6)  # a blank limit draws no line
+    ax.scatter(x, est, c=colours, s=3 if dense else 14, zorder=3)
+    ax.axhline(1 if odds else 0, color="black", lw=0.7, ls="--")
+    if odds:
+        stacked = np.column_stack(raw) if len(rows) else np.zeros((0, 3))
+        below, above = (stacked < AXIS[0]).any(axis=1), (stacked > AXIS[1]).any(axis=1)
+        ax.scatter(x[below], np.full(below.sum(), AXIS[0]), marker="v", c="black", s=20, zorder=4)
+        ax.scatter(x[above], np.full(above.sum(), AXIS[1]), marker="^", c="black", s=20, zorder=4)
+        ax.set_yscale("log")
+        shown = np.concatenate([[1.0], *(v[np.isfinite(v)] for v in (est, low, high))])
+        ax.set_ylim(max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5))
+    ax.set_ylabel("odds ratio (95% interval, log scale)" if odds else "estimate (95% interval)", fontsize=9)
+    ax.grid(axis="y", color="0.92", lw=0.6)
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", markersize=4) for c in (BELOW, SPANS, ABOVE)]
+    null = "1" if odds else "0"
+    ax.legend(handles, [f"interval below {null}", f"interval spans {null}", f"interval above {null}"], fontsize=7,
+              loc="upper left", frameon=False)
+
+
+def save(fig, paths: Sequence[Path]) -> list[Path]:
+    """The figure in the format each path's suffix names (png, pdf), atomically, with fixed metadata."""
+    written = []
+    for path in map(Path, paths):
+        ext = path.suffix.lower().lstrip(".")
+        if ext not in METADATA:
+            raise CasemetaError(f"{path}: a figure file must end in .png or .pdf")
+        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight",
+                                                                      metadata=METADATA[ext]))
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+def write_specification_curves(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str],
+                               out_paths: Mapping[tuple[str, str], Sequence[Path]], odds: bool = True,
+                               titles: Mapping[tuple[str, str], str] | None = None) -> list[Path]:
+    """One specification curve per (model, term) key of `out_paths`, to its files (PNG and/or PDF, by suffix).
+    A term no universe estimated gets a figure that says so. `titles`: (model, term) -> the title a reader sees."""
+    written = []
+    for (model, term), paths in out_paths.items():
+        title = (titles or {}).get((model, term))
+        if curve_rows(specifications, model, term).empty:
+            fig = plt.figure(figsize=(6, 0.8))
+            fig.text(0.5, 0.5, f"{title or f'{model}: {term}'}: no universe gave an estimate", ha="center", va="center",
+                     fontsize=10)
+        else:
+            fig = specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
+        written += save(fig, paths)
+    return written

@@ -1,0 +1,91 @@
+"""The specification curve, drawn as specr's plot_specs: sorted estimates, colours by side of the null, option panels.
+
+The specifications are SYNTHETIC (6 made-up universes, two decisions); the expected order and colours are
+worked out by hand:
+
+    universe  a  b  estimate  interval        side
+    1         x  p   0.5      (-0.2, 1.2)     spans 0
+    2         y  p  -1.0      (-1.8, -0.2)    below
+    3         x  q   2.0      ( 0.5, 3.5)     above
+    4         y  q   0.5      ( 0.1, 0.9)     above   (ties with 1: after it, the universes' order)
+    5         x  r   blank    blank           not drawn
+    6         y  r  -0.3      blank           spans (no interval: grey, as specr's case_when)
+
+Sorted: 2 (-1.0), 6 (-0.3), 1 (0.5), 4 (0.5), 3 (2.0) -> red, grey, grey, blue, blue.
+Options in the order the universes first take them: a = x, y; b = p, q, r.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_rgba
+
+from casemeta.errors import CasemetaError
+from casemeta.publish.specification_figures import (ABOVE, BELOW, SPANS, specification_curve_figure,
+                                                    write_specification_curves)
+
+NAN = float("nan")
+MODEL, TERM = "dynamic ~ market", "sells_internationally"
+LABELS = {"a": "Decision A", "a/x": "Option X", "a/y": "Option Y", "b": "Decision B", "b/p": "P", "b/q": "Q"}  # b/r: no label
+
+
+def specifications() -> pd.DataFrame:
+    rows = [(1, "x", "p", 0.5, -0.2, 1.2), (2, "y", "p", -1.0, -1.8, -0.2), (3, "x", "q", 2.0, 0.5, 3.5),
+            (4, "y", "q", 0.5, 0.1, 0.9), (5, "x", "r", NAN, NAN, NAN), (6, "y", "r", -0.3, NAN, NAN)]
+    frame = pd.DataFrame(rows, columns=["universe", "a", "b", "estimate", "ci_low", "ci_high"])
+    other = frame.assign(term="other_term", estimate=9.0)  # another term: never on this curve
+    frame = pd.concat([frame.assign(term=TERM), other], ignore_index=True)
+    return frame.assign(model=MODEL, outcome="dynamic", std_error=0.4, p_value=0.2, method="ml", n=25, notes="")
+
+
+def points(ax, n: int) -> PathCollection:
+    return next(c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == n)
+
+
+def rows(ax) -> dict[int, str]:
+    return {int(y): t.get_text() for y, t in zip(ax.get_yticks(), ax.get_yticklabels())}
+
+
+def test_the_curve_is_sorted_coloured_by_side_with_the_options_beneath():
+    fig = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, LABELS)
+    curve, panel_a, panel_b = fig.axes
+    dots = points(curve, 5)
+    assert np.allclose(dots.get_offsets()[:, 0], [1, 2, 3, 4, 5])
+    assert np.allclose(dots.get_offsets()[:, 1], np.exp([-1.0, -0.3, 0.5, 0.5, 2.0]))  # odds ratios
+    assert curve.get_yscale() == "log"
+    expected = [to_rgba(c) for c in (BELOW, SPANS, SPANS, ABOVE, ABOVE)]
+    assert [tuple(c) for c in dots.get_facecolors()] == expected
+    assert [t.get_text() for t in panel_b.get_xticklabels()] == ["2", "6", "1", "4", "3"]
+    # each universe's option, in its colour: a = x (row 1), y (row 0); b = p (2), q (1), r (0)
+    assert np.allclose(points(panel_a, 5).get_offsets()[:, 1], [0, 0, 1, 0, 1])
+    assert np.allclose(points(panel_b, 5).get_offsets()[:, 1], [2, 0, 2, 1, 1])
+    assert [tuple(c) for c in points(panel_b, 5).get_facecolors()] == expected
+    assert rows(panel_a) == {1: "Option X", 0: "Option Y"}  # the first option on top
+    assert rows(panel_b) == {2: "P", 1: "Q", 0: "r"}  # no label: the name
+    assert (panel_a.get_ylabel(), panel_b.get_ylabel()) == ("Decision A", "Decision B")
+    assert "1 universe(s) without an estimate not shown" in panel_b.get_xlabel()
+
+
+def test_estimates_on_their_own_scale_with_null_0():
+    fig = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, LABELS, odds=False)
+    curve = fig.axes[0]
+    assert np.allclose(points(curve, 5).get_offsets()[:, 1], [-1.0, -0.3, 0.5, 0.5, 2.0])
+    assert curve.get_yscale() == "linear"
+
+
+def test_files_are_byte_identical_across_runs_and_carry_no_date(tmp_path):
+    specs = specifications()
+    files = {(MODEL, TERM): [tmp_path / "c.png", tmp_path / "c.pdf"], (MODEL, "absent"): [tmp_path / "none.png"]}
+    first = write_specification_curves(specs, ["a", "b"], LABELS, files)
+    before = [p.read_bytes() for p in first]
+    again = write_specification_curves(specs, ["a", "b"], LABELS, files)
+    assert [p.read_bytes() for p in again] == before
+    assert b"CreationDate" not in before[1] and b"Matplotlib" not in before[1] and before[0][:4] == b"\x89PNG"
+
+
+def test_a_frame_without_the_columns_is_refused():
+    with pytest.raises(CasemetaError, match="no column 'b'"):
+        specification_curve_figure(specifications().drop(columns="b"), ["a", "b"], MODEL, TERM, LABELS)
