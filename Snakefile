@@ -26,22 +26,6 @@ include: "workflow/rules/reliability.smk"
 include: "workflow/rules/synthesis.smk"
 
 
-# One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
-# `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
-# from cases that changed under it while the next run found nothing to do. Hooks run in the main
-# process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
-onstart:
-    RUN.start(" ".join(sys.argv))
-
-
-onsuccess:
-    RUN.finish()
-
-
-onerror:
-    RUN.finish()
-
-
 rule all:
     input:
         all_outputs(),
