@@ -99,7 +99,7 @@ def read_only_file_system(mp: pytest.MonkeyPatch, root: Path) -> None:
 def unlockable(mp: pytest.MonkeyPatch, root: Path) -> None:
     real = os.open
     mp.setattr(os, "open", raising(PermissionError(errno.EACCES, "Permission denied"),
-                                   lambda path, *a, **k: str(path).endswith(".lock"), real))
+                                   lambda path, *a, **k: str(path).endswith(".cases.csv.lock"), real))
 
 
 def undeletable_results(mp: pytest.MonkeyPatch, root: Path) -> None:
@@ -120,6 +120,16 @@ def cases_is_a_folder(root: Path) -> None:
 
 def no_cases_file(root: Path) -> None:
     (root / CASES).unlink()
+
+
+def workflow_running(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """A snakemake run holds the project (casemeta.run_lock, as its onstart takes it) for the command's length;
+    when the monkeypatch is undone the holder is dropped, and the kernel lock with it."""
+    from casemeta.run_lock import WorkflowRun
+
+    run = WorkflowRun(root)
+    run.start("snakemake --cores 2")
+    mp.setattr(WorkflowRun, "corpus_holder", run, raising=False)
 
 
 def stale_results(root: Path) -> None:
@@ -635,6 +645,41 @@ CORPUS += [
         cases=set_cell("kenya_ngong_furniture", "cluster", BIG_CELL)),
     Bad("oversized-cell-from-unclosed-quote", ADD, new=new_csv({"cluster": '"Synthetic'}) + f"{BIG_CELL}\n".encode(),
         expect=("{new}: line 2: a cell holds more than 131,072 characters", "an unclosed quote")),
+    # ---- issue 20, what was left: no stale result, every option and path checked, bounded work ----------
+    Bad("add-case-while-snakemake-runs", **ADD_YAML, new=template(), fault=workflow_running,
+        expect=(f"error: {CASES}: a workflow run is under way in this project: snakemake (process ",
+                ": snakemake --cores 2). It reads the coded data", "nothing was changed",
+                "Run `casemeta add-case` again when that run has finished")),
+    Bad("code-while-snakemake-runs", ("code", "--study", STUDY), fault=workflow_running,
+        expect=(f"error: {CASES}: a workflow run is under way in this project: snakemake (process ",
+                "Run `casemeta code` again when that run has finished")),
+    Bad("export-format-unknown", ("export", "--study", STUDY, "--format", "pdf"),
+        ("--format 'pdf': 'pdf' is not one of ['latex', 'markdown', 'html', 'csv', 'docx', 'xlsx', 'all']; expected one of "
+         "latex, markdown, html, csv, docx, xlsx, all",)),
+    Bad("export-format-empty", ("export", "--study", STUDY, "--format", ""), ("--format '': '' is not one of",)),
+    Bad("export-results-in-data", ("export", "--study", STUDY, "--format", "csv", "--results", "{root}/data/coded"),
+        ("--results {root}/data/coded: inside the project's data/; export never writes there",)),
+    Bad("export-results-is-data-by-dotdot", ("export", "--study", STUDY, "--format", "all", "--results", "{root}/results/../data"),
+        ("--results {root}/results/../data: inside the project's data/",)),
+    Bad("figures-results-in-analysis", ("figures", "--study", STUDY, "--results", "{root}/analysis"),
+        ("--results {root}/analysis: inside the project's analysis/; figures never writes there",)),
+    Bad("new-case-format-unknown", ("new-case", "--study", STUDY, "--format", "docx", "--out", "{root}/results/t.docx"),
+        ("--format 'docx': 'docx' is not one of ['yaml', 'xlsx']; expected one of yaml, xlsx",)),
+    Bad("new-case-cases-not-a-number", ("new-case", "--study", STUDY, "--cases", "ten", "--out", "{root}/results/f.xlsx"),
+        ("--cases 'ten': 'ten' is not a number",)),
+    Bad("new-case-cases-zero", ("new-case", "--study", STUDY, "--cases", "0", "--out", "{root}/results/f.xlsx"),
+        ("--cases '0': 0 is less than the minimum of 1; expected a whole number from 1 to 10000",)),
+    Bad("fit-interval-unknown", (*FIT, "--interval", "exact", "--out", "{root}/results/fit.csv"),
+        ("--interval 'exact': 'exact' is not one of ['profile', 'wald']; expected one of profile, wald",), new=FIT_DATA),
+    Bad("clear-unknown-step", ("clear", "--study", STUDY, "everything"),
+        ("step 'everything': 'everything' is not one of ['validate',",)),
+    Bad("qca-superset-too-many-conditions",
+        ("qca", "{new}", "--outcome", "Y", "--conditions", ",".join(f"C{i}" for i in range(11)), "--superset",
+         "--out", "{root}/results/qca"),
+        ("superset search of necessity (--superset, or superset: true in the plan) with 11 conditions: 177,146 "
+         "conjunctions to test (3^11 - 1), over the limit of 59,048 (at most 10 conditions)",),
+        new=("id,Y," + ",".join(f"C{i}" for i in range(11)) + "\n"
+             + "".join(f"k{i},{i % 2}," + ",".join(str((i >> j) & 1) for j in range(11)) + "\n" for i in range(12))).encode()),
 ]
 
 

@@ -56,6 +56,37 @@ def test_template_lists_every_variable_with_allowed_values_and_description(clust
     assert set(yaml.safe_load(text)) == set(clusters.codebook().coded_columns)
 
 
+def test_templates_and_forms_show_coders_descriptions_not_internal_notes(root, tmp_path):
+    """Issue 20: the case template showed the codebook's internal notes ("(seed 001)"). A variable's `notes`
+    (and a value's) are for the project team: neither the YAML template nor the xlsx coding form shows them."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    from casemeta.coded.codebook import load_codebook
+    from casemeta.publish.coding_forms import write_form
+
+    pipkin = load_codebook(root / "data/coded/pipkin_fuentes/codebook.yaml")
+    process = pipkin.variable("upgrading_process")
+    assert process.notes.startswith("Definition from seed 001") and "seed" not in process.description
+    for codebook in (pipkin, load_codebook(root / "data/coded/african_clusters/codebook.yaml")):
+        assert "seed 0" not in case_template(codebook)
+    # a made-up note on a variable and on one of its values, in the shipped codebook of african_clusters
+    clusters = load_codebook(root / "data/coded/african_clusters/codebook.yaml")
+    noted = tuple(dataclasses.replace(v, notes="INTERNAL-NOTE-V", values=tuple(
+        dataclasses.replace(c, notes="INTERNAL-NOTE-C") for c in v.values)) for v in clusters.variables)
+    clusters = dataclasses.replace(clusters, variables=noted)
+    template = case_template(clusters)
+    assert "INTERNAL-NOTE" not in template and "# Availability of Labour Supply: External economy from a pool of skilled labour" in template
+    write_form(clusters, tmp_path / "form.xlsx", 2)
+    book = load_workbook(tmp_path / "form.xlsx")
+    cells = [str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value is not None]
+    comments = [c.comment.text for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.comment]
+    validations = [f"{dv.prompt} {dv.error}" for sheet in book.worksheets for dv in sheet.data_validations.dataValidation]
+    assert not [t for t in cells + comments + validations if "INTERNAL-NOTE" in t]
+    assert any("External economy from a pool of skilled labour" in t for t in cells + validations)
+
+
 def test_new_case_command_will_not_overwrite(project, tmp_path, capsys):
     out = tmp_path / "case.yaml"
     assert main(["--root", str(project), "new-case", "--study", "african_clusters", "--out", str(out)]) == 0

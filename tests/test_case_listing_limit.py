@@ -81,7 +81,8 @@ def test_qca_tables_of_many_cases_fit_every_format_and_point_to_the_csv(tmp_path
     assert tables[0].frame.at[0, "Cases"] == "synthetic_0000,synthetic_0001,synthetic_0002,synthetic_0003 … and 996 more"
     assert tables[1].frame.at[0, "Cases"] == tables[0].frame.at[0, "Cases"]
     assert tables[0].notes == ["A cell lists at most 4 cases; every case is in the analysis's truth_table.csv."]
-    assert tables[1].notes == ["A cell lists at most 4 cases; every case is in the analysis's solutions.csv."]
+    assert tables[1].notes == ["Notation: * joins conditions (and), + separates alternative paths (or), ~ marks a condition's "
+                               "absence.", "A cell lists at most 4 cases; every case is in the analysis's solutions.csv."]
     write_formats(tables, files_in_folder(tmp_path, "q", [t.name for t in tables]), "Q", ["csv", "latex", "docx", "xlsx"])  # no cell too long for Excel
     assert "… and 996 more" in (tmp_path / "tables" / "truth_table.tex").read_text()
     # at the default limit, 200 ids stay well under Excel's cell limit

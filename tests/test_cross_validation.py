@@ -82,3 +82,23 @@ def test_the_plan_threshold_reaches_the_csv_and_the_publication_note(tmp_path):
     table = cross_validation_table(cv, codebook, plan)
     assert table.title == "Out-of-sample check (leave-one-out or K-fold)"
     assert any("cross-validation instead of leave-one-out" in note for note in table.notes)
+
+
+@pytest.mark.parametrize("y, fewer", [([0, 0, 0, 1, 1, 1], 3), ([0] * 21 + [1] * 9, 9)])
+def test_an_auc_from_few_cases_of_the_rarer_outcome_gets_a_caveat(y, fewer):
+    """Issue 20: a leave-one-out AUC of 0.00 on 6 cases came without a word. Counted by hand: 3 of each outcome
+    (x carries no information, so leave-one-out scores it 0, see AUC_MIN_PER_OUTCOME), or 9 events in 30."""
+    data = pd.DataFrame({"y": y, "x": [i % 3 for i in range(len(y))]})
+    out = loo_check(data, "y ~ x")
+    tiny = [c for c in out["caveats"] if c.code == "loo_auc_tiny_sample"]
+    assert [(c.variables, c.value["fewer"], c.value["minimum"], c.scope, c.blank) for c in tiny] == \
+        [(("y",), fewer, 10, "row", "")]
+    assert tiny[0].message().startswith(f"AUC from only {fewer} case(s) of the rarer value of y (fewer than 10)")
+    assert "a model with no information scores near 0, not 0.5" in tiny[0].message()
+    assert tiny[0].message(lambda name: "Growth").startswith(f"AUC from only {fewer} case(s) of the rarer value of Growth")
+
+
+def test_ten_cases_of_each_outcome_get_no_tiny_sample_caveat():
+    x = list(range(20))  # 10 events, 10 non-events: at the threshold
+    out = loo_check(pd.DataFrame({"x": x, "y": [int(v >= 10) for v in x]}), "y ~ x")
+    assert not [c for c in out["caveats"] if c.code == "loo_auc_tiny_sample"]

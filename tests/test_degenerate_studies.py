@@ -175,7 +175,11 @@ def test_one_case_of_the_other_class():
     assert fit[["p_value", "ci_low", "ci_high"]].notna().all().all()
     check = out["cross_validation"].set_index("model").loc["y ~ x"]
     # leaving out the success, the other three are failures: that fold predicts 0 (its base rate)
-    assert check["note"] == "in 1 fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1"
+    assert check["note"] == ("in 1 fold(s) the other cases all had one outcome: those folds predict that outcome with probability 1; "
+                             "AUC from only 1 case(s) of the rarer value of y (fewer than 10): it can swing widely; "
+                             "leave-one-out also pulls it down on a small sample (each left-out case shifts the base rate "
+                             "against itself: a model with no information scores near 0, not 0.5); read it as a rough "
+                             "indication only")
     # base rate left-one-out: each failure gets 1/3 ((1/3)^2 each), the success gets 0 (error 1): (3/9 + 1)/4 = 1/3
     assert check["base_rate_brier"] == pytest.approx(1 / 3)
     assert np.isfinite(check["loo_auc"]) and np.isfinite(check["loo_brier"])

@@ -129,3 +129,68 @@ def test_clusters_qca_reads_the_calibrated_external_economies(clusters):
     from casemeta.steps.qca_runs import calibrated
     got = calibrated(pd.DataFrame({"e": [0, 2, 4]}), {"e": [0, 1.5, 4]})["e"].to_numpy()
     assert got == pytest.approx([0.05, 1 / (1 + np.exp(-0.2 * np.log(19))), 0.95])
+
+
+def test_tables_and_xy_plots_show_codebook_labels_and_no_label_overlaps(tmp_path, monkeypatch):
+    """Issue 20, item 6: QCA tables and XY plots name conditions by their codebook labels; in the plot grid no
+    two texts overlap (axis labels of neighbouring panels, labels of close points)."""
+    from matplotlib.text import Annotation
+
+    from casemeta.coded.codebook import Codebook, Variable
+    from casemeta.publish import qca_figures
+
+    codebook = Codebook("synthetic", "Synthetic", (
+        Variable("case_id", "Case", "identifier"), Variable("y", "Outcome with a long label (growth or upgrading)", "binary"),
+        Variable("A", "First condition with a rather long codebook label", "binary"),
+        Variable("B", "Second condition, also labelled at length", "binary")))
+    # case_0 (A, ~B) has y, case_1 (~A, B) has not: conservative A*~B, parsimonious A or ~B (see above)
+    frame = synthetic([1, 0, 1, 1], [1, 0, 1, 1], [0, 1, 0, 0])
+    result = run_qca(frame, SPEC)
+    figures = []
+    monkeypatch.setattr(qca_figures, "_save", lambda fig, stem: figures.append(fig) or [])
+    files = {k: tmp_path / Path(v).relative_to("results/{study}/qca/small") for k, v in qca_files("small").items()}
+    publish(result, SPEC, "small", files, list(frame.index), codebook)
+    truth = (tmp_path / "tables" / "truth_table.md").read_text()
+    assert "| First condition with a rather long codebook label | Second condition, also labelled at length |" in truth
+    assert "Truth table: Outcome with a long label (growth or upgrading)" in truth
+    solutions = (tmp_path / "tables" / "solutions.md").read_text()
+    assert "| First condition with a rather long codebook label \\* \\~Second condition, also labelled at length |" in solutions
+    assert "\\* joins conditions (and)" in solutions and "| A\\*\\~B |" not in solutions
+    necessity = (tmp_path / "tables" / "necessity.md").read_text()
+    assert "| \\~First condition with a rather long codebook label |" in necessity
+    assert result.solutions["term"].iloc[0] == "A*~B"  # the results data keep the names
+
+    fig, = figures
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_ylabel() for ax in axes][0].replace("\n", " ") == "Outcome with a long label (growth or upgrading)"
+    assert "First condition with a rather long codebook label * ~Second" in axes[0].get_xlabel().replace("\n", " ")
+    texts = [t.get_window_extent(renderer) for ax in axes for t in (ax.xaxis.label, ax.title)]
+    points = [(ax, t.get_window_extent(renderer)) for ax in axes for t in ax.texts if isinstance(t, Annotation)]
+    assert len(points) == 2 * len(axes)  # (1, 1): case_0 and its twins, (0, 0): case_1
+    boxes = texts + [box for _, box in points]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    for ax, box in points:
+        inside = ax.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+
+
+def test_point_labels_of_neighbouring_points_do_not_overlap():
+    """Two stacks of crisp cases 0.09 apart at the top right (as in african_clusters' dynamism): their labels
+    "3 cases" and "7 cases" would overlap where both sit above right of their points."""
+    from matplotlib.text import Annotation
+
+    from casemeta.publish import qca_figures
+
+    x = np.array([0.857] * 3 + [0.95] * 7 + [0.0] * 9)
+    y = np.array([1.0] * 10 + [0.0] * 9)
+    figures = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(qca_figures, "_save", lambda fig, stem: figures.append(fig) or [])
+        qca_figures.xy_grid([(x, "A * B", "M1")], y, [f"c{i}" for i in range(19)], "Y", Path("unused"))
+    fig, = figures
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in fig.axes[0].texts if isinstance(t, Annotation)}
+    assert sorted(boxes) == ["3 cases", "7 cases", "9 cases"]
+    assert not boxes["3 cases"].overlaps(boxes["7 cases"])
+    assert boxes["7 cases"].x1 <= fig.axes[0].get_window_extent(renderer).x1  # not off the plot at x = 0.95

@@ -124,6 +124,17 @@ def test_fit_command_takes_correction_tests_and_interval(tmp_path):
     assert set(table["correction"]) == {"flac"}
 
 
+@pytest.mark.parametrize("correction, shown", [("flic", "Firth (FLIC)"), ("flac", "Firth (FLAC)"), ("none", "Firth")])
+def test_fit_table_names_the_correction_in_the_method_row(tmp_path, correction, shown):
+    """Issue 20: `fit --correction flic --table` labelled the model only "Firth"."""
+    table = tmp_path / "model.md"
+    args = ["fit", str(REFERENCE / "endometrial.csv"), "--formula", FORMULA, "--method", "firth", "--correction", correction,
+            "--interval", "wald", "--out", str(tmp_path / "fit.csv"), "--table", str(table)]
+    assert main(args) == 0
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| Method |")]
+    assert rows == [f"| Method | {shown} |"], rows
+
+
 def test_plan_models_write_joint_tests_and_the_model_table_shows_them(clusters):
     from casemeta.coded.case_table import load_cases
     from casemeta.coded.derive import derive

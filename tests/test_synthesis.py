@@ -166,3 +166,24 @@ def test_workflow_with_todays_data_names_the_pairs_not_pooled(completed_run):
     for label in ("Institutional support → Upgrading", "Government support → Upgrading", "Joint action → Upgrading",
                   "Sells internationally → Upgrading"):
         assert f"- {label}: not pooled: fewer than 2 studies hold cases for this pair" in summary
+
+
+def test_synthesis_tables_name_the_studies_by_their_titles(root):
+    """Issue 20: the synthesis tables listed study ids (african_clusters), not the studies' titles."""
+    from casemeta.coded.case_table import load_cases
+    from casemeta.coded.derive import derive
+    from casemeta.publish.synthesis_tables import synthesis_tables
+    from casemeta.stats.synthesis_tables import pooled_results, study_tables
+    from casemeta.study import Study
+
+    synthesis = load_synthesis(root)
+    frames = {}
+    for name, book in synthesis.codebooks.items():
+        frames[name] = derive(load_cases(Study(root, name).cases_path, book), book)
+    coded = {name: {c: v.name for c, v in book.concepts().items()} for name, book in synthesis.codebooks.items()}
+    table = study_tables(synthesis.pairs, coded, frames, synthesis.level, {name: name for name in frames})
+    overview, *pairs = synthesis_tables(synthesis, table, pooled_results(table, synthesis.level))
+    held = set(overview.frame["Studies with cases"])
+    assert "Twenty-five African industrial clusters" in held and not any("african_clusters" in h for h in held)
+    first = pairs[0].frame.iloc[:, 0].tolist()
+    assert first[:2] == ["Twenty-five African industrial clusters", "GVC upgrading cases (Pipkin and Fuentes)"]

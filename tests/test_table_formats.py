@@ -102,13 +102,24 @@ def test_latex_escapes_every_special_character_and_round_trips(table):
 
 
 @pytest.mark.skipif(bool(latex_missing()), reason=latex_missing() or "LaTeX is installed")
-def test_latex_compiles_with_pdflatex(table, tmp_path):
-    (tmp_path / "tables").mkdir()
-    (tmp_path / "tables" / "special.tex").write_text(to_latex(table), encoding="utf-8")
-    (tmp_path / "doc.tex").write_text(latex_document([table], "Test & check"), encoding="utf-8")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("siunitx", [True, False], ids=["with-siunitx", "without-siunitx"])
+def test_latex_document_is_standalone_and_compiles_from_any_folder(table, tmp_path, siunitx):
+    """tables.tex holds every table itself (no \\input of files beside it) and compiles from another folder;
+    without siunitx (simulated: its check asks for a file that does not exist) the S columns are right-aligned."""
+    doc = latex_document([table], "Test & check")
+    assert "\\input" not in doc and "Cape Clothing \\& Textile" in doc
+    assert "S[table-format=" in doc  # the table has a decimal column: the fallback is exercised
+    if not siunitx:
+        doc = doc.replace("\\IfFileExists{siunitx.sty}", "\\IfFileExists{siunitx-not-installed.sty}")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "doc.tex").write_text(doc, encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "../results/doc.tex"],
+                         cwd=tmp_path / "elsewhere", capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
-    assert (tmp_path / "doc.pdf").stat().st_size > 1000
+    log = (tmp_path / "elsewhere" / "doc.log").read_text(encoding="latin-1")
+    assert ("siunitx.sty" in log) == siunitx
+    assert (tmp_path / "elsewhere" / "doc.pdf").stat().st_size > 1000
 
 
 def test_word_document_keeps_every_name(table, tmp_path):

@@ -35,7 +35,8 @@ def arg(*flags, role: str | None = None, **options):
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
-RESULTS_FOLDER = arg("--results", type=Path, help="results folder to read and write (default: results/ of the project)")
+RESULTS_FOLDER = arg("--results", type=Path, role="results",
+                     help="results folder to read and write (default: results/ of the project); never under data/ or analysis/")
 # the results files a publication step reads; the workflow names each, a user may leave them to the study's own
 MODEL_FILES = {"crosstabs": "crosstabs", "tests": "exact tests", "models": "logistic models",
                "cross_validation": "out-of-sample checks"}  # the models step's files, by their key in casemeta.study
@@ -104,7 +105,8 @@ def _studies(args):
 
 
 @command("clear", "remove a study's results of the named workflow steps (what the workflow does before a step re-runs)",
-         STUDY, arg("steps", nargs="+", choices=[s for s in DOWNSTREAM if s != "check"], help="workflow steps"))
+         STUDY, arg("steps", nargs="+", type=options.one_of("step", [s for s in DOWNSTREAM if s != "check"]),
+                    metavar="STEP", help="workflow steps: " + ", ".join(s for s in DOWNSTREAM if s != "check")))
 def _clear(args):
     removed = _study(args).clear(args.steps)
     print(f"removed {len(removed)} result(s)" + "".join(f"\n  {p}" for p in removed))
@@ -147,7 +149,11 @@ def _validate(args):
 
 @command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)", STUDY)
 def _code(args):
-    print(f"wrote {pipeline.code_study(_study(args))}")
+    from casemeta.run_lock import coded_data_change
+
+    study = _study(args)
+    with coded_data_change(study.root, "code", study.relative(study.cases_path)):  # never while a workflow run reads it
+        print(f"wrote {pipeline.code_study(study)}")
 
 
 @command(
@@ -210,7 +216,7 @@ def _models(args):
         help="Firth only: FLIC or FLAC make the mean predicted probability equal the event rate (default: none)"),
     arg("--test", action="append", default=[], metavar="TERMS",
         help='test a set of terms jointly, e.g. "vic + vicl": (penalized) likelihood ratio of the model without them; repeatable'),
-    arg("--interval", choices=["profile", "wald"], default="profile",
+    arg("--interval", type=options.one_of("--interval", ["profile", "wald"]), default="profile", metavar="{profile,wald}",
         help="Firth only: profile penalized-likelihood limits (default) or Wald limits (faster at large n)"),
     arg("--out", type=Path, required=True, role="out", help="CSV to write, one row per term (and per --test)"),
     arg("--table", type=Path, role="out", help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
@@ -247,7 +253,8 @@ def _fit(args):
 @command(
     "export", "write a study's tables (and figures) for publication: LaTeX, Markdown, HTML, CSV, Word, Excel",
     STUDY,
-    arg("--format", action="append", required=True, choices=[*EXPORT_FORMATS, "all"], help="repeat for several; all = every format"),
+    arg("--format", action="append", required=True, type=options.one_of("--format", [*EXPORT_FORMATS, "all"]),
+        metavar="{" + ",".join([*EXPORT_FORMATS, "all"]) + "}", help="repeat for several; all = every format"),
     RESULTS_FOLDER,
     *RESULT_INPUTS,
     arg("--out", type=Path, nargs="+", role="out",
@@ -301,8 +308,9 @@ def _inputs(args, study) -> dict[str, Path] | None:
 @command(
     "new-case", "write a blank case template with every codebook variable, its allowed values and description",
     STUDY, arg("--out", type=Path, role="out", help="file to write (default: print); use .yaml, or .xlsx with --format xlsx"),
-    arg("--format", choices=["yaml", "xlsx"], help="yaml template (default) or xlsx coding form (default: from --out's suffix)"),
-    arg("--cases", type=int, default=10, help="xlsx: rows to fill (default: 10)"),
+    arg("--format", type=options.one_of("--format", ["yaml", "xlsx"]), metavar="{yaml,xlsx}",
+        help="yaml template (default) or xlsx coding form (default: from --out's suffix)"),
+    arg("--cases", type=options.whole_number("--cases", 1, 10_000), default=10, help="xlsx: rows to fill (default: 10)"),
     arg("--coder", default="", help="xlsx: the coder's name, written into every row"),
 )
 def _new_case(args):
@@ -385,8 +393,11 @@ def _cases(args):
 def _add_case(args):
     from casemeta.coded.case_entry import add_cases
 
+    from casemeta.run_lock import coded_data_change
+
     study = _study(args)
-    added = add_cases(study.codebook(), study.cases_path, args.file)
+    with coded_data_change(study.root, "add-case", study.relative(study.cases_path)):  # never while a workflow run reads it
+        added = add_cases(study.codebook(), study.cases_path, args.file)
     print(f"added {added} case(s) to {study.cases_path}; run `snakemake --cores 2` to update every table")
 
 
@@ -669,6 +680,7 @@ def guard_paths(args, extra_outputs: list[tuple[str, Path]] = ()) -> None:
     from casemeta.study import QCA_TABLES
 
     outputs = _paths(args, "out") + [(o, p / f"{t}.csv") for o, p in _paths(args, "out_dir") for t in QCA_TABLES]
+    outputs += _paths(args, "results")  # a results folder: a study's tables are written, and stale ones removed, below it
     if args.log is not None:
         outputs.append(("--log", args.log))
     check_outputs([*outputs, *extra_outputs], _paths(args, "in"), _known_root(args), args.command)

@@ -72,6 +72,29 @@ def choice(option: str, pointer: str) -> Callable[[str], str]:
     return plan_option(option, pointer, str.strip, "one of " + ", ".join(map(str, values)))
 
 
+def one_of(option: str, values) -> Callable[[str], str]:
+    """An option whose values are a list the code holds (export formats, workflow steps, interval kinds): checked
+    by the same validator, with the same message, as a plan key's enum (`--format 'pdf': 'pdf' is not one of
+    [...]; expected one of ...`), not argparse's own usage error."""
+    values = list(values)
+    schema = {"enum": values}
+
+    def convert(text: str):
+        return check(text.strip(), schema, option, text, "one of " + ", ".join(values))
+    convert.__name__ = option.lstrip("-").replace("-", "_")
+    return convert
+
+
+def whole_number(option: str, low: int, high: int) -> Callable[[str], int]:
+    """A whole number from low to high, checked (and worded) as plan numbers are."""
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+
+    def convert(text: str):
+        return check(number(text, option), schema, option, text, f"a whole number from {low} to {high}")
+    convert.__name__ = option.lstrip("-").replace("-", "_")
+    return convert
+
+
 def pairs(text: str, option: str, value: Callable[[str], object]) -> dict:
     """`A=1,B=0` as {"A": value("1"), "B": value("0")}; a name given twice is refused."""
     out: dict = {}

@@ -94,6 +94,11 @@ class Synthesis:
     def label(self, concept: str) -> str:
         return self.concepts[concept].label
 
+    def study_title(self, name: str) -> str:
+        """A study as readers know it: its codebook's title (its name where the synthesis has no codebook of it)."""
+        book = self.codebooks.get(name)
+        return book.title if book is not None and book.title else name
+
 
 def load_synthesis(root: str | Path, studies: list[str] | None = None) -> Synthesis:
     """The synthesis plan, checked against its schema, the concepts and every study's codebook."""

@@ -1,5 +1,6 @@
 # Shared helpers: config validation, study discovery, result paths, the list of final outputs.
 # Every result path comes from casemeta.study.RESULTS (the one owner of the results layout).
+import sys
 import threading
 from pathlib import Path
 
@@ -8,10 +9,19 @@ from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
 from casemeta.plan import load_plan
+from casemeta.run_lock import WorkflowRun, running
 from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+
+# A run already under way in this project (casemeta.run_lock): say which, before Snakemake's own
+# "Directory cannot be locked" message, whose advice (--unlock) would be wrong while that run lives.
+RUN = WorkflowRun(Path("."))
+if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := running(Path("."))):
+    logger.warning(f"another workflow run is under way in this project: {RUNNING}. A run started now stops "
+                   "without doing anything: wait for that run to finish (do not use --unlock while it runs).")
 
 
 def configured_studies():
@@ -221,9 +231,19 @@ def stop_scheduler_timers():
             thread.cancel()
 
 
+# One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
+# `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
+# from cases that changed under it while the next run found nothing to do. Hooks run in the main
+# process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
+onstart:
+    RUN.start(" ".join(sys.argv))
+
+
 onsuccess:
+    RUN.finish()
     stop_scheduler_timers()
 
 
 onerror:
+    RUN.finish()
     stop_scheduler_timers()

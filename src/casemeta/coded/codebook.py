@@ -20,7 +20,8 @@ RAW_RULES = {"copy", "fill_down", "slug", "has_term"}
 class Category:
     value: str
     label: str
-    description: str = ""
+    description: str = ""  # for coders
+    notes: str = ""  # for the project team only: never shown in templates or forms
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Variable:
     name: str
     label: str
     type: str
-    description: str = ""
+    description: str = ""  # for coders: templates and forms show it
+    notes: str = ""  # for the project team only (where a definition comes from): never shown to coders
     missing: str = "forbidden"
     values: tuple[Category, ...] = ()
     minimum: int | None = None

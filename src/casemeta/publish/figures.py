@@ -112,7 +112,8 @@ def _forest_rows(synthesis, studies: pd.DataFrame, pooled: pd.DataFrame) -> list
         rows.append({"kind": "header", "label": f"{synthesis.label(condition)} → {synthesis.label(outcome)}"})
         for r in pick(studies).itertuples():
             if pd.notna(r.n) and r.n > 0:
-                rows.append({"kind": "study", "label": f"{r.study} (n = {int(r.n)})", "values": (r.odds_ratio, r.or_ci_low, r.or_ci_high)})
+                rows.append({"kind": "study", "label": f"{synthesis.study_title(r.study)} (n = {int(r.n)})",
+                             "values": (r.odds_ratio, r.or_ci_low, r.or_ci_high)})
         by = pick(pooled).set_index("method")
         if not by["odds_ratio"].notna().any():
             rows.append({"kind": "text", "label": "fewer than 2 studies hold cases: not pooled"})

@@ -1,7 +1,7 @@
 """Publication tables as LaTeX a journal takes as it is.
 
 booktabs rules; text columns left-aligned and wrapping (`p{}`); columns of plain numbers aligned on
-the decimal point (siunitx `S`), other statistics right-aligned; the caption and notes as wide as the
+the decimal point (siunitx `S`, or right-aligned where siunitx is not installed), other statistics right-aligned; the caption and notes as wide as the
 table (threeparttable); a table wider than the portrait page on a landscape page (pdflscape); a table
 longer than a page breaking across pages with its header repeated (longtable).
 
@@ -192,7 +192,14 @@ PREAMBLE = [
     r"\documentclass[a4paper,10pt]{article}", r"\usepackage[T1]{fontenc}", r"\usepackage[utf8]{inputenc}",
     r"\usepackage{textcomp}", r"\usepackage{array}", r"\usepackage{booktabs}", r"\usepackage{longtable}",
     r"\usepackage{threeparttable}", r"\usepackage{pdflscape}", r"\usepackage[margin=2cm]{geometry}",
-    r"\usepackage{siunitx}", r"\sisetup{group-digits=integer, group-minimum-digits=4, group-separator={,}}",
+    # siunitx aligns numbers on the decimal point where it is installed (every journal template we know
+    # has it); without it, a decimal column (S[table-format=...]) is set right-aligned instead, so that
+    # the document compiles on a bare TeX installation too.
+    r"\makeatletter",
+    r"\IfFileExists{siunitx.sty}{\usepackage{siunitx}"
+    r"\sisetup{group-digits=integer, group-minimum-digits=4, group-separator={,}}}"
+    r"{\newcolumntype{S}{r}\def\NC@rewrite@S[##1]{\NC@find r}}",
+    r"\makeatother",
     r"\DeclareUnicodeCharacter{2212}{\ensuremath{-}}", r"\DeclareUnicodeCharacter{221E}{\ensuremath{\infty}}",
     r"\DeclareUnicodeCharacter{00D7}{\ensuremath{\times}}", r"\DeclareUnicodeCharacter{2264}{\ensuremath{\leq}}",
     r"\DeclareUnicodeCharacter{2013}{--}", r"\DeclareUnicodeCharacter{FFFD}{\textbf{?}}",
@@ -200,8 +207,9 @@ PREAMBLE = [
 ]
 
 
-def latex_document(tables: list[PubTable], title: str, table_dir: str = "tables") -> str:
-    """A complete document that \\inputs every table; compiles with pdflatex."""
-    inputs = "\n".join(rf"\input{{{table_dir}/{t.name}.tex}}" for t in tables)
+def latex_document(tables: list[PubTable], title: str) -> str:
+    """A complete, standalone document holding every table (not \\input from files beside it, so it compiles
+    with pdflatex from any folder); siunitx is used where installed (see PREAMBLE)."""
+    body = "\n".join(to_latex(t) for t in tables)
     return "\n".join([*PREAMBLE, rf"\title{{{latex_escape(title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
-                      r"\listoftables", inputs, r"\end{document}", ""])
+                      r"\listoftables", body, r"\end{document}", ""])

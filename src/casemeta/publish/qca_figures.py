@@ -6,6 +6,7 @@ membership that lies under the points' X is the coverage.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,24 +14,49 @@ import numpy as np
 from casemeta.publish.figures import _save, nothing_to_draw, plt
 
 
+LABEL_WIDTH = 48  # characters of an axis label or title per line: a panel is 5 in wide, labels are 8 pt
+# Where a point's label may go, in points from the point (dx, dy, horizontal alignment): above right first.
+LABEL_SPOTS = [(4, 4, "left"), (-4, 4, "right"), (4, -11, "left"), (-4, -11, "right"), (4, 13, "left"), (-4, 13, "right")]
+
+
+def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
+    """An axis label or title in lines of at most `width` characters; a solution `A * B + C` breaks after each
+    `+` first, so that each path stands on a line of its own."""
+    paths = text.split(" + ")
+    lines = []
+    for i, path in enumerate(paths):
+        lines += textwrap.wrap(path + (" +" if i < len(paths) - 1 else ""), width, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
+
+
 def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cases: list[str], y_label: str,
             stem: Path) -> list[Path]:
     """One figure, PNG and PDF: an XY plot per (membership, model expression, title) panel, three to a row;
-    with no panel (no solution, no cases), a figure that says so."""
+    with no panel (no solution, no cases), a figure that says so. Labels are wrapped to their panel, and
+    each point's label is put where it overlaps no other label."""
     if not panels:
         return nothing_to_draw(f"No solution for {y_label}: nothing to plot (see the solutions table for why).", stem)
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 5 * rows), squeeze=False)
-    for ax, (x, x_label, title) in zip(axes.flat, panels):
-        _xy_axes(ax, x, y, cases, x_label, y_label, title)
+    lines = max(wrapped(x_label).count("\n") for _, x_label, _ in panels) + 1
+    # constrained layout, with square axes boxes (set_box_aspect), leaves room for each panel's wrapped labels;
+    # tight_layout with set_aspect("equal") let a long axis label run into the title of the panel below
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, (5 + 0.15 * lines) * rows), squeeze=False,
+                             layout="constrained")
+    labels = [_xy_axes(ax, x, y, cases, wrapped(x_label), wrapped(y_label, 40), wrapped(title))
+              for ax, (x, x_label, title) in zip(axes.flat, panels)]
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.canvas.draw()  # the final layout, so that point labels are measured where they will be
+    renderer = fig.canvas.get_renderer()
+    for ax, points in zip(axes.flat, labels):  # once the layout is final: measured where they will be
+        _place_point_labels(ax, points, renderer)
     return _save(fig, stem)
 
 
-def _xy_axes(ax, x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str, title: str) -> None:
+def _xy_axes(ax, x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y_label: str,
+             title: str) -> list[tuple[tuple[float, float], str]]:
+    """The panel's points, diagonal and labels; returns each point with its label, placed later."""
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.axhline(0.5, color="lightgrey", lw=0.6)
     ax.axvline(0.5, color="lightgrey", lw=0.6)
@@ -40,15 +66,37 @@ def _xy_axes(ax, x: np.ndarray, y: np.ndarray, cases: list[str], x_label: str, y
     points = np.array(list(groups)) if groups else np.empty((0, 2))
     sizes = [18 + 10 * len(names) for names in groups.values()]
     ax.scatter(points[:, 0], points[:, 1], s=sizes, color="tab:blue", alpha=0.7, zorder=3)
-    for (xi, yi), names in groups.items():  # crisp sets stack cases on one point: count them instead
-        label = names[0] if len(names) == 1 else f"{len(names)} cases"
-        ax.annotate(label, (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=7)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
-    ax.set_aspect("equal")
+    ax.set_box_aspect(1)  # with equal limits: the diagonal at 45 degrees
     ax.set_xlabel(x_label, fontsize=8)
     ax.set_ylabel(y_label)
     ax.set_title(title, fontsize=9)
+    # crisp sets stack cases on one point: count them instead
+    return [((xi, yi), names[0] if len(names) == 1 else f"{len(names)} cases") for (xi, yi), names in groups.items()]
+
+
+def _place_point_labels(ax, points: list[tuple[tuple[float, float], str]], renderer) -> None:
+    """Each point's label at the first of LABEL_SPOTS where it overlaps no label placed before and stays inside
+    the axes (else at the first spot). Written here rather than with adjustText: a handful of labels per panel
+    and six spots each, measured by the renderer, need no iterative solver (nor another dependency)."""
+    placed = []
+    inside = ax.get_window_extent(renderer)
+    for (xi, yi), text in sorted(points, key=lambda p: (-p[0][1], p[0][0])):
+        chosen = None
+        for dx, dy, align in LABEL_SPOTS:
+            note = ax.annotate(text, (xi, yi), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=align)
+            box = note.get_window_extent(renderer)
+            fits = box.x0 >= inside.x0 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1
+            if fits and not any(box.overlaps(other) for other in placed):
+                chosen = (note, box)
+                break
+            note.remove()
+        if chosen is None:
+            dx, dy, align = LABEL_SPOTS[0]
+            note = ax.annotate(text, (xi, yi), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=align)
+            chosen = (note, note.get_window_extent(renderer))
+        placed.append(chosen[1])
 
 
 def robustness_xy(IS: np.ndarray, TS: np.ndarray, y: np.ndarray, cases: list[str], solution: str, outcome: str,

@@ -29,11 +29,16 @@ def _interval(row) -> str:
     return f"{fmt_number(row['odds_ratio'])} [{fmt_number(row['or_ci_low'])}, {fmt_number(row['or_ci_high'])}]"
 
 
-def _study_line(row) -> list[str]:
+def _study_line(row, title: str) -> list[str]:
     if pd.isna(row["n"]):
-        return [row["study"], "", "", "", "", "", "", ""]
+        return [title, "", "", "", "", "", "", ""]
     counts = " / ".join(fmt_count(row[c]) for c in "abcd")
-    return [row["study"], fmt_count(row["n"]), counts, _interval(row), "", "", "", ""]
+    return [title, fmt_count(row["n"]), counts, _interval(row), "", "", "", ""]
+
+
+def _titles(synthesis: Synthesis, names: str) -> str:
+    """Studies named in a results cell ("a, b") by their titles, separated by semicolons (a title may hold a comma)."""
+    return "; ".join(synthesis.study_title(n.strip()) for n in names.split(",") if n.strip())
 
 
 def _method_line(row) -> list[str]:
@@ -48,7 +53,7 @@ def _method_line(row) -> list[str]:
 def pair_table(synthesis: Synthesis, condition: str, outcome: str, studies: pd.DataFrame, pooled: pd.DataFrame) -> PubTable:
     lines, notes = [], []
     for (_, row), caveats in zip(studies.iterrows(), column(studies)):
-        lines.append(_study_line(row))
+        lines.append(_study_line(row, synthesis.study_title(row["study"])))
         notes.append("; ".join(caveat_texts(caveats, None)))
     if pooled["odds_ratio"].notna().any() or pooled["statistic"].notna().any():
         for (_, row), caveats in zip(pooled.iterrows(), column(pooled)):
@@ -72,7 +77,7 @@ def overview_table(synthesis: Synthesis, pooled: pd.DataFrame) -> PubTable:
     for (condition, outcome), part in pooled.groupby(["condition", "outcome"], sort=False):
         by = part.set_index("method")
         done = by["odds_ratio"].notna().any()
-        rows.append([synthesis.label(condition), synthesis.label(outcome), text_or_blank(by["studies"].iloc[0]) or "none",
+        rows.append([synthesis.label(condition), synthesis.label(outcome), _titles(synthesis, text_or_blank(by["studies"].iloc[0])) or "none",
                      _interval(by.loc["mantel_haenszel"]) if done else "", _interval(by.loc["random_reml"]) if done else "",
                      fmt_p(by.loc["tarone_test", "p_value"]) if done else "",
                      "" if done else "; ".join(caveat_texts(column(part.iloc[:1])[0], None))])

@@ -285,6 +285,14 @@ def _penalized(first: pd.Series) -> bool:
     return kind == "penalized" if kind else first.get("method") == "firth"
 
 
+def _method(first: pd.Series) -> str:
+    """The estimation method as a reader knows it: ML, Firth, or Firth (FLIC) / Firth (FLAC) where a correction
+    made the predicted probabilities unbiased on average (Puhr et al. 2017)."""
+    method = {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"]))
+    correction = text_or_blank(first.get("correction")).lower()
+    return f"{method} ({correction.upper()})" if method == "Firth" and correction in ("flic", "flac") else method
+
+
 def _fit_number(column: str, digits: int = 2):
     return lambda first: fmt_number(first.get(column), digits)
 
@@ -298,7 +306,7 @@ FIT_ROWS: list[tuple[str, object, bool]] = [
     ("AIC", _fit_number("aic"), True),
     ("BIC", _fit_number("bic"), True),
     ("Tjur's R²", _fit_number("tjur_r2"), False),
-    ("Method", lambda first: {"firth": "Firth", "ml": "ML"}.get(first["method"], text_or_blank(first["method"])), False),
+    ("Method", lambda first: _method(first), False),
     ("Separation", lambda first: text_or_blank(first.get("separation_kind")), False),
 ]
 FOOTER = tuple(label for label, _, _ in FIT_ROWS)

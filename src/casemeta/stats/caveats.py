@@ -71,6 +71,12 @@ MESSAGES: dict[str, Callable[[list[str], dict], str]] = {
     "one_class_folds": lambda v, x: (f"in {x['folds']} fold(s) the other cases all had one outcome: "
                                      "those folds predict that outcome with probability 1"),
     "not_converged_folds": lambda v, x: f"in {x['folds']} fold(s) the fit stopped before converging (Newton-Cholesky, 1000 iterations)",
+    "loo_auc_tiny_sample": lambda v, x: (f"AUC from only {x['fewer']} case(s) of the rarer value of {_names(v)} (fewer than "
+                                         f"{x['minimum']}): it can swing widely"
+                                         + ("; leave-one-out also pulls it down on a small sample (each left-out case "
+                                            "shifts the base rate against itself: a model with no information scores "
+                                            "near 0, not 0.5)" if x.get("loo") else "")
+                                         + "; read it as a rough indication only"),
     # QCA
     "qca_no_solution": lambda v, x: (f"no solution: no configuration has {'~' if x['negate'] else ''}{v[0]} with inclusion "
                                      f"≥ {x['incl']:g}, PRI ≥ {x['pri']:g} and at least {x['n']} case(s)"),

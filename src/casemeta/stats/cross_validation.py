@@ -24,6 +24,15 @@ from casemeta.stats.logistic_models import design
 from casemeta.stats.caveats import Caveat, error_caveat, merge
 
 MIN_CASES = 3  # leaving one of two cases out leaves a single case to learn from
+# Below this many cases of the rarer outcome, the AUC gets a caveat (loo_auc_tiny_sample). Two reasons:
+# - it rests on few pairs and swings widely: with 5 events and 5 non-events an AUC of 0.5 has a standard
+#   error of about 0.19 (Hanley and McNeil 1982), with 10 of each about 0.13 (about the size of the
+#   difference between a useless and a fair model);
+# - leave-one-out biases it downwards on small samples: leaving a case out shifts the base rate the model
+#   learns against that case, so a model with no information scores near 0, not 0.5 (Parker et al. 2007;
+#   Airola et al. 2011). An AUC of 0.00 on 6 cases is that artefact, not a perfectly wrong model.
+# Ten per outcome is also the usual floor of events per variable for a logistic model (Peduzzi et al. 1996).
+AUC_MIN_PER_OUTCOME = 10
 LOO_MAX_CASES = 200  # default: above this many cases, K folds instead of n refits
 FOLDS = 10
 LOO = "leave-one-out"
@@ -116,6 +125,9 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
     predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C, splits)
     out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)),
                base_rate_brier=_base_rate_brier(y, splits), scheme=scheme)
+    fewer = int(min(np.sum(y == 1), np.sum(y == 0)))
     out["caveats"] = merge(Caveat.of("one_class_folds", folds=one_class) if one_class else None,
-                           Caveat.of("not_converged_folds", folds=not_converged) if not_converged else None)
+                           Caveat.of("not_converged_folds", folds=not_converged) if not_converged else None,
+                           Caveat.of("loo_auc_tiny_sample", [outcome], fewer=fewer, minimum=AUC_MIN_PER_OUTCOME,
+                                     loo=scheme == LOO) if fewer < AUC_MIN_PER_OUTCOME else None)
     return out

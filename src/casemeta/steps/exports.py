@@ -101,7 +101,7 @@ def files_in_folder(folder: Path, name: str, table_names) -> dict[str, Path]:
 
 def write_formats(tables: list[PubTable], files: dict[str, Path], title: str, formats: list[str]) -> list[Path]:
     """Every table in every format, each to the file `files` names for it: "<table>.<ext>" for a table's own
-    files, "latex" (the document \\inputting them), "docx" and "xlsx" (all tables). The one writer of
+    files, "latex" (the standalone document holding them), "docx" and "xlsx" (all tables). The one writer of
     publication tables: studies, QCA and the synthesis write through it. Files of those formats in a
     table folder that this call did not write are removed."""
     names = [t.name for t in tables]
@@ -121,10 +121,8 @@ def write_formats(tables: list[PubTable], files: dict[str, Path], title: str, fo
             for table, printed in zip(tables, typeset):
                 shown = printed if fmt == "latex" else table
                 written.append(atomic_io.write_text(files[f"{table.name}.{ext}"], render(shown)))
-        if fmt == "latex" and "latex" in files:  # the document that \\inputs them (a QCA has none)
-            folder = Path(files[f"{tables[0].name}.tex"]).parent if tables else Path("tables")
-            relative = Path(os.path.relpath(folder, Path(files["latex"]).parent)).as_posix()
-            written.append(atomic_io.write_text(files["latex"], latex_document(typeset, title, relative)))
+        if fmt == "latex" and "latex" in files:  # the standalone document holding them all (a QCA has none)
+            written.append(atomic_io.write_text(files["latex"], latex_document(typeset, title)))
         if fmt == "docx":
             writers.write_docx(typeset, files["docx"], title)
             written.append(files["docx"])

@@ -19,7 +19,8 @@ from casemeta.plan import QcaPlan, load_plan
 from casemeta.publish.formats import RENDERERS, spreadsheet_safe_frame
 from casemeta.publish.qca_robustness_tables import parameter_label, robustness_tables
 from casemeta.publish.tables import CASE_LISTING_LIMIT, caveat_texts, labeller
-from casemeta.publish.qca_tables import model_expression, necessity_table, solutions_table, truth_table_table
+from casemeta.publish.qca_tables import (NOTATION_NOTE, literal_label, model_expression, necessity_table, solutions_table,
+                                         truth_table_table)
 from casemeta.stats.caveats import complete_cases, merge
 from casemeta.stats.qca import Cuts, QcaResult, QcaSpec, run_qca
 from casemeta.stats.qca.robustness import RobustnessResult, qca_robustness
@@ -79,21 +80,22 @@ def publish(result: QcaResult, spec: QcaSpec, name: str, files: dict[str, Path],
     a table cell lists at most case_limit cases (the CSVs beside them list all). `more_tables` (its robustness
     tables) go into the same files."""
     said = caveat_texts(result.caveats, codebook)
+    label = labeller(codebook)  # conditions and outcome as readers know them
+    outcome = label_of(spec, codebook)
     tables = [
-        truth_table_table("truth_table", f"Truth table: {spec.outcome_label}", result.truth_table, spec.conditions,
-                          cut_notes(spec, result) + said, case_limit),
-        solutions_table("solutions", f"Solutions: {spec.outcome_label}", result.solutions, spec.outcome_label, said,
-                        case_limit),
-        necessity_table("necessity", f"Necessity: {spec.outcome_label}", result.necessity, []),
+        truth_table_table("truth_table", f"Truth table: {outcome}", result.truth_table, spec.conditions,
+                          cut_notes(spec, result) + said, case_limit, label),
+        solutions_table("solutions", f"Solutions: {outcome}", result.solutions, outcome, said, case_limit, label),
+        necessity_table("necessity", f"Necessity: {outcome}", result.necessity, [NOTATION_NOTE], label),
         *(more_tables or []),
     ]
     written = write_formats(tables, files, f"QCA {name}", TABLE_FORMATS)
-    return written + xy_plots(result, spec, files["xy_plots.png"].with_suffix(""), cases)
+    return written + xy_plots(result, spec, files["xy_plots.png"].with_suffix(""), cases, label)
 
 
-def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str]) -> list[Path]:
-    """One figure (PNG and PDF) with the XY plot of each of the first models of every solution; with no
-    solution, the figure says so."""
+def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str], label=lambda n: n) -> list[Path]:
+    """One figure (PNG and PDF) with the XY plot of each of the first models of every solution, conditions and
+    outcome by their labels; with no solution, the figure says so."""
     from casemeta.publish.qca_figures import xy_grid  # matplotlib loads only here
 
     panels = []
@@ -101,9 +103,9 @@ def xy_plots(result: QcaResult, spec: QcaSpec, stem: Path, cases: list[str]) -> 
         if model > FIGURES_PER_SOLUTION:
             continue
         fit = result.solutions[(result.solutions["solution"] == solution) & (result.solutions["model"] == model)].iloc[-1]
-        panels.append((result.model_membership(solution, model), model_expression(result.solutions, solution, model),
+        panels.append((result.model_membership(solution, model), model_expression(result.solutions, solution, model, label),
                        f"{solution} M{model}: inclS {fit['inclS']:.3f}, covS {fit['covS']:.3f}"))
-    return xy_grid(panels, result.outcome, cases, spec.outcome_label, stem)
+    return xy_grid(panels, result.outcome, cases, literal_label(spec.outcome_label, label), stem)
 
 
 def study_frame(derived: pd.DataFrame, codebook: Codebook, entry: QcaPlan):
