@@ -76,7 +76,8 @@ def _read(models: Path) -> dict[str, pd.DataFrame]:
 
 
 def run(frame: pd.DataFrame, plan: dict = PLAN) -> dict[str, pd.DataFrame]:
-    """The whole analysis of the study (method as planned, `auto`): every output written and checked
+    """The whole analysis of the study (method as planned, `auto`; figures drawn in full, their files stand-ins:
+    study_strategies.figures_drawn_not_encoded): every output written and checked
     (tests/study_strategies.check_results); then the models step again with `firth` and with `ml`,
     whose results must also give a reason for every blank. Returns the planned method's model results."""
     generated = GeneratedStudy(STUDY, CODEBOOK, plan, frame.to_dict("records"), origin="named degenerate example")
@@ -84,7 +85,7 @@ def run(frame: pd.DataFrame, plan: dict = PLAN) -> dict[str, pd.DataFrame]:
         root = Path(folder)
         study = generated.write(root)
         try:
-            written = run_analysis(study, root / "results")
+            written = run_analysis(study, root / "results", encode_figures=False)  # drawn, not encoded: study_strategies
             check_results(generated, root / "results", written)
             out = _read(root / "results" / STUDY / "models")
             for method in ("firth", "ml") if "models" in plan else ():
