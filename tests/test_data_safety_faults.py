@@ -112,7 +112,7 @@ def study(project) -> Study:
 # once, all queued on one lock; a kill anywhere from start to end), so a few rounds prove what many
 # did, at a fraction of the time (20 rounds of 30 writers and 120 kills took about three minutes on
 # 2 cores, the file growing to 400 cases; the writers of a round take the lock one at a time).
-ROUNDS, ADDS, RECODES = 3, 12, 6
+ROUNDS, ADDS, RECODES = 2, 12, 6
 KILLS = 24
 
 
