@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from casemeta.coded.codebook import Codebook
-from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, IDENTIFIER_PATTERN, cases_schema
+from casemeta.coded.schema import CONTROL_CHECK, CONTROL_CHARACTER, IDENTIFIER_PATTERN, cases_schema, pandera
 from casemeta.errors import CasemetaError, file_error
 
 HEADER_LINES = 1
@@ -326,7 +326,7 @@ def validate_cases(
 
     `origins` says where each row was read (default: row i on line i + 2 of `source`).
     """
-    import pandera.pandas as pa  # here, not at the top: a step that reads validated results does not load pandera
+    pa = pandera()  # here, not at the top: a step that reads validated results does not load pandera
 
     path = Path(source)
     frame = frame.reset_index(drop=True)
@@ -338,8 +338,9 @@ def validate_cases(
     frame = pd.DataFrame({column: pd.Series(values.array.take(codes)) for column, (codes, values) in distinct.items()},
                          index=frame.index, columns=frame.columns)
     failures = []
+    header = pa.DataFrameSchema({name: pa.Column(required=True) for name in schema.columns}, strict=True)
     try:  # the header: every codebook column there, and no other (the cells are checked column by column below)
-        schema.validate(frame.iloc[:0], lazy=True)
+        header.validate(frame.iloc[:0], lazy=True)
     except pa.errors.SchemaErrors as exc:
         failures.append(exc.failure_cases)
     for column, (codes, values) in distinct.items():
