@@ -109,9 +109,19 @@ def job_name(argv: list[str]) -> str:
     return f"{words[0]} {study}".strip() if words else "?"
 
 
-def digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+def digests(root: Path) -> dict[str, tuple[int, str]]:
+    """Each result file's modification time and content digest."""
+    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
             for p in sorted((root / "results").rglob("*")) if p.is_file()}
+
+
+def rewritten_unchanged(before: dict, after: dict, rules: dict[str, list[str]]) -> list[str]:
+    """Rules whose job ran (an output written again) yet wrote every output byte for byte as it was."""
+    def ran(files):
+        return any(f in before and f in after and before[f][0] != after[f][0] for f in files)
+
+    return sorted(rule for rule, files in rules.items()
+                  if ran(files) and all(f in before and before[f][1] == after.get(f, (0, ""))[1] for f in files))
 
 
 def outputs_by_rule(root: Path) -> dict[str, list[str]]:
@@ -152,8 +162,7 @@ def cold_and_loop(runs: int, timeout: float) -> dict:
             add_wall, add_cpu, _, add_status = jobs.run(["casemeta", "add-case", "--study", STUDY, str(one_new_case(root, tmp))], root)
             wall, total, by_job, status = jobs.run(["snakemake", "--cores", "2"], root, timeout)
             after, rules = digests(root), outputs_by_rule(root)
-            unchanged = sorted(rule for rule, files in rules.items()
-                               if any(f in before for f in files) and all(before.get(f) == after.get(f) for f in files))
+            unchanged = rewritten_unchanged(before, after, rules)
             status = status if add_status == "ok" else f"add-case {add_status}"
             loops.append({"add_wall": add_wall, "add_cpu": add_cpu, "wall": wall, "cpu": total,
                           "jobs": by_job, "status": status, "unchanged": unchanged, "load": load(),
@@ -211,7 +220,7 @@ def report(found: dict, rows: list[dict], n: int) -> str:
                    f" of job CPU; load average {last['load']:.1f}; {last['status']}")
         out.append(f"  - jobs that ran ({len(last['jobs'])}): " + ", ".join(f"{job} {cpu:.2f}" for job, cpu in last["jobs"].items()))
         out.append(f"  - of {OTHER}: " + (", ".join(last["others"]) if last["others"] else "none")
-                   + "; rules whose outputs came out byte for byte the same: " + (", ".join(last["unchanged"]) or "none"))
+                   + "; rules that ran and wrote every output byte for byte as it was: " + (", ".join(last["unchanged"]) or "none"))
     if rows:
         wall, cpu, peak = sum(r["wall"] for r in rows), sum(r["cpu"] for r in rows), max(r["peak"] for r in rows)
         status = "ok" if all(r["status"] == "ok" for r in rows) else next(r["status"] for r in rows if r["status"] != "ok")
@@ -237,8 +246,7 @@ HISTORY = ("| date | load | loop s | cold s | cold job CPU s | 10⁶ s | 10⁶ M
            "|---|---:|---:|---:|---:|---:|---:|")
 
 
-def write(found: dict, rows: list[dict], n: int, text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
+def write(found: dict, rows: list[dict], n: int, text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     start = old.find(SECTION)
     earlier = []

@@ -50,7 +50,8 @@ def pandera():
 
     if "pandera.pandas" not in sys.modules and "hypothesis" not in sys.modules:
         sys.modules["hypothesis"] = None  # `import hypothesis` raises ImportError: pandera does without
-        try:
+        try:  # its strategies too, which it loads on first use (when a check is made)
+            importlib.import_module("pandera.strategies.pandas_strategies")
             return importlib.import_module("pandera.pandas")
         finally:
             del sys.modules["hypothesis"]
