@@ -85,7 +85,7 @@ def parse_csv(text: str, path: str | Path, expected_columns: list[str], delimite
     """Parse CSV text already read from `path` (named in every error). Row i (of the RangeIndex) starts on
     physical line `physical_line(frame, i)` of the file, blank lines and multi-line cells counted."""
     frame, origins = read_rows(text, path, expected_columns, delimiter)
-    frame.attrs[LINES] = [origin.line for origin in origins]
+    frame.attrs[LINES] = origins.lines.tolist() if isinstance(origins, Lines) else [origin.line for origin in origins]
     return frame
 
 
