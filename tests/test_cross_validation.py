@@ -33,9 +33,9 @@ def _count_fits(monkeypatch):
     fits = []
 
     class Counting(cv.LogisticRegression):
-        def fit(self, X, y):
-            fits.append(len(y))
-            return super().fit(X, y)
+        def fit(self, X, y, sample_weight=None):
+            fits.append(len(y) if sample_weight is None else int(sample_weight.sum()))  # cases, however grouped
+            return super().fit(X, y, sample_weight=sample_weight)
 
     monkeypatch.setattr(cv, "LogisticRegression", Counting)
     return fits
@@ -53,6 +53,25 @@ def test_above_the_threshold_ten_stratified_folds_replace_leave_one_out(monkeypa
     fits.clear()
     assert loo_check(data, "y ~ x", loo_max_cases=30)["scheme"] == "leave-one-out"
     assert len(fits) == 30
+
+
+def test_k_fold_fits_on_distinct_rows_predict_as_fits_on_every_case():
+    """Above the leave-one-out threshold each fold is fitted once per distinct (x, y) row, weighted by its count:
+    the same penalized likelihood as a fit on every case, so the same left-out probabilities."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from casemeta.stats.cross_validation import _loo_predictions, _splits
+
+    rng = np.random.default_rng(5)  # synthetic: 600 cases, two binary predictors and a three-valued one
+    X = np.column_stack([rng.integers(0, 2, 600), rng.integers(0, 2, 600), rng.integers(0, 3, 600)]).astype(float)
+    y = (rng.random(600) < 1 / (1 + np.exp(-(X @ [1.0, -0.5, 0.4] - 0.3)))).astype(float)
+    splits, _ = _splits(y, 200, 1)
+    grouped, one_class, not_converged = _loo_predictions(X, y, 1.0, splits)
+    each = np.empty(600)
+    for train, test in splits:
+        each[test] = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+    assert np.abs(grouped - each).max() < 1e-8 and (one_class, not_converged) == (0, 0)
 
 
 def test_k_is_the_rarer_outcomes_count_when_below_ten():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("docx", "openpyxl", "matplotlib", "sklearn", "statsmodels", "pandera", "scipy.stats", "firthmodels")
+HEAVY = ("docx", "openpyxl", "matplotlib", "sklearn", "statsmodels", "pandera", "scipy.stats", "firthmodels", "hypothesis")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -38,7 +38,14 @@ def test_steps_without_models_or_validation_load_neither(module):
 def test_validation_loads_pandera_when_it_validates():
     code = ("from pathlib import Path\nfrom casemeta.study import Study\nfrom casemeta.coded.case_table import load_cases\n"
             f"s = Study(Path({str(Path(SRC).parent)!r}), 'african_clusters')\nload_cases(s.cases_path, s.codebook())")
-    assert "pandera" in loaded_after(code)
+    loaded = loaded_after(code)
+    assert "pandera" in loaded and "hypothesis" not in loaded  # pandera imports it to generate data, which we never do
+
+
+def test_hypothesis_still_imports_after_pandera_loaded_without_it():
+    code = ("from casemeta.coded.schema import pandera\npandera()\nimport hypothesis.strategies\n"
+            "import pandera.strategies.base_strategies as b\nassert not b.HAS_HYPOTHESIS")
+    assert set(loaded_after(code)) >= {"pandera", "hypothesis"}
 
 
 def test_office_writers_still_reachable_through_formats():

@@ -94,6 +94,10 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
     """Write a CSV (UTF-8, '\\n' line ends, no index) atomically; every text cell reads back as it was.
     A `caveats` column of records (casemeta.stats.caveats) is written as JSON (read_caveats reads it back)."""
     frame = encode_caveats(frame)
+    # the same text, a third faster: pandas writes a nullable integer column cell by cell in Python, a plain one not
+    whole = [c for c, t in frame.dtypes.items() if isinstance(t, pd.Int64Dtype) and not frame[c].isna().any()]
+    if whole and frame.columns.is_unique:
+        frame = frame.astype(dict.fromkeys(whole, "int64"))
     kwargs.setdefault("index", False)
     kwargs.setdefault("lineterminator", "\n")
     if "quoting" not in kwargs and _has_carriage_return(frame):
@@ -105,8 +109,10 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
-    cells = [*map(str, frame.columns), *(str(v) for v in frame.select_dtypes(exclude="number").to_numpy().ravel())]
-    return any("\r" in cell for cell in cells)
+    """A "\r" in a column name or in a cell that is not a number; each column's distinct values looked at once."""
+    text = frame.select_dtypes(exclude="number")
+    return any("\r" in str(name) for name in frame.columns) or any(
+        "\r" in str(value) for column in range(text.shape[1]) for value in pd.unique(text.iloc[:, column].to_numpy(dtype=object)))
 
 
 @contextmanager

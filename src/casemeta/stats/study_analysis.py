@@ -48,11 +48,14 @@ def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebo
     then blank), every case counted once. Blank rows appear only where some case is blank."""
     var = codebook.variable(condition)
     values = [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
-    cond = frame[condition].astype("string")
+    # each distinct value of the condition as text once, the cases by their code (a million cases: no
+    # million strings to make and compare)
+    codes, distinct = pd.factorize(frame[condition])
+    texts = pd.Series(distinct, dtype=frame[condition].dtype).astype("string").to_numpy(dtype=object)
     out_values = frame[outcome]
-    cond_missing, out_missing = cond.isna(), out_values.isna()
+    cond_missing, out_missing = pd.Series(codes == -1, index=frame.index), out_values.isna()
     rows = []
-    for value, in_row in [*((v, (cond == v).fillna(False)) for v in values),
+    for value, in_row in [*((v, pd.Series(np.isin(codes, np.flatnonzero(texts == v)), index=frame.index)) for v in values),
                           *([(None, cond_missing)] if cond_missing.any() else [])]:
         for o in (0, 1):
             rows.append([value, o, int((in_row & (out_values == o).fillna(False)).sum())])
