@@ -110,7 +110,6 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
 
     What stops a model also stops its check, with the same caveat in both rows."""
     cases, missing = complete_cases(frame, [m.outcome, *m.variables])
-    head = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, "predictors": " + ".join(m.terms)}
     problem = not_estimable(frame, cases, m)
     options = {"method": m.method, "correction": m.correction, "tests": m.tests}
     fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
@@ -121,15 +120,31 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
     caveats = merge(missing, check.pop("caveats"), check_caveats)
     check_row = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, **check,
                  **row_fields(caveats)}
+    return fit_table(fit, fit_caveats, m, cases, missing), check_row
+
+
+def fit_table(fit, fit_caveats, m, cases: pd.DataFrame, missing) -> pd.DataFrame:
+    """A model's rows in logistic_models.csv: its terms (or one "not estimable" row), with their caveats."""
+    head = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, "predictors": " + ".join(m.terms)}
     if fit is None:
         blank = fit_caveats.with_(blank="model", scope="model")
         table = pd.DataFrame([{**head, "n": len(cases)}])
-        return attach(table, [merge(missing, blank)]), check_row
+        return attach(table, [merge(missing, blank)])
     table = fit.table()
     for column, value in reversed(head.items()):
         table.insert(0, column, value)
     model_missing = missing.with_(scope="model") if missing is not None else None
-    return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)]), check_row
+    return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)])
+
+
+def model_fit(frame: pd.DataFrame, m, source: str, interval: str = "profile"):
+    """One model's fit as model_rows makes it, without the out-of-sample check: (its rows, the fit or None,
+    the cases it used). What the multiverse refits in every universe."""
+    cases, missing = complete_cases(frame, [m.outcome, *m.variables])
+    problem = not_estimable(frame, cases, m)
+    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval}
+    fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
+    return fit_table(fit, fit_caveats, m, cases, missing), fit, cases
 
 
 def study_models(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, seed: int, log=None) -> dict[str, pd.DataFrame]:

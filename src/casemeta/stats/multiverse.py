@@ -1,0 +1,324 @@
+"""A study's findings across a multiverse of coding and analysis decisions: frames in, frames out.
+
+Every combination of one option per decision of the plan's `robustness:` section is a universe. Each
+universe's data (built by casemeta.coded.universes) are analysed by the functions of the main run
+(study_analysis.crosstab_rows for the cross-tab tests, study_analysis.model_fit, i.e. fit_logistic, for every
+model of the plan), and each model term and each test becomes one row per universe: its specification.
+
+Definitions (README "Robustness" states them for readers):
+
+- universe 1 is the study's own coding (the first option of every decision); universes are numbered in the
+  order of itertools.product over the decisions (the last decision varies fastest);
+- a model term's rows are its design columns other than the intercept (joint tests are left out);
+- `share_same_sign`: among the universes where the term (test) has an estimate (an odds ratio), the share
+  whose estimate has the sign of universe 1's (the log odds ratio's sign, for a test); blank where
+  universe 1 has none or it is 0 (|estimate| < 1e-8: a balanced term's Firth estimate is 0 up to rounding);
+- `share_significant`: among the universes with a p-value, the share with p < 0.05;
+- odds-ratio median and range: over the universes with an estimate (exp of the log-odds estimate; a
+  test's own odds ratio, 2 x 2 tables only);
+- the decision that `moves` a finding most: for each decision, the median of the term's estimate (for a
+  test: of its p-value, which every test has) over the universes taking each of its options; the decision
+  whose option medians lie furthest apart (largest max - min) moves it most, the first in plan order on a
+  tie; `moved_by` is that distance (log-odds, or p-value). A decision with one option moves nothing.
+
+Specification-curve inference (Simonsohn, Simmons & Nelson 2020, Nature Human Behaviour 4:1208; as specr's
+boot_null and its summary): for each model term the curve's median estimate and its numbers of significant
+(p < 0.05) positive and negative estimates, each with the share of curves drawn under the null that are at
+least as extreme (median: at least as far from 0 on the observed side; counts: at least as many). specr
+removes the effect from a linear model's outcome (y - b x) and resamples cases. A binary outcome cannot be
+shifted, so the null data are drawn from the model itself (a parametric bootstrap): in each universe the
+model is refitted with the term held at 0 (the same likelihood, ML or Firth's penalized one, as the fit
+that estimated it), and each draw's outcome is y* = 1[u < p0], p0 the fitted probabilities of that null fit
+and u a uniform per case and draw shared by every universe (common random numbers: as specr's one bootstrap
+sample per draw for all specifications, it keeps the universes' dependence). The predictors stay as coded.
+Each draw refits the model as the universe did (its method), with Wald limits (only the estimate and the
+p-value are needed; Firth p-values stay penalized likelihood-ratio ones). A draw whose refit fails counts
+as neither significant nor in the median. FLIC and FLAC draws take their null from the uncorrected Firth fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from casemeta.coded.codebook import Codebook
+from casemeta.stats import firth_profile
+from casemeta.stats.caveats import column as caveat_rows
+from casemeta.stats.logistic_models import JOINT_TEST, design
+from casemeta.stats.study_analysis import FIT_ERRORS, crosstab_rows, model_fit, quietly
+
+ALPHA = 0.05
+SPEC_FIELDS = ["model", "outcome", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "n", "notes"]
+CROSSTAB_FIELDS = ["outcome", "condition", "test", "p_value", "odds_ratio", "cramers_v", "n", "notes"]
+NULL_FIELDS = ["model", "term", "draw", "estimate", "p_value"]
+SUMMARY_COLUMNS = ["model", "outcome", "term", "universes", "estimated", "own_estimate", "own_odds_ratio", "own_p_value",
+                   "share_same_sign", "share_significant", "odds_ratio_median", "odds_ratio_min", "odds_ratio_max",
+                   "moves_most", "moved_by"]
+INFERENCE_COLUMNS = ["model", "term", "specifications", "median", "share_median", "n_positive_significant",
+                     "share_positive", "n_negative_significant", "share_negative", "draws", "seed"]
+CROSSTAB_SUMMARY_COLUMNS = ["outcome", "condition", "universes", "tested", "own_p_value", "own_odds_ratio",
+                            "share_same_sign", "share_significant", "odds_ratio_median", "odds_ratio_min",
+                            "odds_ratio_max", "moves_most", "moved_by"]
+
+
+@dataclass(frozen=True)
+class Universe:
+    number: int  # 1 is the study's own coding
+    options: tuple  # one plan.Option per decision
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
+
+
+def universes(robustness) -> list[Universe]:
+    """Every combination of one option per decision, universe 1 the first options (the study's own coding)."""
+    combos = itertools.product(*(d.options for d in robustness.decisions))
+    return [Universe(i, tuple(c)) for i, c in enumerate(combos, 1)]
+
+
+def chunk(items: list, index: int, chunks: int) -> list:
+    """Part `index` (1-based) of `chunks` contiguous, nearly equal parts (neighbouring universes share most
+    options, so one process reuses more of its fits)."""
+    if not 1 <= index <= chunks:
+        raise ValueError(f"chunk {index} of {chunks}")
+    bounds = np.linspace(0, len(items), chunks + 1).round().astype(int)
+    return items[bounds[index - 1]:bounds[index]]
+
+
+def merged(universe: Universe) -> dict:
+    """The universe's replaced rules, exclusions and model settings, from all its options."""
+    out = {"derived": {}, "coded": {}, "exclude": [], "models": {}}
+    for option in universe.options:
+        out["derived"].update(option.derived)
+        out["coded"].update(option.coded)
+        out["models"].update(option.models)
+        if option.exclude:
+            out["exclude"].append(option.exclude)
+    return out
+
+
+def universe_models(plan, universe: Universe) -> list:
+    """The plan's models with the universe's method and correction."""
+    settings = merged(universe)["models"]
+    return [replace(m, **settings) for m in plan.models] if settings else list(plan.models)
+
+
+def _key(frame: pd.DataFrame, columns: list[str]) -> bytes:
+    """The data of these columns, row by row (NA kept), as bytes: what a result computed from them depends on."""
+    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes() + len(frame).to_bytes(8, "little")
+
+
+class Memo(dict):
+    """Results already computed in this process, keyed by everything they depend on (the function's settings
+    and the exact data of the columns it reads): a universe whose data for a test or model are those of an
+    earlier one reuses its result instead of recomputing the same numbers. Universes often share them (a
+    decision about one variable leaves every model without it as it was)."""
+
+    def get_or(self, key, compute):
+        if key not in self:
+            self[key] = compute()
+        return self[key]
+
+
+def notes(caveats) -> str:
+    """A row's caveat codes, each once, in order ("; "-joined)."""
+    return "; ".join(dict.fromkeys(c.code for c in caveats))
+
+
+def model_specifications(frame: pd.DataFrame, models, source: str, memo: Memo) -> tuple[pd.DataFrame, dict]:
+    """One row per model term (its estimate, interval, p-value, method, n, caveat codes) of every model on the
+    universe's data; and each model's fit and cases, for the null draws."""
+    rows, fits = [], {}
+    for m in models:
+        key = ("model", m.formula, m.method, m.correction, m.tests, _key(frame, [m.outcome, *m.variables]))
+        table, fit, cases = memo.get_or(key, lambda: model_fit(frame, m, source))
+        fits[m.name] = (m, fit, cases)
+        codes = [notes(c) for c in caveat_rows(table)]
+        for i, row in enumerate(table.itertuples(index=False)):
+            term = getattr(row, "term", None)
+            if isinstance(term, str) and (term == "Intercept" or term.startswith(JOINT_TEST)):
+                continue
+            rows.append({"model": m.name, "outcome": m.outcome, "term": term if isinstance(term, str) else "",
+                         **{c: getattr(row, c, np.nan) for c in ("estimate", "std_error", "ci_low", "ci_high", "p_value")},
+                         "method": getattr(row, "method", "") if fit is not None else "", "n": row.n, "notes": codes[i]})
+    return pd.DataFrame(rows, columns=SPEC_FIELDS), fits
+
+
+def crosstab_specifications(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, seed: int, memo: Memo) -> pd.DataFrame:
+    """One row per cross-tab test of the plan on the universe's data (crosstab_rows, as the main run)."""
+    rows = []
+    for outcome, condition in plan.crosstabs.pairs:
+        key = ("crosstab", outcome, condition, draws, seed, _key(frame, [outcome, condition]))
+        test = memo.get_or(key, lambda: crosstab_rows(frame, outcome, condition, codebook, draws, seed)[1])
+        rows.append({**{c: test[c] for c in CROSSTAB_FIELDS if c in test}, "notes": notes(test["caveats"])})
+    return pd.DataFrame(rows, columns=CROSSTAB_FIELDS)
+
+
+def case_uniforms(case_ids: list[str], draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Each case's uniform for each draw: draw b's are numpy's PCG64 from SeedSequence([seed, b]), in the
+    order of the sorted case ids, so a case has the same uniforms in every universe and every chunk."""
+    ordered = sorted(case_ids)
+    table = np.array([np.random.default_rng([seed, b]).random(len(ordered)) for b in range(draws)]).reshape(draws, len(ordered))
+    return {case: table[:, i] for i, case in enumerate(ordered)}
+
+
+def _null_probabilities(m, fit, cases: pd.DataFrame, term: str, source: str) -> np.ndarray | None:
+    """Fitted probabilities of the model refitted with `term` held at 0 (the fit's own likelihood), or None."""
+    y, X, names, _ = design(cases, m.formula, source)
+    if term not in names:
+        return None
+    j = names.index(term)
+    beta = fit.terms["estimate"].to_numpy(float)
+    if not np.isfinite(beta).all():
+        return None
+    start = beta.copy()
+    start[j] = 0.0
+    found = firth_profile.maximize(X, y, start, fixed=j, firth=fit.method == "firth")
+    return expit(X @ found.beta) if found.converged else None
+
+
+def null_draws(fits: dict, id_column: str, uniforms: dict[str, np.ndarray], source: str, memo: Memo) -> pd.DataFrame:
+    """Every model term of one universe refitted on each draw of its null data: (model, term, draw,
+    estimate, p_value); a failed refit gives blanks."""
+    from casemeta.stats.logistic_models import fit_logistic
+
+    rows = []
+    for name, (m, fit, cases) in fits.items():
+        if fit is None:
+            continue
+        u = np.column_stack([uniforms[c] for c in cases[id_column]])  # draws x cases
+        columns = [m.outcome, *m.variables]
+        data_key = _key(cases, columns)
+        for term in fit.terms["term"]:
+            if term == "Intercept":
+                continue
+            p0 = memo.get_or(("null", m.formula, fit.method, term, data_key),
+                             lambda: _quiet_null(m, fit, cases, term, source))
+            for b in range(u.shape[0]):
+                if p0 is None:
+                    rows.append((name, term, b + 1, np.nan, np.nan))
+                    continue
+                ystar = (u[b] < p0).astype(np.int64)
+                key = ("draw", m.formula, m.method, m.correction, term, data_key, np.packbits(ystar).tobytes())
+                rows.append((name, term, b + 1, *memo.get_or(key, lambda: _refit(cases, m, ystar, term, source))))
+    return pd.DataFrame(rows, columns=NULL_FIELDS)
+
+
+def _quiet_null(m, fit, cases, term, source):
+    try:
+        return quietly(_null_probabilities, m, fit, cases, term, source)[0]
+    except FIT_ERRORS:
+        return None
+
+
+def _refit(cases: pd.DataFrame, m, ystar: np.ndarray, term: str, source: str) -> tuple[float, float]:
+    from casemeta.stats.logistic_models import fit_logistic
+
+    data = cases[[m.outcome, *m.variables]].copy()
+    data[m.outcome] = ystar
+    try:
+        fit, _ = quietly(fit_logistic, data, m.formula, m.method, source, m.correction, (), "wald")
+    except FIT_ERRORS:
+        return np.nan, np.nan
+    row = fit.terms.set_index("term").loc[term]
+    return float(row["estimate"]), float(row["p_value"])
+
+
+ZERO = 1e-8  # an estimate this close to 0 has no sign (a Firth estimate of a balanced term is 0 up to rounding, ~1e-16)
+
+
+def _sign(values: pd.Series) -> pd.Series:
+    return np.sign(values).where(values.abs() >= ZERO, 0.0)
+
+
+def _share(hits: pd.Series, among: pd.Series) -> float:
+    return float(hits[among].mean()) if among.any() else np.nan
+
+
+def _moves_most(frame: pd.DataFrame, decisions: list[str], value: str) -> tuple[str, float]:
+    """The decision whose options' medians of `value` lie furthest apart, and that distance (see the module doc)."""
+    best, distance = "", np.nan
+    for d in decisions:
+        medians = frame.groupby(d, sort=False)[value].median().dropna()
+        if len(medians) < 2:
+            continue
+        spread = float(medians.max() - medians.min())
+        if not np.isfinite(distance) or spread > distance:
+            best, distance = d, spread
+    return best, distance
+
+
+def _finding(part: pd.DataFrame, estimate: pd.Series, decisions: list[str], moved: str) -> dict:
+    """The summary of one model term or test across the universes (rows of `part`, universe 1 first if present)."""
+    own = part[part["universe"] == 1]
+    has = np.isfinite(estimate)
+    own_value = float(estimate[own.index[0]]) if len(own) else np.nan
+    sign = _sign(pd.Series([own_value])).iloc[0]
+    sign = sign if sign != 0 else np.nan
+    p = part["p_value"]
+    odds = np.exp(estimate[has])
+    name, distance = _moves_most(part.assign(_value=part[moved] if moved != "_estimate" else estimate), decisions, "_value")
+    return {"universes": int(part["universe"].nunique()), "share_same_sign": _share(_sign(estimate) == sign, has) if np.isfinite(sign) else np.nan,
+            "share_significant": _share(p < ALPHA, p.notna()), "odds_ratio_median": float(odds.median()) if len(odds) else np.nan,
+            "odds_ratio_min": float(odds.min()) if len(odds) else np.nan, "odds_ratio_max": float(odds.max()) if len(odds) else np.nan,
+            "moves_most": name, "moved_by": distance, "_own": own_value, "_own_p": float(own["p_value"].iloc[0]) if len(own) else np.nan,
+            "_estimated": int(has.sum())}
+
+
+def summarize(specifications: pd.DataFrame, decisions: list[str]) -> pd.DataFrame:
+    """One row per model term: see the module doc for each column."""
+    rows = []
+    specs = specifications[specifications["term"].fillna("") != ""]
+    for (model, term), part in specs.groupby(["model", "term"], sort=False):
+        found = _finding(part, part["estimate"].astype(float), decisions, "_estimate")
+        rows.append({"model": model, "outcome": part["outcome"].iloc[0], "term": term, **found,
+                     "estimated": found["_estimated"], "own_estimate": found["_own"],
+                     "own_odds_ratio": float(np.exp(found["_own"])), "own_p_value": found["_own_p"]})
+    return pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+
+
+def summarize_crosstabs(specifications: pd.DataFrame, decisions: list[str]) -> pd.DataFrame:
+    """One row per cross-tab test: see the module doc; the sign is that of the log odds ratio (2 x 2 tables)."""
+    rows = []
+    for (outcome, condition), part in specifications.groupby(["outcome", "condition"], sort=False):
+        with np.errstate(divide="ignore"):
+            log_or = np.log(part["odds_ratio"].astype(float))
+        found = _finding(part, log_or.where(np.isfinite(log_or)), decisions, "p_value")
+        own_or = float(np.exp(found["_own"]))
+        rows.append({"outcome": outcome, "condition": condition, **found, "tested": int(part["p_value"].notna().sum()),
+                     "own_p_value": found["_own_p"], "own_odds_ratio": own_or})
+    return pd.DataFrame(rows).reindex(columns=CROSSTAB_SUMMARY_COLUMNS)
+
+
+def _curve(estimates: pd.Series, p: pd.Series) -> tuple[float, int, int]:
+    significant = p < ALPHA
+    return (float(estimates.median()) if estimates.notna().any() else np.nan,
+            int((significant & (estimates > 0)).sum()), int((significant & (estimates < 0)).sum()))
+
+
+def curve_inference(specifications: pd.DataFrame, nulls: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+    """Per model term: the observed curve's median and counts of significant positive and negative estimates,
+    each with the share of null curves at least as extreme (specr's summary of boot_null)."""
+    rows = []
+    specs = specifications[specifications["term"].fillna("") != ""]
+    grouped = dict(iter(nulls.groupby(["model", "term"], sort=False))) if len(nulls) else {}
+    for (model, term), part in specs.groupby(["model", "term"], sort=False):
+        median, positive, negative = _curve(part["estimate"].astype(float), part["p_value"].astype(float))
+        row = {"model": model, "term": term, "specifications": len(part), "median": median,
+               "n_positive_significant": positive, "n_negative_significant": negative, "draws": draws, "seed": seed,
+               "share_median": np.nan, "share_positive": np.nan, "share_negative": np.nan}
+        null = grouped.get((model, term))
+        if draws and null is not None and len(null):
+            curves = np.array([_curve(d["estimate"], d["p_value"]) for _, d in null.groupby("draw", sort=True)])
+            if np.isfinite(median):
+                extreme = curves[:, 0] >= median if median > 0 else curves[:, 0] <= median if median < 0 else np.ones(len(curves), bool)
+                row["share_median"] = float(np.mean(extreme & np.isfinite(curves[:, 0]) | (median == 0)))
+            row["share_positive"] = float(np.mean(curves[:, 1] >= positive))
+            row["share_negative"] = float(np.mean(curves[:, 2] >= negative))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=INFERENCE_COLUMNS)
