@@ -95,6 +95,23 @@ def reproduces(name):
     return checked(name)[1].reproduce is not None
 
 
+def robustness_plan(name):
+    """The study's multiverse (its plan's `robustness:` section), or None."""
+    return checked(name)[1].robustness
+
+
+def chunk_files(name, index):
+    """The files of one chunk job of a study's multiverse (casemeta.study lists them)."""
+    return [str(p) for p in study(name).chunk_files(checked(name)[1], index).values()]
+
+
+def checked_cases_of(name):
+    """checked_cases for a rule made per study (no wildcards)."""
+    from types import SimpleNamespace
+
+    return checked_cases(SimpleNamespace(study=name))
+
+
 def raw_files(wildcards):
     return sorted(str(p) for p in study(wildcards.study).raw_dir.glob("*") if p.is_file())
 
@@ -175,6 +192,8 @@ def all_outputs():
             outputs.append(result("forget_reliability", "forget").format(study=name))
         if reproduces(name):
             outputs.append(result("reproduce", "report").format(study=name))
+        if robustness_plan(name) is not None:
+            outputs += step_files(name, "robustness")
     if synthesis_runs():  # no study to draw on, or only some configured: nothing to synthesize
         outputs += list(synthesis_files(SYNTHESIS_PAIRS).values())
     return outputs

@@ -31,9 +31,10 @@ model is refitted with the term held at 0 (the same likelihood, ML or Firth's pe
 that estimated it), and each draw's outcome is y* = 1[u < p0], p0 the fitted probabilities of that null fit
 and u a uniform per case and draw shared by every universe (common random numbers: as specr's one bootstrap
 sample per draw for all specifications, it keeps the universes' dependence). The predictors stay as coded.
-Each draw refits the model as the universe did (its method), with Wald limits (only the estimate and the
-p-value are needed; Firth p-values stay penalized likelihood-ratio ones). A draw whose refit fails counts
-as neither significant nor in the median. FLIC and FLAC draws take their null from the uncorrected Firth fit.
+Each draw refits the model as the universe's method does (`refit`: Firth where asked or where `auto` finds
+separation, with its penalized likelihood-ratio p-value; else ML with its Wald p-value); only the estimate
+and the p-value are needed. A draw whose refit fails (a constant outcome, no convergence) counts as neither
+significant nor in the median. Under FLIC or FLAC the null and the draws use the uncorrected Firth fit.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 from casemeta.coded.codebook import Codebook
 from casemeta.stats import firth_profile
@@ -185,28 +186,33 @@ def _null_probabilities(m, fit, cases: pd.DataFrame, term: str, source: str) -> 
 def null_draws(fits: dict, id_column: str, uniforms: dict[str, np.ndarray], source: str, memo: Memo) -> pd.DataFrame:
     """Every model term of one universe refitted on each draw of its null data: (model, term, draw,
     estimate, p_value); a failed refit gives blanks."""
-    from casemeta.stats.logistic_models import fit_logistic
+    from casemeta.stats.separation import find_separation
 
-    rows = []
+    frames = []
     for name, (m, fit, cases) in fits.items():
         if fit is None:
             continue
         u = np.column_stack([uniforms[c] for c in cases[id_column]])  # draws x cases
-        columns = [m.outcome, *m.variables]
-        data_key = _key(cases, columns)
+        data_key = _key(cases, [m.outcome, *m.variables])
+        _, X, names, _ = design(cases, m.formula, source)
         for term in fit.terms["term"]:
-            if term == "Intercept":
+            if term == "Intercept" or term not in names:
                 continue
+            j = names.index(term)
             p0 = memo.get_or(("null", m.formula, fit.method, term, data_key),
                              lambda: _quiet_null(m, fit, cases, term, source))
-            for b in range(u.shape[0]):
-                if p0 is None:
-                    rows.append((name, term, b + 1, np.nan, np.nan))
-                    continue
-                ystar = (u[b] < p0).astype(np.int64)
-                key = ("draw", m.formula, m.method, m.correction, term, data_key, np.packbits(ystar).tobytes())
-                rows.append((name, term, b + 1, *memo.get_or(key, lambda: _refit(cases, m, ystar, term, source))))
-    return pd.DataFrame(rows, columns=NULL_FIELDS)
+            draws = np.arange(1, u.shape[0] + 1)
+            if p0 is None:
+                estimate = p_value = np.full(len(draws), np.nan)
+            else:
+                Y = (u < p0).astype(float)
+                firth = np.full(len(Y), m.method == "firth")
+                if m.method == "auto":  # as fit_logistic: Firth where the draw's cases separate
+                    firth = np.array([y.min() != y.max() and find_separation(X, y, names).found for y in Y])
+                key = ("draws", m.formula, term, data_key, np.packbits(Y.astype(bool)).tobytes(), firth.tobytes())
+                estimate, p_value = memo.get_or(key, lambda: refit_draws(X, Y, j, firth))
+            frames.append(pd.DataFrame({"model": name, "term": term, "draw": draws, "estimate": estimate, "p_value": p_value}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NULL_FIELDS)
 
 
 def _quiet_null(m, fit, cases, term, source):
@@ -216,17 +222,121 @@ def _quiet_null(m, fit, cases, term, source):
         return None
 
 
-def _refit(cases: pd.DataFrame, m, ystar: np.ndarray, term: str, source: str) -> tuple[float, float]:
-    from casemeta.stats.logistic_models import fit_logistic
+MAX_ITER, MAX_HALVINGS, MAX_STEP, GTOL, DECREMENT_TOL = 200, 40, 5.0, 1e-9, 1e-20  # as firth_profile's
 
-    data = cases[[m.outcome, *m.variables]].copy()
-    data[m.outcome] = ystar
-    try:
-        fit, _ = quietly(fit_logistic, data, m.formula, m.method, source, m.correction, (), "wald")
-    except FIT_ERRORS:
-        return np.nan, np.nan
-    row = fit.terms.set_index("term").loc[term]
-    return float(row["estimate"]), float(row["p_value"])
+
+def _batch_quantities(beta: np.ndarray, X: np.ndarray, Y: np.ndarray, firth: np.ndarray):
+    """firth_profile.quantities for a batch: (log-likelihood, score, information) of each row of beta (B x k)
+    with outcome Y (B x n); Firth's penalty where `firth` (B) is true. -inf where the information is singular."""
+    with np.errstate(all="ignore"):
+        eta = beta @ X.T
+        p = expit(eta)
+        w = p * (1 - p)
+        info = np.einsum("bn,ni,nj->bij", w, X, X)
+        loglik = np.sum(np.where(Y > 0.5, log_expit(eta), log_expit(-eta)), axis=1)
+        resid = Y - p
+        ok = np.ones(len(Y), bool)
+        try:
+            chol = np.linalg.cholesky(info)
+        except np.linalg.LinAlgError:  # some draw's information is singular: factor one by one
+            chol = np.zeros_like(info)
+            for b in range(len(info)):
+                try:
+                    chol[b] = np.linalg.cholesky(info[b])
+                except np.linalg.LinAlgError:
+                    ok[b] = False
+                    chol[b] = np.eye(info.shape[1])
+        if firth.any():
+            half = np.linalg.solve(chol, (X * 1.0)[None].transpose(0, 2, 1) * np.sqrt(w)[:, None, :])
+            hat = np.einsum("bkn,bkn->bn", half, half)
+            penalty = np.sum(np.log(np.abs(np.diagonal(chol, axis1=1, axis2=2))), axis=1)
+            loglik = loglik + np.where(firth, penalty, 0.0)
+            resid = resid + np.where(firth[:, None], hat * (0.5 - p), 0.0)
+        score = resid @ X
+    bad = ~ok | ~np.isfinite(loglik) | ~np.isfinite(score).all(axis=1)
+    return np.where(bad, -np.inf, loglik), score, info, bad
+
+
+def batch_maximize(X: np.ndarray, Y: np.ndarray, firth: np.ndarray, fixed: int | None = None):
+    """firth_profile.maximize for a batch of outcomes on one design, each from 0 (coefficient `fixed` held at
+    0): Newton steps with the Fisher information, steps capped at MAX_STEP and halved until the (penalized)
+    log-likelihood rises, stopped by the same tests. Written here because the null draws of a universe are
+    hundreds of fits of one small design: one array operation per step for all of them, instead of a Python
+    loop of small ones per fit. Returns (beta B x k, log-likelihood B, converged B)."""
+    B, k = len(Y), X.shape[1]
+    free = np.ones(k, bool)
+    if fixed is not None:
+        free[fixed] = False
+    beta = np.zeros((B, k))
+    loglik, score, info, bad = _batch_quantities(beta, X, Y, firth)
+    active = ~bad
+    converged = np.zeros(B, bool)
+    for _ in range(MAX_ITER):
+        if not active.any():
+            break
+        g = score[:, free]
+        try:
+            delta = np.linalg.solve(info[np.ix_(np.arange(B), free, free)], g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            delta = np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(info[:, free][:, :, free], g)])
+        decrement = np.einsum("bk,bk->b", g, delta)
+        done = active & ((np.abs(g).max(axis=1) < GTOL) | (decrement < DECREMENT_TOL))
+        beta[np.ix_(done, free)] += delta[done]
+        loglik = np.where(done, loglik + decrement / 2, loglik)
+        converged |= done
+        active &= ~done
+        if not active.any():
+            break
+        biggest = np.abs(delta).max(axis=1)
+        delta *= np.where(biggest > MAX_STEP, MAX_STEP / np.maximum(biggest, 1e-300), 1.0)[:, None]
+        pending = active.copy()
+        new_beta, new = beta.copy(), [loglik.copy(), score.copy(), info.copy()]
+        for _ in range(MAX_HALVINGS):
+            if not pending.any():
+                break
+            trial = beta[pending].copy()
+            trial[:, free] += delta[pending]
+            ll, sc, inf, _ = _batch_quantities(trial, X, Y[pending], firth[pending])
+            # as firth_profile._better: a rise, or where float64 cannot tell them apart, a smaller score
+            old = loglik[pending]
+            noise = 8 * np.finfo(float).eps * np.maximum(1.0, np.abs(old))
+            better = (ll > old) | ((ll >= old - noise) & (np.abs(sc[:, free]).max(axis=1) < np.abs(score[pending][:, free]).max(axis=1)))
+            rows = np.flatnonzero(pending)[better]
+            new_beta[rows], new[0][rows], new[1][rows], new[2][rows] = trial[better], ll[better], sc[better], inf[better]
+            pending[rows] = False
+            delta[pending] /= 2
+        # no step raised it: a maximum if the score is about 0 (float64 cannot register a gain), else a failure
+        stuck = np.flatnonzero(pending)
+        floor = np.abs(score[stuck][:, free]).max(axis=1) < 1e-5
+        converged[stuck[floor]] = True
+        active[stuck] = False
+        beta, (loglik, score, info) = new_beta, new
+    return beta, loglik, converged
+
+
+def refit_draws(X: np.ndarray, Y: np.ndarray, j: int, firth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(estimates, p-values) of coefficient j refitted to each draw's outcome (rows of Y) as fit_logistic fits
+    and tests it: Firth where `firth` (with its penalized likelihood-ratio test, the penalty of the full
+    design held also under b_j = 0, as logistf), else maximum likelihood with its Wald test. The same
+    likelihoods and optimum as fit_logistic's fits (firthmodels, statsmodels), to their tolerances; only the
+    estimate and the p-value, no profile limits. Blanks where the outcome is constant or a fit fails."""
+    from scipy import stats
+
+    constant = Y.min(axis=1) == Y.max(axis=1)
+    beta, loglik, ok = batch_maximize(X, Y, firth)
+    estimate = np.where(ok & ~constant, beta[:, j], np.nan)
+    p_value = np.full(len(Y), np.nan)
+    if firth.any():
+        _, null_loglik, null_ok = batch_maximize(X, Y, firth, fixed=j)
+        chisq = np.maximum(0.0, 2 * (loglik - null_loglik))
+        p_value = np.where(firth & null_ok, stats.chi2.sf(chisq, df=1), p_value)
+    if (~firth).any():
+        _, _, info, _ = _batch_quantities(beta, X, Y, np.zeros(len(Y), bool))
+        with np.errstate(all="ignore"):
+            variance = np.array([np.linalg.pinv(a)[j, j] if np.isfinite(a).all() else np.nan for a in info])
+            wald = 2 * stats.norm.sf(np.abs(beta[:, j]) / np.sqrt(variance))
+        p_value = np.where(~firth, wald, p_value)
+    return estimate, np.where(ok & ~constant, p_value, np.nan)
 
 
 ZERO = 1e-8  # an estimate this close to 0 has no sign (a Firth estimate of a balanced term is 0 up to rounding, ~1e-16)
