@@ -13,6 +13,11 @@ def _share(value) -> str:
     return "" if pd.isna(value) else f"{100 * value:.0f}%"
 
 
+def _p(p) -> str:
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _range(row) -> str:
     if pd.isna(row["odds_ratio_median"]):
         return ""
@@ -75,16 +80,17 @@ def report(title: str, summary: pd.DataFrame, inference: pd.DataFrame, crosstab_
     curves = inference.set_index(["model", "term"]) if len(inference) else None
     for _, row in summary.iterrows():
         sentence = (f"- {row['model']}, {_label(codebook, row['term'])}: estimated in {int(row['estimated'])} of "
-                    f"{int(row['universes'])} universes; the sign of the study's own coding in {_share(row['share_same_sign']) or 'none'}, "
+                    f"{int(row['universes'])} universes; " + (f"the sign of the study's own coding in {_share(row['share_same_sign'])}, "
+                    if pd.notna(row["share_same_sign"]) else "no sign in the study's own coding (estimate 0), ") +
                     f"p < 0.05 in {_share(row['share_significant']) or 'none'}; odds ratio {_range(row) or 'not estimated'}")
         if isinstance(row["moves_most"], str) and row["moves_most"]:
             sentence += f"; moved most by {decisions[row['moves_most']].lower()}"
         if curves is not None and (row["model"], row["term"]) in curves.index:
             c = curves.loc[(row["model"], row["term"])]
             if pd.notna(c["share_median"]):
-                sentence += (f"; curve median {fmt_number(c['median'])} (p = {fmt_p(c['share_median'])}), "
-                             f"{int(c['n_positive_significant'])} significant positive (p = {fmt_p(c['share_positive'])}), "
-                             f"{int(c['n_negative_significant'])} significant negative (p = {fmt_p(c['share_negative'])})")
+                sentence += (f"; curve median {fmt_number(c['median'])} ({_p(c['share_median'])}), "
+                             f"{int(c['n_positive_significant'])} significant positive ({_p(c['share_positive'])}), "
+                             f"{int(c['n_negative_significant'])} significant negative ({_p(c['share_negative'])})")
         lines.append(sentence + ".")
     lines += ["", "## Cross-tab tests", ""]
     for _, row in crosstab_summary.iterrows():

@@ -19,7 +19,8 @@ Definitions (README "Robustness" states them for readers):
 - the decision that `moves` a finding most: for each decision, the median of the term's estimate (for a
   test: of its p-value, which every test has) over the universes taking each of its options; the decision
   whose option medians lie furthest apart (largest max - min) moves it most, the first in plan order on a
-  tie; `moved_by` is that distance (log-odds, or p-value). A decision with one option moves nothing.
+  tie (distances within 1e-8 tie); `moved_by` is that distance (log-odds, or p-value). A decision with one
+  option moves nothing; where no distance exceeds 1e-8 (rounding), `moves_most` is blank and `moved_by` 0.
 
 Specification-curve inference (Simonsohn, Simmons & Nelson 2020, Nature Human Behaviour 4:1208; as specr's
 boot_null and its summary): for each model term the curve's median estimate and its numbers of significant
@@ -351,22 +352,24 @@ def _share(hits: pd.Series, among: pd.Series) -> float:
 
 
 def _moves_most(frame: pd.DataFrame, decisions: list[str], value: str) -> tuple[str, float]:
-    """The decision whose options' medians of `value` lie furthest apart, and that distance (see the module doc)."""
-    best, distance = "", np.nan
+    """The decision whose options' medians of `value` lie furthest apart, and that distance (see the module doc).
+    Distances within ZERO of each other tie (the first decision wins); none above ZERO: no decision moves it."""
+    spreads = {}
     for d in decisions:
         medians = frame.groupby(d, sort=False)[value].median().dropna()
-        if len(medians) < 2:
-            continue
-        spread = float(medians.max() - medians.min())
-        if not np.isfinite(distance) or spread > distance:
-            best, distance = d, spread
-    return best, distance
+        if len(medians) >= 2:
+            spreads[d] = float(medians.max() - medians.min())
+    top = max(spreads.values(), default=np.nan)
+    if not top > ZERO:  # also nan: no decision with two options
+        return "", (0.0 if spreads else np.nan)
+    best = next(d for d, s in spreads.items() if s >= top - ZERO)
+    return best, spreads[best]
 
 
 def _finding(part: pd.DataFrame, estimate: pd.Series, decisions: list[str], moved: str) -> dict:
     """The summary of one model term or test across the universes (rows of `part`, universe 1 first if present)."""
     own = part[part["universe"] == 1]
-    has = np.isfinite(estimate)
+    has = estimate.notna()  # an infinite odds ratio (a zero cell) has an estimate: its sign, and the range's end
     own_value = float(estimate[own.index[0]]) if len(own) else np.nan
     sign = _sign(pd.Series([own_value])).iloc[0]
     sign = sign if sign != 0 else np.nan
@@ -398,7 +401,7 @@ def summarize_crosstabs(specifications: pd.DataFrame, decisions: list[str]) -> p
     for (outcome, condition), part in specifications.groupby(["outcome", "condition"], sort=False):
         with np.errstate(divide="ignore"):
             log_or = np.log(part["odds_ratio"].astype(float))
-        found = _finding(part, log_or.where(np.isfinite(log_or)), decisions, "p_value")
+        found = _finding(part, log_or, decisions, "p_value")
         own_or = float(np.exp(found["_own"]))
         rows.append({"outcome": outcome, "condition": condition, **found, "tested": int(part["p_value"].notna().sum()),
                      "own_p_value": found["_own_p"], "own_odds_ratio": own_or})

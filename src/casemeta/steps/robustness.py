@@ -53,7 +53,7 @@ def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] 
     # one thread: BLAS threads on matrices this small only contend, and chunks run side by side
     with threadpool_limits(1):
         for universe in chosen:
-            choice = merged = mv.merged(universe)
+            merged = mv.merged(universe)
             frame = universe_frame(cases, codebook, merged["derived"], merged["coded"], tuple(merged["exclude"]),
                                    f"{plan.path}: universe {universe.number}")
             models = mv.universe_models(plan, universe)
@@ -65,8 +65,7 @@ def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] 
             parts["universes"].append(pd.DataFrame([{**lead, "n_cases": len(frame)}]))
             for key, table in (("specifications", specs), ("crosstab_specifications", tests), ("null_draws", nulls)):
                 parts[key].append(_led(table, lead))
-            del choice
-    log.info("%d universe(s) in %.1f s (%d result(s) reused)", len(chosen), time.perf_counter() - started, len(memo))
+    log.info("%d universe(s) in %.1f s (%d distinct fits and tests)", len(chosen), time.perf_counter() - started, len(memo))
     columns = {"universes": ["universe", *names, "n_cases"], "specifications": ["universe", *names, *mv.SPEC_FIELDS],
                "crosstab_specifications": ["universe", *names, *mv.CROSSTAB_FIELDS],
                "null_draws": ["universe", *mv.NULL_FIELDS]}
@@ -105,7 +104,7 @@ def robustness_chunk(study: Study, cases_path: Path | None, index: int, chunks: 
 
 
 def read_chunk(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, float_precision="round_trip", dtype={"term": str, "notes": str, "test": str,
+    return pd.read_csv(path, dtype={"term": str, "notes": str, "test": str,
                                                                  "method": str, "outcome": str, "condition": str},
                        keep_default_na=False, na_values=[""])
 
