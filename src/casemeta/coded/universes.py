@@ -58,7 +58,11 @@ def universe_frame(cases: pd.DataFrame, codebook: Codebook, derived: Mapping[str
                    coded: Mapping[str, Mapping], exclude: tuple[str, ...], context: str) -> pd.DataFrame:
     """The derived cases of one universe: coded variables recoded, derived variables re-derived with the
     replaced rules, then every case that some `exclude` condition selects dropped."""
-    frame = derive(recoded(cases, codebook, coded, context), with_rules(codebook, derived))
+    return drop_excluded(derive(recoded(cases, codebook, coded, context), with_rules(codebook, derived)), exclude, context)
+
+
+def drop_excluded(frame: pd.DataFrame, exclude: tuple[str, ...], context: str) -> pd.DataFrame:
+    """The cases that no `exclude` condition selects."""
     for expr in exclude:
         frame = frame[~evaluate(frame, expr, f"{context}: exclude")]
     return frame

@@ -2,7 +2,7 @@
 
 Every combination of one option per decision of the plan's `robustness:` section is a universe. Each
 universe's data (built by casemeta.coded.universes) are analysed by the functions of the main run
-(study_analysis.crosstab_rows for the cross-tab tests, study_analysis.model_fit, i.e. fit_logistic, for every
+(study_analysis.test_row, the test of crosstab_rows, for the cross-tab tests; study_analysis.model_fit, i.e. fit_logistic, for every
 model of the plan), and each model term and each test becomes one row per universe: its specification.
 
 Definitions (README "Robustness" states them for readers):
@@ -51,7 +51,7 @@ from casemeta.coded.codebook import Codebook
 from casemeta.stats import firth_profile
 from casemeta.stats.caveats import column as caveat_rows
 from casemeta.stats.logistic_models import JOINT_TEST, design
-from casemeta.stats.study_analysis import FIT_ERRORS, crosstab_rows, model_fit, quietly
+from casemeta.stats.study_analysis import FIT_ERRORS, model_fit, quietly, test_row
 
 ALPHA = 0.05
 SPEC_FIELDS = ["model", "outcome", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "n", "notes"]
@@ -111,8 +111,26 @@ def universe_models(plan, universe: Universe) -> list:
 
 
 def _key(frame: pd.DataFrame, columns: list[str]) -> bytes:
-    """The data of these columns, row by row (NA kept), as bytes: what a result computed from them depends on."""
-    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes() + len(frame).to_bytes(8, "little")
+    """The data of these columns, row by row and in order (NA kept), as bytes: what a fit depends on, to
+    the last bit (a fit of the same rows in another order may differ there)."""
+    parts = [len(frame).to_bytes(8, "little")]
+    for c in columns:
+        values = frame[c]
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            parts.append(values.to_numpy(dtype=float, na_value=np.nan).tobytes())
+        else:
+            parts.append("\x1f".join("\x00" if pd.isna(v) else str(v) for v in values).encode())
+    return b"\x1e".join(parts)
+
+
+def _counts(frame: pd.DataFrame, outcome: str, condition: str) -> tuple:
+    """How many cases take each (condition, outcome) pair, blanks included: all a cross-tab and its test
+    (and the caveats about blanks) depend on."""
+    from collections import Counter
+
+    pairs = zip(frame[condition].to_numpy(dtype=object, na_value=None), frame[outcome].to_numpy(dtype=object, na_value=None))
+    return tuple(sorted(Counter((None if c is None else str(c), None if o is None else str(o))
+                                for c, o in pairs).items(), key=repr))
 
 
 class Memo(dict):
@@ -155,8 +173,8 @@ def crosstab_specifications(frame: pd.DataFrame, plan, codebook: Codebook, draws
     """One row per cross-tab test of the plan on the universe's data (crosstab_rows, as the main run)."""
     rows = []
     for outcome, condition in plan.crosstabs.pairs:
-        key = ("crosstab", outcome, condition, draws, seed, _key(frame, [outcome, condition]))
-        test = memo.get_or(key, lambda: crosstab_rows(frame, outcome, condition, codebook, draws, seed)[1])
+        key = ("crosstab", outcome, condition, draws, seed, _counts(frame, outcome, condition))
+        test = memo.get_or(key, lambda: test_row(frame, outcome, condition, codebook, draws, seed))
         rows.append({**{c: test[c] for c in CROSSTAB_FIELDS if c in test}, "notes": notes(test["caveats"])})
     return pd.DataFrame(rows, columns=CROSSTAB_FIELDS)
 

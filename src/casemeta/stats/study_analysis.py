@@ -69,16 +69,32 @@ def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebo
 def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int,
                   seed: int) -> tuple[pd.DataFrame, dict]:
     """The cross-tab's rows (blanks counted apart) and its test's row, on the cases observed on both."""
-    cases, missing = complete_cases(frame, [outcome, condition])
+    _, missing = complete_cases(frame, [outcome, condition])
     long = crosstab(frame, outcome, condition, codebook)
-    observed = long[long["condition_value"].notna() & long["outcome_value"].notna()]
-    counts = observed.pivot(index="condition_value", columns="outcome_value", values="count") \
-        .reindex(list(dict.fromkeys(observed["condition_value"])))
-    test, warned = quietly(crosstab_test, counts.to_numpy(), draws, seed, rows=condition, columns=outcome)
     long = attach(long, [merge(missing)] * len(long))
+    return long[CROSSTAB_COLUMNS], test_row(frame, outcome, condition, codebook, draws, seed)
+
+
+def crosstab_counts(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> np.ndarray:
+    """The cross-tab's counts on the cases observed on both: a row per value of the condition (codebook
+    order, as `crosstab` lists them), a column per outcome value 0 and 1."""
+    var = codebook.variable(condition)
+    values = [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
+    cond = frame[condition].astype("string").to_numpy(dtype=object, na_value=None)
+    out = frame[outcome].to_numpy(dtype=object, na_value=None)
+    # numpy on the columns (no frame per value: a multiverse tests thousands of small cross-tabs)
+    rows = [cond == v for v in values]
+    return np.array([[int(np.count_nonzero(r & (out == y))) for y in (0, 1)] for r in rows],
+                    dtype=np.int64).reshape(len(values), 2)
+
+
+def test_row(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int, seed: int) -> dict:
+    """The exact test of one cross-tab (crosstabs' test row), on the cases observed on both."""
+    _, missing = complete_cases(frame, [outcome, condition])
+    counts = crosstab_counts(frame, outcome, condition, codebook)
+    test, warned = quietly(crosstab_test, counts, draws, seed, rows=condition, columns=outcome)
     caveats = merge(missing, test.pop("caveats"), warned)
-    row = {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
-    return long[CROSSTAB_COLUMNS], row
+    return {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
 
 
 def not_estimable(frame: pd.DataFrame, cases: pd.DataFrame, m) -> Caveat | None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.coded.case_table import read_typed
-from casemeta.coded.universes import universe_frame
+from casemeta.coded.universes import drop_excluded, universe_frame
 from casemeta.errors import CasemetaError
 from casemeta.plan import Plan, load_plan
 from casemeta.steps.exports import chosen_files, require_results, write_formats
@@ -45,7 +45,7 @@ def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] 
     robustness = plan.robustness
     names = [d.name for d in robustness.decisions]
     chosen = [u for u in mv.universes(robustness) if numbers is None or u.number in numbers]
-    memo = mv.Memo()
+    memo, derived = mv.Memo(), {}
     uniforms = mv.case_uniforms(list(cases[codebook.id_column]), robustness.draws, robustness.seed)
     source = source or codebook.study
     parts: dict[str, list] = {key: [] for key in CHUNK_FILES}
@@ -54,8 +54,12 @@ def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] 
     with threadpool_limits(1):
         for universe in chosen:
             merged = mv.merged(universe)
-            frame = universe_frame(cases, codebook, merged["derived"], merged["coded"], tuple(merged["exclude"]),
-                                   f"{plan.path}: universe {universe.number}")
+            # the data of universes with the same rules differ only by the cases they leave out: derived once
+            rules = repr((sorted(merged["coded"].items()), sorted(merged["derived"].items())))
+            if rules not in derived:
+                derived[rules] = universe_frame(cases, codebook, merged["derived"], merged["coded"], (),
+                                                f"{plan.path}: universe {universe.number}")
+            frame = drop_excluded(derived[rules], tuple(merged["exclude"]), f"{plan.path}: universe {universe.number}")
             models = mv.universe_models(plan, universe)
             specs, fits = mv.model_specifications(frame, models, source, memo)
             tests = mv.crosstab_specifications(frame, plan, codebook, draws, seed, memo)
