@@ -231,3 +231,21 @@ def test_a_plan_without_the_section_has_no_multiverse(root):
     study = Study(root, "pipkin_fuentes")
     plan = load_plan(study.plan_path, study.codebook())
     assert plan.robustness is None and study.files("robustness", plan) == {} and study.files("robustness_chunk", plan) == {}
+
+
+def test_a_coded_rule_recodes_before_deriving_and_exclusions_drop_cases(root):
+    from casemeta.coded.universes import universe_frame
+
+    study = Study(root, STUDY)
+    codebook = study.codebook()
+    cases = load_cases(study.cases_path, codebook)
+    frame = universe_frame(cases, codebook, {"dynamic": {"kind": "all_of", "of": ["growth", "upgrading"]}},
+                           {"market_international": {"kind": "any_of", "of": ["market_international", "market_regional"]}},
+                           ("country == 'Kenya'",), "test")
+    kept = cases[cases["country"] != "Kenya"]
+    assert list(frame["case_id"]) == list(kept["case_id"])
+    # a regional market now counts as international, and the derived variable built on it follows
+    by_hand = ((kept["market_international"] == 1) | (kept["market_regional"] == 1)).astype(int)
+    assert list(frame["sells_internationally"]) == list(by_hand)
+    assert list(frame["dynamic"]) == list(((kept["growth"] == 1) & (kept["upgrading"] == 1)).astype(int))
+    assert (frame["market_regional"] == kept["market_regional"]).all()  # the source itself is as coded
