@@ -230,7 +230,7 @@ def test_a_bad_robustness_section_is_refused_naming_the_key_path(root, section, 
 def test_a_plan_without_the_section_has_no_multiverse(root):
     study = Study(root, "pipkin_fuentes")
     plan = load_plan(study.plan_path, study.codebook())
-    assert plan.robustness is None and study.files("robustness", plan) == {} and study.files("robustness_chunk", plan) == {}
+    assert not plan.robustness.multiverse and study.files("robustness", plan) == {} and study.files("robustness_chunk", plan) == {}
 
 
 def test_a_coded_rule_recodes_before_deriving_and_exclusions_drop_cases(root):

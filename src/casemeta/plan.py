@@ -354,13 +354,18 @@ class Decision:
 
 @dataclass(frozen=True)
 class RobustnessPlan:
-    """The plan's `robustness:` section: every combination of one option per decision is a universe."""
+    """The plan's `robustness:` section: case influence, and the multiverse (every combination of one option
+    per decision is a universe). No section: neither."""
 
-    decisions: tuple[Decision, ...]
+    decisions: tuple[Decision, ...] = ()  # none: no multiverse
     case_influence: bool = False
     chunks: int = 1
     draws: int = 0  # curves drawn under the null for specification-curve inference (0: none)
     seed: int = 20200101
+
+    @property
+    def multiverse(self) -> bool:
+        return bool(self.decisions)
 
     @property
     def size(self) -> int:
@@ -383,7 +388,7 @@ class Plan:
     reproduce: ReproducePlan | None
     qca: tuple[QcaPlan, ...]
     sections: Mapping  # the plan as read (frozen), for the sections each step reads (STEP_SECTIONS)
-    robustness: RobustnessPlan | None = None
+    robustness: RobustnessPlan = RobustnessPlan()  # no section: nothing beyond the main run
 
     def model(self, key: tuple[str, str]) -> ModelSpec:
         return next(m for m in self.models if m.key == key)
@@ -432,15 +437,14 @@ def _qca_plan(entry: dict) -> QcaPlan:
                    frozen({k: tuple(float(x) for x in v) for k, v in (entry.get("calibrate") or {}).items()}))
 
 
-def _robustness_plan(section: dict | None) -> RobustnessPlan | None:
-    if not section:
-        return None
+def _robustness_plan(section: dict | None) -> RobustnessPlan:
+    section = section or {}
     decisions = tuple(
         Decision(d["name"], d.get("label") or d["name"].replace("_", " ").capitalize(),
                  tuple(Option(o["name"], o.get("label") or o["name"].replace("_", " "), frozen(o.get("derived") or {}),
                               frozen(o.get("coded") or {}), o.get("exclude"), frozen(o.get("models") or {}))
                        for o in d["options"]))
-        for d in section["decisions"])
+        for d in section.get("decisions") or ())
     inference = section.get("inference") or {}
     return RobustnessPlan(decisions, bool(section.get("case_influence", False)), int(section.get("chunks", 1)),
                           int(inference.get("draws", RobustnessPlan.draws)), int(inference.get("seed", RobustnessPlan.seed)))

@@ -259,10 +259,11 @@ class Study:
         if step == "qca":
             return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca for k, v in qca_files(q.name).items()}}
         if step == "robustness_chunk":  # every chunk's files; one chunk's: robustness_chunk_files
-            chunks = plan.robustness.chunks if plan.robustness else 0
+            chunks = plan.robustness.chunks if plan.robustness.multiverse else 0
             return {k: v for i in range(1, chunks + 1) for k, v in robustness_chunk_files(i, chunks).items()}
         if step == "robustness":
-            return {**fixed, **table_files("results/{study}/robustness/tables", ROBUSTNESS_TABLES)} if plan.robustness else {}
+            return {**fixed, **table_files("results/{study}/robustness/tables", ROBUSTNESS_TABLES)} \
+                if plan.robustness.multiverse else {}
         return fixed
 
     def files(self, step: str, plan) -> dict[str, Path]:

@@ -96,8 +96,9 @@ def reproduces(name):
 
 
 def robustness_plan(name):
-    """The study's multiverse (its plan's `robustness:` section), or None."""
-    return checked(name)[1].robustness
+    """The study's multiverse (its plan's `robustness:` section with decisions), or None."""
+    robustness = checked(name)[1].robustness
+    return robustness if robustness.multiverse else None
 
 
 def chunk_files(name, index):

@@ -28,8 +28,8 @@ TABLE_FORMATS = ["csv", "markdown", "latex", "html", "docx", "xlsx"]
 def robustness_plan(study: Study) -> tuple:
     codebook = study.codebook()
     plan = load_plan(study.plan_path, codebook)
-    if plan.robustness is None:
-        raise CasemetaError(f"{study.plan_path}: no `robustness:` section; nothing to run (README \"Robustness\")")
+    if not plan.robustness.multiverse:
+        raise CasemetaError(f"{study.plan_path}: no `robustness: decisions:`; no multiverse to run (README \"Robustness\")")
     return codebook, plan
 
 
