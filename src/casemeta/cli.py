@@ -520,6 +520,8 @@ def _qca_study(args):
     written = qca_study(study, args.derived, args.out)
     print(f"wrote {len(written)} file(s): {study.relative(study.result('qca', 'summary'))} and the QCA files under "
           f"{study.relative(study.results_dir / 'qca')}")
+
+
 @command(
     "robustness", "run a chunk of the universes of a study's multiverse (the plan's robustness: decisions): every "
                   "cross-tab test and model of the plan on each universe's re-derived data",
