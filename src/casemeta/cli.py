@@ -555,6 +555,45 @@ def _case_influence(args):
 
 
 @command(
+    "robustness", "run a chunk of the universes of a study's multiverse (the plan's robustness: decisions): every "
+                  "cross-tab test and model of the plan on each universe's re-derived data",
+    STUDY,
+    arg("--cases", type=Path, role="in", help="validated cases CSV (default: results/<study>/validated_cases.csv)"),
+    arg("--chunk", type=int, default=1, help="which chunk to run, from 1 (default: 1)"),
+    arg("--chunks", type=int, required=True, help="how many chunks the universes are split into (the plan's robustness/chunks)"),
+    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables, as `casemeta models` (default: 100000)"),
+    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed, as `casemeta models`"),
+    arg("--out", type=Path, nargs="+", role="out",
+        help="the chunk's files, as the workflow declares them (default: results/<study>/robustness/chunks/<i>_of_<k>/)"),
+    step="robustness_chunk",
+)
+def _robustness(args):
+    from casemeta.steps.robustness import robustness_chunk
+
+    study = _study(args)
+    written = robustness_chunk(study, args.cases, args.chunk, args.chunks, args.out, args.draws, args.seed)
+    print(f"wrote chunk {args.chunk} of {args.chunks}: {', '.join(str(study.relative(p)) for p in written)}")
+
+
+@command(
+    "robustness-gather", "merge the chunks of a study's multiverse: universes, specifications, summaries, "
+                         "specification-curve inference, tables in every format, robustness.md",
+    STUDY,
+    arg("--chunk-files", type=Path, nargs="+", role="in",
+        help="every chunk's files (default: the study's own, under results/<study>/robustness/chunks/)"),
+    arg("--out", type=Path, nargs="+", role="out",
+        help="the files to write, as the workflow declares them (default: the study's own, under results/<study>/robustness/)"),
+    step="robustness",
+)
+def _robustness_gather(args):
+    from casemeta.steps.robustness import gather
+
+    study = _study(args)
+    written = gather(study, args.chunk_files, args.out)
+    print(f"wrote {len(written)} file(s) under {study.relative(study.results_dir / 'robustness')}")
+
+
+@command(
     "pool", "pooled odds ratio of 2×2 tables across strata: Mantel–Haenszel, Peto, fixed and random effects "
     "(DL, REML), exact conditional, Cochran–Mantel–Haenszel and Tarone tests",
     arg("data", type=Path, role="in", help="CSV: one row per stratum with four counts (--counts), or one row per case (--condition, --outcome)"),

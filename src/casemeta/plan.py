@@ -102,6 +102,70 @@ def plan_problems(plan: dict, codebook: Codebook) -> list[str]:
                     if "variable" in line:
                         need(line["variable"], f"reproduce/tables/{t}/{side}/{i}/variable", "count", ("binary",))
     problems += qca_problems(plan, need, known)
+    problems += robustness_problems(plan, codebook)
+    return problems
+
+
+# the columns of the robustness results a decision's column may not take the name of
+RESERVED_DECISION_NAMES = ("universe", "n_cases", "model", "outcome", "predictor_set", "term", "condition", "estimate",
+                           "std_error", "ci_low", "ci_high", "p_value", "method", "n", "notes", "test", "odds_ratio")
+
+
+def robustness_problems(plan: dict, codebook: Codebook) -> list[str]:
+    """The decisions of `robustness:`: names unique, each option's rules checked as the codebook checks its
+    derived rules, its `exclude` condition as a `where:` is, its model settings as `models:` are; no two
+    decisions replace the same variable's rule (which would win would depend on their order)."""
+    from casemeta.coded.codebook import derived_rule_problems
+    from casemeta.coded.universes import expression_problem
+
+    section = plan.get("robustness")
+    if not section:
+        return []
+    problems = []
+    coded = {v.name: v for v in codebook.variables if v.type in ("binary", "category", "integer")}
+    derived = {v.name: v for v in codebook.derived}
+    known = {v.name for v in (*codebook.variables, *codebook.derived)}
+    decisions = section.get("decisions", [])
+    names = [d["name"] for d in decisions]
+    problems += [f"at robustness/decisions: two decisions are named {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+    replaced: dict[tuple[str, str], str] = {}
+    for d, decision in enumerate(decisions):
+        where = f"robustness/decisions/{d}"
+        if decision["name"] in RESERVED_DECISION_NAMES:
+            problems.append(f"at {where}/name: {decision['name']!r} names a column of the robustness results; "
+                            "choose another name")
+        options = [o["name"] for o in decision["options"]]
+        problems += [f"at {where}/options: two options are named {n!r}" for n in sorted({n for n in options if options.count(n) > 1})]
+        for o, option in enumerate(decision["options"]):
+            at = f"{where}/options/{o}"
+            for kind, allowed, reads, what in (("derived", derived, known, "derived variable"),
+                                               ("coded", coded, set(coded), "coded variable (binary, category or integer)")):
+                for name, rule in (option.get(kind) or {}).items():
+                    if name not in allowed:
+                        problems.append(f"at {at}/{kind}/{name}: " + unknown_name(name, list(allowed), what,
+                                                                                   f"the codebook's {kind} variables"))
+                        continue
+                    entry = allowed[name]
+                    from dataclasses import replace
+
+                    problems += [f"at {at}/{kind}/{name}: {p} (codebook {codebook.path}, variable {name!r})"
+                                 for p in derived_rule_problems(replace(entry, rule=dict(rule)), reads)]
+                    for c, case in enumerate(rule.get("cases", [])):
+                        problem = expression_problem(codebook, case["when"], f"{at}/{kind}/{name}/cases/{c}/when")
+                        if problem:
+                            problems.append(f"at {at}/{kind}/{name}/cases/{c}/when: {problem}")
+                    owner = replaced.setdefault((kind, name), decision["name"])
+                    if owner != decision["name"]:
+                        problems.append(f"at {at}/{kind}/{name}: decisions {owner!r} and {decision['name']!r} both replace "
+                                        f"the rule of {name!r}; put these options in one decision")
+            if "exclude" in option:
+                problem = expression_problem(codebook, option["exclude"], f"{at}/exclude")
+                if problem:
+                    problems.append(f"at {at}/exclude: {problem}")
+            settings = {**(plan.get("models") or {}), **(option.get("models") or {})}
+            if settings.get("correction", "none") != "none" and settings.get("method", "auto") == "ml":
+                problems.append(f"at {at}/models: correction {settings['correction']} corrects Firth fits; "
+                                "with method ml it cannot apply")
     return problems
 
 
@@ -208,7 +272,8 @@ def _terms(rhs: str) -> list[frozenset]:
 # The plan sections each workflow step reads (a step not named here reads the whole plan). The rules take
 # them as a param, so that a step re-runs when, and only when, what it reads changes.
 STEP_SECTIONS = {"models": ("crosstabs", "models"), "figures": ("crosstabs", "models"), "reproduce": ("reproduce",),
-                 "qca": ("qca",), "case_influence": ("crosstabs", "models", "robustness")}
+                 "qca": ("qca",), "case_influence": ("crosstabs", "models", "robustness"),
+                 "robustness": ("crosstabs", "models", "robustness")}
 
 
 def plan_sections(plan: dict, step: str) -> dict:
@@ -322,10 +387,45 @@ class QcaRobustness:
 
 
 @dataclass(frozen=True)
-class RobustnessPlan:
-    """The plan's `robustness:` section. Here only case influence; the multiverse's decisions join it."""
+class Option:
+    """One option of a robustness decision: rules that replace the codebook's, cases left out, model settings."""
 
-    case_influence: bool = False  # refit every model and cross-tab test without each case in turn
+    name: str
+    label: str
+    derived: Mapping = field(default_factory=lambda: MappingProxyType({}))  # derived variable -> rule
+    coded: Mapping = field(default_factory=lambda: MappingProxyType({}))  # coded variable -> rule (derived kinds)
+    exclude: str | None = None  # a condition: the cases it selects are left out
+    models: Mapping = field(default_factory=lambda: MappingProxyType({}))  # method and/or correction
+
+
+@dataclass(frozen=True)
+class Decision:
+    name: str
+    label: str
+    options: tuple[Option, ...]  # the first is the study's own coding
+
+
+@dataclass(frozen=True)
+class RobustnessPlan:
+    """The plan's `robustness:` section: case influence, and the multiverse (every combination of one option
+    per decision is a universe). No section: neither."""
+
+    decisions: tuple[Decision, ...] = ()  # none: no multiverse
+    case_influence: bool = False
+    chunks: int = 1
+    draws: int = 0  # curves drawn under the null for specification-curve inference (0: none)
+    seed: int = 20200101
+
+    @property
+    def multiverse(self) -> bool:
+        return bool(self.decisions)
+
+    @property
+    def size(self) -> int:
+        """How many universes: the product of the decisions' numbers of options."""
+        import math
+
+        return math.prod(len(d.options) for d in self.decisions)
 
 
 @dataclass(frozen=True)
@@ -416,6 +516,19 @@ def _qca_robustness(entry: dict) -> QcaRobustness | None:
     return QcaRobustness(solution, frozen(sweeps), test_sets, bool(raw.get("leave_one_out", False)))
 
 
+def _robustness_plan(section: dict | None) -> RobustnessPlan:
+    section = section or {}
+    decisions = tuple(
+        Decision(d["name"], d.get("label") or d["name"].replace("_", " ").capitalize(),
+                 tuple(Option(o["name"], o.get("label") or o["name"].replace("_", " "), frozen(o.get("derived") or {}),
+                              frozen(o.get("coded") or {}), o.get("exclude"), frozen(o.get("models") or {}))
+                       for o in d["options"]))
+        for d in section.get("decisions") or ())
+    inference = section.get("inference") or {}
+    return RobustnessPlan(decisions, bool(section.get("case_influence", False)), int(section.get("chunks", 1)),
+                          int(inference.get("draws", RobustnessPlan.draws)), int(inference.get("seed", RobustnessPlan.seed)))
+
+
 def plan_from_dict(raw: dict, codebook: Codebook, path: str | Path = "<plan>") -> Plan:
     """A plan given as a dict (a program's or a test's), checked as a plan file is: schema, then codebook."""
     raw = {"study": codebook.study, **raw}
@@ -444,5 +557,5 @@ def build_plan(raw: dict, codebook: Codebook, path: Path) -> Plan:
                                                                reproduce.get("case_listing")),
         qca=tuple(_qca_plan(e) for e in raw.get("qca") or []),
         sections=frozen(raw),
-        robustness=RobustnessPlan(bool((raw.get("robustness") or {}).get("case_influence", False))),
+        robustness=_robustness_plan(raw.get("robustness")),
     )

@@ -55,6 +55,21 @@ RESULTS: dict[str, dict[str, str]] = {
         "docx": "results/{study}/robustness/case_influence/case_influence.docx",
         "xlsx": "results/{study}/robustness/case_influence/case_influence.xlsx",
     },  # and the publication table's own files: Study.templates
+    # the multiverse of the plan's `robustness:` decisions: each chunk job's files (Study.files("robustness_chunk",
+    # plan), under robustness/chunks/), merged by the gather job into these and the summary tables
+    "robustness_chunk": {},
+    "robustness": {
+        "universes": "results/{study}/robustness/universes.csv",
+        "specifications": "results/{study}/robustness/specifications.csv",
+        "crosstab_specifications": "results/{study}/robustness/crosstab_specifications.csv",
+        "summary": "results/{study}/robustness/summary.csv",
+        "crosstab_summary": "results/{study}/robustness/crosstab_summary.csv",
+        "inference": "results/{study}/robustness/inference.csv",
+        "report": "results/{study}/robustness/robustness.md",
+        "latex": "results/{study}/robustness/tables.tex",
+        "docx": "results/{study}/robustness/{study}_robustness.docx",
+        "xlsx": "results/{study}/robustness/{study}_robustness.xlsx",
+    },
     "reliability": {
         "reliability": "results/{study}/reliability.csv",
         "disagreements": "results/{study}/reliability_disagreements.csv",
@@ -83,6 +98,8 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "figures": ("results/{study}/figures",),
     "qca": ("results/{study}/qca",),
     "case_influence": ("results/{study}/robustness/case_influence",),
+    "robustness_chunk": ("results/{study}/robustness/chunks",),
+    "robustness": ("results/{study}/robustness/tables",),
     "synthesis": ("results/synthesis/tables",),
 }
 TABLE_EXTENSIONS = ("csv", "md", "tex", "html")  # each table's own files (casemeta.publish.formats.RENDERERS)
@@ -138,6 +155,13 @@ def qca_robustness_files(name: str) -> dict[str, str]:
     return {**{f"data/{t}": f"{folder}/{t}.csv" for t in QCA_ROBUSTNESS_TABLES},
             **table_files(f"{folder}/tables", QCA_ROBUSTNESS_TABLES),
             **figure_files(f"{folder}/figures", ["robustness_xy"])}
+ROBUSTNESS_TABLES = ("robustness_models", "robustness_inference", "robustness_crosstabs")
+CHUNK_FILES = ("universes", "specifications", "crosstab_specifications", "null_draws")
+
+
+def robustness_chunk_files(index: int, chunks: int) -> dict[str, str]:
+    """The files of chunk `index` of `chunks` of a study's multiverse, keyed "<index>/<name>"."""
+    return {f"{index}/{name}": f"results/{{study}}/robustness/chunks/{index}_of_{chunks}/{name}.csv" for name in CHUNK_FILES}
 
 
 def synthesis_table_names(pairs) -> list[str]:
@@ -158,10 +182,15 @@ SYNTHESIS = "synthesis"
 # no table that describes older inputs (reliability reads only the coders' files).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
-              "reliability"),
-    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence"),
-    "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence"),
+              "reliability", "robustness_chunk", "robustness"),
+    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
+                 "robustness_chunk", "robustness"),
+    "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence", "robustness_chunk",
+                     "robustness"),
     "derive": ("reproduce", "models", "export", "figures", "qca", "case_influence"),
+    # a chunk job clears only the merged results: never the other chunks, which run beside it
+    "robustness_chunk": ("robustness",),
+    "robustness": (),
     "reproduce": ("export",),
     "models": ("export", "figures"),
     "export": (),
@@ -256,12 +285,22 @@ class Study:
             return {**fixed, **{f"{q.name}/{k}": v for q in plan.qca
                                 for k, v in {**qca_files(q.name),
                                              **(qca_robustness_files(q.name) if q.robustness else {})}.items()}}
+        if step == "robustness_chunk":  # every chunk's files; one chunk's: robustness_chunk_files
+            chunks = plan.robustness.chunks if plan.robustness.multiverse else 0
+            return {k: v for i in range(1, chunks + 1) for k, v in robustness_chunk_files(i, chunks).items()}
+        if step == "robustness":
+            return {**fixed, **table_files("results/{study}/robustness/tables", ROBUSTNESS_TABLES)} \
+                if plan.robustness.multiverse else {}
         return fixed
 
     def files(self, step: str, plan) -> dict[str, Path]:
         """Every file a step writes for this study under this plan (key -> path): the one list the
         workflow rule declares as its outputs and the step writes."""
         return {k: self._path(v) for k, v in self.templates(step, plan).items()}
+
+    def chunk_files(self, plan, index: int) -> dict[str, Path]:
+        """The files of one chunk job of the study's multiverse (key -> path)."""
+        return {k: self._path(v) for k, v in robustness_chunk_files(index, plan.robustness.chunks).items()}
 
     def codebook(self) -> Codebook:
         return load_codebook(self.codebook_path)
@@ -281,11 +320,14 @@ class Study:
             check_removable(path, self.results_root)
         removed = []
         for path in paths:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()  # a link goes, never what it points to
-            else:
+            try:  # jobs that run side by side (a multiverse's chunks) may clear the same results at once
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.exists() or path.is_symlink():
+                    path.unlink()  # a link goes, never what it points to
+                else:
+                    continue
+            except FileNotFoundError:
                 continue
             removed.append(path)
         for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone

@@ -110,6 +110,24 @@ def influence_runs(name):
     return checked(name)[1].robustness.case_influence
 
 
+def robustness_plan(name):
+    """The study's multiverse (its plan's `robustness:` section with decisions), or None."""
+    robustness = checked(name)[1].robustness
+    return robustness if robustness.multiverse else None
+
+
+def chunk_files(name, index):
+    """The files of one chunk job of a study's multiverse (casemeta.study lists them)."""
+    return [str(p) for p in study(name).chunk_files(checked(name)[1], index).values()]
+
+
+def checked_cases_of(name):
+    """checked_cases for a rule made per study (no wildcards)."""
+    from types import SimpleNamespace
+
+    return checked_cases(SimpleNamespace(study=name))
+
+
 def raw_files(wildcards):
     return sorted(str(p) for p in study(wildcards.study).raw_dir.glob("*") if p.is_file())
 
@@ -192,6 +210,8 @@ def all_outputs():
             outputs.append(result("reproduce", "report").format(study=name))
         if influence_runs(name):
             outputs += step_files(name, "case_influence")
+        if robustness_plan(name) is not None:
+            outputs += step_files(name, "robustness")
     if synthesis_runs():  # no study to draw on, or only some configured: nothing to synthesize
         outputs += list(synthesis_files(SYNTHESIS_PAIRS).values())
     return outputs

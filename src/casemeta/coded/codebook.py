@@ -174,16 +174,24 @@ def _consistency_problems(book: Codebook) -> list[str]:
             expected = f"one of its values {', '.join(v.allowed_values)}" if v.type == "category" else "a category variable"
             problems.append(f"{v.name}: reference {v.reference!r} is not {expected}")
     for v in book.derived:
-        rule = v.rule or {}
-        if rule.get("kind") not in DERIVED_RULES:
-            problems.append(f"{v.name}: derived rule kind {rule.get('kind')!r} is not one of {sorted(DERIVED_RULES)}")
-            continue
-        for ref in [*rule.get("of", []), *([rule["variable"]] if "variable" in rule else [])]:
-            if ref not in known:
-                problems.append(f"{v.name}: rule refers to unknown variable {ref!r}")
-        declared = {c.value for c in v.values}
-        produced = [c["value"] for c in rule.get("cases", [])]
-        for value in produced:
-            if value not in declared:
-                problems.append(f"{v.name}: rule gives value {value!r} that `values` does not declare")
+        problems += derived_rule_problems(v, known)
+    return problems
+
+
+def derived_rule_problems(v: Variable, known) -> list[str]:
+    """What is wrong with the derived-kind rule of `v` (its kind, the variables it reads, the values it
+    gives): the codebook's check of its derived variables, and the plan's of the rules its robustness
+    options put in their place."""
+    rule = v.rule or {}
+    if rule.get("kind") not in DERIVED_RULES:
+        return [f"{v.name}: derived rule kind {rule.get('kind')!r} is not one of {sorted(DERIVED_RULES)}"]
+    problems = []
+    for ref in [*rule.get("of", []), *([rule["variable"]] if "variable" in rule else [])]:
+        if ref not in known:
+            problems.append(f"{v.name}: rule refers to unknown variable {ref!r}")
+    declared = {c.value for c in v.values}
+    produced = [c["value"] for c in rule.get("cases", [])]
+    for value in produced:
+        if value not in declared:
+            problems.append(f"{v.name}: rule gives value {value!r} that `values` does not declare")
     return problems

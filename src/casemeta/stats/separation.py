@@ -44,8 +44,16 @@ def distinct_patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     predictors' codes, however many cases there are), so collapsing them first, by hashing (O(n·p)), keeps
     the programs small and the check linear in the number of cases.
     """
-    rows = pd.DataFrame(np.column_stack([X, y])).drop_duplicates().to_numpy()
+    both = np.column_stack([X, y])
+    if len(both) <= SMALL:  # few cases (a refit, a bootstrap draw): numpy's sort is quicker than building a frame
+        _, first = np.unique(both, axis=0, return_index=True)
+        rows = both[np.sort(first)]
+    else:
+        rows = pd.DataFrame(both).drop_duplicates().to_numpy()
     return rows[:, :-1], rows[:, -1]
+
+
+SMALL = 1000
 
 
 def _no_descent(S: np.ndarray, objective: np.ndarray) -> np.ndarray | None:
@@ -95,6 +103,24 @@ def find_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> Separatio
     """
     X, y = distinct_patterns(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
     S = np.where(y == 1, 1.0, -1.0)[:, None] * X
+    # the answer is one for one set of patterns (see above): refits of the same design (leave-one-out, a
+    # multiverse, a bootstrap) meet the same sets again and again, and reuse it
+    order = np.lexsort(S.T[::-1])
+    key = (tuple(names), S.shape, np.ascontiguousarray(S[order]).tobytes())
+    found = _KNOWN.get(key)
+    if found is None:
+        found = _separation(S, names)
+        if len(_KNOWN) >= KNOWN_MAX:
+            _KNOWN.pop(next(iter(_KNOWN)))
+        _KNOWN[key] = found
+    return found
+
+
+KNOWN_MAX = 4096
+_KNOWN: dict = {}
+
+
+def _separation(S: np.ndarray, names: list[str]) -> Separation:
     signs = _diverging(S)
     if not any(signs):
         return Separation("none", ())

@@ -72,16 +72,32 @@ def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebo
 def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int,
                   seed: int) -> tuple[pd.DataFrame, dict]:
     """The cross-tab's rows (blanks counted apart) and its test's row, on the cases observed on both."""
-    cases, missing = complete_cases(frame, [outcome, condition])
+    _, missing = complete_cases(frame, [outcome, condition])
     long = crosstab(frame, outcome, condition, codebook)
-    observed = long[long["condition_value"].notna() & long["outcome_value"].notna()]
-    counts = observed.pivot(index="condition_value", columns="outcome_value", values="count") \
-        .reindex(list(dict.fromkeys(observed["condition_value"])))
-    test, warned = quietly(crosstab_test, counts.to_numpy(), draws, seed, rows=condition, columns=outcome)
     long = attach(long, [merge(missing)] * len(long))
+    return long[CROSSTAB_COLUMNS], test_row(frame, outcome, condition, codebook, draws, seed)
+
+
+def crosstab_counts(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> np.ndarray:
+    """The cross-tab's counts on the cases observed on both: a row per value of the condition (codebook
+    order, as `crosstab` lists them), a column per outcome value 0 and 1."""
+    var = codebook.variable(condition)
+    values = [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
+    cond = frame[condition].astype("string").to_numpy(dtype=object, na_value=None)
+    out = frame[outcome].to_numpy(dtype=object, na_value=None)
+    # numpy on the columns (no frame per value: a multiverse tests thousands of small cross-tabs)
+    rows = [cond == v for v in values]
+    return np.array([[int(np.count_nonzero(r & (out == y))) for y in (0, 1)] for r in rows],
+                    dtype=np.int64).reshape(len(values), 2)
+
+
+def test_row(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int, seed: int) -> dict:
+    """The exact test of one cross-tab (crosstabs' test row), on the cases observed on both."""
+    _, missing = complete_cases(frame, [outcome, condition])
+    counts = crosstab_counts(frame, outcome, condition, codebook)
+    test, warned = quietly(crosstab_test, counts, draws, seed, rows=condition, columns=outcome)
     caveats = merge(missing, test.pop("caveats"), warned)
-    row = {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
-    return long[CROSSTAB_COLUMNS], row
+    return {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
 
 
 def not_estimable(frame: pd.DataFrame, cases: pd.DataFrame, m) -> Caveat | None:
@@ -124,15 +140,9 @@ def model_rows(frame: pd.DataFrame, m, source: str, loo_max_cases: int = LOO_MAX
     return fit_rows(frame, m, source), check_row
 
 
-def fit_rows(frame: pd.DataFrame, m, source: str, interval: str = "profile") -> pd.DataFrame:
-    """One model's term rows (or one "not estimable" row), on the cases observed on every variable of the
-    model: the main run's fit, which case influence repeats without each case (`interval` "wald" there:
-    estimates and p-values do not depend on how the interval is computed)."""
-    cases, missing = complete_cases(frame, [m.outcome, *m.variables])
+def fit_table(fit, fit_caveats, m, cases: pd.DataFrame, missing) -> pd.DataFrame:
+    """A model's rows in logistic_models.csv: its terms (or one "not estimable" row), with their caveats."""
     head = {"model": m.name, "outcome": m.outcome, "predictor_set": m.predictor_set, "predictors": " + ".join(m.terms)}
-    problem = not_estimable(frame, cases, m)
-    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval}
-    fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
     if fit is None:
         blank = fit_caveats.with_(blank="model", scope="model")
         table = pd.DataFrame([{**head, "n": len(cases)}])
@@ -142,6 +152,23 @@ def fit_rows(frame: pd.DataFrame, m, source: str, interval: str = "profile") -> 
         table.insert(0, column, value)
     model_missing = missing.with_(scope="model") if missing is not None else None
     return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)])
+
+
+def model_fit(frame: pd.DataFrame, m, source: str, interval: str = "profile"):
+    """One model's fit as model_rows makes it, without the out-of-sample check: (its rows, the fit or None,
+    the cases it used). What the multiverse refits in every universe."""
+    cases, missing = complete_cases(frame, [m.outcome, *m.variables])
+    problem = not_estimable(frame, cases, m)
+    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval}
+    fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
+    return fit_table(fit, fit_caveats, m, cases, missing), fit, cases
+
+
+def fit_rows(frame: pd.DataFrame, m, source: str, interval: str = "profile") -> pd.DataFrame:
+    """One model's term rows (or one "not estimable" row), on the cases observed on every variable of the
+    model: the main run's fit, which case influence repeats without each case (`interval` "wald" there:
+    estimates and p-values do not depend on how the interval is computed)."""
+    return model_fit(frame, m, source, interval)[0]
 
 
 def study_models(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, seed: int, log=None) -> dict[str, pd.DataFrame]:
