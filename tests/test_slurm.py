@@ -65,6 +65,8 @@ def cluster():
     already = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=60).returncode == 0
     start = subprocess.run([str(SCRIPTS / "start-slurm.sh")], env={**os.environ, "INSTALL": "0"},
                            capture_output=True, text=True, timeout=180)
+    if start.returncode == 3:  # a package is missing and INSTALL=0 forbids installing it
+        pytest.skip(start.stdout.strip().splitlines()[-1])
     assert start.returncode == 0, start.stdout[-3000:] + start.stderr[-3000:]
     yield
     if not already:
