@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -172,6 +173,11 @@ def latex_missing() -> str:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` with its bytes, to prove that nothing changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """The SHA-256 of every file below `folder`, by its path there: same bytes, same checksums."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # Hypothesis profiles of the generated-study tests (tests/test_any_study.py and its strategies in

@@ -37,6 +37,7 @@ from casemeta.coded.coding_forms import (CASES_SHEET, CODEBOOK_SHEET, FIRST_ROW,
                                          ProvenanceField)
 from casemeta.publish.cells import visible_text
 from casemeta.publish.office import _excel_text
+from casemeta.publish.reproducible import save_xlsx
 
 DISAGREEMENTS_SHEET = "disagreements"
 AGREEMENT_SHEET = "agreement"
@@ -220,7 +221,7 @@ def _book(codebook: Codebook, coder: str = "") -> Workbook:
 
 def _save(book: Workbook, path: Path) -> Path:
     book.active = 0
-    return atomic_io.atomic_write(path, lambda tmp: book.save(tmp))
+    return atomic_io.atomic_write(path, lambda tmp: save_xlsx(book, tmp))
 
 
 def write_form(codebook: Codebook, path: str | Path, n_cases: int = 10, coder: str = "") -> Path:

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 
 from casemeta import atomic_io  # noqa: E402
 from casemeta.coded.codebook import Codebook  # noqa: E402
+from casemeta.publish.reproducible import figure_metadata  # noqa: E402
 from casemeta.publish.tables import crosstab_counts, plotted_terms, term_label  # noqa: E402
 
 # The forest plot's axis: odds ratios beyond it (infinite ones under separation, or huge Firth limits)
@@ -26,11 +27,13 @@ def _save(fig, stem: Path) -> list[Path]:
 
     Measuring once and cropping both files with that box saves a layout pass per figure, but Agg (PNG)
     and PDF measure text differently by up to ~14 pt on a long label; with larger fonts (a matplotlibrc)
-    the PDF was cut off. Hence savefig's bbox_inches="tight" for each file."""
+    the PDF was cut off. Hence savefig's bbox_inches="tight" for each file. The PDF's creation date is the
+    build date (`casemeta.publish.reproducible`), so that the same results give the same bytes."""
     paths = []
     for ext in ("png", "pdf"):
         path = stem.with_suffix(f".{ext}")
-        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight"))
+        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight",
+                                                                     metadata=figure_metadata(ext)))
         paths.append(path)
     plt.close(fig)
     return paths

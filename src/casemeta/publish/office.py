@@ -31,6 +31,7 @@ from casemeta import atomic_io
 from casemeta.errors import CasemetaError
 from casemeta.publish.cells import FORMULA_START, NOT_XML, numeric_columns, printed_number, visible_text
 from casemeta.publish.latex import layout
+from casemeta.publish.reproducible import save_docx, save_xlsx
 from casemeta.publish.tables import PubTable, footnote_letter
 
 EXCEL_CELL_LIMIT = 32767  # characters Excel keeps in one cell; it silently cuts the rest
@@ -169,7 +170,7 @@ def write_docx(tables: list[PubTable], path: Path, title: str) -> None:
             _docx_note(doc, note)
         for i, text in enumerate(table.footnotes()):
             _docx_note(doc, text, footnote_letter(i))
-    atomic_io.atomic_write(path, lambda tmp: doc.save(tmp))
+    atomic_io.atomic_write(path, lambda tmp: save_docx(doc, tmp))  # dated by the build date: same inputs, same bytes
 
 
 # ---------------------------------------------------------------- Excel
@@ -328,4 +329,4 @@ def write_xlsx(tables: list[PubTable], path: Path) -> None:
         _table_sheet(book.create_sheet(name), table)
     _index_sheet(book, tables, names)
     book.active = 0
-    atomic_io.atomic_write(path, lambda tmp: book.save(tmp))
+    atomic_io.atomic_write(path, lambda tmp: save_xlsx(book, tmp))  # dated by the build date: same inputs, same bytes
