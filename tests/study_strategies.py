@@ -103,9 +103,12 @@ def shipped_codebook(name: str) -> dict:
 
 
 def shipped_plan(name: str) -> dict:
-    """A shipped plan without the comparison with published numbers (synthetic cases have none)."""
+    """A shipped plan without the comparison with published numbers (synthetic cases have none) and without
+    its multiverse and case influence (`robustness:`, which re-runs every model dozens of times: tested on the
+    shipped study itself in the shared workflow run and in tests/test_robustness.py, test_case_influence.py)."""
     plan = yaml.safe_load((ROOT / "analysis" / f"{name}.yaml").read_text(encoding="utf-8"))
     plan.pop("reproduce", None)
+    plan.pop("robustness", None)
     plan["study"] = f"synthetic_{name}"
     return plan
 
