@@ -5,6 +5,8 @@ is read. Library functions only (the workflow's jobs call the same ones)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -190,6 +192,10 @@ def test_the_tables_are_written_in_every_format(runs):
     assert "Sells internationally" in table and "What counts as dynamic" in table  # codebook and plan labels
     report = study.result("robustness", "report").read_text()
     assert "robustness across 8 universes" in report
+    # the specification curves: a page per (model, term) of specifications.csv (12 models: 4 with 3 terms, 8 with 1)
+    pages = study.result("robustness", "curves").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b", pages)) == 3 * 6 == len(_read(study, "specifications")[["model", "term"]].drop_duplicates())
+    assert b"/CreationDate" not in pages  # no date: the same inputs give the same bytes
 
 
 @pytest.mark.parametrize("section, expected", [

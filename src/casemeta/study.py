@@ -66,6 +66,7 @@ RESULTS: dict[str, dict[str, str]] = {
         "crosstab_summary": "results/{study}/robustness/crosstab_summary.csv",
         "inference": "results/{study}/robustness/inference.csv",
         "report": "results/{study}/robustness/robustness.md",
+        "curves": "results/{study}/robustness/specification_curves.pdf",  # a page per model term
         "latex": "results/{study}/robustness/tables.tex",
         "docx": "results/{study}/robustness/{study}_robustness.docx",
         "xlsx": "results/{study}/robustness/{study}_robustness.xlsx",

@@ -99,6 +99,7 @@ def report(title: str, summary: pd.DataFrame, inference: pd.DataFrame, crosstab_
                      f"{_share(row['share_significant']) or 'none'}" + (
                          f"; moved most by {decisions[row['moves_most']].lower()}" if isinstance(row["moves_most"], str)
                          and row["moves_most"] else "") + ".")
-    # Specification-curve figures (publish/specification_figures.py, issue 21 item 3) are wired in here at merge.
-    lines += ["", "Tables: `robustness/tables/`; every universe's estimates: `robustness/specifications.csv`.", ""]
+    lines += ["", "Tables: `robustness/tables/`; every universe's estimates: `robustness/specifications.csv`; the "
+              "specification curve of every model term (estimates sorted, the options of each universe beneath): "
+              "`robustness/specification_curves.pdf`.", ""]
     return "\n".join(lines)

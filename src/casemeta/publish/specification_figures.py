@@ -170,3 +170,33 @@ def write_specification_curves(specifications: pd.DataFrame, decisions: list[str
             fig = specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
         written += save(fig, paths)
     return written
+
+
+def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str], path: Path,
+                      titles: Mapping[tuple[str, str], str] | None = None, odds: bool = True) -> Path:
+    """Every (model, term) of `specifications` as one page of a PDF at `path`, in the order they first appear:
+    one file the workflow can declare whatever terms the models turn out to have (a category predictor has a
+    term per level). Fixed metadata: the same input gives the same bytes."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    keys = list(dict.fromkeys(zip(specifications["model"], specifications["term"])))
+
+    def write(tmp):
+        with PdfPages(tmp, metadata=METADATA["pdf"]) as pdf:
+            if not keys:
+                fig = plt.figure(figsize=(6, 0.8))
+                fig.text(0.5, 0.5, "No model term in any universe", ha="center", va="center", fontsize=10)
+                pdf.savefig(fig)
+                plt.close(fig)
+            for model, term in keys:
+                title = (titles or {}).get((model, term)) or f"{model}: {term}"
+                if curve_rows(specifications, model, term).empty:
+                    fig = plt.figure(figsize=(6, 0.8))
+                    fig.text(0.5, 0.5, f"{title}: no universe gave an estimate", ha="center", va="center", fontsize=10)
+                else:
+                    fig = specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
+                pdf.savefig(fig, bbox_inches="tight")
+                plt.close(fig)
+
+    atomic_io.atomic_write(Path(path), write)
+    return Path(path)

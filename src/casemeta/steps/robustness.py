@@ -148,4 +148,18 @@ def gather(study: Study, chunk_paths: list[Path] | None, out: list[Path] | None)
     written += write_formats(tables, table_files, f"{codebook.title}: robustness", TABLE_FORMATS)
     written.append(atomic_io.write_text(files["report"], report(codebook.title, summary, inference, crosstab_summary,
                                                                 codebook, labels, merged["universes"])))
+    written.append(_curves(merged["specifications"], robustness, plan, codebook, files["curves"]))
     return written
+
+
+def _curves(specifications, robustness, plan, codebook, path):
+    """The specification curve of every model term, a page each, labelled from the plan and the codebook."""
+    from casemeta.publish.specification_figures import write_curve_pages
+    from casemeta.publish.tables import term_label
+
+    labels = {d.name: d.label for d in robustness.decisions}
+    labels.update({f"{d.name}/{o.name}": o.label for d in robustness.decisions for o in d.options})
+    models = {m.name: m for m in plan.models}
+    titles = {(model, term): f"{codebook.label(models[model].outcome)} by {models[model].label}: {term_label(term, codebook)}"
+              for model, term in zip(specifications["model"], specifications["term"]) if model in models}
+    return write_curve_pages(specifications, [d.name for d in robustness.decisions], labels, path, titles)
