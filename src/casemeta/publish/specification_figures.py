@@ -161,15 +161,23 @@ def write_specification_curves(specifications: pd.DataFrame, decisions: list[str
     A term no universe estimated gets a figure that says so. `titles`: (model, term) -> the title a reader sees."""
     written = []
     for (model, term), paths in out_paths.items():
-        title = (titles or {}).get((model, term))
-        if curve_rows(specifications, model, term).empty:
-            fig = plt.figure(figsize=(6, 0.8))
-            fig.text(0.5, 0.5, f"{title or f'{model}: {term}'}: no universe gave an estimate", ha="center", va="center",
-                     fontsize=10)
-        else:
-            fig = specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
+        fig = _curve_or_note(specifications, decisions, model, term, labels, odds, (titles or {}).get((model, term)))
         written += save(fig, paths)
     return written
+
+
+def _note(text: str):
+    """A figure holding one line of text, where there is no curve to draw."""
+    fig = plt.figure(figsize=(6, 0.8))
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10)
+    return fig
+
+
+def _curve_or_note(specifications, decisions, model, term, labels, odds, title):
+    """The term's specification curve, or a figure that says no universe estimated it."""
+    if curve_rows(specifications, model, term).empty:
+        return _note(f"{title or f'{model}: {term}'}: no universe gave an estimate")
+    return specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
 
 
 def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str], path: Path,
@@ -184,17 +192,12 @@ def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels
     def write(tmp):
         with PdfPages(tmp, metadata=METADATA["pdf"]) as pdf:
             if not keys:
-                fig = plt.figure(figsize=(6, 0.8))
-                fig.text(0.5, 0.5, "No model term in any universe", ha="center", va="center", fontsize=10)
+                fig = _note("No model term in any universe")
                 pdf.savefig(fig)
                 plt.close(fig)
             for model, term in keys:
                 title = (titles or {}).get((model, term)) or f"{model}: {term}"
-                if curve_rows(specifications, model, term).empty:
-                    fig = plt.figure(figsize=(6, 0.8))
-                    fig.text(0.5, 0.5, f"{title}: no universe gave an estimate", ha="center", va="center", fontsize=10)
-                else:
-                    fig = specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
+                fig = _curve_or_note(specifications, decisions, model, term, labels, odds, title)
                 pdf.savefig(fig, bbox_inches="tight")
                 plt.close(fig)
 
