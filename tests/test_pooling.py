@@ -117,9 +117,12 @@ def enumerated_distribution(tables: pd.DataFrame) -> dict[int, float]:
 
 
 def conditional_mle(dist: dict[int, float], s: int) -> float:
-    """ψ with E_ψ(S) = s, where P_ψ(S = t) ∝ P_1(S = t) ψ^t, by bisection on log ψ."""
+    """ψ with E_ψ(S) = s, where P_ψ(S = t) ∝ P_1(S = t) ψ^t, by bisection on log ψ; the weights
+    P_1(t) ψ^(t − s) are summed in logs, so supports of thousands (tests/test_pooling_bounded.py) do not overflow."""
     def mean(log_psi):
-        w = {t: p * math.exp(log_psi * t) for t, p in dist.items()}
+        logs = {t: math.log(p) + log_psi * (t - s) for t, p in dist.items()}
+        top = max(logs.values())
+        w = {t: math.exp(x - top) for t, x in logs.items()}
         return sum(t * x for t, x in w.items()) / sum(w.values())
     low, high = -20.0, 20.0
     for _ in range(200):

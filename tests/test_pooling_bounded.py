@@ -27,21 +27,6 @@ def test_hypergeometric_shape_worked_by_hand():
     assert hypergeometric_shape(10, 4, 5, 0, 4) == pytest.approx(expected, rel=1e-14)
 
 
-def log_mle(dist: dict[int, float], s: int) -> float:
-    """ψ with E_ψ(S) = s, by bisection on log ψ, the weights P_1(t) ψ^(t − s) summed in logs (as the
-    helper of test_pooling.py does, but safe for supports of thousands)."""
-    def mean(log_psi):
-        logs = {t: math.log(p) + log_psi * (t - s) for t, p in dist.items()}
-        top = max(logs.values())
-        w = {t: math.exp(x - top) for t, x in logs.items()}
-        return sum(t * x for t, x in w.items()) / sum(w.values())
-    low, high = -5.0, 5.0
-    for _ in range(200):
-        mid = (low + high) / 2
-        low, high = (mid, high) if mean(mid) < s else (low, mid)
-    return math.exp(low)
-
-
 def test_a_stratum_of_thousands_is_still_exact_and_agrees_with_math_comb():
     # one table [[1030, 1000], [1000, 1000]]: its support 0..2030, of which the densities below 1e-300 of the
     # mode are cut; the estimate and p-value are those of the distribution written out with math.comb
@@ -49,7 +34,7 @@ def test_a_stratum_of_thousands_is_still_exact_and_agrees_with_math_comb():
     dist = {s: p for s, p in enumerated_distribution(tables).items() if p > 0}
     row = pool(tables).set_index("method").loc["exact_conditional"]
     assert "normal limit" not in row.note
-    assert row.odds_ratio == pytest.approx(log_mle(dist, 1030), rel=1e-9)
+    assert row.odds_ratio == pytest.approx(conditional_mle(dist, 1030), rel=1e-9)
     s, total = 1030, sum(dist.values())
     assert row.p_value == pytest.approx(sum(p for p in dist.values() if p <= dist[s] * (1 + 1e-7)) / total, rel=1e-9)
 
