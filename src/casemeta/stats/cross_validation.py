@@ -8,16 +8,14 @@ fallback, which one. Leave-one-out refits the model once per case, so above
 cross-validation instead, and the row's `scheme` says which was used.
 """
 
+# scikit-learn is imported inside the functions that use it: importing it costs a job about 2 s of CPU, and
+# most jobs that import this module (case influence, the multiverse's chunks) never call them.
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import LeaveOneOut, StratifiedKFold
 
 from casemeta.errors import CasemetaError
 from casemeta.stats.logistic_models import design
@@ -40,6 +38,8 @@ LOO = "leave-one-out"
 
 def _base_rate_scores(y: np.ndarray) -> dict:
     """The base rate, and the Brier score of guessing it left-one-out (the share of events among the other cases)."""
+    from sklearn.metrics import brier_score_loss
+
     out = {"base_rate": float(y.mean()) if len(y) else np.nan, "base_rate_brier": np.nan}
     if len(y) >= 2:
         out["base_rate_brier"] = float(brier_score_loss(y, (y.sum() - y) / (len(y) - 1), labels=[0, 1]))
@@ -51,6 +51,8 @@ def _splits(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list, str]:
 
     K is 10, or the number of cases of the rarer outcome where that is smaller (each fold holds one at least).
     """
+    from sklearn.model_selection import LeaveOneOut, StratifiedKFold
+
     if len(y) <= loo_max_cases:
         return list(LeaveOneOut().split(y)), LOO
     k = max(2, min(FOLDS, int(np.bincount(y.astype(int), minlength=2).min())))
@@ -60,6 +62,8 @@ def _splits(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list, str]:
 
 def _base_rate_brier(y: np.ndarray, splits: list) -> float:
     """The Brier score of predicting each left-out case by the share of events among the training cases."""
+    from sklearn.metrics import brier_score_loss
+
     guess = np.empty(len(y))
     for train, test in splits:
         guess[test] = y[train].mean()
@@ -73,6 +77,10 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float, splits: list | None
     A fold whose other cases all have one outcome cannot train a classifier; it
     predicts their base rate (0 or 1), which is what the fitted intercept tends to.
     """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import LeaveOneOut
+
     predicted = np.empty(len(y))
     one_class = not_converged = 0
     if splits is not None:
@@ -132,6 +140,8 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
         return loo_not_computed(data, formula, error_caveat(exc, source), C)
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     out = loo_not_computed(data, formula, None, C)
     splits, scheme = _splits(y, loo_max_cases, seed)
     predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C, splits)

@@ -32,6 +32,7 @@ code gives ordinary (weighted) likelihood inference, which FLAC needs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -39,7 +40,7 @@ from typing import TypeVar
 import numpy as np
 from scipy import linalg, optimize, stats
 from scipy.special import expit, log_expit
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 
@@ -226,6 +227,13 @@ def _run(steps: Steps, X, y, weights, firth: bool) -> T:
         return done.value
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: `threadpool_limits()` searches the loaded libraries on every
+    call (about 5 ms), which cost a multiverse chunk 2 of its 8 CPU-seconds when called per round."""
+    return ThreadpoolController()
+
+
 def _run_all(all_steps: list[Steps], X, y, weights, firth: bool) -> list:
     """The results of several independent solutions, advanced in lockstep: every round evaluates the
     points all the unfinished ones ask for at once."""
@@ -241,7 +249,7 @@ def _run_all(all_steps: list[Steps], X, y, weights, firth: bool) -> list:
         asked = list(pending)
         # one BLAS thread: the products per block of cases are small, and threads waiting for each other at
         # every one of them cost far more than they gain, worst where other processes share the cores
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             evaluated = _evaluate_many([pending[i] for i in asked], X, y, weights, firth, columns)
         for i, q in zip(asked, evaluated):
             try:
