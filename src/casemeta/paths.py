@@ -34,41 +34,51 @@ def check_study_name(name: str, option: str = "--study") -> str:
     return name
 
 
-def _same(a: Path, b: Path) -> bool:
-    if real_path(a) == real_path(b):
-        return True
-    try:
-        return os.path.samefile(a, b)  # hard links, case-insensitive file systems
-    except OSError:
-        return False
+class _Identity:
+    """What a path stands for, worked out once: its real path, and the file's (device, inode) where it
+    exists (hard links, case-insensitive file systems: what os.path.samefile compares). A command with
+    hundreds of outputs compares each with every other: a realpath and two stats per pair cost the export
+    step a third of a second, one per path costs nothing."""
 
+    def __init__(self, path: Path):
+        self.real = real_path(path)
+        try:
+            found = os.stat(path)
+            self.file = (found.st_dev, found.st_ino)
+        except OSError:
+            self.file = None
 
-def _inside(path: Path, folder: Path) -> bool:
-    return real_path(path).is_relative_to(real_path(folder))
+    def same(self, other: "_Identity") -> bool:
+        return self.real == other.real or (self.file is not None and self.file == other.file)
 
 
 def check_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str, Path]] = (),
                   root: Path | None = None, command: str = "casemeta") -> None:
     """Refuse, before anything is written, an output that is one of the command's inputs, two outputs that
     are one file, or an output under the project's data/ or analysis/. Each pair is (option, path)."""
-    outputs = [(o, Path(p)) for o, p in outputs if p is not None]
-    inputs = [(o, Path(p)) for o, p in inputs if p is not None]
+    outputs = [(o, Path(p), _Identity(Path(p))) for o, p in outputs if p is not None]
+    inputs = [(o, Path(p), _Identity(Path(p))) for o, p in inputs if p is not None]
+    protected = [(folder, real_path(Path(root) / folder)) for folder in PROTECTED] if root is not None else []
     problems = []
-    for option, path in outputs:
-        for in_option, source in inputs:
-            if _same(path, source):
+    for option, path, identity in outputs:
+        for in_option, source, source_identity in inputs:
+            if identity.same(source_identity):
                 problems.append(f"{option} {path}: it is also read by this command ({in_option} {source}); a command "
                                 "never writes over what it reads: choose another file")
-        if root is not None:
-            for folder in PROTECTED:
-                if _inside(path, Path(root) / folder):
-                    problems.append(f"{option} {path}: inside the project's {folder}/; {command} never writes there "
-                                    "(coded data change only through add-case and code, plans only by hand): "
-                                    "choose a file under results/")
-    for i, (option, path) in enumerate(outputs):
-        for other_option, other in outputs[:i]:
-            if _same(path, other):
-                problems.append(f"{option} {path}: the same file as {other_option} {other}; each output needs its own file")
+        for folder, where in protected:
+            if identity.real.is_relative_to(where):
+                problems.append(f"{option} {path}: inside the project's {folder}/; {command} never writes there "
+                                "(coded data change only through add-case and code, plans only by hand): "
+                                "choose a file under results/")
+    # each output against the earlier ones, found by its real path or its file in a dict (not pair by pair)
+    seen: dict[object, list[int]] = {}
+    for i, (option, path, identity) in enumerate(outputs):
+        keys = [("real", identity.real)] + ([("file", identity.file)] if identity.file is not None else [])
+        for j in sorted({j for key in keys for j in seen.get(key, ())}):
+            other_option, other, _ = outputs[j]
+            problems.append(f"{option} {path}: the same file as {other_option} {other}; each output needs its own file")
+        for key in keys:
+            seen.setdefault(key, []).append(i)
     if problems:
         raise CasemetaError(problems[0] if len(problems) == 1 else f"{len(problems)} output path(s) refused", problems
                             if len(problems) > 1 else None)
