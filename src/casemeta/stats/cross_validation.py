@@ -77,6 +77,16 @@ def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float, splits: list | None
     A fold whose other cases all have one outcome cannot train a classifier; it
     predicts their base rate (0 or 1), which is what the fitted intercept tends to.
     """
+    from sklearn import config_context
+
+    # the design holds finite numbers and the options are fixed here: scikit-learn's checks of both, on each of
+    # a leave-one-out's n fits, cost more CPU than the fits (skipping them changes no number)
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        return _fits(X, y, C, splits)
+
+
+def _fits(X: np.ndarray, y: np.ndarray, C: float, splits: list | None) -> tuple[np.ndarray, int, int]:
+    """_loo_predictions' fits, one per split."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import LeaveOneOut
