@@ -10,6 +10,7 @@ wide enough; notes under the table. No cell is ever a formula.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -128,31 +129,52 @@ def _orient(doc, landscape: bool) -> None:
     section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
 
 
+def _format_cells(cells, widths, right, size) -> None:
+    """Width, alignment and font size of a row's cells, through python-docx."""
+    for cell, width, numeric in zip(cells, widths, right):
+        cell.width = width
+        for paragraph in cell.paragraphs:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
+            for run in paragraph.runs:
+                run.font.size = size
+
+
 def _docx_table(doc, table: PubTable, spot) -> None:
     numeric = numeric_columns(table)
-    grid = doc.add_table(rows=1, cols=table.frame.shape[1])
+    columns = table.frame.shape[1]
+    size = Pt(TABLE_PT[spot.size])
+    widths = [Pt(TABLE_PT[spot.size] * width + CELL_MARGINS_PT) for width in spot.widths]
+    grid = doc.add_table(rows=1, cols=columns)
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     grid.autofit = False
-    for c, (cell, name) in enumerate(zip(grid.rows[0].cells, table.frame.columns)):
+    for cell, name in zip(grid.rows[0].cells, table.frame.columns):
         cell.paragraphs[0].add_run(visible_text(name)).font.bold = True
-    rows = [grid.rows[0].cells]
+    _format_cells(grid.rows[0].cells, widths, numeric, size)
+    # Body rows are copies of one prototype row, made and formatted through python-docx (an empty run in
+    # each cell, and one footnote-letter run), with each cell's text set on its run: the same XML as
+    # formatting every cell through python-docx, which cost the Word writer most of its time (lxml copies
+    # a row in C; python-docx adds each property element of each cell in Python).
+    prototype = grid.add_row()
+    for cell in prototype.cells:
+        cell.text = ""
+    prototype.cells[0].paragraphs[0].add_run("").font.superscript = True
+    _format_cells(prototype.cells, widths, numeric, size)
+    row_xml = prototype._tr
+    grid._tbl.remove(row_xml)
+    letter = row_xml.find(qn("w:tc")).find(qn("w:p")).findall(qn("w:r"))[1]
+    letter.getparent().remove(letter)
     for r, row in enumerate(table.frame.itertuples(index=False)):
-        rows.append(grid.add_row().cells)
-        for c, (cell, value) in enumerate(zip(rows[-1], row)):
-            cell.text = visible_text(value)
+        tr = copy.deepcopy(row_xml)
+        for c, (tc, value) in enumerate(zip(tr.iterchildren(qn("w:tc")), row)):
+            paragraph = tc.find(qn("w:p"))
+            paragraph.find(qn("w:r")).text = visible_text(value)  # python-docx's run text: tabs, breaks as Word's
             if (r, c) in table.marks:
-                cell.paragraphs[0].add_run(table.marker(r, c)).font.superscript = True
-    size = TABLE_PT[spot.size]
-    for c, (column, width, right) in enumerate(zip(grid.columns, spot.widths, numeric)):
-        column.width = Pt(size * width + CELL_MARGINS_PT)
-        # the cells kept as the rows were added: python-docx's column.cells walks the whole table again
-        # for each column (a third of the Word writer's time)
-        for cell in (cells[c] for cells in rows):
-            cell.width = Pt(size * width + CELL_MARGINS_PT)
-            for paragraph in cell.paragraphs:
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
-                for run in paragraph.runs:
-                    run.font.size = Pt(size)
+                marker = copy.deepcopy(letter)
+                marker.text = table.marker(r, c)
+                paragraph.append(marker)
+        grid._tbl.append(tr)
+    for column, width in zip(grid.columns, widths):
+        column.width = width
     _rules(grid)
 
 
