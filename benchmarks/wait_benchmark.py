@@ -20,6 +20,7 @@ shared machine are inflated by the other processes (the load average is printed 
 
     python benchmarks/wait_benchmark.py --quick        # CI smoke: one cold run, the loop, no 10⁶
     python benchmarks/wait_benchmark.py [--runs 3] [--write]   # every figure; --write: BENCHMARKS.md
+    python benchmarks/wait_benchmark.py --jobs [--runs 3]      # only the cold runs: each job's CPU, largest first
 """
 
 from __future__ import annotations
@@ -145,8 +146,9 @@ def one_new_case(root: Path, into: Path) -> Path:
     return path
 
 
-def cold_and_loop(runs: int, timeout: float) -> dict:
-    """`snakemake --cores 2` on fresh copies (median of `runs`), then in each copy the add-one-case loop."""
+def cold_and_loop(runs: int, timeout: float, loop: bool = True) -> dict:
+    """`snakemake --cores 2` on fresh copies (median of `runs`), then in each copy the add-one-case loop
+    (unless `loop` is false)."""
     cold, loops = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="casemeta_wait_") as tmp:
@@ -156,7 +158,7 @@ def cold_and_loop(runs: int, timeout: float) -> dict:
             jobs = Jobs(tmp)
             wall, total, by_job, status = jobs.run(["snakemake", "--cores", "2"], root, timeout)
             cold.append({"wall": wall, "cpu": total, "jobs": by_job, "status": status, "load": load()})
-            if status != "ok":
+            if status != "ok" or not loop:
                 continue
             before = digests(root)
             add_wall, add_cpu, _, add_status = jobs.run(["casemeta", "add-case", "--study", STUDY, str(one_new_case(root, tmp))], root)
@@ -231,6 +233,15 @@ def report(found: dict, rows: list[dict], n: int) -> str:
     return "\n".join(out)
 
 
+def job_table(cold: list[dict]) -> str:
+    """Each job's CPU (median over the cold runs, largest first) and their sum, as a plain table."""
+    jobs = sorted({job for c in cold for job in c["jobs"]})
+    cpu = {job: statistics.median(c["jobs"].get(job, 0.0) for c in cold) for job in jobs}
+    lines = [f"{seconds:7.2f}  {job}" for job, seconds in sorted(cpu.items(), key=lambda j: -j[1])]
+    return "\n".join([*lines, f"{sum(cpu.values()):7.2f}  all {len(jobs)} jobs (CPU s, user + system, median of"
+                                f" {len(cold)} cold run(s); load average {load():.1f})"])
+
+
 def history_row(found: dict, rows: list[dict]) -> str:
     med = statistics.median
     cold, loops = found["cold"], found["loop"]
@@ -268,10 +279,16 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=1_000_000, help="size of the grown study")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md (its own section, with history)")
+    parser.add_argument("--jobs", action="store_true",
+                        help="only the cold runs: each job's CPU, largest first (to see what a change saves)")
     args = parser.parse_args()
-    if args.write and args.quick:
-        parser.error("--write records the full figures: not with --quick")
+    if args.write and (args.quick or args.jobs):
+        parser.error("--write records the full figures: not with --quick or --jobs")
     print(f"machine: {machine()}; load average {load():.1f}", flush=True)
+    if args.jobs:
+        found = cold_and_loop(args.runs, args.timeout, loop=False)
+        print(job_table(found["cold"]))
+        return 1 if any(c["status"] != "ok" for c in found["cold"]) else 0
     found = cold_and_loop(1 if args.quick else args.runs, args.timeout)
     rows = [] if args.quick else million(args.cases, args.timeout)
     text = report(found, rows, args.cases)

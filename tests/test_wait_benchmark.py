@@ -45,3 +45,12 @@ def test_the_report_states_each_target_and_the_history_keeps_earlier_rows(tmp_pa
     b.write(found, rows, 1_000_000, text, path)
     history = [line for line in path.read_text().splitlines() if line.startswith("| 20")]
     assert len(history) == 2 and history[0].endswith("| 3.5 | 7.0 | 4.5 | 35.0 | 1100 |")
+
+
+def test_the_job_table_lists_each_jobs_median_cpu_largest_first_and_their_sum():
+    b = bench()
+    cold = [{"jobs": {"models a": 3.0, "validate a": 1.0}}, {"jobs": {"models a": 5.0, "validate a": 2.0}},
+            {"jobs": {"models a": 4.0, "validate a": 9.0}}]
+    lines = b.job_table(cold).splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["4.00", "models"], ["2.00", "validate"]]  # medians
+    assert lines[2].startswith("   6.00  all 2 jobs") and "median of 3 cold run(s)" in lines[2]

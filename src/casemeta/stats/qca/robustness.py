@@ -377,7 +377,8 @@ def leave_one_case_out(raw: pd.DataFrame, setting: Setting, solution: str, terms
     becomes. The direct calibration's anchors are fixed numbers, so each case's membership is the same with or
     without the others: qcaERT's calib = "fixed" and "recompute" agree here."""
     rows = []
+    calibrated = calibrated_frame(raw, setting.calibrations)  # once: each case's memberships are its own (above)
     for case in raw.index:
-        without = solution_terms(solve(raw.drop(index=case), setting), setting.spec, solution)
+        without = solution_terms(run_qca(calibrated.drop(index=case), setting.spec), setting.spec, solution)
         rows.append({"case": str(case), "changed": set(without) != set(terms), "solution": " + ".join(without)})
     return pd.DataFrame(rows, columns=LOO_COLUMNS)
