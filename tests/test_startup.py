@@ -35,6 +35,13 @@ def test_steps_without_models_or_validation_load_neither(module):
     assert loaded_after(f"import {module}") == []
 
 
+def test_gathering_the_multiverse_loads_no_model_library():
+    """The gathering job only summarizes the chunks' fits: statsmodels, scikit-learn and SciPy's statistics are
+    the chunk jobs' (about 2 s of CPU to import)."""
+    code = "import casemeta.steps.robustness, casemeta.stats.multiverse, casemeta.publish.robustness_tables"
+    assert not {"statsmodels", "sklearn", "scipy.stats", "firthmodels"} & set(loaded_after(code))
+
+
 def test_validation_loads_pandera_when_it_validates():
     code = ("from pathlib import Path\nfrom casemeta.study import Study\nfrom casemeta.coded.case_table import load_cases\n"
             f"s = Study(Path({str(Path(SRC).parent)!r}), 'african_clusters')\nload_cases(s.cases_path, s.codebook())")

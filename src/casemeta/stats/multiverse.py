@@ -45,13 +45,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, log_expit
 
 from casemeta.coded.codebook import Codebook
-from casemeta.stats import firth_profile
 from casemeta.stats.caveats import column as caveat_rows
-from casemeta.stats.logistic_models import JOINT_TEST, design
-from casemeta.stats.study_analysis import FIT_ERRORS, model_fit, quietly, test_row
+
+# The fitting modules (study_analysis, logistic_models, firth_profile: statsmodels, scikit-learn, SciPy's
+# statistics) are imported inside the functions that fit, which only the chunk jobs run: the gathering job
+# only summarizes, and importing them cost it about 2 s of CPU.
 
 ALPHA = 0.05
 SPEC_FIELDS = ["model", "outcome", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "n", "notes"]
@@ -153,6 +153,9 @@ def notes(caveats) -> str:
 def model_specifications(frame: pd.DataFrame, models, source: str, memo: Memo) -> tuple[pd.DataFrame, dict]:
     """One row per model term (its estimate, interval, p-value, method, n, caveat codes) of every model on the
     universe's data; and each model's fit and cases, for the null draws."""
+    from casemeta.stats.logistic_models import JOINT_TEST
+    from casemeta.stats.study_analysis import model_fit
+
     rows, fits = [], {}
     for m in models:
         key = ("model", m.formula, m.method, m.correction, m.tests, _key(frame, [m.outcome, *m.variables]))
@@ -171,6 +174,8 @@ def model_specifications(frame: pd.DataFrame, models, source: str, memo: Memo) -
 
 def crosstab_specifications(frame: pd.DataFrame, plan, codebook: Codebook, draws: int, seed: int, memo: Memo) -> pd.DataFrame:
     """One row per cross-tab test of the plan on the universe's data (crosstab_rows, as the main run)."""
+    from casemeta.stats.study_analysis import test_row
+
     rows = []
     for outcome, condition in plan.crosstabs.pairs:
         key = ("crosstab", outcome, condition, draws, seed, _counts(frame, outcome, condition))
@@ -189,6 +194,11 @@ def case_uniforms(case_ids: list[str], draws: int, seed: int) -> dict[str, np.nd
 
 def _null_probabilities(m, fit, cases: pd.DataFrame, term: str, source: str) -> np.ndarray | None:
     """Fitted probabilities of the model refitted with `term` held at 0 (the fit's own likelihood), or None."""
+    from scipy.special import expit
+
+    from casemeta.stats import firth_profile
+    from casemeta.stats.logistic_models import design
+
     y, X, names, _ = design(cases, m.formula, source)
     if term not in names:
         return None
@@ -205,6 +215,7 @@ def _null_probabilities(m, fit, cases: pd.DataFrame, term: str, source: str) -> 
 def null_draws(fits: dict, id_column: str, uniforms: dict[str, np.ndarray], source: str, memo: Memo) -> pd.DataFrame:
     """Every model term of one universe refitted on each draw of its null data: (model, term, draw,
     estimate, p_value); a failed refit gives blanks."""
+    from casemeta.stats.logistic_models import design
     from casemeta.stats.separation import find_separation
 
     frames = []
@@ -235,6 +246,8 @@ def null_draws(fits: dict, id_column: str, uniforms: dict[str, np.ndarray], sour
 
 
 def _quiet_null(m, fit, cases, term, source):
+    from casemeta.stats.study_analysis import FIT_ERRORS, quietly
+
     try:
         return quietly(_null_probabilities, m, fit, cases, term, source)[0]
     except FIT_ERRORS:
@@ -247,6 +260,8 @@ MAX_ITER, MAX_HALVINGS, MAX_STEP, GTOL, DECREMENT_TOL = 200, 40, 5.0, 1e-9, 1e-2
 def _batch_quantities(beta: np.ndarray, X: np.ndarray, Y: np.ndarray, firth: np.ndarray):
     """firth_profile.quantities for a batch: (log-likelihood, score, information) of each row of beta (B x k)
     with outcome Y (B x n); Firth's penalty where `firth` (B) is true. -inf where the information is singular."""
+    from scipy.special import expit, log_expit
+
     with np.errstate(all="ignore"):
         eta = beta @ X.T
         p = expit(eta)
