@@ -82,12 +82,22 @@ def _texts(table: PubTable, c: int) -> list[str]:
 
 def layout(table: PubTable) -> Layout:
     """Widths, alignment, orientation and font size of a table: small if it fits a page, else footnotesize."""
-    spot = _layout(table, "small")
-    return _layout(table, "footnotesize") if spot.long else spot
+    measured = _measure(table)
+    spot = _layout(measured, "small")
+    return _layout(measured, "footnotesize") if spot.long else spot
 
 
-def _layout(table: PubTable, size: str) -> Layout:
-    em_pt, page_lines = SIZES[size]
+@dataclass
+class _Measured:
+    """What a table's layout needs of its text, in em, measured once for both font sizes."""
+    numeric: list[bool]
+    decimal: list[bool]
+    natural: list[float]
+    minimum: list[float]
+    cells: list[list[float]]  # each body cell's printed text, row by row
+
+
+def _measure(table: PubTable) -> _Measured:
     numeric = numeric_columns(table)
     decimal = [n and all(printed_number(visible_text(v)) or not visible_text(v) for v in table.frame.iloc[:, c])
                for c, n in enumerate(numeric)]
@@ -102,12 +112,18 @@ def _layout(table: PubTable, size: str) -> Layout:
         else:  # a text cell wraps down to its longest word
             natural.append(max(widest, text_em(header), 2.0))
             minimum.append(max(words, 2.0))
+    cells = [[text_em(visible_text(v)) for v in row] for row in table.frame.itertuples(index=False)]
+    return _Measured(numeric, decimal, natural, minimum, cells)
+
+
+def _layout(measured: _Measured, size: str) -> Layout:
+    em_pt, page_lines = SIZES[size]
+    natural, minimum = measured.natural, measured.minimum
     seps = SEP_PT / em_pt * len(natural)
     landscape = sum(natural) + seps > LINEWIDTH_PT[False] / em_pt
     widths = _widths(natural, minimum, LINEWIDTH_PT[landscape] / em_pt - seps)
-    lines = sum(max((math.ceil(text_em(visible_text(v)) / w) or 1) for v, w in zip(row, widths))
-                for row in table.frame.itertuples(index=False))
-    return Layout(widths, decimal, numeric, landscape, lines > page_lines[landscape], size)
+    lines = sum(max((math.ceil(em / w) or 1) for em, w in zip(row, widths)) for row in measured.cells)
+    return Layout(widths, measured.decimal, measured.numeric, landscape, lines > page_lines[landscape], size)
 
 
 def _table_format(table: PubTable, c: int) -> str:
