@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from casemeta import atomic_io  # noqa: E402
@@ -22,21 +23,52 @@ AXIS = (1e-3, 1e5)
 DPI = 150  # of the PNG files
 
 
-def _save(fig, stem: Path) -> list[Path]:
-    """The figure as PNG and PDF, each cropped to what is drawn as measured by its own renderer.
+PAD = 0.1  # inches of margin around what is drawn (savefig's pad_inches)
+# Text is measured and drawn without hinting, so that Agg measures it as the PDF backend does (unhinted glyph
+# outlines, scaled linearly): one tight box, measured once, then crops the PNG and the PDF alike. With matplotlib's
+# default hinting, Agg snaps glyph advances to its pixel grid and a long label measured up to ~14 pt shorter than
+# in the PDF, which a box shared with the PNG then cut off.
+UNHINTED = {"text.hinting": "no_hinting"}
 
-    Measuring once and cropping both files with that box saves a layout pass per figure, but Agg (PNG)
-    and PDF measure text differently by up to ~14 pt on a long label; with larger fonts (a matplotlibrc)
-    the PDF was cut off. Hence savefig's bbox_inches="tight" for each file. The PDF's creation date is the
-    build date (`casemeta.publish.reproducible`), so that the same results give the same bytes."""
-    paths = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight",
-                                                                     metadata=figure_metadata(ext)))
-        paths.append(path)
+
+def crop_box(fig):
+    """What the figure draws, plus PAD on each side, in inches: measured once by Agg at the PNG's resolution.
+
+    savefig's bbox_inches="tight" draws each file twice (a dry run to measure, then the drawing) and measures
+    again for every format; a measured box handed to savefig draws each file once."""
+    with matplotlib.rc_context(UNHINTED):
+        fig.set_dpi(DPI)
+        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD)
+
+
+def write_figure(fig, files: dict[Path, dict | None]) -> list[Path]:
+    """The figure to each file (format by suffix; value: savefig's metadata), atomically, cropped to crop_box,
+    each drawn once; then the figure is closed."""
+    box = crop_box(fig)
+    with matplotlib.rc_context(UNHINTED):
+        for path, metadata in files.items():
+            ext = path.suffix.lstrip(".").lower()
+            atomic_io.atomic_write(path, lambda tmp, ext=ext, metadata=metadata: fig.savefig(
+                tmp, format=ext, dpi=DPI, bbox_inches=box, metadata=metadata))
     plt.close(fig)
-    return paths
+    return list(files)
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    """The figure as PNG and PDF, each cropped to what is drawn (write_figure). The PDF's creation date is the
+    build date (`casemeta.publish.reproducible`), so that the same results give the same bytes."""
+    return write_figure(fig, {stem.with_suffix(f".{ext}"): figure_metadata(ext) for ext in ("png", "pdf")})
+
+
+def plain_log_ticks(axis, low: float, high: float) -> None:
+    """A log-scale axis from `low` to `high` ticked as a reader writes odds ratios: 0.1, 1, 10 (and 0.2, 0.5, 2, 5
+    where the axis spans under two powers of ten), no minor ticks. matplotlib's default writes 10^k in mathtext
+    (parsed by pyparsing, the slowest part of drawing such an axis) and labels minor ticks on a short axis."""
+    narrow = np.log10(high / low) < 2
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
+    axis.set_minor_formatter(NullFormatter())
 
 
 def nothing_to_draw(text: str, stem: Path) -> list[Path]:

@@ -21,12 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
 from casemeta import atomic_io
 from casemeta.errors import CasemetaError
-from casemeta.publish.figures import AXIS, DPI, plt
+from matplotlib.ticker import NullLocator
+
+from casemeta.publish.figures import AXIS, UNHINTED, crop_box, plain_log_ticks, plt, write_figure
 
 # specr's colours (format_results): interval above the null, below it, spanning it
 ABOVE, BELOW, SPANS = "#377eb8", "#e41a1c", "darkgrey"
@@ -79,7 +82,8 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     blank = int(((specifications["model"] == model) & (specifications["term"] == term)).sum()) - len(rows)
     options = {d: option_order(specifications, d) for d in decisions}
     heights = [max(3.0, 0.3 * sum(map(len, options.values())))] + [0.28 * len(options[d]) + 0.25 for d in decisions]
-    fig, axes = plt.subplots(1 + len(decisions), 1, sharex=True, squeeze=False,
+    # not sharex: a shared axis gives every panel the universes' ticks, each built and measured though hidden
+    fig, axes = plt.subplots(1 + len(decisions), 1, squeeze=False,
                              figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * len(rows))), sum(heights) + 1.0),
                              gridspec_kw={"height_ratios": heights, "hspace": 0.12})
     curve, panels = axes[0, 0], axes[1:, 0]
@@ -96,11 +100,16 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
         ax.tick_params(axis="x", length=0)
         ax.grid(axis="y", color="0.92", lw=0.6)
     last = panels[-1] if len(panels) else curve
-    for ax in axes[:-1, 0]:
-        ax.tick_params(axis="x", labelbottom=False)
+    for ax in axes[:, 0]:
+        ax.set_xlim(0.3, max(len(rows), 1) + 0.7)
+    for ax in panels[:-1]:
+        ax.xaxis.set_major_locator(NullLocator())
+    if len(panels) and len(x) <= 40:  # the curve's tick marks at the universes, unlabelled (labels: last panel)
+        curve.set_xticks(x, [""] * len(x))
+    elif len(panels):
+        curve.xaxis.set_major_locator(NullLocator())
     not_shown = f"; {blank} universe(s) without an estimate not shown" if blank else ""
     last.set_xlabel(f"universe, sorted by the {'odds ratio' if odds else 'estimate'} (N = {len(rows)}{not_shown})", fontsize=9)
-    last.set_xlim(0.3, max(len(rows), 1) + 0.7)
     if len(x) <= 40:  # each universe's number under its bar; beyond, they would overlap
         last.set_xticks(x, [str(u) for u in rows["universe"]], rotation=90 if len(x) > 20 else 0)
     else:
@@ -131,7 +140,9 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
         ax.scatter(x[above], np.full(above.sum(), AXIS[1]), marker="^", c="black", s=20, zorder=4)
         ax.set_yscale("log")
         shown = np.concatenate([[1.0], *(v[np.isfinite(v)] for v in (est, low, high))])
-        ax.set_ylim(max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5))
+        bottom, top = max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5)
+        ax.set_ylim(bottom, top)
+        plain_log_ticks(ax.yaxis, bottom, top)
     ax.set_ylabel("odds ratio (95% interval, log scale)" if odds else "estimate (95% interval)", fontsize=9)
     ax.grid(axis="y", color="0.92", lw=0.6)
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", markersize=4) for c in (BELOW, SPANS, ABOVE)]
@@ -142,16 +153,13 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
 
 def save(fig, paths: Sequence[Path]) -> list[Path]:
     """The figure in the format each path's suffix names (png, pdf), atomically, with fixed metadata."""
-    written = []
+    files = {}
     for path in map(Path, paths):
         ext = path.suffix.lower().lstrip(".")
         if ext not in METADATA:
             raise CasemetaError(f"{path}: a figure file must end in .png or .pdf")
-        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight",
-                                                                      metadata=METADATA[ext]))
-        written.append(path)
-    plt.close(fig)
-    return written
+        files[path] = METADATA[ext]
+    return write_figure(fig, files)
 
 
 def write_specification_curves(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str],
@@ -198,7 +206,9 @@ def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels
             for model, term in keys:
                 title = (titles or {}).get((model, term)) or f"{model}: {term}"
                 fig = _curve_or_note(specifications, decisions, model, term, labels, odds, title)
-                pdf.savefig(fig, bbox_inches="tight")
+                box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
+                with matplotlib.rc_context(UNHINTED):
+                    pdf.savefig(fig, bbox_inches=box)
                 plt.close(fig)
 
     atomic_io.atomic_write(Path(path), write)
