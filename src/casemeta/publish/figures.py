@@ -29,6 +29,8 @@ PAD = 0.1  # inches of margin around what is drawn (savefig's pad_inches)
 # default hinting, Agg snaps glyph advances to its pixel grid and a long label measured up to ~14 pt shorter than
 # in the PDF, which a box shared with the PNG then cut off.
 UNHINTED = {"text.hinting": "no_hinting"}
+# zlib level 3 rather than Pillow's 6: half the time of encoding a figure's PNG, for files ~4% larger
+SAVE_OPTIONS = {"png": {"pil_kwargs": {"compress_level": 3}}}
 
 
 def crop_box(fig):
@@ -41,6 +43,18 @@ def crop_box(fig):
         return fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD)
 
 
+def fixed_layout(fig, engine):
+    """Lay the figure out once with `engine` (a matplotlib LayoutEngine), measuring text as crop_box does, and
+    keep that layout: the engine is not attached to the figure. Returns the renderer that measured it."""
+    with matplotlib.rc_context(UNHINTED):
+        fig.set_dpi(DPI)
+        renderer = fig.canvas.get_renderer()
+        engine.execute(fig)
+        for ax in fig.axes:  # as drawing would: an axes of fixed aspect shrinks inside the place laid out
+            ax.apply_aspect()
+    return renderer
+
+
 def write_figure(fig, files: dict[Path, dict | None]) -> list[Path]:
     """The figure to each file (format by suffix; value: savefig's metadata), atomically, cropped to crop_box,
     each drawn once; then the figure is closed."""
@@ -49,7 +63,7 @@ def write_figure(fig, files: dict[Path, dict | None]) -> list[Path]:
         for path, metadata in files.items():
             ext = path.suffix.lstrip(".").lower()
             atomic_io.atomic_write(path, lambda tmp, ext=ext, metadata=metadata: fig.savefig(
-                tmp, format=ext, dpi=DPI, bbox_inches=box, metadata=metadata))
+                tmp, format=ext, dpi=DPI, bbox_inches=box, metadata=metadata, **SAVE_OPTIONS.get(ext, {})))
     plt.close(fig)
     return list(files)
 
@@ -128,6 +142,8 @@ def forest_plot(models: pd.DataFrame, codebook: Codebook, stem: Path, model_labe
     ax.scatter(np.full(above.sum(), AXIS[1]), y[above], marker=">", c="black", zorder=4, s=24)
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
+    drawn = np.concatenate([[1.0], *(v[np.isfinite(v)] for v in (low, high, est))])
+    plain_log_ticks(ax.xaxis, drawn.min(), drawn.max())
     ax.set_yticks(y, labels, fontsize=8)
     beyond = f"; arrow heads: beyond {AXIS[0]:g} or {AXIS[1]:g}" if (below | above).any() else ""
     ax.set_xlabel(f"odds ratio (95% interval, log scale{beyond})")
@@ -185,7 +201,9 @@ def synthesis_forest_plot(synthesis, studies: pd.DataFrame, pooled: pd.DataFrame
             ax.scatter([est], [y], marker="D", c="black", zorder=3, s=22)
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
-    ax.set_xlim(max(AXIS[0], min(shown) / 2), min(AXIS[1], max(shown) * 2))  # set: no data, no log-scale warning
+    left, right = max(AXIS[0], min(shown) / 2), min(AXIS[1], max(shown) * 2)
+    ax.set_xlim(left, right)  # set: no data, no log-scale warning
+    plain_log_ticks(ax.xaxis, left, right)
     ax.set_ylim(-0.8, len(rows) - 0.2)
     ax.set_yticks(ys, [r["label"] for r in rows], fontsize=8)
     for tick, row in zip(ax.get_yticklabels(), rows):
