@@ -4,8 +4,8 @@ Each kind is timed inside the step that draws it, on the shipped studies' result
 (`casemeta.publish.figures`, `.qca_figures`, `.specification_figures`) are wrapped by a CPU clock while the
 step runs as the workflow runs it, so a kind's time is its figures' building, layout, drawing and encoding
 and nothing of the statistics around them. CPU is the process's (time.process_time), the least of
-`--repeats` runs, each in the same process after one warm-up run of every kind (the first figure of a
-process pays for matplotlib's fonts and caches once; that is timed apart, as "first figure's extra").
+`--repeats` runs in the same process after a first, "cold" run, which is timed apart: the first figures of a
+process pay for matplotlib's fonts and caches, as each workflow job (a process of its own) does.
 
 Needs a completed project copy (`--project`, written into: the synthesis step writes its results there);
 without one, one is made in a temporary folder by a workflow run (about 2 minutes on 2 cores).
@@ -112,20 +112,20 @@ def run_steps(project: Path, out: Path) -> None:
 
 
 def measure(project: Path, repeats: int) -> dict:
-    """CPU seconds per kind (least of `repeats`), of importing the figure modules, and of the first figure's extra."""
+    """CPU seconds per kind: `cold`, in the process's first run (as a workflow job draws them: each job is a
+    process of its own), and `warm`, the least of `repeats` runs after it; and of importing the figure modules."""
     start = time.process_time()
     import casemeta.publish.qca_figures  # noqa: F401
     import casemeta.publish.specification_figures  # noqa: F401
     imported = time.process_time() - start
     runs = []
-    for _ in range(repeats + 1):  # the first: warm-up
+    for _ in range(repeats + 1):
         totals: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as out, clocked(totals):
             run_steps(project, Path(out))
         runs.append(totals)
-    best = {kind: min(run.get(kind, 0.0) for run in runs[1:]) for kind in KINDS}
-    first = sum(runs[0].values()) - sum(best.values())
-    return {"kinds": best, "import": imported, "first": first}
+    return {"cold": {kind: runs[0].get(kind, 0.0) for kind in KINDS},
+            "warm": {kind: min(run.get(kind, 0.0) for run in runs[1:]) for kind in KINDS}, "import": imported}
 
 
 def child(src: Path, project: Path, repeats: int) -> dict:
@@ -136,39 +136,71 @@ def child(src: Path, project: Path, repeats: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def least(results: list[dict]) -> dict:
+    """Per kind and run, the least CPU of several processes' measures."""
+    return {"cold": {k: min(r["cold"][k] for r in results) for k in KINDS},
+            "warm": {k: min(r["warm"][k] for r in results) for k in KINDS},
+            "import": min(r["import"] for r in results)}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return " ".join(line.split(":", 1)[1].split()[:2])  # e.g. "AMD EPYC"
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def described(src: Path) -> str:
+    """A package folder as the section names it: its git branch and commit where it is in a checkout."""
+    try:
+        git = ["git", "-C", str(src)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        branch = subprocess.run([*git, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        return f"{branch} at {commit}"
+    except (OSError, subprocess.CalledProcessError):
+        return str(src)
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.1f}"
 
 
 def table(after: dict, before: dict | None) -> str:
-    head = "| figure kind | CPU s | " + ("before (baseline) CPU s | after / before |" if before else "")
-    rule = "|---|---:|" + ("---:|---:|" if before else "")
-    lines = [head, rule]
-    rows = [*KINDS, "all of them"]
-    total = {"after": sum(after["kinds"].values()), "before": sum(before["kinds"].values()) if before else 0}
-    for kind in rows:
-        a = total["after"] if kind == "all of them" else after["kinds"][kind]
-        line = f"| {kind} | {a:.2f} |"
-        if before:
-            b = total["before"] if kind == "all of them" else before["kinds"][kind]
-            line += f" {b:.2f} | {a / b:.2f} |" if b else " – | – |"
-        lines.append(line)
-    extra = f"| importing the figure modules; the first figure's extra (fonts, caches) | {after['import']:.2f}; {after['first']:.2f} |"
+    runs = ("cold", "warm")
     if before:
-        extra += f" {before['import']:.2f}; {before['first']:.2f} | |"
-    lines.append(extra)
+        head = ["figure kind", *(f"{r}: before" for r in runs), *(f"{r}: after" for r in runs), "after / before (cold)",
+                "after / before (warm)"]
+    else:
+        head = ["figure kind", *runs]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for kind in [*KINDS, "all of them"]:
+        def cpu(result, run):
+            return sum(result[run].values()) if kind == "all of them" else result[run][kind]
+        cells = [f"{cpu(before, r):.2f}" for r in runs] if before else []
+        cells += [f"{cpu(after, r):.2f}" for r in runs]
+        if before:
+            cells += [f"{cpu(after, r) / cpu(before, r):.2f}" if cpu(before, r) else "–" for r in runs]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    imports = [f"{before['import']:.2f}", ""] if before else []
+    lines.append("| importing the figure modules (numpy, pandas, matplotlib with them) | "
+                 + " | ".join([*imports, f"{after['import']:.2f}", "", *([""] * 2 if before else [])]) + " |")
     return "\n".join(lines)
 
 
-def section(text: str, repeats: int, loads: tuple[str, str], baseline: str | None) -> str:
-    cpu = platform.processor() or "unknown CPU"
+def section(text: str, repeats: int, processes: int, loads: tuple[str, str], baseline: str | None) -> str:
+    cpu = cpu_name()
     return f"""Written by `python benchmarks/figure_benchmark.py{' --baseline SRC' if baseline else ''} --write`; do not edit by hand.
 
 CPU seconds of drawing and writing each kind of figure of the shipped studies, timed inside the step that
 draws it (the figure functions wrapped by a CPU clock while the step runs): building, layout, drawing and
-encoding, nothing of the statistics. Least of {repeats} runs in one process, after a warm-up run.
-{'"Before" is the baseline package (' + baseline + ') in a process of its own, timed the same way.' if baseline else ''}
+encoding, nothing of the statistics. Each side is measured in {processes} processes, alternating, and the least
+CPU of them kept. "cold": the first run in a fresh process, as a workflow job pays it (a job is
+a process; the first figures also load fonts and caches); "warm": the least of {repeats} runs after it, in the
+same process.{' "before": the baseline package (' + baseline + '), timed the same way.' if baseline else ''}
 
 Machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; {date.today()}.
 Load average (1 min) at the start and the end: {loads[0]}, {loads[1]} (the cores are shared: CPU times inflate
@@ -182,7 +214,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, help="a completed project copy (written into); default: make one")
     parser.add_argument("--baseline", type=Path, help="another src/ folder of casemeta to time as 'before'")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="warm runs per process")
+    parser.add_argument("--processes", type=int, default=2, help="processes per side (the least CPU is kept)")
     parser.add_argument("--write", action="store_true", help="write the section 'Figures' of BENCHMARKS.md")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
@@ -191,14 +224,17 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         project = args.project or make_project(Path(tmp))
-        loads = [load()]
-        after = child(ROOT / "src", project, args.repeats)
-        before = child(args.baseline, project, args.repeats) if args.baseline else None
+        loads, afters, befores = [load()], [], []
+        for _ in range(args.processes):  # alternating, so that a spell of load on the shared cores hits both
+            afters.append(child(ROOT / "src", project, args.repeats))
+            if args.baseline:
+                befores.append(child(args.baseline, project, args.repeats))
         loads.append(load())
-    text = table(after, before)
+    text = table(least(afters), least(befores) if befores else None)
     print(text)
     if args.write:
-        write_section(BENCHMARKS, HEADING, section(text, args.repeats, tuple(loads), str(args.baseline) if args.baseline else None))
+        write_section(BENCHMARKS, HEADING, section(text, args.repeats, args.processes, tuple(loads),
+                                                   described(args.baseline) if args.baseline else None))
 
 
 if __name__ == "__main__":

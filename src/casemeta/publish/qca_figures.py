@@ -9,11 +9,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import matplotlib
 import numpy as np
-
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
-from casemeta.publish.figures import _save, fixed_layout, nothing_to_draw, plt
+from casemeta.publish.figures import UNHINTED, _save, fixed_layout, nothing_to_draw, plt
 
 
 LABEL_WIDTH = 48  # characters of an axis label or title per line: a panel is 5 in wide, labels are 8 pt
@@ -51,8 +51,9 @@ def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cas
     # The layout computed once, then fixed: a figure that keeps a layout engine is laid out again (and drawn an
     # extra time) by every savefig. Point labels are then measured where they will be.
     renderer = fixed_layout(fig, ConstrainedLayoutEngine())
-    for ax, points in zip(axes.flat, labels):  # once the layout is final: measured where they will be
-        _place_point_labels(ax, points, renderer)
+    with matplotlib.rc_context(UNHINTED):  # measured as the files will measure them
+        for ax, points in zip(axes.flat, labels):  # once the layout is final: measured where they will be
+            _place_point_labels(ax, points, renderer)
     return _save(fig, stem)
 
 

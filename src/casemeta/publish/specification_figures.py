@@ -25,12 +25,11 @@ from typing import Mapping, Sequence
 import matplotlib
 import numpy as np
 import pandas as pd
-
-from casemeta import atomic_io
-from casemeta.errors import CasemetaError
 from matplotlib import rcParams
 from matplotlib.ticker import NullLocator
 
+from casemeta import atomic_io
+from casemeta.errors import CasemetaError
 from casemeta.publish.figures import AXIS, DPI, UNHINTED, crop_box, plain_log_ticks, plt, write_figure
 
 # specr's colours (format_results): interval above the null, below it, spanning it
