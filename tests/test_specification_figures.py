@@ -71,6 +71,17 @@ def test_the_curve_is_sorted_coloured_by_side_with_the_options_beneath():
     assert "1 universe(s) without an estimate not shown" in choices.get_xlabel()
 
 
+def test_odds_ratios_read_as_plain_numbers():
+    """The curve's axis runs from the lowest limit / 1.5 to the highest * 1.5: exp(-1.8) / 1.5 = 0.110 to
+    exp(3.5) * 1.5 = 49.7, under three powers of ten, so ticked at 1, 2 and 5 times each power, written plainly."""
+    curve = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, LABELS).axes[0]
+    low, high = curve.get_ylim()
+    assert (round(low, 3), round(high, 1)) == (0.110, 49.7)
+    shown = [t.get_text() for v, t in zip(curve.get_yticks(), curve.get_yticklabels()) if low <= v <= high]
+    assert shown == ["0.2", "0.5", "1", "2", "5", "10", "20"]
+    assert curve.yaxis.get_minorticklocs().size == 0
+
+
 def test_decision_names_stand_whole_left_of_their_options():
     """A long option label pushes every decision's name further left: no name overlaps an option label."""
     labels = {**LABELS, "b/q": "An option whose label is a good deal longer than the decision's name"}

@@ -76,9 +76,9 @@ def _save(fig, stem: Path) -> list[Path]:
 
 def plain_log_ticks(axis, low: float, high: float) -> None:
     """A log-scale axis from `low` to `high` ticked as a reader writes odds ratios: 0.1, 1, 10 (and 0.2, 0.5, 2, 5
-    where the axis spans under two powers of ten), no minor ticks. matplotlib's default writes 10^k in mathtext
+    where the axis spans under three powers of ten), no minor ticks. matplotlib's default writes 10^k in mathtext
     (parsed by pyparsing, the slowest part of drawing such an axis) and labels minor ticks on a short axis."""
-    narrow = np.log10(high / low) < 2
+    narrow = np.log10(high / low) < 3
     axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_locator(NullLocator())
