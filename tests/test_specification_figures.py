@@ -51,22 +51,49 @@ def rows(ax) -> dict[int, str]:
 
 def test_the_curve_is_sorted_coloured_by_side_with_the_options_beneath():
     fig = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, LABELS)
-    curve, panel_a, panel_b = fig.axes
+    curve, choices = fig.axes  # the decisions' panels share one axes, a row per option
     dots = points(curve, 5)
     assert np.allclose(dots.get_offsets()[:, 0], [1, 2, 3, 4, 5])
     assert np.allclose(dots.get_offsets()[:, 1], np.exp([-1.0, -0.3, 0.5, 0.5, 2.0]))  # odds ratios
     assert curve.get_yscale() == "log"
     expected = [to_rgba(c) for c in (BELOW, SPANS, SPANS, ABOVE, ABOVE)]
     assert [tuple(c) for c in dots.get_facecolors()] == expected
-    assert [t.get_text() for t in panel_b.get_xticklabels()] == ["2", "6", "1", "4", "3"]
-    # each universe's option, in its colour: a = x (row 1), y (row 0); b = p (2), q (1), r (0)
-    assert np.allclose(points(panel_a, 5).get_offsets()[:, 1], [0, 0, 1, 0, 1])
-    assert np.allclose(points(panel_b, 5).get_offsets()[:, 1], [2, 0, 2, 1, 1])
-    assert [tuple(c) for c in points(panel_b, 5).get_facecolors()] == expected
-    assert rows(panel_a) == {1: "Option X", 0: "Option Y"}  # the first option on top
-    assert rows(panel_b) == {2: "P", 1: "Q", 0: "r"}  # no label: the name
-    assert (panel_a.get_ylabel(), panel_b.get_ylabel()) == ("Decision A", "Decision B")
-    assert "1 universe(s) without an estimate not shown" in panel_b.get_xlabel()
+    assert [t.get_text() for t in choices.get_xticklabels()] == ["2", "6", "1", "4", "3"]
+    # rows, top to bottom: a = x (4), y (3); b = p (2), q (1), r (0); each universe's option, in its colour
+    assert rows(choices) == {4: "Option X", 3: "Option Y", 2: "P", 1: "Q", 0: "r"}  # b/r has no label: the name
+    bars = points(choices, 10)
+    assert np.allclose(bars.get_offsets()[:, 0], [1, 2, 3, 4, 5] * 2)
+    assert np.allclose(bars.get_offsets()[:, 1], [3, 3, 4, 3, 4] + [2, 0, 2, 1, 1])
+    assert [tuple(c) for c in bars.get_facecolors()] == expected * 2
+    # each decision named beside its rows, the two apart by a line between rows 3 and 2
+    assert {t.get_text(): t.xy[1] for t in choices.texts} == {"Decision A": 3.5, "Decision B": 1.0}
+    assert [line.get_ydata()[0] for line in choices.get_lines()] == [2.5]
+    assert "1 universe(s) without an estimate not shown" in choices.get_xlabel()
+
+
+def test_odds_ratios_read_as_plain_numbers():
+    """The curve's axis runs from the lowest limit / 1.5 to the highest * 1.5: exp(-1.8) / 1.5 = 0.110 to
+    exp(3.5) * 1.5 = 49.7, under three powers of ten, so ticked at 1, 2 and 5 times each power, written plainly."""
+    curve = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, LABELS).axes[0]
+    low, high = curve.get_ylim()
+    assert (round(low, 3), round(high, 1)) == (0.110, 49.7)
+    shown = [t.get_text() for v, t in zip(curve.get_yticks(), curve.get_yticklabels()) if low <= v <= high]
+    assert shown == ["0.2", "0.5", "1", "2", "5", "10", "20"]
+    assert curve.yaxis.get_minorticklocs().size == 0
+
+
+def test_decision_names_stand_whole_left_of_their_options():
+    """A long option label pushes every decision's name further left: no name overlaps an option label."""
+    labels = {**LABELS, "b/q": "An option whose label is a good deal longer than the decision's name"}
+    fig = specification_curve_figure(specifications(), ["a", "b"], MODEL, TERM, labels)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    choices = fig.axes[1]
+    names = [t.get_window_extent(renderer) for t in choices.texts]
+    options = [t.get_window_extent(renderer) for t in choices.get_yticklabels()]
+    assert len(names) == 2 and len(options) == 5
+    assert all(name.x1 < min(o.x0 for o in options) for name in names)
+    assert not [(n, o) for n in names for o in options if n.overlaps(o)]
 
 
 def test_estimates_on_their_own_scale_with_null_0():

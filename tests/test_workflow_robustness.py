@@ -41,7 +41,7 @@ def jobs(dry_run_output: str) -> dict[str, int]:
 
 def test_a_plan_typo_stops_that_study_names_it_and_the_other_study_still_runs(copy):
     edit(copy / "analysis/african_clusters.yaml", "terms: [sells_internationally,", "terms: [sells_internationaly,")
-    shutil.rmtree(copy / PIPKIN)
+    (copy / PIPKIN / "tables.tex").unlink()  # one job of the other study to do (its whole re-run proves no more)
     run = snakemake(copy)
     assert run.returncode != 0
     assert "at models/predictor_sets/together/terms/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in run.stderr

@@ -9,9 +9,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
-from casemeta.publish.figures import _save, nothing_to_draw, plt
+from casemeta.publish.figures import UNHINTED, _save, fixed_layout, nothing_to_draw, plt
 
 
 LABEL_WIDTH = 48  # characters of an axis label or title per line: a panel is 5 in wide, labels are 8 pt
@@ -41,16 +43,17 @@ def xy_grid(panels: list[tuple[np.ndarray, str, str]], y: np.ndarray | None, cas
     lines = max(wrapped(x_label).count("\n") for _, x_label, _ in panels) + 1
     # constrained layout, with square axes boxes (set_box_aspect), leaves room for each panel's wrapped labels;
     # tight_layout with set_aspect("equal") let a long axis label run into the title of the panel below
-    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, (5 + 0.15 * lines) * rows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, (5 + 0.15 * lines) * rows), squeeze=False)
     labels = [_xy_axes(ax, x, y, cases, wrapped(x_label), wrapped(y_label, 40), wrapped(title))
               for ax, (x, x_label, title) in zip(axes.flat, panels)]
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.canvas.draw()  # the final layout, so that point labels are measured where they will be
-    renderer = fig.canvas.get_renderer()
-    for ax, points in zip(axes.flat, labels):  # once the layout is final: measured where they will be
-        _place_point_labels(ax, points, renderer)
+    # The layout computed once, then fixed: a figure that keeps a layout engine is laid out again (and drawn an
+    # extra time) by every savefig. Point labels are then measured where they will be.
+    renderer = fixed_layout(fig, ConstrainedLayoutEngine())
+    with matplotlib.rc_context(UNHINTED):  # measured as the files will measure them
+        for ax, points in zip(axes.flat, labels):  # once the layout is final: measured where they will be
+            _place_point_labels(ax, points, renderer)
     return _save(fig, stem)
 
 
@@ -135,5 +138,5 @@ def robustness_xy(IS: np.ndarray, TS: np.ndarray, y: np.ndarray, cases: list[str
     ax.set_ylabel("Min/Max test set (TS)")
     ax.set_title(f"Robustness plot: {outcome}\n{subtitle}", fontsize=8)
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
-    fig.tight_layout()
+    fixed_layout(fig, TightLayoutEngine())  # fig.tight_layout() would leave an engine: every savefig lays out again
     return _save(fig, stem)

@@ -3,8 +3,9 @@
 specr's plot_specs (R/plot_curve.r, R/plot_choices.r, R/generics.r and format_results in R/helpers.R,
 masurp/specr): the estimates sorted from lowest to highest (a stable sort, as dplyr::arrange), each with its
 interval, coloured by where the interval lies relative to the null: above it blue (#377eb8), below it red
-(#e41a1c), spanning it (or no interval) dark grey; beneath, one panel per decision with a bar at the option
-each universe took, in the universe's colour.
+(#e41a1c), spanning it (or no interval) dark grey; beneath, specr's choice panels, a bar at the option each
+universe took, in the universe's colour (drawn as one axes: a row per option, the decisions apart by a line and
+named in bold left of their options; an axes per decision cost a third of the page's drawing).
 
 Odds ratios on a log scale rather than log-odds: the study's tables print odds ratios
 (publication.model_display), and on a log scale an odds ratio's interval is as symmetric about 1 as the
@@ -21,12 +22,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib import rcParams
+from matplotlib.ticker import NullLocator
 
 from casemeta import atomic_io
 from casemeta.errors import CasemetaError
-from casemeta.publish.figures import AXIS, DPI, plt
+from casemeta.publish.figures import AXIS, DPI, UNHINTED, crop_box, plain_log_ticks, plt, write_figure
 
 # specr's colours (format_results): interval above the null, below it, spanning it
 ABOVE, BELOW, SPANS = "#377eb8", "#e41a1c", "darkgrey"
@@ -78,29 +82,28 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     rows = curve_rows(specifications, model, term)
     blank = int(((specifications["model"] == model) & (specifications["term"] == term)).sum()) - len(rows)
     options = {d: option_order(specifications, d) for d in decisions}
-    heights = [max(3.0, 0.3 * sum(map(len, options.values())))] + [0.28 * len(options[d]) + 0.25 for d in decisions]
-    fig, axes = plt.subplots(1 + len(decisions), 1, sharex=True, squeeze=False,
+    # the decisions' panels share one axes (a panel per decision cost a third of a page's drawing): each decision's
+    # options are rows, the decisions apart by a line, each named in bold left of its options
+    heights = [max(3.0, 0.3 * sum(map(len, options.values())))]
+    if decisions:
+        heights.append(0.3 * sum(map(len, options.values())) + 0.4)
+    fig, axes = plt.subplots(len(heights), 1, squeeze=False, dpi=DPI,
                              figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * len(rows))), sum(heights) + 1.0),
-                             gridspec_kw={"height_ratios": heights, "hspace": 0.12})
-    curve, panels = axes[0, 0], axes[1:, 0]
+                             gridspec_kw={"height_ratios": heights, "hspace": 0.04 if decisions else 0.12})
+    curve = axes[0, 0]
     colours = [SIDE_COLOURS[s] for s in rows["side"]]
     x = rows["position"].to_numpy()
     _draw_curve(curve, rows, x, colours, odds)
-    for ax, decision in zip(panels, decisions):
-        levels = options[decision]
-        y = [len(levels) - 1 - levels.index(str(o)) for o in rows[decision]]
-        ax.scatter(x, y, marker="|", s=120, c=colours, linewidths=1.6 if len(rows) <= 100 else 0.6)
-        ax.set_yticks(range(len(levels))[::-1], [labels.get(f"{decision}/{o}", o) for o in levels], fontsize=8)
-        ax.set_ylim(-0.6, len(levels) - 0.4)
-        ax.set_ylabel(labels.get(decision, decision), rotation=0, ha="right", va="center", fontsize=8, fontweight="bold")
-        ax.tick_params(axis="x", length=0)
-        ax.grid(axis="y", color="0.92", lw=0.6)
-    last = panels[-1] if len(panels) else curve
-    for ax in axes[:-1, 0]:
-        ax.tick_params(axis="x", labelbottom=False)
+    last = axes[-1, 0]
+    for ax in axes[:, 0]:
+        ax.set_xlim(0.3, max(len(rows), 1) + 0.7)
+    if decisions:
+        _draw_choices(last, rows, x, colours, decisions, options, labels)
+        # no x ticks on the curve (the universes are numbered under the choices): not sharex, which would give
+        # the curve the universes' ticks, each built and measured though unlabelled
+        curve.xaxis.set_major_locator(NullLocator())
     not_shown = f"; {blank} universe(s) without an estimate not shown" if blank else ""
     last.set_xlabel(f"universe, sorted by the {'odds ratio' if odds else 'estimate'} (N = {len(rows)}{not_shown})", fontsize=9)
-    last.set_xlim(0.3, max(len(rows), 1) + 0.7)
     if len(x) <= 40:  # each universe's number under its bar; beyond, they would overlap
         last.set_xticks(x, [str(u) for u in rows["universe"]], rotation=90 if len(x) > 20 else 0)
     else:
@@ -108,6 +111,45 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     last.tick_params(axis="x", labelsize=7)
     curve.set_title(title or f"{model}: {term}", fontsize=10)
     return fig
+
+
+def choice_rows(decisions: list[str], options: Mapping[str, list[str]]) -> dict[tuple[str, str], int]:
+    """The row of each (decision, option) on the choices axes, top to bottom: the first decision on top, each
+    decision's first option first."""
+    rows, top = {}, sum(len(options[d]) for d in decisions) - 1
+    for decision in decisions:
+        for option in options[decision]:
+            rows[(decision, option)] = top
+            top -= 1
+    return rows
+
+
+def _draw_choices(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], decisions: list[str],
+                  options: Mapping[str, list[str]], labels: Mapping[str, str]) -> None:
+    """Beneath the curve, specr's choice panels: a bar at the option each universe took, in its colour, one row
+    per option, the decisions apart by a line and named in bold left of their options."""
+    at = choice_rows(decisions, options)
+    y = np.concatenate([[at[(d, str(o))] for o in rows[d]] for d in decisions]) if len(rows) else np.zeros(0)
+    ax.scatter(np.tile(x, len(decisions)), y, marker="|", s=120, c=colours * len(decisions),
+               linewidths=1.6 if len(rows) <= 100 else 0.6)
+    ax.set_yticks(list(at.values()), [labels.get(f"{d}/{o}", o) for d, o in at], fontsize=8)
+    ax.set_ylim(-0.6, len(at) - 0.4)
+    ax.tick_params(axis="x", length=0)
+    ax.grid(axis="y", color="0.92", lw=0.6)
+    # Each decision's name right-aligned left of the widest option label (measured at the PNG's resolution, as
+    # crop_box measures; matplotlib places an axis label so, but an axes has one y label, not one per decision)
+    with matplotlib.rc_context(UNHINTED):
+        renderer = ax.figure.canvas.get_renderer()
+        widest = max(t.get_window_extent(renderer).width for t in ax.get_yticklabels()) * 72 / ax.figure.dpi
+    tick = ax.yaxis.get_major_ticks()[0]
+    offset = widest + tick.get_tick_padding() + tick.get_pad() + rcParams["axes.labelpad"]  # as far as a y label
+    for decision in decisions:
+        own = [at[(decision, o)] for o in options[decision]]
+        ax.annotate(labels.get(decision, decision), (0, (min(own) + max(own)) / 2), xycoords=ax.get_yaxis_transform(),
+                    xytext=(-offset, 0), textcoords="offset points", ha="right", va="center", fontsize=8,
+                    fontweight="bold")
+        if min(own) > 0:
+            ax.axhline(min(own) - 0.5, color="black", lw=0.8)
 
 
 def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds: bool) -> None:
@@ -131,7 +173,9 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
         ax.scatter(x[above], np.full(above.sum(), AXIS[1]), marker="^", c="black", s=20, zorder=4)
         ax.set_yscale("log")
         shown = np.concatenate([[1.0], *(v[np.isfinite(v)] for v in (est, low, high))])
-        ax.set_ylim(max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5))
+        bottom, top = max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5)
+        ax.set_ylim(bottom, top)
+        plain_log_ticks(ax.yaxis, bottom, top)
     ax.set_ylabel("odds ratio (95% interval, log scale)" if odds else "estimate (95% interval)", fontsize=9)
     ax.grid(axis="y", color="0.92", lw=0.6)
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", markersize=4) for c in (BELOW, SPANS, ABOVE)]
@@ -142,16 +186,13 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
 
 def save(fig, paths: Sequence[Path]) -> list[Path]:
     """The figure in the format each path's suffix names (png, pdf), atomically, with fixed metadata."""
-    written = []
+    files = {}
     for path in map(Path, paths):
         ext = path.suffix.lower().lstrip(".")
         if ext not in METADATA:
             raise CasemetaError(f"{path}: a figure file must end in .png or .pdf")
-        atomic_io.atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight",
-                                                                      metadata=METADATA[ext]))
-        written.append(path)
-    plt.close(fig)
-    return written
+        files[path] = METADATA[ext]
+    return write_figure(fig, files)
 
 
 def write_specification_curves(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str],
@@ -198,7 +239,9 @@ def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels
             for model, term in keys:
                 title = (titles or {}).get((model, term)) or f"{model}: {term}"
                 fig = _curve_or_note(specifications, decisions, model, term, labels, odds, title)
-                pdf.savefig(fig, bbox_inches="tight")
+                box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
+                with matplotlib.rc_context(UNHINTED):
+                    pdf.savefig(fig, bbox_inches=box)
                 plt.close(fig)
 
     atomic_io.atomic_write(Path(path), write)

@@ -184,7 +184,7 @@ def _fewest(columns: list[int], deadline: float) -> tuple[int, int]:
     taken, columns = _reduced(columns)
     if not columns:
         return taken.bit_count(), taken
-    bound, rounded = _relaxation(columns)
+    bound, rounded = _relaxation(columns, deadline)
     if rounded.bit_count() == math.ceil(bound - 1e-6) and all(col & rounded for col in columns):
         return (taken | rounded).bit_count(), taken | rounded
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only minimisation needs it
@@ -219,12 +219,16 @@ def _linear_relaxation(columns: list[int]) -> tuple[float, dict[int, float]]:
     return result.fun, dict(zip(variables, result.x))
 
 
-def _relaxation(columns: list[int]) -> tuple[float, int]:
+def _relaxation(columns: list[int], deadline: float) -> tuple[float, int]:
     """The linear relaxation's minimum (a lower bound on the fewest implicants), and a cover found by rounding
     it: implicants at 1 taken (else the largest), the chart reduced and relaxed again. Where that cover is as
-    small as the bound allows it is a minimum one, and the integer programme is not needed."""
-    bound, cover = None, 0
+    small as the bound allows it is a minimum one, and the integer programme is not needed. Past `deadline`
+    (time.monotonic()) it stops with the time-limit error: a dense chart can take a linear programme per round
+    for many rounds."""
+    bound, cover, configurations = None, 0, len(columns)
     while columns:
+        if time.monotonic() > deadline:
+            raise _too_long("the fewest prime implicants covering the chart", configurations)
         value, x = _linear_relaxation(columns)
         bound = value if bound is None else bound
         ones = sum(1 << j for j, v in x.items() if v > 1 - 1e-6) or 1 << max(x, key=x.get)
