@@ -302,11 +302,14 @@ def joint_tests(inf: _Inference, formula: str, names: list[str], term_sets) -> l
 
 
 def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source: str = "data", correction: str = "none",
-                 tests=(), interval: str = "profile") -> ModelFit:
+                 tests=(), interval: str = "profile", firth_fits: dict | None = None) -> ModelFit:
     """Fit `outcome ~ predictors` by ML, Firth, or `auto` (Firth where separation is found).
 
     Firth fits take a `correction` (flic or flac: predicted probabilities unbiased on average) and an
     `interval` (profile, or wald for speed at large n); `tests` are term sets ("a + b") to test jointly.
+    `firth_fits`, where given, keeps each Firth fit by its exact data and settings and reuses it (the fit is
+    read, never changed, by what follows): a caller fitting many similar data sets (the multiverse) fits each
+    once.
     """
     if method not in ("ml", "firth", "auto"):
         raise CasemetaError(f"method {method!r}: expected ml, firth or auto")
@@ -327,7 +330,14 @@ def fit_logistic(data: pd.DataFrame, formula: str, method: str = "auto", source:
     for tested in tests:  # a bad term set stops before any fitting
         tested_columns(formula, tested, names)
     if use == "firth":
-        terms, loglik, term_caveats, inf = fit_firth(y, X, names, interval, correction)
+        if firth_fits is None:
+            fitted = fit_firth(y, X, names, interval, correction)
+        else:
+            key = (y.tobytes(), X.tobytes(), X.shape, tuple(names), interval, correction)
+            if key not in firth_fits:
+                firth_fits[key] = fit_firth(y, X, names, interval, correction)
+            fitted = firth_fits[key]
+        terms, loglik, term_caveats, inf = fitted
         shown = "Wald" if interval == "wald" else "profile penalized likelihood"
         if correction == "flac":  # FLAC is ML on augmented data: its intervals and tests are ordinary likelihood ones
             shown, test = ("Wald" if interval == "wald" else "profile likelihood") + " (FLAC's augmented data)", "likelihood ratio (FLAC's augmented data)"

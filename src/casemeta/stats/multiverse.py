@@ -137,7 +137,15 @@ class Memo(dict):
     """Results already computed in this process, keyed by everything they depend on (the function's settings
     and the exact data of the columns it reads): a universe whose data for a test or model are those of an
     earlier one reuses its result instead of recomputing the same numbers. Universes often share them (a
-    decision about one variable leaves every model without it as it was)."""
+    decision about one variable leaves every model without it as it was).
+
+    `firth` holds the Firth fits by their exact data (fit_logistic's `firth_fits`): a model fitted by Firth
+    because its cases separate (method auto) and the same model with method firth are the same fit, though
+    their rows differ in what they say about separation."""
+
+    def __init__(self):
+        super().__init__()
+        self.firth: dict = {}
 
     def get_or(self, key, compute):
         if key not in self:
@@ -158,18 +166,18 @@ def model_specifications(frame: pd.DataFrame, models, source: str, memo: Memo) -
         key = ("model", m.name, m.formula, m.method, m.correction, m.tests, _key(frame, [m.outcome, *m.variables]))
         # the fit and its specification rows, made once per model and data (a universe that reuses a fit
         # reuses its rows too: building them was a fifth of a reused model's cost)
-        spec_rows, fit, cases = memo.get_or(key, lambda: _fit_and_rows(frame, m, source))
+        spec_rows, fit, cases = memo.get_or(key, lambda: _fit_and_rows(frame, m, source, memo.firth))
         fits[m.name] = (m, fit, cases)
         rows += spec_rows
     return pd.DataFrame(rows, columns=SPEC_FIELDS), fits
 
 
-def _fit_and_rows(frame: pd.DataFrame, m, source: str) -> tuple[list[dict], object, pd.DataFrame]:
+def _fit_and_rows(frame: pd.DataFrame, m, source: str, firth_fits: dict | None = None) -> tuple[list[dict], object, pd.DataFrame]:
     """One model's specification rows (its terms, without the intercept and joint tests), its fit and cases."""
     from casemeta.stats.logistic_models import JOINT_TEST
     from casemeta.stats.study_analysis import model_fit
 
-    table, fit, cases = model_fit(frame, m, source)
+    table, fit, cases = model_fit(frame, m, source, firth_fits=firth_fits)
     codes = [notes(c) for c in caveat_rows(table)]
     rows = []
     for i, row in enumerate(table.itertuples(index=False)):

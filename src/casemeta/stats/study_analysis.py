@@ -154,12 +154,13 @@ def fit_table(fit, fit_caveats, m, cases: pd.DataFrame, missing) -> pd.DataFrame
     return attach(table, [merge(model_missing, c, fit_caveats) for c in caveat_rows(table)])
 
 
-def model_fit(frame: pd.DataFrame, m, source: str, interval: str = "profile"):
+def model_fit(frame: pd.DataFrame, m, source: str, interval: str = "profile", firth_fits: dict | None = None):
     """One model's fit as model_rows makes it, without the out-of-sample check: (its rows, the fit or None,
-    the cases it used). What the multiverse refits in every universe."""
+    the cases it used). What the multiverse refits in every universe (`firth_fits`: see fit_logistic)."""
     cases, missing = complete_cases(frame, [m.outcome, *m.variables])
     problem = not_estimable(frame, cases, m)
-    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval}
+    options = {"method": m.method, "correction": m.correction, "tests": m.tests, "interval": interval,
+               "firth_fits": firth_fits}
     fit, fit_caveats = (None, problem) if problem else _attempt(fit_logistic, cases, m, source, **options)
     return fit_table(fit, fit_caveats, m, cases, missing), fit, cases
 
