@@ -135,8 +135,13 @@ def section(rows, total, per_draw, terms, note) -> str:
     for n, chunks, seconds in rows:
         lines.append(f"| {n:,} | {chunks} | {seconds:.1f} | {n / seconds:.1f} |")
     best = max(n / s for n, c, s in rows if c == 1)
+    # the target's purpose: 1,024 universes in under a minute on this 2-core machine, i.e. in 2 chunk jobs side
+    # by side, each reusing fits only within itself; where that row was measured it decides too
+    two = [s / 2 for n, c, s in rows if n == total and c == 2]
+    minute = f"; 1,024 universes in 2 chunks: about {two[0]:.0f} s per core" if two else ""
+    met = best >= TARGET and all(t < 60 for t in two)
     lines += ["", f"Target: at least {TARGET:g} universes per second per core (1,024 universes in under a minute on",
-              f"2 cores): {'met' if best >= TARGET else 'not met'} ({best:.1f} at best).",
+              f"2 cores): {'met' if met else 'not met'} ({best:.1f} at best in one process{minute}).",
               f"Specification-curve inference: {per_draw * 1000:.0f} ms per null draw of one universe's {terms} model terms",
               "(all draws of a term are fitted at once; a chunk's draws cost draws x universes x this).",
               "", f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}."]
