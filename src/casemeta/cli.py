@@ -35,6 +35,11 @@ def arg(*flags, role: str | None = None, **options):
 
 
 STUDY = arg("--study", required=True, help="study name (see `casemeta studies`)")
+DERIVED = arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)")
+# the Monte Carlo exact tests of large r×c tables: every step that tests (models, case influence, multiverse chunks)
+# takes the same draws and seed, so a test without a case or in a universe is the one the main run would compute
+DRAWS = arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)")
+SEED = arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed (default: 20150827)")
 RESULTS_FOLDER = arg("--results", type=Path, role="results",
                      help="results folder to read and write (default: results/ of the project); never under data/ or analysis/")
 # the results files a publication step reads; the workflow names each, a user may leave them to the study's own
@@ -193,10 +198,10 @@ def _reproduce(args):
 @command(
     "models", "run the plan's cross-tab tests, logistic models and leave-one-out checks",
     STUDY,
-    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    DERIVED,
     *model_file_args("out"),
-    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables (default: 100000)"),
-    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed"),
+    DRAWS,
+    SEED,
     step="models",
 )
 def _models(args):
@@ -519,7 +524,7 @@ def _qca(args):
 @command(
     "qca-study", "run the QCAs of a study's plan on its derived cases: CSVs, tables in every format, XY plots",
     STUDY,
-    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    DERIVED,
     arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: the study's own: results/<study>/qca.md and qca/)"),
     step="qca",
@@ -537,11 +542,11 @@ def _qca_study(args):
     "case-influence", "refit every model and cross-tab test of a study's plan without each case in turn: the cases whose "
                       "removal changes a sign or the 5% significance, and a verdict per finding",
     STUDY,
-    arg("--derived", type=Path, role="in", help="derived cases CSV (default: the study's results/<study>/derived_cases.csv)"),
+    DERIVED,
     arg("--out", type=Path, nargs="+", role="out",
         help="the files to write, as the workflow declares them (default: the study's own under results/<study>/robustness/)"),
-    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables, as the models step"),
-    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed, as the models step"),
+    DRAWS,
+    SEED,
     step="case_influence",
 )
 def _case_influence(args):
@@ -561,8 +566,8 @@ def _case_influence(args):
     arg("--cases", type=Path, role="in", help="validated cases CSV (default: results/<study>/validated_cases.csv)"),
     arg("--chunk", type=int, default=1, help="which chunk to run, from 1 (default: 1)"),
     arg("--chunks", type=int, required=True, help="how many chunks the universes are split into (the plan's robustness/chunks)"),
-    arg("--draws", type=options.DRAWS, default=100_000, help="Monte Carlo draws for large r×c tables, as `casemeta models` (default: 100000)"),
-    arg("--seed", type=options.SEED, default=20150827, help="Monte Carlo seed, as `casemeta models`"),
+    DRAWS,
+    SEED,
     arg("--out", type=Path, nargs="+", role="out",
         help="the chunk's files, as the workflow declares them (default: results/<study>/robustness/chunks/<i>_of_<k>/)"),
     step="robustness_chunk",
