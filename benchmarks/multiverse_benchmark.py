@@ -102,7 +102,8 @@ def main() -> None:
         rows.append((n, 1, seconds))
         print(f"{n} universes, one process: {seconds:.1f} s, {n / seconds:.1f} per second", flush=True)
     n = max(sizes)
-    everyone = mv.universes(plan.robustness)[:n]
+    # the order the chunk jobs split them in (mv.chunk_order), of the first n universes
+    everyone = [u for u in mv.chunk_order(plan, codebook) if u.number <= n]
     for chunks in (int(c) for c in args.chunks.split(",")):
         if chunks == 1:
             continue
@@ -127,8 +128,9 @@ def section(rows, total, per_draw, terms, note) -> str:
         "One core (BLAS limited to one thread, as the command does), timed in CPU seconds of the process. The first",
         "universes vary the single-case exclusions fastest: nearly every universe has data of its own, the",
         "hardest case for reuse. A chunk reuses fits and tests only within",
-        "itself (universes with the same data for a model or test); chunks run one after the other here, as",
-        "separate jobs would on separate cores.", "",
+        "itself (universes with the same data for a model or test); the chunks split the universes as the chunk",
+        "jobs do (on the decision that changes the most fits, a case left out) and run one after the other here,",
+        "as separate jobs would on separate cores.", "",
         "| universes | chunks | CPU seconds (one core) | universes per second per core |",
         "|---:|---:|---:|---:|",
     ]

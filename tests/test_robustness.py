@@ -266,3 +266,41 @@ def test_a_coded_rule_recodes_before_deriving_and_exclusions_drop_cases(root):
     assert list(frame["sells_internationally"]) == list(by_hand)
     assert list(frame["dynamic"]) == list(((kept["growth"] == 1) & (kept["upgrading"] == 1)).astype(int))
     assert (frame["market_regional"] == kept["market_regional"]).all()  # the source itself is as coded
+
+
+def test_chunks_split_on_the_decision_that_changes_the_most_fits(root):
+    """The shipped decisions: leaving Dormiatt's domestic case out changes the data of all 12 models and 27
+    tests; what counts as dynamic only those reading `dynamic`; the estimator only the 12 models. So the
+    chunks split on the Dormiatt decision (universes numbered with the estimator varying fastest, then
+    Dormiatt, then dynamism: as_coded are 1, 2, 5, 6), and no universe is in two chunks."""
+    from casemeta.stats.multiverse import chunk, chunk_order
+
+    study = Study(root, STUDY)
+    codebook = study.codebook()
+    plan = load_plan(study.plan_path, codebook)
+    order = chunk_order(plan, codebook)
+    assert sorted(u.number for u in chunk(order, 1, 2)) == [1, 2, 5, 6]
+    assert sorted(u.number for u in chunk(order, 2, 2)) == [3, 4, 7, 8]
+    assert {u.choices[1] for u in chunk(order, 1, 2)} == {"as_coded"}
+    thirds = [u.number for i in (1, 2, 3) for u in chunk(order, i, 3)]
+    assert sorted(thirds) == list(range(1, 9))
+
+
+def test_a_changed_variable_reaches_every_derived_variable_built_on_it(root):
+    """dependents(): through `of`, `variable` and the names in a first_match's `when`, however indirectly."""
+    from types import SimpleNamespace
+
+    from casemeta.coded.codebook import Variable, dependents
+
+    def derived(name, rule):
+        return Variable(name, name, "binary", rule=rule)
+
+    book = SimpleNamespace(derived=[
+        derived("a", {"kind": "any_of", "of": ["x", "y"]}),
+        derived("b", {"kind": "is_in", "variable": "a", "values": [1]}),
+        derived("c", {"kind": "first_match", "cases": [{"when": "b == 1 and z > 2", "value": "1"}]}),
+        derived("d", {"kind": "count_of", "of": ["z"]}),
+    ])
+    assert dependents(book, {"x"}) == {"x", "a", "b", "c"}
+    assert dependents(book, {"z"}) == {"z", "c", "d"}
+    assert dependents(book, {"w"}) == {"w"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -176,6 +177,26 @@ def _consistency_problems(book: Codebook) -> list[str]:
     for v in book.derived:
         problems += derived_rule_problems(v, known)
     return problems
+
+
+def rule_inputs(rule: Mapping) -> set[str]:
+    """The variables a derived-kind rule reads: its `of`, its `variable`, the names in its cases' `when`."""
+    from casemeta.coded.expressions import names
+
+    found = {*rule.get("of", ()), *([rule["variable"]] if "variable" in rule else [])}
+    for case in rule.get("cases", ()):
+        found |= names(case.get("when", ""))
+    return found
+
+
+def dependents(codebook: Codebook, changed: set[str]) -> set[str]:
+    """These variables and every derived variable computed from them, however indirectly (derived variables
+    are computed in codebook order, each from coded or earlier derived ones)."""
+    reach = set(changed)
+    for var in codebook.derived:
+        if rule_inputs(var.rule or {}) & reach:
+            reach.add(var.name)
+    return reach
 
 
 def derived_rule_problems(v: Variable, known) -> list[str]:

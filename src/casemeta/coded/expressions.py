@@ -158,6 +158,15 @@ class _Evaluator:
         return ~hit if negate else hit
 
 
+def names(expr: str) -> set[str]:
+    """The column names an expression reads (none for one that does not parse: its check says why)."""
+    try:
+        tree = ast.parse(str(expr).strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
 def evaluate(frame: pd.DataFrame, expr: str, context: str) -> pd.Series:
     """The cases for which the condition holds (a boolean Series on the frame's index; missing is False)."""
     if not isinstance(expr, str):

@@ -6,6 +6,8 @@ The statistics are casemeta.stats.multiverse's; a universe's data are casemeta.c
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
 from pathlib import Path
@@ -33,6 +35,20 @@ def robustness_plan(study: Study) -> tuple:
     return codebook, plan
 
 
+@contextlib.contextmanager
+def _rarer_collections(threshold: int = 50_000):
+    """Python's cyclic garbage collector run less often while universes are analysed: the memo of fits grows
+    to tens of thousands of live objects, and collections every 700 allocations (the default) traversed them
+    so often that they took about a tenth of a long run (BENCHMARKS "Multiverse"). Cycles are still
+    collected, only in larger batches; the thresholds are restored afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] | None = None, draws: int = 100_000,
                   seed: int = 20150827, source: str | None = None) -> dict[str, pd.DataFrame]:
     """The universes (all, or those numbered), each analysed: {universes, specifications, crosstab_specifications,
@@ -51,7 +67,7 @@ def run_universes(cases: pd.DataFrame, plan: Plan, codebook, numbers: list[int] 
     parts: dict[str, list] = {key: [] for key in CHUNK_FILES}
     started = time.perf_counter()
     # one thread: BLAS threads on matrices this small only contend, and chunks run side by side
-    with threadpool_limits(1):
+    with threadpool_limits(1), _rarer_collections():
         for universe in chosen:
             merged = mv.merged(universe)
             # the data of universes with the same rules differ only by the cases they leave out: derived once
@@ -87,7 +103,7 @@ def _led(table: pd.DataFrame, lead: dict) -> pd.DataFrame:
 def robustness_chunk(study: Study, cases_path: Path | None, index: int, chunks: int, out: list[Path] | None,
                      draws: int, seed: int) -> list[Path]:
     """Chunk `index` of `chunks`: its universes analysed into its four files (casemeta.study lists them)."""
-    from casemeta.stats.multiverse import chunk, universes
+    from casemeta.stats.multiverse import chunk, chunk_order
 
     codebook, plan = robustness_plan(study)
     if chunks != plan.robustness.chunks:
@@ -99,9 +115,9 @@ def robustness_chunk(study: Study, cases_path: Path | None, index: int, chunks: 
     cases_path = cases_path or study.result("validate", "validated")
     require_results([cases_path])
     cases = read_typed(cases_path, codebook)  # validate's copy, read with its types: validated once, not per universe
-    numbers = [u.number for u in chunk(universes(plan.robustness), index, chunks)]
-    log.info("%s: chunk %d of %d: universes %s", study.name, index, chunks,
-             f"{numbers[0]} to {numbers[-1]}" if numbers else "none")
+    numbers = sorted(u.number for u in chunk(chunk_order(plan, codebook), index, chunks))
+    log.info("%s: chunk %d of %d: %d universe(s)%s", study.name, index, chunks, len(numbers),
+             f", {numbers[0]} to {numbers[-1]}" if numbers else "")
     found = run_universes(cases, plan, codebook, numbers, draws, seed, study.name)
     # full precision (repr): the gather job reads them back exactly
     return [atomic_io.write_csv(files[key], found[key]) for key in CHUNK_FILES]
