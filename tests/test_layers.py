@@ -12,7 +12,7 @@ FILE_MODULES = {"pathlib", "os", "os.path", "shutil", "io", "csv", "tempfile", "
 # ... and takes from the rest of casemeta only these names, none of which touches a file
 ALLOWED_FROM_CASEMETA = {
     "casemeta.errors": {"CasemetaError"},
-    "casemeta.coded.codebook": {"Codebook"},  # the codebook object, not its loader
+    "casemeta.coded.codebook": {"Codebook", "dependents"},  # the codebook object and a walk of its rules, not its loader
     "casemeta.coded.case_table": {"physical_line"},  # numbers the lines of a frame already read
     "casemeta.coded.raw_coding": {"split_terms", "term_variables"},
     "casemeta.coded.expressions": {"evaluate"},
