@@ -137,13 +137,17 @@ def section(rows, total, per_draw, terms, note) -> str:
     for n, chunks, seconds in rows:
         lines.append(f"| {n:,} | {chunks} | {seconds:.1f} | {n / seconds:.1f} |")
     best = max(n / s for n, c, s in rows if c == 1)
-    # the target's purpose: 1,024 universes in under a minute on this 2-core machine, i.e. in 2 chunk jobs side
-    # by side, each reusing fits only within itself; where that row was measured it decides too
-    two = [s / 2 for n, c, s in rows if n == total and c == 2]
-    minute = f"; 1,024 universes in 2 chunks: about {two[0]:.0f} s per core" if two else ""
-    met = best >= TARGET and all(t < 60 for t in two)
-    lines += ["", f"Target: at least {TARGET:g} universes per second per core (1,024 universes in under a minute on",
-              f"2 cores): {'met' if met else 'not met'} ({best:.1f} at best in one process{minute}).",
+    # the target: at least TARGET per second per core "so that 1,024 universes take under a minute on this
+    # machine", i.e. as the shipped plan runs them on its 2 cores: 2 chunk jobs side by side, each reusing fits
+    # only within itself. That row decides (its rate per core, and its CPU per core under a minute); the
+    # one-process rate is shown beside it.
+    two = [(n / s, s / 2) for n, c, s in rows if n == total and c == 2]
+    met = bool(two) and two[0][0] >= TARGET and two[0][1] < 60
+    measured = (f"1,024 universes in 2 chunks: {two[0][0]:.1f} per second per core, about {two[0][1]:.0f} s per core"
+                if two else "the 2-chunk row of 1,024 universes was not measured")
+    lines += ["", f"Target: at least {TARGET:g} universes per second per core, so that 1,024 universes take under a minute",
+              f"on this machine (2 cores, 2 chunk jobs side by side): {'met' if met else 'not met'} ({measured};",
+              f"in one process {best:.1f} per second at best).",
               f"Specification-curve inference: {per_draw * 1000:.0f} ms per null draw of one universe's {terms} model terms",
               "(all draws of a term are fitted at once; a chunk's draws cost draws x universes x this).",
               "", f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}."]

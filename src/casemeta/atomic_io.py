@@ -18,11 +18,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from filelock import FileLock, Timeout
 
 from casemeta.errors import CasemetaError, file_error
+
+if TYPE_CHECKING:  # pandas is imported where a frame is written: Snakemake's parse of the Snakefile imports
+    import pandas as pd  # this module (through casemeta.run_lock) and needs none of it (0.45 s of every run)
 
 LOCK_TIMEOUT_SECONDS = 60
 LOCK_POLL_SECONDS = 0.01  # a waiting command retries this often: short, so that queued coders follow each other closely
@@ -93,6 +96,8 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
     """Write a CSV (UTF-8, '\\n' line ends, no index) atomically; every text cell reads back as it was.
     A `caveats` column of records (casemeta.stats.caveats) is written as JSON (read_caveats reads it back)."""
+    import pandas as pd
+
     frame = encode_caveats(frame)
     # the same text, a third faster: pandas writes a nullable integer column cell by cell in Python, a plain one not
     whole = [c for c, t in frame.dtypes.items() if isinstance(t, pd.Int64Dtype) and not frame[c].isna().any()]
@@ -110,6 +115,8 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
     """A "\r" in a column name or in a cell that is not a number; each column's distinct values looked at once."""
+    import pandas as pd
+
     text = frame.select_dtypes(exclude="number")
     return any("\r" in str(name) for name in frame.columns) or any(
         "\r" in str(value) for column in range(text.shape[1]) for value in pd.unique(text.iloc[:, column].to_numpy(dtype=object)))
@@ -153,6 +160,8 @@ def locked_update(path: str | os.PathLike, update: Callable[[Path], str]) -> Pat
 
 def encode_caveats(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with its `caveats` cells (tuples of records with to_dict) as JSON text ("" for none)."""
+    import pandas as pd
+
     if "caveats" not in frame.columns:
         return frame
 
@@ -166,6 +175,8 @@ def encode_caveats(frame: pd.DataFrame) -> pd.DataFrame:
 
 def read_caveats(frame: pd.DataFrame) -> pd.DataFrame:
     """A results frame read from a CSV with its `caveats` cells as tuples of records again."""
+    import pandas as pd
+
     if "caveats" not in frame.columns:
         return frame
     from casemeta.stats.caveats import Caveat
