@@ -173,6 +173,20 @@ def test_every_cell_of_a_generated_crosstab_with_blanks_is_k_of_its_observed_n(p
     assert table.title.endswith(f"(N = {len(pairs)})")
 
 
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "z", None]), CODES), min_size=0, max_size=12))
+def test_the_exact_tests_counts_are_the_cases_observed_on_both(pairs):
+    """stats.study_analysis.crosstab_counts (what the exact test and the multiverse test): a row per codebook
+    value of the category (a, b; a value the codebook does not list, z, and blanks are in no row), a column per
+    outcome 0 and 1, cases with a blank outcome left out; against a count case by case. SYNTHETIC cases."""
+    from casemeta.stats.study_analysis import crosstab_counts
+
+    c, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    data = frame(x=[0] * len(c), y=y, c=c)
+    expected = [[sum(1 for ci, yi in zip(c, y) if ci == value and yi == outcome) for outcome in (0, 1)]
+                for value in ("a", "b")]
+    assert crosstab_counts(data, "y", "c", CODEBOOK).tolist() == expected
+
+
 def test_the_shipped_studies_crosstab_cells_equal_a_count_of_the_derived_cases(completed_run):
     import csv as csv_module
 
