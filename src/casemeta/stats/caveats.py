@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 Label = Callable[[str], str]
@@ -243,12 +244,22 @@ def attach(frame: pd.DataFrame, caveats: list[Caveats]) -> pd.DataFrame:
 
 def complete_cases(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, Caveat | None]:
     """The cases observed on every one of `columns`, and a caveat saying how many were left out for which."""
-    missing = frame[columns].isna()
-    left_out = missing.any(axis=1)
+    left_out, caveat = _left_out(frame, columns)
+    return (frame, None) if caveat is None else (frame[~left_out], caveat)
+
+
+def left_out_caveat(frame: pd.DataFrame, columns: list[str]) -> Caveat | None:
+    """complete_cases' caveat alone, where the cases themselves are not needed (no copy of the frame's rows)."""
+    return _left_out(frame, columns)[1]
+
+
+def _left_out(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, Caveat | None]:
+    missing = {c: frame[c].isna().to_numpy() for c in dict.fromkeys(columns)}
+    left_out = np.logical_or.reduce(list(missing.values())) if missing else np.zeros(len(frame), dtype=bool)
     if not left_out.any():
-        return frame, None
-    names = [c for c in dict.fromkeys(columns) if missing[c].any()]
-    return frame[~left_out], Caveat.of("missing", names, left_out=int(left_out.sum()), total=len(frame))
+        return left_out, None
+    names = [c for c, blank in missing.items() if blank.any()]
+    return left_out, Caveat.of("missing", names, left_out=int(left_out.sum()), total=len(frame))
 
 
 def from_warnings(messages: Iterable[tuple[str, str]]) -> Caveats:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.stats.caveats import Caveat, Caveats, attach, complete_cases, error_caveat, from_warnings, merge, row_fields
+from casemeta.stats.caveats import Caveat, Caveats, attach, complete_cases, error_caveat, left_out_caveat, from_warnings, merge, row_fields
 from casemeta.stats.caveats import column as caveat_rows
 from casemeta.stats.cross_validation import LOO_MAX_CASES, loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
@@ -43,24 +43,43 @@ def quietly(compute, *args, **kwargs) -> tuple[object, Caveats]:
     return result, from_warnings((w.category.__name__, str(w.message).splitlines()[0]) for w in caught)
 
 
+def _values(frame: pd.DataFrame, condition: str, codebook: Codebook) -> list[str]:
+    """The condition's values as a cross-tab lists them: the codebook's order, else the data's, sorted."""
+    var = codebook.variable(condition)
+    return [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
+
+
+def _cells(frame: pd.DataFrame, outcome: str, condition: str, values: list[str]) -> np.ndarray:
+    """How many cases fall in each cell: a row per value (in order), then one for a blank condition; a column
+    for the outcome 0, 1, then blank. A case whose condition or outcome is another value is in no cell.
+    One code per case and one count (a million cases: no million strings made and compared, nor a mask per
+    value), each distinct value made text once, as pandas' "string" dtype writes it (1, "export", 1.5)."""
+    codes, distinct = pd.factorize(frame[condition])  # a blank is coded -1: the lookup's last entry
+    position = {v: i for i, v in enumerate(values)}
+    row = np.array([position.get(str(v), -1) for v in distinct] + [len(values)], dtype=np.int64)[codes]
+    column = frame[outcome]
+    out = (column.to_numpy(dtype=float, na_value=np.nan) if pd.api.types.is_numeric_dtype(column.dtype)
+           else column.to_numpy(dtype=object, na_value=None))
+    col = np.full(len(frame), -1, dtype=np.int64)
+    col[np.asarray(out == 0, dtype=bool)] = 0
+    col[np.asarray(out == 1, dtype=bool)] = 1
+    col[column.isna().to_numpy()] = 2
+    counted = (row >= 0) & (col >= 0)
+    return np.bincount(row[counted] * 3 + col[counted], minlength=3 * (len(values) + 1)).reshape(len(values) + 1, 3)
+
+
 def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> pd.DataFrame:
     """Counts of each outcome value (0, 1, then blank) within each value of the condition (codebook order,
     then blank), every case counted once. Blank rows appear only where some case is blank."""
     var = codebook.variable(condition)
-    values = [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
-    # each distinct value of the condition as text once, the cases by their code (a million cases: no
-    # million strings to make and compare)
-    codes, distinct = pd.factorize(frame[condition])
-    texts = pd.Series(distinct, dtype=frame[condition].dtype).astype("string").to_numpy(dtype=object)
-    out_values = frame[outcome]
-    cond_missing, out_missing = pd.Series(codes == -1, index=frame.index), out_values.isna()
+    values = _values(frame, condition, codebook)
+    cells = _cells(frame, outcome, condition, values)
+    blank_condition, blank_outcome = frame[condition].isna().any(), frame[outcome].isna().any()
     rows = []
-    for value, in_row in [*((v, pd.Series(np.isin(codes, np.flatnonzero(texts == v)), index=frame.index)) for v in values),
-                          *([(None, cond_missing)] if cond_missing.any() else [])]:
-        for o in (0, 1):
-            rows.append([value, o, int((in_row & (out_values == o).fillna(False)).sum())])
-        if out_missing.any():
-            rows.append([value, None, int((in_row & out_missing).sum())])
+    for i, value in [*enumerate(values), *([(len(values), None)] if blank_condition else [])]:
+        rows += [[value, o, int(cells[i, o])] for o in (0, 1)]
+        if blank_outcome:
+            rows.append([value, None, int(cells[i, 2])])
     long = pd.DataFrame(rows, columns=["condition_value", "outcome_value", "count"])
     long["outcome_value"] = long["outcome_value"].astype("Int64")
     long.insert(0, "outcome", outcome)
@@ -72,7 +91,7 @@ def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebo
 def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int,
                   seed: int) -> tuple[pd.DataFrame, dict]:
     """The cross-tab's rows (blanks counted apart) and its test's row, on the cases observed on both."""
-    _, missing = complete_cases(frame, [outcome, condition])
+    missing = left_out_caveat(frame, [outcome, condition])
     long = crosstab(frame, outcome, condition, codebook)
     long = attach(long, [merge(missing)] * len(long))
     return long[CROSSTAB_COLUMNS], test_row(frame, outcome, condition, codebook, draws, seed)
@@ -81,27 +100,13 @@ def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: C
 def crosstab_counts(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> np.ndarray:
     """The cross-tab's counts on the cases observed on both: a row per value of the condition (codebook
     order, as `crosstab` lists them), a column per outcome value 0 and 1."""
-    var = codebook.variable(condition)
-    values = [str(v) for v in (var.allowed_values or sorted(frame[condition].dropna().unique()))]
-    # numpy on the columns (no frame per value: a multiverse tests thousands of small cross-tabs); each distinct
-    # value of the condition made text once, as `crosstab` does (a million cases: no million strings to make
-    # and compare, which took 5 of the models step's 70 s)
-    codes, distinct = pd.factorize(frame[condition])  # distinct: no blank (factorize codes it -1)
-    position = {v: i for i, v in enumerate(values)}
-    texts = [str(v) for v in distinct]  # as pandas' "string" dtype writes a code (1, "export", 1.5)
-    # each case's row (-1: blank, or a value not listed; the last entry serves factorize's -1 for a blank)
-    row = np.array([position.get(t, -1) for t in texts] + [-1], dtype=np.int64)[codes]
-    column = frame[outcome]
-    out = (column.to_numpy(dtype=float, na_value=np.nan) if pd.api.types.is_numeric_dtype(column.dtype)
-           else column.to_numpy(dtype=object, na_value=None))  # a blank equals neither 0 nor 1
-    one, zero = np.asarray(out == 1, dtype=bool), np.asarray(out == 0, dtype=bool)
-    counted = (row >= 0) & (one | zero)
-    return np.bincount(row[counted] * 2 + one[counted], minlength=2 * len(values)).astype(np.int64).reshape(len(values), 2)
+    values = _values(frame, condition, codebook)
+    return _cells(frame, outcome, condition, values)[:len(values), :2].astype(np.int64)
 
 
 def test_row(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int, seed: int) -> dict:
     """The exact test of one cross-tab (crosstabs' test row), on the cases observed on both."""
-    _, missing = complete_cases(frame, [outcome, condition])
+    missing = left_out_caveat(frame, [outcome, condition])
     counts = crosstab_counts(frame, outcome, condition, codebook)
     test, warned = quietly(crosstab_test, counts, draws, seed, rows=condition, columns=outcome)
     caveats = merge(missing, test.pop("caveats"), warned)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casemeta.stats.caveats import Caveat, attach, complete_cases, merge
+from casemeta.stats.caveats import Caveat, attach, left_out_caveat, merge
 from casemeta.stats.pooling import COLUMNS, EXTRA, METHODS, pool, study_odds_ratio
 from casemeta.stats.sensitivity import INFLUENCE_COLUMNS, LEAVE1OUT_COLUMNS, influence, leave1out
 from casemeta.stats.strata_tables import COUNTS, tables_from_cases
@@ -30,7 +30,7 @@ def _study_row(coded: dict[str, str], cases: pd.DataFrame, condition: str, outco
     x, y = coded[condition], coded[outcome]
     table = tables_from_cases(cases.assign(_study=name), "_study", x, y, source)
     counts = {c: int(table[c].sum()) for c in COUNTS}
-    _, left_out = complete_cases(cases, [x, y])
+    left_out = left_out_caveat(cases, [x, y])
     row.update(condition_variable=x, outcome_variable=y, n=sum(counts.values()), **counts)
     if not len(cases):
         return {**row, "caveats": (Caveat.of("no_cases_yet"),)}
