@@ -187,6 +187,29 @@ def test_the_exact_tests_counts_are_the_cases_observed_on_both(pairs):
     assert crosstab_counts(data, "y", "c", CODEBOOK).tolist() == expected
 
 
+def test_complete_cases_of_a_frame_with_two_columns_of_one_name():
+    """A frame holding two columns named x (SYNTHETIC): a case is left out if either is blank; never a row twice."""
+    from casemeta.stats.caveats import complete_cases, left_out_caveat
+
+    data = pd.DataFrame([[1, None, 3], [None, 2, 3], [1, 2, 3]], columns=["x", "x", "z"])
+    kept, caveat = complete_cases(data, ["x", "z"])
+    assert kept.index.tolist() == [2]
+    assert caveat == left_out_caveat(data, ["x"]) and dict(caveat.values) == {"left_out": 2, "total": 3}
+    assert caveat.variables == ("x",)
+
+
+def test_an_integer_condition_held_as_float32_is_counted_under_its_values():
+    """A float32 column (no codebook `values`; SYNTHETIC): rows 0.1 and 0.2, as the sorted values are written."""
+    import numpy as np
+
+    from casemeta.stats.study_analysis import crosstab_counts
+
+    book = Codebook(study="s", title="s", variables=(Variable("case_id", "Case", "identifier"),
+                                                     Variable("y", "Y", "binary"), Variable("n", "N", "integer")))
+    data = pd.DataFrame({"y": [0, 1, 1], "n": np.array([0.1, 0.2, 0.1], dtype=np.float32)})
+    assert crosstab_counts(data, "y", "n", book).tolist() == [[1, 1], [0, 1]]
+
+
 def test_the_shipped_studies_crosstab_cells_equal_a_count_of_the_derived_cases(completed_run):
     import csv as csv_module
 

@@ -253,8 +253,14 @@ def left_out_caveat(frame: pd.DataFrame, columns: list[str]) -> Caveat | None:
     return _left_out(frame, columns)[1]
 
 
+def _blank(values: pd.Series | pd.DataFrame) -> np.ndarray:
+    """Which cases are blank in a column (in any of the frame's columns of that name, where it has several)."""
+    blank = values.isna()
+    return (blank.any(axis=1) if isinstance(blank, pd.DataFrame) else blank).to_numpy(dtype=bool)
+
+
 def _left_out(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, Caveat | None]:
-    missing = {c: frame[c].isna().to_numpy() for c in dict.fromkeys(columns)}
+    missing = {c: _blank(frame[c]) for c in dict.fromkeys(columns)}
     left_out = np.logical_or.reduce(list(missing.values())) if missing else np.zeros(len(frame), dtype=bool)
     if not left_out.any():
         return left_out, None

@@ -56,7 +56,8 @@ def _cells(frame: pd.DataFrame, outcome: str, condition: str, values: list[str])
     value), each distinct value made text once, as pandas' "string" dtype writes it (1, "export", 1.5)."""
     codes, distinct = pd.factorize(frame[condition])  # a blank is coded -1: the lookup's last entry
     position = {v: i for i, v in enumerate(values)}
-    row = np.array([position.get(str(v), -1) for v in distinct] + [len(values)], dtype=np.int64)[codes]
+    # the values as numpy holds them (a float32 0.1 is '0.1', as `_values` writes it, not its float64 expansion)
+    row = np.array([position.get(str(v), -1) for v in distinct.to_numpy()] + [len(values)], dtype=np.int64)[codes]
     column = frame[outcome]
     out = (column.to_numpy(dtype=float, na_value=np.nan) if pd.api.types.is_numeric_dtype(column.dtype)
            else column.to_numpy(dtype=object, na_value=None))

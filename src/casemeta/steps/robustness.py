@@ -145,7 +145,9 @@ def gather(study: Study, chunk_paths: list[Path] | None, out: list[Path] | None)
     merged = {}
     for key in CHUNK_FILES:
         parts = [read_chunk(p) for k, p in given.items() if k.split("/", 1)[1] == key]
-        frame = pd.concat(parts, ignore_index=True)
+        # a chunk with no universe (more chunks than universes) reads back as text columns: left out, so
+        # that the merged numbers keep their type (and their written format) whatever the chunking
+        frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
         merged[key] = frame.sort_values("universe", kind="stable").reset_index(drop=True)
     if len(merged["universes"]) != robustness.size or list(merged["universes"]["universe"]) != list(range(1, robustness.size + 1)):
         raise CasemetaError(f"{study.name}: the chunks hold universes {len(merged['universes'])} of {robustness.size}; "
