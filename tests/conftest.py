@@ -34,6 +34,23 @@ ROOT = Path(__file__).resolve().parents[1]
 # compileall writes __pycache__/ beside the sources (ignored by git), as an ordinary import would; it rewrites
 # only what changed, atomically, so both xdist workers may call it.
 compileall.compile_dir(Path(casemeta.__file__).parent, quiet=1)
+# The heaviest test files first, largest first, the others in pytest-randomly's order: with --dist loadfile a
+# file runs on one worker, and xdist hands out files in collection order (--no-loadscope-reorder; its default
+# order, by number of tests, put the heavy files with few tests last), so a heavy file drawn last kept one core
+# busy up to a minute after the other had finished. Wall seconds per file measured 2026-12-07 (BENCHMARKS.md,
+# "Test suite"). test_any_study runs second so that the other worker does not wait for the completed run that
+# test_team_coding builds first (conftest.completed_run, shared through a file lock).
+HEAVY_FIRST = ("test_team_coding.py", "test_any_study.py", "test_degenerate_studies.py", "test_any_study_workflow.py",
+               "test_workflow.py", "test_workflow_robustness.py", "test_data_safety_faults.py",
+               "test_bad_input_corpus.py", "test_case_entry.py", "test_robustness.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: within a rank, randomly's order
+
+
 # Reference numbers computed by other software (R logistf, brglm2, irrCAC, metafor, QCA),
 # copied verbatim from ../shared/reference/ with its README, so a clone runs every test.
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"

@@ -98,3 +98,11 @@ def test_the_upward_check_finds_an_upward_import(tmp_path):
                      "from casemeta.study import Study\nimport casemeta.stats.caveats\nfrom casemeta.errors import CasemetaError\n",
                      encoding="utf-8")
     assert _upward_imports(probe) == ["casemeta.plan", "casemeta.study", "casemeta.stats.caveats"]
+
+
+def test_the_heavy_test_files_scheduled_first_exist():
+    """conftest.HEAVY_FIRST names files (xdist hands them out first): a renamed file would silently drop out."""
+    from conftest import HEAVY_FIRST
+
+    tests = Path(__file__).resolve().parent
+    assert [name for name in HEAVY_FIRST if not (tests / name).is_file()] == []
