@@ -65,3 +65,18 @@ def test_help_lists_every_command_without_error():
     done = subprocess.run([sys.executable, "-m", "casemeta.cli", "--help"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-300:]
     assert "95% interval" in done.stdout
+
+
+def test_help_and_refused_outputs_answer_without_loading_pandas():
+    """`casemeta --help`, and an output the path guard refuses, are answered before pandas is imported (half a
+    second of each such answer): the commands import pandas, and the steps, where they read and write."""
+    root = Path(SRC).parent
+    probe = ("import contextlib, io, sys\nfrom casemeta.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+             f"code = main(['--root', {str(root)!r}, 'derive', '--study', 'african_clusters', '--cases', "
+             f"{str(root / 'results' / 'validated.csv')!r}, '--out', {str(root / 'data' / 'derived.csv')!r}])\n"
+             "print(code, 'pandas' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["1", "False"], done.stderr[-500:]
+    assert "data" in done.stderr  # the guard said why it refused

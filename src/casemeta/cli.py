@@ -13,14 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from casemeta import __version__, atomic_io, options
-from casemeta.steps import pipeline
-from casemeta.coded.case_table import parse_csv, read_text
 from casemeta.errors import CasemetaError, file_error
 from casemeta.paths import check_outputs, check_study_name
-from casemeta.publish.formats import FORMATS as EXPORT_FORMATS
+from casemeta.publish import FORMATS as EXPORT_FORMATS
 from casemeta.study import DOWNSTREAM, RESULTS, discover_studies, find_project_root, get_study
 
 log = logging.getLogger("casemeta")
@@ -134,6 +130,8 @@ def _check(args):
     step="validate",
 )
 def _validate(args):
+    from casemeta.steps import pipeline
+
     names = [args.study] if args.study else _studies_or_fail(_root(args))
     if (args.out or args.invalidate) and not args.study:
         raise CasemetaError("--out and --invalidate need --study")
@@ -154,6 +152,8 @@ def _validate(args):
 
 @command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)", STUDY)
 def _code(args):
+    from casemeta.steps import pipeline
+
     from casemeta.run_lock import coded_data_change
 
     study = _study(args)
@@ -167,6 +167,8 @@ def _code(args):
     step="check_coding",
 )
 def _check_coding(args):
+    from casemeta.steps import pipeline
+
     pipeline.check_coding(_study(args), args.out)
 
 
@@ -179,6 +181,8 @@ def _check_coding(args):
     step="derive",
 )
 def _derive(args):
+    from casemeta.steps import pipeline
+
     pipeline.derive_study(_study(args), args.cases, args.out)
 
 
@@ -192,6 +196,8 @@ def _derive(args):
     step="reproduce",
 )
 def _reproduce(args):
+    from casemeta.steps import pipeline
+
     pipeline.reproduce_study(_study(args), args.derived, args.out, args.checks, args.report)
 
 
@@ -205,6 +211,8 @@ def _reproduce(args):
     step="models",
 )
 def _models(args):
+    from casemeta.steps import pipeline
+
     from casemeta.study import RESULTS
 
     study = _study(args)
@@ -227,6 +235,10 @@ def _models(args):
     arg("--table", type=Path, role="out", help="also write the formatted model table: .tex, .md, .html, .docx or .xlsx"),
 )
 def _fit(args):
+    import pandas as pd
+
+    from casemeta.coded.case_table import read_text
+
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
     text = read_text(args.data)
@@ -373,6 +385,8 @@ def _reconcile(args):
 @command("cases", "list a study's coded cases; --provenance: with where each came from (source, pages, coders, date)",
          STUDY, arg("--provenance", action="store_true", help="add the provenance of each case (data/coded/<study>/provenance.csv)"))
 def _cases(args):
+    import pandas as pd
+
     from casemeta.coded.case_table import read_cases
     from casemeta.coded.provenance import COLUMNS, provenance_path, read_provenance
 
@@ -458,6 +472,8 @@ def _qca_spec(args, columns: list[str]):
 
 def _case_names(frame: pd.DataFrame, column: str, source) -> pd.Index:
     """The cases' names: each given once, none blank, no control character (they are printed in every table)."""
+    import pandas as pd
+
     from casemeta.coded.case_table import physical_line
     from casemeta.coded.schema import CONTROL_CHARACTER
 
@@ -500,6 +516,8 @@ def _case_names(frame: pd.DataFrame, column: str, source) -> pd.Index:
     arg("--out", type=Path, required=True, role="out_dir", help="folder for truth_table.csv, solutions.csv, necessity.csv"),
 )
 def _qca(args):
+    from casemeta.coded.case_table import parse_csv, read_text
+
     from casemeta.steps.qca_runs import calibrated, write_qca
 
     wanted = [args.id or "(the cases' names)", args.outcome, *options.column_list(args.conditions, "--conditions")]
@@ -613,6 +631,8 @@ def _robustness_gather(args):
              "<stem>_influence.csv (metafor's influence diagnostics of the fixed and random-effects models)"),
 )
 def _pool(args):
+    from casemeta.coded.case_table import parse_csv, read_text
+
     from casemeta.stats.pooling import COLUMNS, pool  # statsmodels: only here
     from casemeta.stats.strata_tables import tables_from_cases, tables_from_counts
 

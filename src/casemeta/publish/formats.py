@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from casemeta.publish import FORMATS  # noqa: F401 (the formats' one list, re-exported)
 from casemeta.publish.cells import FORMULA_START, NOT_XML, NUMBER, REPLACEMENT, numeric_columns, visible_text  # noqa: F401
 from casemeta.publish.cells import cells as _cells, footnotes as _footnotes
 from casemeta.publish.latex import LATEX_SPECIALS, latex_document, latex_escape, to_latex  # noqa: F401
@@ -111,5 +112,4 @@ def to_html(table: PubTable) -> str:
     return f"<figure>{body}{notes}</figure>\n"
 
 
-FORMATS = ("latex", "markdown", "html", "csv", "docx", "xlsx")
 RENDERERS = {"csv": (to_csv, "csv"), "markdown": (to_markdown, "md"), "latex": (to_latex, "tex"), "html": (to_html, "html")}
