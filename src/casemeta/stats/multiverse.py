@@ -108,7 +108,9 @@ def chunk_order(plan, codebook: Codebook) -> list[Universe]:
     slowest, so that chunks differ there and share few fits (a chunk reuses fits only within itself). Split
     on the first decision of the 25 clusters' benchmark (what counts as dynamic, which 8 of its 12 models do not
     read), both chunks fitted those 8 models in every universe; split on a case left out, they share none.
-    Ties keep plan order; the universes keep their numbers (the gather job sorts by them)."""
+    Ties keep plan order; the universes keep their numbers (the gather job sorts by them). The reach is read from
+    the codebook's own rules (not the rules other options put in their place): it decides only how the work
+    is split, never a result."""
     decisions = plan.robustness.decisions
     reach = [len(set().union(*(_fits_moved(o, plan, codebook) for o in d.options))) for d in decisions]
     order = sorted(range(len(decisions)), key=lambda i: -reach[i])  # stable: ties in plan order
