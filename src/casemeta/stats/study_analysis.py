@@ -16,7 +16,8 @@ import pandas as pd
 
 from casemeta.coded.codebook import Codebook
 from casemeta.errors import CasemetaError
-from casemeta.stats.caveats import Caveat, Caveats, attach, complete_cases, error_caveat, left_out_caveat, from_warnings, merge, row_fields
+from casemeta.stats.caveats import (Caveat, Caveats, attach, complete_cases, error_caveat, from_warnings, left_out_caveat,
+                                    merge, row_fields)
 from casemeta.stats.caveats import column as caveat_rows
 from casemeta.stats.cross_validation import LOO_MAX_CASES, loo_check, loo_not_computed
 from casemeta.stats.exact_tests import crosstab_test
@@ -72,9 +73,14 @@ def _cells(frame: pd.DataFrame, outcome: str, condition: str, values: list[str])
 def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> pd.DataFrame:
     """Counts of each outcome value (0, 1, then blank) within each value of the condition (codebook order,
     then blank), every case counted once. Blank rows appear only where some case is blank."""
-    var = codebook.variable(condition)
     values = _values(frame, condition, codebook)
-    cells = _cells(frame, outcome, condition, values)
+    return _long(frame, outcome, condition, codebook, values, _cells(frame, outcome, condition, values))
+
+
+def _long(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, values: list[str],
+          cells: np.ndarray) -> pd.DataFrame:
+    """crosstab's rows from its cells (_cells over `values`)."""
+    var = codebook.variable(condition)
     blank_condition, blank_outcome = frame[condition].isna().any(), frame[outcome].isna().any()
     rows = []
     for i, value in [*enumerate(values), *([(len(values), None)] if blank_condition else [])]:
@@ -91,11 +97,14 @@ def crosstab(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebo
 
 def crosstab_rows(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int,
                   seed: int) -> tuple[pd.DataFrame, dict]:
-    """The cross-tab's rows (blanks counted apart) and its test's row, on the cases observed on both."""
+    """The cross-tab's rows (blanks counted apart) and its test's row, on the cases observed on both (the
+    cells counted once for both)."""
     missing = left_out_caveat(frame, [outcome, condition])
-    long = crosstab(frame, outcome, condition, codebook)
+    values = _values(frame, condition, codebook)
+    cells = _cells(frame, outcome, condition, values)
+    long = _long(frame, outcome, condition, codebook, values, cells)
     long = attach(long, [merge(missing)] * len(long))
-    return long[CROSSTAB_COLUMNS], test_row(frame, outcome, condition, codebook, draws, seed)
+    return long[CROSSTAB_COLUMNS], _test(cells[:len(values), :2], missing, outcome, condition, draws, seed)
 
 
 def crosstab_counts(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook) -> np.ndarray:
@@ -107,8 +116,12 @@ def crosstab_counts(frame: pd.DataFrame, outcome: str, condition: str, codebook:
 
 def test_row(frame: pd.DataFrame, outcome: str, condition: str, codebook: Codebook, draws: int, seed: int) -> dict:
     """The exact test of one cross-tab (crosstabs' test row), on the cases observed on both."""
-    missing = left_out_caveat(frame, [outcome, condition])
-    counts = crosstab_counts(frame, outcome, condition, codebook)
+    return _test(crosstab_counts(frame, outcome, condition, codebook), left_out_caveat(frame, [outcome, condition]),
+                 outcome, condition, draws, seed)
+
+
+def _test(counts: np.ndarray, missing: Caveat | None, outcome: str, condition: str, draws: int, seed: int) -> dict:
+    """test_row from the cross-tab's counts (a row per value, a column per outcome 0 and 1) and its caveat."""
     test, warned = quietly(crosstab_test, counts, draws, seed, rows=condition, columns=outcome)
     caveats = merge(missing, test.pop("caveats"), warned)
     return {"outcome": outcome, "condition": condition, **test, **row_fields(caveats)}
