@@ -288,7 +288,7 @@ def test_chunks_split_on_the_decision_that_changes_the_most_fits(root):
     assert sorted(thirds) == list(range(1, 9))
 
 
-def test_a_changed_variable_reaches_every_derived_variable_built_on_it(root):
+def test_a_changed_variable_reaches_every_derived_variable_built_on_it():
     """dependents(): through `of`, `variable` and the names in a first_match's `when`, however indirectly."""
     from types import SimpleNamespace
 

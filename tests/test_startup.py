@@ -79,4 +79,4 @@ def test_help_and_refused_outputs_answer_without_loading_pandas():
     env = {**os.environ, "PYTHONPATH": SRC}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.split() == ["1", "False"], done.stderr[-500:]
-    assert "data" in done.stderr  # the guard said why it refused
+    assert "inside the project's data/" in done.stderr  # the guard said why it refused

@@ -152,9 +152,8 @@ def _validate(args):
 
 @command("code", "recode data/coded/<study>/cases.csv from data/raw/ with the codebook rules (keeps added cases)", STUDY)
 def _code(args):
-    from casemeta.steps import pipeline
-
     from casemeta.run_lock import coded_data_change
+    from casemeta.steps import pipeline
 
     study = _study(args)
     with coded_data_change(study.root, "code", study.relative(study.cases_path)):  # never while a workflow run reads it
@@ -212,7 +211,6 @@ def _reproduce(args):
 )
 def _models(args):
     from casemeta.steps import pipeline
-
     from casemeta.study import RESULTS
 
     study = _study(args)
@@ -238,7 +236,6 @@ def _fit(args):
     import pandas as pd
 
     from casemeta.coded.case_table import read_text
-
     from casemeta.stats.logistic_models import fit_logistic  # statsmodels takes ~1.4 s to import: only here
 
     text = read_text(args.data)
@@ -517,7 +514,6 @@ def _case_names(frame: pd.DataFrame, column: str, source) -> pd.Index:
 )
 def _qca(args):
     from casemeta.coded.case_table import parse_csv, read_text
-
     from casemeta.steps.qca_runs import calibrated, write_qca
 
     wanted = [args.id or "(the cases' names)", args.outcome, *options.column_list(args.conditions, "--conditions")]
@@ -632,7 +628,6 @@ def _robustness_gather(args):
 )
 def _pool(args):
     from casemeta.coded.case_table import parse_csv, read_text
-
     from casemeta.stats.pooling import COLUMNS, pool  # statsmodels: only here
     from casemeta.stats.strata_tables import tables_from_cases, tables_from_counts
 

@@ -90,20 +90,25 @@ def _distinct_rows(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the index of its distinct row: np.unique(data, axis=0, return_inverse=True), without its sort of the rows as
     raw bytes (half a second per call at a million rows; 25 of the models step's 70 s). Each column is coded by
     its own sorted distinct values, and the codes combined into one integer per row, sorted once."""
-    if data.shape[0] == 0 or data.shape[1] == 0:
+    key = _row_codes(data) if data.size else None
+    if key is None:  # nothing to code, or too many combinations for one integer: numpy's own, slower, way
         rows, which = np.unique(data, axis=0, return_inverse=True)
         return rows, which.ravel()
-    key = np.zeros(len(data), dtype=np.int64)
-    span = 1
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    return data[first], which.ravel()
+
+
+def _row_codes(data: np.ndarray) -> np.ndarray | None:
+    """One integer per row, equal for equal rows and ordered as the rows are lexicographically (each column's
+    code among its sorted distinct values, in mixed radix); None where the combinations overflow 2**62."""
+    key, span = np.zeros(len(data), dtype=np.int64), 1
     for column in data.T:
         values, code = np.unique(column, return_inverse=True)
         span *= len(values)
-        if span >= 2**62:  # too many combinations for one integer: numpy's own, slower, way
-            rows, which = np.unique(data, axis=0, return_inverse=True)
-            return rows, which.ravel()
+        if span >= 2**62:
+            return None
         key = key * len(values) + code.ravel()
-    _, first, which = np.unique(key, return_index=True, return_inverse=True)
-    return data[first], which.ravel()
+    return key
 
 
 def _fits(X: np.ndarray, y: np.ndarray, C: float, splits: list | None) -> tuple[np.ndarray, int, int]:
