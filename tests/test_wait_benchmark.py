@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,3 +56,23 @@ def test_the_job_table_lists_each_jobs_median_cpu_largest_first_and_their_sum():
     lines = b.job_table(cold).splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["4.00", "models"], ["2.00", "validate"]]  # medians
     assert lines[2].startswith("   6.00  all 2 jobs") and "median of 3 cold run(s)" in lines[2]
+
+
+def test_a_job_forked_from_the_warm_process_counts_its_childs_cpu_and_the_imports_count_once(tmp_path):
+    """With warm jobs (casemeta.forkserver) a job's `casemeta` process only waits: the CPU is its forked child's,
+    which the warm process logs, and the warm process's own imports are one more entry of the run's job CPU."""
+    b = bench()
+    jobs = b.Jobs(tmp_path)
+    jobs.log.write_text("0.040 0.010 2.5 20000 --log l.log models --study a --derived d.csv\n")
+    warm = tmp_path / "warm_jobs.log"
+    warm.write_text(
+        "casemeta warm jobs: serving /tmp/x/jobs.sock for process 1\n"
+        'casemeta warm jobs: job {"argv": ["--log", "l.log", "models", "--study", "a"], "status": 0, "user": 1.25,'
+        ' "system": 0.25, "maxrss_kib": 90000}\n'
+        'casemeta warm jobs: job {"argv": ["validate", "--study", "a"], "status": 0, "user": 0.5, "system": 0.0,'
+        ' "maxrss_kib": 80000}\n'
+        "casemeta warm jobs: stopped: 2 job(s) forked from here, 0 ran in their own process; this process itself used"
+        " 2.000 s user and 0.500 s system CPU\n")
+    by_job = jobs.jobs(warm)
+    assert by_job == pytest.approx({"models a": 0.05 + 1.5, "validate a": 0.5, b.WARM_PROCESS: 2.5})
+    assert b.jobs_in(by_job) == 2

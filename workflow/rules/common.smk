@@ -255,15 +255,32 @@ def stop_scheduler_timers():
 # `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
 # from cases that changed under it while the next run found nothing to do. Hooks run in the main
 # process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
+# Jobs run on this machine start warm (casemeta.forkserver): one process imports the libraries once, and each
+# job's `casemeta` is forked from it. Never for a cluster's jobs; `--config warm_jobs=false` turns it off.
+WARM = []
+
+
 onstart:
     RUN.start(" ".join(sys.argv))
+    if workflow.local_exec and str(config.get("warm_jobs", True)).lower() == "true":
+        from casemeta import forkserver
+
+        WARM.append(forkserver.start("logs/warm_jobs.log"))
+
+
+def stop_warm_jobs():
+    for handle in WARM:
+        if handle is not None:
+            handle.stop()
 
 
 onsuccess:
     RUN.finish()
+    stop_warm_jobs()
     stop_scheduler_timers()
 
 
 onerror:
     RUN.finish()
+    stop_warm_jobs()
     stop_scheduler_timers()

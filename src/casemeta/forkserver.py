@@ -1,0 +1,578 @@
+"""Warm starts for a local workflow run's jobs: one process that has imported the libraries forks one child per job.
+
+Every workflow job is a `casemeta` command in a new Python process, and most of a small job's CPU goes on
+importing pandas, pandera, SciPy, statsmodels, matplotlib ... again (BENCHMARKS.md, "Where users wait"). While a
+`snakemake` run executes jobs on this machine, the Snakefile's `onstart` starts one server process (`start`); the
+jobs' `casemeta` finds its socket in the environment (CASEMETA_FORKSERVER) and hands its command to it
+(`delegate`). The server forks a child, which takes the job's standard streams (passed over the socket), working
+directory, environment, umask and arguments, runs `casemeta.cli.main` and reports its exit status; the job's process
+waits, forwards the signals it gets to the child (Snakemake stops a job by signalling its process group) and exits
+as the child did. The child imports what the server has not; the server then imports what its children imported,
+just before it forks the next child, so a library is imported once per run instead of once per job.
+
+What it must never change is a result. So:
+- the server is used only for jobs it could have been: same Python, same `sys.path` (but its first entry, the
+  script's folder), same flags, same resource limits, and the same environment but for the variables a job's shell
+  sets for itself (PER_JOB); anything else and it refuses, and the job runs in its own process as before (it also
+  does when there is no server, or it cannot be reached). The refusals are written to the server's log.
+- each child starts from the server, which never runs a command itself: no state passes from one job to the next.
+- it serves the run that started it and no other: it stops with that run (`stop`, from onsuccess and onerror) or
+  when its parent is gone; a job on a cluster node never uses it (SLURM's environment, or no socket there), and the
+  Snakefile starts it only for local execution.
+- a job killed hard (its process gone) takes its child with it: the child watches the connection and ends itself
+  when the other side closes before it has finished.
+
+Why hand-written: multiprocessing's forkserver starts Python functions for a parent that holds their result, not
+commands for unrelated processes with their own streams and signals; no library found does the latter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+ENV_VAR = "CASEMETA_FORKSERVER"
+# variables a job's environment may hold with another value than the server's without changing anything it has
+# imported: the temporary folder (Snakemake's tmpdir resource; applied in the child) and what the job's shell sets
+PER_JOB = frozenset({"TMPDIR", "TMP", "TEMP", "TEMPDIR", "PWD", "OLDPWD", "SHLVL", "_"})
+# Snakemake sets these to the rule's threads in every job's environment (snakemake/shell.py); the server is started
+# with the default of one thread, so it serves the rules that keep that default
+THREAD_VARS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+RLIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+           "RLIMIT_STACK", "RLIMIT_MEMLOCK")
+FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+SOCKET_NAME = "jobs.sock"
+_HEADER = struct.Struct("!I")
+_MAX_REQUEST = 16 * 1024 * 1024
+
+
+def available() -> bool:
+    """Fork a process that has imported numeric libraries only where that is known to be sound: Linux (macOS's
+    system libraries are not fork-safe; Windows has no fork)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+
+
+# ---------------------------------------------------------------- what a process is, for the compatibility check
+
+def _rlimits() -> dict[str, list[int]]:
+    import resource
+
+    return {name: list(resource.getrlimit(getattr(resource, name))) for name in RLIMITS if hasattr(resource, name)}
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _identity(search_path: list[str]) -> dict:
+    """What must be the same in a job's process and the server for the server's imports to be the job's (the module
+    search path without a script's own folder, which the child puts back)."""
+    return {"executable": os.path.realpath(sys.executable), "version": sys.version, "prefix": sys.prefix,
+            "path": list(search_path), "flags": list(sys.flags), "warnoptions": list(sys.warnoptions),
+            "xoptions": {str(k): str(v) for k, v in sys._xoptions.items()}, "rlimits": _rlimits()}
+
+
+def mismatch(request: dict, server_env: dict[str, str], identity: dict) -> str | None:
+    """Why a job's process differs from the server in what the server's imports depend on, or None."""
+    for key, value in identity.items():
+        if request["identity"].get(key) != value:
+            return f"{key} differs"
+    job_env = {k: v for k, v in request["env"].items() if k not in PER_JOB}
+    own_env = {k: v for k, v in server_env.items() if k not in PER_JOB}
+    for name in sorted(job_env.keys() | own_env.keys()):
+        if job_env.get(name) != own_env.get(name):
+            return f"environment variable {name} differs"
+    return None
+
+
+# ---------------------------------------------------------------- messages
+
+def _send(sock: socket.socket, message: dict) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+class _Lines:
+    """JSON messages, one per line, from a socket."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.buffer = sock, b""
+
+    def next(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError("connection closed during the request")
+        data += chunk
+    return data
+
+
+# ---------------------------------------------------------------- the job's side
+
+def delegate(argv: list[str]) -> int | None:
+    """Run the command in the run's warm process and return its exit status, or None where this process must run it
+    itself (no server, not reachable, or refused: the reason is in the server's log)."""
+    path = os.environ.get(ENV_VAR)
+    if not path or not available() or "SLURM_JOB_ID" in os.environ:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(5)
+        sock.connect(path)
+        streams = [sys.stdin, sys.stdout, sys.stderr]
+        request = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+                   "sys_path0": sys.path[0] if sys.path else "", "identity": _identity(sys.path[1:]),
+                   "stdio": [[getattr(s, "encoding", None), getattr(s, "errors", None), getattr(s, "line_buffering", False)]
+                             if s is not None else None for s in streams]}
+        payload = json.dumps(request).encode()
+        fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
+        socket.send_fds(sock, [_HEADER.pack(len(payload)), json.dumps(fds).encode().ljust(16)], fds)
+        sock.sendall(payload)
+        sock.settimeout(300)  # the server imports what earlier jobs needed before it forks: seconds, not minutes
+        lines = _Lines(sock)
+        reply = lines.next()
+    except (OSError, ValueError):
+        sock.close()
+        return None
+    if reply is None or "started" not in reply:
+        sock.close()
+        return None
+    sock.settimeout(None)
+    child = reply["started"]
+
+    def forward(signum, frame):
+        try:
+            _send(sock, {"signal": signum})
+        except OSError:
+            pass
+
+    for name in FORWARDED:
+        signal.signal(getattr(signal, name), forward)
+    while True:
+        try:
+            message = lines.next()
+        except (OSError, ValueError):
+            message = None
+        if message is None:
+            print(f"casemeta: the job's process (pid {child}, forked by the run's warm process) ended without "
+                  "reporting its exit status", file=sys.stderr)
+            return 1
+        if "exit" in message:
+            return int(message["exit"])
+        if "killed" in message:  # died of a signal: so does this process, as the job would have
+            signum = int(message["killed"])
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return 128 + signum
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- the run's side
+
+class Handle:
+    """The server a run started: `stop` ends it and removes its socket."""
+
+    def __init__(self, process, folder: str):
+        self.process, self.folder = process, folder
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.folder, SOCKET_NAME)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        import shutil
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if os.environ.get(ENV_VAR) == self.socket:
+            del os.environ[ENV_VAR]
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start(log_path: str | os.PathLike) -> Handle | None:
+    """Start the warm process for this process's jobs (the `snakemake` run) and point them at it through the
+    environment; None where fork is not sound here. Its log (refusals, import failures) goes to `log_path`."""
+    import subprocess
+    import tempfile
+
+    if not available():
+        return None
+    folder = tempfile.mkdtemp(prefix="casemeta-jobs-")
+    path = os.path.join(folder, SOCKET_NAME)
+    if len(path.encode()) > 100:  # a Unix socket's path is limited to 107 bytes
+        os.rmdir(folder)
+        return None
+    os.environ[ENV_VAR] = path
+    env = {**os.environ, **{name: "1" for name in THREAD_VARS}}
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid())],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
+    return Handle(process, folder)
+
+
+class _Child:
+    def __init__(self, conn: socket.socket, learn: int, argv: list[str]):
+        self.conn, self.learn, self.argv, self.learned = conn, learn, argv, b""
+
+
+class Server:
+    def __init__(self, path: str, owner: int):
+        import selectors
+
+        self.path, self.owner = path, owner
+        self.selector = selectors.DefaultSelector()
+        self.children: dict[int, _Child] = {}
+        self.learning: dict[int, _Child] = {}  # learn pipe -> child (still open)
+        self.pending: list[str] = []  # modules children imported that this process has not
+        self.failed: set[str] = set()
+        self.served = self.refused = 0
+        self.stopping = False
+        self.env = dict(os.environ)
+        self.identity = _identity(sys.path)
+
+    def log(self, message: str) -> None:
+        print(f"casemeta warm jobs: {message}", file=sys.stderr, flush=True)
+
+    def serve(self) -> None:
+        import selectors
+
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(64)
+        wake_r, self.wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        self.wake_r = wake_r
+        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
+        self.selector.register(wake_r, selectors.EVENT_READ, "wake")
+        import casemeta.cli  # noqa: F401  every child runs it: the command line's own modules, once
+
+        self.log(f"serving {self.path} for process {self.owner}")
+        while not self.stopping:
+            for key, _ in self.selector.select(timeout=1.0):
+                if key.data == "accept":
+                    self._accept()
+                elif key.data == "wake":
+                    try:
+                        os.read(wake_r, 512)
+                    except BlockingIOError:
+                        pass
+                else:
+                    self._read_learned(key.fd)
+            self._reap()
+            if os.getppid() != self.owner:
+                self.log("the run that started this process has ended")
+                break
+        self._reap()
+        self.listener.close()
+        for remove, path in ((os.unlink, self.path), (os.rmdir, os.path.dirname(self.path))):
+            try:
+                remove(path)
+            except OSError:
+                pass
+        import resource
+
+        own = resource.getrusage(resource.RUSAGE_SELF)  # the imports done once for the jobs
+        self.log(f"stopped: {self.served} job(s) forked from here, {self.refused} ran in their own process; "
+                 f"this process itself used {own.ru_utime:.3f} s user and {own.ru_stime:.3f} s system CPU")
+
+    def _stop(self, *_):
+        self.stopping = True
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        fds: list[int] = []
+        try:
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            if struct.unpack("3i", creds)[1] != os.getuid():
+                raise ConnectionError("another user")
+            conn.settimeout(10)
+            data, fds, _, _ = socket.recv_fds(conn, _HEADER.size + 16, 3)
+            data += _recv_exact(conn, _HEADER.size + 16 - len(data)) if len(data) < _HEADER.size + 16 else b""
+            (size,) = _HEADER.unpack(data[:_HEADER.size])
+            if size > _MAX_REQUEST or len(fds) != len(json.loads(data[_HEADER.size:])):
+                raise ConnectionError("malformed request")
+            request = json.loads(_recv_exact(conn, size))
+            request["fds"] = dict(zip(json.loads(data[_HEADER.size:]), fds))
+        except (OSError, ValueError) as exc:
+            self.log(f"a request could not be read ({exc})")
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            return
+        reason = mismatch(request, self.env, self.identity) or self._threads()
+        if reason is None:
+            self._import_learned()
+            reason = self._threads()
+        if reason is not None:
+            self.refused += 1
+            self.log(f"`{' '.join(request['argv'][1:3])}` runs in its own process: {reason}")
+            try:
+                _send(conn, {"refused": reason})
+            except OSError:
+                pass
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            return
+        self._fork(conn, request)
+
+    def _threads(self) -> str | None:
+        """Fork only a single-threaded process (a thread holding a lock at the fork would hold it forever)."""
+        try:
+            count = len(os.listdir("/proc/self/task"))
+        except OSError:
+            count = 1
+        return None if count == 1 else f"this process has {count} threads (an import started some)"
+
+    def _import_learned(self) -> None:
+        import importlib
+
+        pending, self.pending = self.pending, []
+        for name in pending:
+            if name in sys.modules or name in self.failed:
+                continue
+            try:
+                importlib.import_module(name)
+            except (Exception, SystemExit) as exc:  # a module that imports only in its parent's context: left to the jobs
+                self.failed.add(name)
+                self.log(f"not preloaded: {name} ({type(exc).__name__})")
+
+    def _fork(self, conn: socket.socket, request: dict) -> None:
+        import selectors
+
+        learn_r, learn_w = os.pipe()
+        known = set(sys.modules)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                os.close(learn_r)
+                _Job(self, conn, request, learn_w, known).run()
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(70)  # EX_SOFTWARE: the child could not become the job (reported to the job's stderr)
+        os.close(learn_w)
+        for fd in request["fds"].values():
+            os.close(fd)
+        child = _Child(conn, learn_r, request["argv"][1:])
+        self.children[pid] = child
+        self.learning[learn_r] = child
+        os.set_blocking(learn_r, False)
+        self.selector.register(learn_r, selectors.EVENT_READ, "learn")
+        self.served += 1
+        try:
+            _send(conn, {"started": pid})
+        except OSError:  # the job is gone already: its child sees the closed connection and ends itself
+            pass
+
+    def _read_learned(self, fd: int) -> None:
+        child = self.learning.get(fd)
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if child is not None and chunk:
+            child.learned += chunk
+            return
+        self.selector.unregister(fd)
+        os.close(fd)
+        if child is not None:
+            del self.learning[fd]
+            known = set(self.pending)
+            self.pending += [n for n in child.learned.decode().split("\n") if n and n not in known]
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = self.children.pop(pid, None)
+            if child is None:
+                continue
+            # each job's own resources, as a job in its own process would have had them measured (benchmarks read it)
+            self.log("job " + json.dumps({"argv": child.argv, "status": status, "user": round(usage.ru_utime, 3),
+                                          "system": round(usage.ru_stime, 3), "maxrss_kib": usage.ru_maxrss}))
+            message = {"killed": os.WTERMSIG(status)} if os.WIFSIGNALED(status) else {"exit": os.waitstatus_to_exitcode(status)}
+            try:  # the child reports its own exit status; this covers a child that died before it could
+                _send(child.conn, message)
+            except OSError:
+                pass
+            child.conn.close()
+
+
+class _Job:
+    """A forked child: takes on the job's process (streams, folder, environment) and runs the command."""
+
+    def __init__(self, server: Server, conn: socket.socket, request: dict, learn_w: int, known: set[str]):
+        self.server, self.conn, self.request, self.learn_w, self.known = server, conn, request, learn_w, known
+        self.finished = False
+
+    def run(self) -> None:
+        import threading
+
+        self._take_over()
+        threading.Thread(target=self._watch, daemon=True).start()
+        code = self._command()
+        self._finish(code)
+
+    def _take_over(self) -> None:
+        server, request = self.server, self.request
+        signal.set_wakeup_fd(-1)
+        for name in ("SIGCHLD", "SIGTERM"):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        server.selector.close()
+        server.listener.close()
+        for fd in [server.wake_r, server.wake_w, *server.learning]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for other in server.children.values():
+            other.conn.close()
+        fds = request["fds"]
+        for target in (0, 1, 2):
+            if target in fds:
+                os.dup2(fds[target], target)
+            else:
+                os.close(target)
+        for fd in fds.values():
+            if fd > 2:
+                os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.umask(request["umask"])
+        import tempfile
+
+        tempfile.tempdir = None  # found again from this job's TMPDIR
+        sys.argv = list(request["argv"])
+        sys.path[0:0] = [request["sys_path0"]]
+        streams = []
+        for fd, (mode, spec) in enumerate(zip("rww", request["stdio"])):
+            if spec is None or fd not in fds:
+                streams.append(None)
+                continue
+            encoding, errors, line_buffering = spec
+            streams.append(open(fd, mode, buffering=1 if line_buffering else -1, encoding=encoding, errors=errors,
+                                closefd=False))
+        sys.stdin, sys.stdout, sys.stderr = streams
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+
+    def _watch(self) -> None:
+        """Signals the job's process forwards; its end before this child's means the job was killed."""
+        import threading
+
+        lines = _Lines(self.conn)
+        while True:
+            try:
+                message = lines.next()
+            except (OSError, ValueError):
+                message = None
+            if message is None:
+                if not self.finished:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+            if "signal" in message:  # to the main thread: a signal Python handles (SIGINT) must interrupt its wait
+                signal.pthread_kill(threading.main_thread().ident, int(message["signal"]))
+
+    def _command(self) -> int:
+        from casemeta.cli import main
+
+        try:
+            return main(sys.argv[1:])
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                return exc.code or 0
+            print(exc.code, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            import traceback
+
+            traceback.print_exc()
+            self._flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+            return 130
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            return 1
+
+    def _flush(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def _finish(self, code: int) -> None:
+        import atexit
+
+        atexit._run_exitfuncs()  # as a process's own exit would (logging's handlers flush and close)
+        self._flush()
+        learned = "\n".join(name for name in list(sys.modules) if name not in self.known)
+        try:
+            os.write(self.learn_w, learned.encode())
+            os.close(self.learn_w)
+        except OSError:
+            pass
+        self.finished = True
+        try:
+            _send(self.conn, {"exit": code})
+        except OSError:
+            pass
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd():
+        del sys.path[0]  # `-m` put the working folder first: a job's process does not have it
+    Server(sys.argv[1], int(sys.argv[2])).serve()

@@ -1,0 +1,175 @@
+"""Warm jobs (casemeta.forkserver): a command forked from the run's warm process answers as it would in its own
+process, ends with the job that asked for it, and runs in its own process whenever the server cannot stand in."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from casemeta import __version__, forkserver
+
+pytestmark = pytest.mark.skipif(not forkserver.available(), reason="warm jobs need Linux (fork and file-descriptor passing)")
+
+# a job's environment as Snakemake makes it: one thread for each numeric library
+JOB_ENV = {name: "1" for name in forkserver.THREAD_VARS}
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A warm process started by this test process, as a run's onstart starts one; stopped afterwards."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)  # pytest changes it at each phase of a test: not a job's
+    log = tmp_path / "warm.log"
+    handle = forkserver.start(log)
+    assert handle is not None and os.environ[forkserver.ENV_VAR] == handle.socket
+    monkeypatch.setenv(forkserver.ENV_VAR, handle.socket)  # restored after the test
+    wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+    handle.log = log
+    yield handle
+    handle.stop()
+
+
+def wait_for(condition, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def job_env(**extra: str) -> dict[str, str]:
+    """The environment of a job of the run that started the server (this test process)."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}, **JOB_ENV, **extra}
+
+
+def casemeta(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["casemeta", *args], capture_output=True, text=True, timeout=120, env=job_env(**(env or {})),
+                          **kwargs)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the jobs forked by the server)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def served(handle) -> tuple[int, int]:
+    """(jobs forked from the server, jobs that ran in their own process), from the log it writes when it stops."""
+    handle.stop()
+    line = [ln for ln in handle.log.read_text().splitlines() if "stopped:" in ln][-1]
+    words = line.split("stopped:")[1].split()
+    return int(words[0]), int(words[5])
+
+
+def test_a_forked_command_answers_as_in_its_own_process(server, tmp_path):
+    """Exit status, standard output and standard error are the job's, whether the command succeeds, is refused by
+    argparse or fails on a file: the same three answers with and without the server."""
+    missing = tmp_path / "no_such_coder.csv"
+    calls = [("--version",), ("reliability", str(missing), str(missing), "--out", str(tmp_path / "agreement.csv")),
+             ("qca", "--incl-cut", "abc"), ("no-such-command",)]
+    warm = [casemeta(*args) for args in calls]
+    cold = [casemeta(*args, env={forkserver.ENV_VAR: ""}) for args in calls]
+    assert [(r.returncode, r.stdout, r.stderr) for r in warm] == [(r.returncode, r.stdout, r.stderr) for r in cold]
+    assert [r.returncode for r in warm] == [0, 1, 1, 2]  # a bad option value is casemeta's refusal; a bad command argparse's
+    assert warm[0].stdout == f"casemeta {__version__}\n"
+    assert "no_such_coder.csv" in warm[1].stderr and "abc" in warm[2].stderr and "no-such-command" in warm[3].stderr
+    assert served(server) == (4, 0)
+
+
+def test_the_job_works_in_its_own_folder_and_writes_with_its_umask(server, tmp_path):
+    """A relative path is the job's (its working folder), and a file it writes has the permissions its umask gives."""
+    for name, codes in (("a.csv", "1,0,1,1"), ("b.csv", "1,1,1,0")):
+        (tmp_path / name).write_text("case_id,growth\n" + "".join(f"c{i},{c}\n" for i, c in enumerate(codes.split(","))))
+    run = casemeta("reliability", "a.csv", "b.csv", "--out", "agreement.csv", cwd=tmp_path,
+                   preexec_fn=lambda: os.umask(0o077))
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "agreement.csv").stat().st_mode & 0o777 == 0o600
+    assert served(server) == (1, 0)
+
+
+def test_a_job_whose_environment_differs_runs_in_its_own_process(server, tmp_path):
+    """Two BLAS threads (a rule with `threads: 2`): the server's libraries were loaded for one, so it refuses; the job
+    still answers, from its own process, and the log says why."""
+    run = casemeta("--version", env={"OPENBLAS_NUM_THREADS": "2"})
+    assert (run.returncode, run.stdout) == (0, f"casemeta {__version__}\n")
+    assert served(server) == (0, 1)
+    assert "environment variable OPENBLAS_NUM_THREADS differs" in server.log.read_text()
+
+
+def test_a_job_on_a_cluster_node_never_asks(server):
+    run = casemeta("--version", env={"SLURM_JOB_ID": "17"})
+    assert run.returncode == 0
+    assert served(server) == (0, 0)
+
+
+@pytest.fixture
+def blocked(server, tmp_path):
+    """A job that waits: its command reads a named pipe no one writes to. Yields (job process, its forked child)."""
+    fifo = tmp_path / "coder.csv"
+    os.mkfifo(fifo)
+    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
+                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+    yield job, child
+    job.kill()
+    job.wait()
+
+
+def test_a_job_killed_outright_takes_its_forked_child_with_it(blocked):
+    """Snakemake stops a job by signalling its process group, which the forked child is not in; a job killed with
+    SIGKILL cannot pass anything on, so the child ends itself when the job's connection closes."""
+    job, child = blocked
+    job.kill()
+    job.wait()
+    wait_for(lambda: not alive(child), "the child to end", timeout=10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_job_reaches_its_child_and_the_job_dies_of_it(blocked, signum):
+    job, child = blocked
+    job.send_signal(signum)
+    assert job.wait(timeout=20) == -signum  # as the job's own process would have (SIGINT: KeyboardInterrupt, then the signal)
+    assert not alive(child)
+
+
+def test_without_a_reachable_server_a_job_runs_in_its_own_process(server, tmp_path):
+    """A server that died (kill -9) or a socket that is gone: the job runs as if there were none."""
+    server.process.kill()
+    server.process.wait()
+    assert casemeta("--version").stdout == f"casemeta {__version__}\n"
+    assert casemeta("--version", env={forkserver.ENV_VAR: str(tmp_path / "nothing.sock")}).returncode == 0
+
+
+def test_a_server_whose_run_ended_stops_and_removes_its_socket(tmp_path):
+    """A run killed outright cannot call stop(): the server notices that its parent is gone."""
+    probe = ("import sys, time\nfrom casemeta import forkserver\nh = forkserver.start(sys.argv[1])\n"
+             "print(h.process.pid, h.socket, flush=True)\ntime.sleep(0.5)\n")
+    started = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "warm.log")], capture_output=True, text=True,
+                             check=True, env={k: v for k, v in os.environ.items() if k != forkserver.ENV_VAR})
+    pid, sock = started.stdout.split()
+    wait_for(lambda: not alive(int(pid)), "the server to stop", timeout=15)
+    assert not os.path.exists(sock) and not os.path.exists(os.path.dirname(sock))
+    assert "the run that started this process has ended" in (tmp_path / "warm.log").read_text()
