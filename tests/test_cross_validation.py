@@ -1,9 +1,12 @@
 """Leave-one-out check of the predictors against the base rate."""
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from casemeta.stats.cross_validation import loo_check
+from casemeta.stats.cross_validation import auc, brier, loo_check
 
 
 def test_base_rate_brier_by_hand():
@@ -122,3 +125,26 @@ def test_ten_cases_of_each_outcome_get_no_tiny_sample_caveat():
     x = list(range(20))  # 10 events, 10 non-events: at the threshold
     out = loo_check(pd.DataFrame({"x": x, "y": [int(v >= 10) for v in x]}), "y ~ x")
     assert not [c for c in out["caveats"] if c.code == "loo_auc_tiny_sample"]
+
+
+def test_auc_and_brier_by_hand():
+    # the textbook case: of the 4 event/non-event pairs, 3 are ranked the right way round
+    assert auc(np.array([0, 0, 1, 1.0]), np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
+    # a tie counts half: pairs (0.5, 0.5) = 1/2, (0.5, 0.2), (0.9, 0.5), (0.9, 0.2) = 1 each; 3.5 / 4
+    assert auc(np.array([0, 1, 0, 1.0]), np.array([0.5, 0.5, 0.2, 0.9])) == 0.875
+    assert brier(np.array([0, 1.0]), np.array([0.2, 0.6])) == pytest.approx((0.2**2 + 0.4**2) / 2)
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6)), min_size=2, max_size=40)
+       .filter(lambda pairs: len({y for y, _ in pairs}) == 2))
+def test_auc_is_the_share_of_event_non_event_pairs_ranked_right(pairs):
+    """Against the definition, pair by pair (few distinct scores, so many ties), and against scikit-learn's
+    roc_auc_score, the area under the ROC curve it draws."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.array([p[0] for p in pairs], dtype=float)
+    scores = np.array([p[1] for p in pairs]) / 7
+    events, non_events = scores[y == 1], scores[y == 0]
+    by_pairs = np.mean([1.0 if e > n else 0.5 if e == n else 0.0 for e in events for n in non_events])
+    assert auc(y, scores) == pytest.approx(by_pairs, abs=1e-12)
+    assert auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)

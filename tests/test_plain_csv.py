@@ -76,3 +76,19 @@ def test_a_bad_value_is_reported_on_every_row_that_holds_it(project):
     frame.loc[[1, 5], "growth"] = "1"
     typed = validate_cases(frame, study.codebook(), study.cases_path, origins)
     assert str(typed["growth"].dtype) == "Int64" and typed["growth"].iloc[3] == int(lines[4].split(",")[growth].strip())
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="az09_A-\n ", max_size=4)), max_size=12))
+def test_identifiers_checked_at_once_as_one_by_one(values):
+    """not_identifiers joins a column for one regular-expression pass: the same verdict as matching each value
+    on its own, with newlines, capitals, blanks and missing values among them."""
+    import re
+
+    import pandas as pd
+
+    from casemeta.coded.case_table import not_identifiers
+    from casemeta.coded.schema import IDENTIFIER_PATTERN
+
+    column = pd.Series(values, dtype="string")
+    expected = [v is None or re.fullmatch(IDENTIFIER_PATTERN, v) is None for v in values]
+    assert not_identifiers(column).tolist() == expected

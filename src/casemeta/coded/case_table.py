@@ -430,6 +430,21 @@ def undeclared(values: pd.Series, var) -> pd.Series:
     return (values.notna() & bad).fillna(False).astype(bool)
 
 
+# every identifier of a column at once, joined by newlines (which IDENTIFIER_PATTERN does not allow inside one)
+_IDENTIFIER_LINES = re.compile(r"[a-z0-9][a-z0-9_]*(?:\n[a-z0-9][a-z0-9_]*)*")
+
+
+def not_identifiers(column: pd.Series) -> pd.Series:
+    """Which values are not identifiers (IDENTIFIER_PATTERN; missing ones count as not). Where all are, as in every
+    file a step wrote, one regular-expression pass over the joined column says so: pandas' str.fullmatch calls
+    Python once per value (0.5 s per million cases)."""
+    present = column.dropna()
+    joined = "\n".join(present.astype(str))
+    if len(present) == len(column) and joined.count("\n") == len(present) - 1 and _IDENTIFIER_LINES.fullmatch(joined):
+        return pd.Series(False, index=column.index)
+    return ~column.str.fullmatch(IDENTIFIER_PATTERN).fillna(False).astype(bool)
+
+
 def _typed_problem(frame: pd.DataFrame, var, codebook: Codebook, coded: bool) -> str:
     """What in a typed column the codebook does not allow (first case only), or ""."""
     column = frame[var.name]
@@ -438,7 +453,7 @@ def _typed_problem(frame: pd.DataFrame, var, codebook: Codebook, coded: bool) ->
     if coded and not (var.nullable and var.type != "identifier"):
         bad |= missing  # derived values may be missing wherever a code they come from is
     if var.type == "identifier":
-        bad |= ~missing & (column.duplicated(keep=False) | ~column.str.fullmatch(IDENTIFIER_PATTERN).fillna(False))
+        bad |= ~missing & (column.duplicated(keep=False) | not_identifiers(column))
     if not bad.any():
         return ""
     first = int(bad.to_numpy().argmax())

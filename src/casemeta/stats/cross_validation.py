@@ -36,13 +36,34 @@ FOLDS = 10
 LOO = "leave-one-out"
 
 
+def brier(y: np.ndarray, predicted: np.ndarray) -> float:
+    """The Brier score: the mean squared difference between the 0/1 outcome and its predicted probability.
+    (scikit-learn's brier_score_loss computes the same mean after checking the labels, which sorts the outcome
+    once per call: 1.4 s of the models step at 10⁶ cases.)"""
+    return float(np.mean((y - predicted) ** 2))
+
+
+def auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """The area under the ROC curve of 0/1 outcomes `y` ranked by `scores`: the chance that a random event case scores
+    above a random non-event case, a tie counting half (Mann and Whitney's U over n₁n₀, which is the trapezoidal
+    area under the ROC curve that scikit-learn's roc_auc_score computes). Counted per distinct score, so one sort of
+    the scores is the whole cost (roc_auc_score builds the curve and checks its input: 0.17 s a call at 10⁶ cases,
+    against about a third of that here)."""
+    values, where = np.unique(scores, return_inverse=True)
+    events = np.bincount(where, weights=y, minlength=len(values))
+    non_events = np.bincount(where, minlength=len(values)) - events
+    n_events, n_non = events.sum(), non_events.sum()
+    if n_events == 0 or n_non == 0:
+        raise CasemetaError("the AUC needs cases of both outcomes")
+    below = np.cumsum(non_events) - non_events  # non-event cases scoring lower than each distinct score
+    return float(np.sum(events * (below + non_events / 2)) / (n_events * n_non))
+
+
 def _base_rate_scores(y: np.ndarray) -> dict:
     """The base rate, and the Brier score of guessing it left-one-out (the share of events among the other cases)."""
-    from sklearn.metrics import brier_score_loss
-
     out = {"base_rate": float(y.mean()) if len(y) else np.nan, "base_rate_brier": np.nan}
     if len(y) >= 2:
-        out["base_rate_brier"] = float(brier_score_loss(y, (y.sum() - y) / (len(y) - 1), labels=[0, 1]))
+        out["base_rate_brier"] = brier(y, (y.sum() - y) / (len(y) - 1))
     return out
 
 
@@ -62,12 +83,10 @@ def _splits(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list, str]:
 
 def _base_rate_brier(y: np.ndarray, splits: list) -> float:
     """The Brier score of predicting each left-out case by the share of events among the training cases."""
-    from sklearn.metrics import brier_score_loss
-
     guess = np.empty(len(y))
     for train, test in splits:
         guess[test] = y[train].mean()
-    return float(brier_score_loss(y, guess, labels=[0, 1]))
+    return brier(y, guess)
 
 
 def _loo_predictions(X: np.ndarray, y: np.ndarray, C: float, splits: list | None = None) -> tuple[np.ndarray, int, int]:
@@ -176,12 +195,10 @@ def loo_check(data: pd.DataFrame, formula: str, C: float = 1.0, source: str = "d
         y, X, names, _ = design(data, formula, source)
     except CasemetaError as exc:
         return loo_not_computed(data, formula, error_caveat(exc, source), C)
-    from sklearn.metrics import brier_score_loss, roc_auc_score
-
     out = loo_not_computed(data, formula, None, C)
     splits, scheme = _splits(y, loo_max_cases, seed)
     predicted, one_class, not_converged = _loo_predictions(X[:, [n != "Intercept" for n in names]], y, C, splits)
-    out.update(loo_auc=float(roc_auc_score(y, predicted)), loo_brier=float(brier_score_loss(y, predicted)),
+    out.update(loo_auc=auc(y, predicted), loo_brier=brier(y, predicted),
                base_rate_brier=_base_rate_brier(y, splits), scheme=scheme)
     fewer = int(min(np.sum(y == 1), np.sum(y == 0)))
     out["caveats"] = merge(Caveat.of("one_class_folds", folds=one_class) if one_class else None,
