@@ -105,13 +105,17 @@ class _Lines:
         self.sock, self.buffer = sock, b""
 
     def next(self) -> dict | None:
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
+        """The next message, or None where the other side has closed (or the connection broke, or timed out)."""
+        try:
+            while b"\n" not in self.buffer:
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            return json.loads(line)
+        except (OSError, ValueError):
+            return None
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -166,10 +170,7 @@ def delegate(argv: list[str]) -> int | None:
     for name in FORWARDED:
         signal.signal(getattr(signal, name), forward)
     while True:
-        try:
-            message = lines.next()
-        except (OSError, ValueError):
-            message = None
+        message = lines.next()
         if message is None:
             print(f"casemeta: the job's process (pid {child}, forked by the run's warm process) ended without "
                   "reporting its exit status", file=sys.stderr)
@@ -512,10 +513,7 @@ class _Job:
 
         lines = _Lines(self.conn)
         while True:
-            try:
-                message = lines.next()
-            except (OSError, ValueError):
-                message = None
+            message = lines.next()
             if message is None:
                 if not self.finished:
                     os.kill(os.getpid(), signal.SIGTERM)
