@@ -125,17 +125,29 @@ def test_a_job_on_a_cluster_node_never_asks(server):
     assert served(server) == (0, 0)
 
 
-@pytest.fixture
-def blocked(server, tmp_path):
-    """A job that waits: its command reads a named pipe no one writes to. Yields (job process, its forked child)."""
+def start_blocked(server, tmp_path, **popen):
+    """A job that waits: its command reads a named pipe no one writes to. (job process, its forked child)."""
     fifo = tmp_path / "coder.csv"
     os.mkfifo(fifo)
     job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
-                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    child = wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    return job, wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+
+
+@pytest.fixture
+def blocked(server, tmp_path):
+    job, child = start_blocked(server, tmp_path)
     yield job, child
     job.kill()
     job.wait()
+
+
+def state(pid: int) -> str:
+    """The process's state letter in /proc (S sleeping, T stopped, ...), '' once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
 
 
 def test_a_job_killed_outright_takes_its_forked_child_with_it(blocked):
@@ -173,3 +185,81 @@ def test_a_server_whose_run_ended_stops_and_removes_its_socket(tmp_path):
     wait_for(lambda: not alive(int(pid)), "the server to stop", timeout=15)
     assert not os.path.exists(sock) and not os.path.exists(os.path.dirname(sock))
     assert "the run that started this process has ended" in (tmp_path / "warm.log").read_text()
+
+
+def test_a_job_that_ignores_sigint_goes_on_after_one(server, tmp_path):
+    """A job started with SIGINT ignored (`nohup snakemake &`, or `snakemake &` from a script) must not be stopped by
+    one, warm as cold: the job's process does not pass it on, and its child ignores it too."""
+    job, child = start_blocked(server, tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        job.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        assert job.poll() is None and alive(child)
+        job.terminate()
+        assert job.wait(timeout=20) == -signal.SIGTERM
+        wait_for(lambda: not alive(child), "the child to end", timeout=10)
+    finally:
+        job.kill()
+        job.wait()
+
+
+def test_a_child_killed_outright_kills_its_job_the_same_way(blocked):
+    """The child killed with SIGKILL (the kernel's out-of-memory killer, say): the job's process dies of the same
+    signal, as its own process would have, without a word of its own."""
+    job, child = blocked
+    os.kill(child, signal.SIGKILL)
+    assert job.wait(timeout=20) == -signal.SIGKILL
+    assert "Traceback" not in job.stderr.read().decode()
+
+
+def test_a_stop_from_the_terminal_stops_the_child_and_a_continue_continues_it(blocked):
+    """Ctrl-Z sends SIGTSTP to the job: the job's process and its child stop; SIGCONT: both go on."""
+    job, child = blocked
+    job.send_signal(signal.SIGTSTP)
+    wait_for(lambda: state(job.pid) == "T" and state(child) == "T", "the job and its child to stop", timeout=10)
+    job.send_signal(signal.SIGCONT)
+    wait_for(lambda: state(job.pid) not in ("T", "") and state(child) not in ("T", ""), "both to go on", timeout=10)
+
+
+def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeypatch):
+    """A handler registered at exit while the warm process imported a module (matplotlib's removal of its temporary
+    configuration folder, say) is the warm process's: a job runs only its own. Here a sitecustomize module registers
+    one in every Python process; a job's output holds the line of its own process only, warm as cold."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import atexit, os, sys\natexit.register(lambda: print('exit handler of',"
+                                           " os.getpid(), file=sys.stderr))\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    handle = forkserver.start(tmp_path / "warm.log")
+    handle.log = tmp_path / "warm.log"
+    try:
+        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+        warm = casemeta("--version", env={forkserver.ENV_VAR: handle.socket})
+        cold = casemeta("--version", env={forkserver.ENV_VAR: ""})
+    finally:
+        assert served(handle) == (1, 0)
+    for run in (warm, cold):
+        assert run.returncode == 0 and run.stderr.count("exit handler of") == 1, run.stderr
+
+
+def test_output_unbuffered_by_the_environment_keeps_its_order(server, tmp_path, monkeypatch):
+    """PYTHONUNBUFFERED=1 (set by many containers and CI machines): the child's streams are unbuffered like the job's,
+    so what the command writes to its output and its errors, read through one pipe, comes in the same order."""
+    from conftest import copy_project
+
+    (tmp_path / "project").mkdir()
+    root = copy_project(tmp_path / "project")
+    cases = root / "data" / "coded" / "african_clusters" / "cases.csv"
+    lines = cases.read_text().splitlines()
+    lines[1] = lines[1].replace(",1,", ",7,", 1)  # SYNTHETIC: an invalid code in the first case
+    cases.write_text("\n".join(lines) + "\n")
+    runs = []
+    for socket_path in (server.socket, ""):
+        runs.append(subprocess.run(["casemeta", "--root", str(root), "validate"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=120,
+                                   env=job_env(**{forkserver.ENV_VAR: socket_path})))
+    assert runs[0].returncode == runs[1].returncode == 1
+    assert runs[0].stdout == runs[1].stdout and "pipkin_fuentes" in runs[0].stdout and "african_clusters" in runs[0].stdout
+    assert served(server) == (1, 0)

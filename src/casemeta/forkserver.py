@@ -45,7 +45,10 @@ THREAD_VARS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "M
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RLIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
            "RLIMIT_STACK", "RLIMIT_MEMLOCK")
-FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+# signals a job's process passes on to its child (unless the job ignores them, as its own process would); a stop from
+# the terminal (SIGTSTP) stops both, and SIGCONT continues both. SIGSTOP cannot be caught: it stops the job's process
+# while its child goes on (README, "Warm jobs").
+FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGCONT")
 SOCKET_NAME = "jobs.sock"
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 16 * 1024 * 1024
@@ -63,6 +66,32 @@ def _rlimits() -> dict[str, list[int]]:
     import resource
 
     return {name: list(resource.getrlimit(getattr(resource, name))) for name in RLIMITS if hasattr(resource, name)}
+
+
+def _dispositions() -> dict[int, str]:
+    """How this process treats each signal, as a new Python process sets it up: inherited as ignored or default,
+    SIGINT raising KeyboardInterrupt (unless inherited as ignored), SIGPIPE and SIGXFSZ ignored by Python."""
+    found = {}
+    for signum in signal.valid_signals():
+        if signum in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            handler = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        found[int(signum)] = ("ignore" if handler is signal.SIG_IGN else "interrupt" if handler is signal.default_int_handler
+                              else "default")
+    return found
+
+
+def _stream(stream) -> dict | None:
+    """How a standard stream is set up (encoding, buffering), for the child to set up its own alike."""
+    if stream is None:
+        return None
+    import io
+
+    return {"encoding": stream.encoding, "errors": stream.errors, "line_buffering": stream.line_buffering,
+            "write_through": stream.write_through, "raw": isinstance(getattr(stream, "buffer", None), io.RawIOBase)}
 
 
 def _umask() -> int:
@@ -140,11 +169,10 @@ def delegate(argv: list[str]) -> int | None:
     try:
         sock.settimeout(5)
         sock.connect(path)
-        streams = [sys.stdin, sys.stdout, sys.stderr]
+        dispositions = _dispositions()
         request = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                    "sys_path0": sys.path[0] if sys.path else "", "identity": _identity(sys.path[1:]),
-                   "stdio": [[getattr(s, "encoding", None), getattr(s, "errors", None), getattr(s, "line_buffering", False)]
-                             if s is not None else None for s in streams]}
+                   "stdio": [_stream(s) for s in (sys.stdin, sys.stdout, sys.stderr)], "signals": dispositions}
         payload = json.dumps(request).encode()
         fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
         socket.send_fds(sock, [_HEADER.pack(len(payload)), json.dumps(fds).encode().ljust(16)], fds)
@@ -162,13 +190,23 @@ def delegate(argv: list[str]) -> int | None:
     child = reply["started"]
 
     def forward(signum, frame):
-        try:
-            _send(sock, {"signal": signum})
+        if signum == signal.SIGCONT:  # the child is stopped, its thread that reads these messages too: signal it
+            try:
+                os.kill(child, signal.SIGCONT)
+            except OSError:
+                pass
+            return
+        try:  # a stop from the terminal: the child stops (its group is orphaned, so SIGTSTP would not), then this one
+            _send(sock, {"signal": int(signal.SIGSTOP) if signum == signal.SIGTSTP else signum})
         except OSError:
             pass
+        if signum == signal.SIGTSTP:
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     for name in FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+        signum = getattr(signal, name)
+        if dispositions.get(int(signum)) != "ignore":  # ignored, it stays ignored: the child ignores it too
+            signal.signal(signum, forward)
     while True:
         message = lines.next()
         if message is None:
@@ -179,7 +217,10 @@ def delegate(argv: list[str]) -> int | None:
             return int(message["exit"])
         if "killed" in message:  # died of a signal: so does this process, as the job would have
             signum = int(message["killed"])
-            signal.signal(signum, signal.SIG_DFL)
+            try:
+                signal.signal(signum, signal.SIG_DFL)
+            except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+                pass
             os.kill(os.getpid(), signum)
             return 128 + signum
 
@@ -346,7 +387,7 @@ class Server:
             reason = self._threads()
         if reason is not None:
             self.refused += 1
-            self.log(f"`{' '.join(request['argv'][1:3])}` runs in its own process: {reason}")
+            self.log(f"`casemeta {' '.join(request['argv'][1:])[:300]}` runs in its own process: {reason}")
             try:
                 _send(conn, {"refused": reason})
             except OSError:
@@ -466,9 +507,23 @@ class _Job:
     def _take_over(self) -> None:
         server, request = self.server, self.request
         signal.set_wakeup_fd(-1)
-        for name in ("SIGCHLD", "SIGTERM"):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum, how in request["signals"].items():  # as the job's own process had them
+            handler = {"ignore": signal.SIG_IGN, "interrupt": signal.default_int_handler}.get(how, signal.SIG_DFL)
+            try:
+                signal.signal(int(signum), handler)
+            except (OSError, ValueError):
+                pass
+        import atexit
+        import weakref
+
+        # the server's exit handlers and finalizers are the server's (matplotlib's temporary folder, say): the job
+        # runs those it registers itself
+        atexit._clear()
+        try:
+            weakref.finalize._registry.clear()
+            weakref.finalize._registered_with_atexit = False
+        except AttributeError:
+            pass
         server.selector.close()
         server.listener.close()
         for fd in [server.wake_r, server.wake_w, *server.learning]:
@@ -496,14 +551,17 @@ class _Job:
         tempfile.tempdir = None  # found again from this job's TMPDIR
         sys.argv = list(request["argv"])
         sys.path[0:0] = [request["sys_path0"]]
+        import io
+
         streams = []
         for fd, (mode, spec) in enumerate(zip("rww", request["stdio"])):
             if spec is None or fd not in fds:
                 streams.append(None)
                 continue
-            encoding, errors, line_buffering = spec
-            streams.append(open(fd, mode, buffering=1 if line_buffering else -1, encoding=encoding, errors=errors,
-                                closefd=False))
+            raw = io.FileIO(fd, mode, closefd=False)
+            buffer = raw if spec["raw"] else io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+            streams.append(io.TextIOWrapper(buffer, encoding=spec["encoding"], errors=spec["errors"],
+                                            line_buffering=spec["line_buffering"], write_through=spec["write_through"]))
         sys.stdin, sys.stdout, sys.stderr = streams
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
 
@@ -515,8 +573,9 @@ class _Job:
         while True:
             message = lines.next()
             if message is None:
-                if not self.finished:
-                    os.kill(os.getpid(), signal.SIGTERM)
+                if not self.finished:  # SIGTERM, as a job's own process killed gets; SIGKILL if the job ignores it
+                    ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+                    os.kill(os.getpid(), signal.SIGKILL if ignored else signal.SIGTERM)
                 return
             if "signal" in message:  # to the main thread: a signal Python handles (SIGINT) must interrupt its wait
                 signal.pthread_kill(threading.main_thread().ident, int(message["signal"]))
@@ -554,7 +613,10 @@ class _Job:
     def _finish(self, code: int) -> None:
         import atexit
 
-        atexit._run_exitfuncs()  # as a process's own exit would (logging's handlers flush and close)
+        import logging
+
+        atexit._run_exitfuncs()  # the job's own exit handlers, as its own process's exit would run them
+        logging.shutdown()  # registered at exit by logging's import, in the server: the job's log handlers flush and close
         self._flush()
         learned = "\n".join(name for name in list(sys.modules) if name not in self.known)
         try:
