@@ -140,6 +140,10 @@ def blocked(server, tmp_path):
     yield job, child
     job.kill()
     job.wait()
+    try:  # a failed test must not leave a stopped child behind
+        os.kill(child, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def state(pid: int) -> str:
@@ -219,6 +223,17 @@ def test_a_stop_from_the_terminal_stops_the_child_and_a_continue_continues_it(bl
     wait_for(lambda: state(job.pid) == "T" and state(child) == "T", "the job and its child to stop", timeout=10)
     job.send_signal(signal.SIGCONT)
     wait_for(lambda: state(job.pid) not in ("T", "") and state(child) not in ("T", ""), "both to go on", timeout=10)
+
+
+def test_a_stopped_job_killed_outright_leaves_no_stopped_child(blocked):
+    """Stopped (Ctrl-Z) and then killed with SIGKILL: the child, stopped too, cannot notice; the warm process does,
+    and ends it."""
+    job, child = blocked
+    job.send_signal(signal.SIGTSTP)
+    wait_for(lambda: state(child) == "T", "the child to stop", timeout=10)
+    job.kill()
+    job.wait()
+    wait_for(lambda: not alive(child), "the child to end", timeout=10)
 
 
 def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeypatch):

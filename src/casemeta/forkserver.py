@@ -287,6 +287,7 @@ def start(log_path: str | os.PathLike) -> Handle | None:
 class _Child:
     def __init__(self, conn: socket.socket, learn: int, argv: list[str]):
         self.conn, self.learn, self.argv, self.learned = conn, learn, argv, b""
+        self.abandoned = False
 
 
 class Server:
@@ -338,6 +339,7 @@ class Server:
                 else:
                     self._read_learned(key.fd)
             self._reap()
+            self._abandoned()
             if os.getppid() != self.owner:
                 self.log("the run that started this process has ended")
                 break
@@ -466,6 +468,28 @@ class Server:
             del self.learning[fd]
             known = set(self.pending)
             self.pending += [n for n in child.learned.decode().split("\n") if n and n not in known]
+
+    def _abandoned(self) -> None:
+        """A child whose job's process is gone ends: it notices the closed connection itself while it runs, but not
+        while it is stopped (Ctrl-Z, then the job killed), so it is sent SIGTERM and continued from here. The
+        connection is polled for the other side's hang-up only: the child reads its messages."""
+        import select
+
+        poller = select.poll()
+        by_fd = {}
+        for pid, child in self.children.items():
+            if not child.abandoned:
+                poller.register(child.conn.fileno(), select.POLLRDHUP)
+                by_fd[child.conn.fileno()] = pid
+        for fd, events in poller.poll(0):
+            if events & (select.POLLRDHUP | select.POLLHUP):
+                pid = by_fd[fd]
+                self.children[pid].abandoned = True
+                for signum in (signal.SIGTERM, signal.SIGCONT):
+                    try:
+                        os.kill(pid, signum)
+                    except OSError:
+                        pass
 
     def _reap(self) -> None:
         while self.children:
