@@ -73,7 +73,7 @@ def cluster():
         subprocess.run([str(SCRIPTS / "stop-slurm.sh")], capture_output=True, timeout=120)
 
 
-def test_the_workflow_on_slurm_gives_the_local_results_byte_for_byte(cluster, completed_run, tmp_path):
+def test_the_workflow_on_slurm_gives_the_local_results_byte_for_byte(cluster, request, tmp_path):
     project = copy_project(tmp_path)
     # jobs inherit the submitting environment (sbatch --export=ALL): the plugin's Python first on PATH
     env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -87,6 +87,9 @@ def test_the_workflow_on_slurm_gives_the_local_results_byte_for_byte(cluster, co
     local_jobs = [line.strip() for line in output.splitlines() if line.strip().startswith("localrule ")]
     assert len(submitted) >= 8 and local_jobs == ["localrule all:"], output[-5000:]  # validate ... export, figures
     assert len(list((project / ".snakemake" / "slurm_logs").rglob("*.log"))) == len(submitted)
+    # the local run is asked for only now: the cluster's run (mostly waiting on the plugin's status checks) goes on
+    # while the other test worker makes it (conftest.completed_run, made once for the session)
+    completed_run = request.getfixturevalue("completed_run")
     on_slurm, local = checksums(project / "results" / STUDY), checksums(completed_run / "results" / STUDY)
     assert len(local) > 100 and any(name.endswith(".docx") for name in local)
     assert sorted(on_slurm) == sorted(local)
