@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casemeta import atomic_io
 from casemeta.cli import main
@@ -89,3 +91,47 @@ def test_the_path_given_is_the_path_returned(tmp_path, monkeypatch):
     """Callers compare what was written with paths they hold (an export removes tables it did not write)."""
     monkeypatch.chdir(tmp_path)
     assert atomic_io.write_text(Path("results") / "x.md", "x") == Path("results") / "x.md"
+
+
+_TEXT = st.text(alphabet='ab, "\né1-', max_size=5)
+
+
+@st.composite
+def integer_and_text_frames(draw):
+    """Frames of the kinds casemeta writes most (codes, possibly missing; identifiers and labels), with commas,
+    quotes, line breaks, blanks and non-ASCII text in cells and names."""
+    import pandas as pd
+
+    n = draw(st.integers(0, 6))
+    names = draw(st.lists(_TEXT, min_size=2, max_size=4, unique=True))
+    columns = {}
+    for name in names:
+        kind = draw(st.sampled_from(["Int64", "int64", "string", "object"]))
+        if kind in ("Int64", "int64"):
+            values = draw(st.lists(st.one_of(st.integers(-3, 3), st.integers(-10**12, 10**12))
+                                   | (st.none() if kind == "Int64" else st.integers(0, 1)), min_size=n, max_size=n))
+            columns[name] = pd.array(values, dtype=kind) if kind == "Int64" else pd.Series(values, dtype="int64")
+        else:
+            values = draw(st.lists(_TEXT | (st.none() if kind == "string" else _TEXT), min_size=n, max_size=n))
+            columns[name] = pd.Series(values, dtype="string" if kind == "string" else object)
+    return pd.DataFrame({name: pd.Series(col).reset_index(drop=True) for name, col in columns.items()})
+
+
+@settings(max_examples=300)  # a few milliseconds each: the writer of every result file deserves more than the default
+@given(integer_and_text_frames())
+def test_csv_text_is_what_pandas_writes(frame):
+    """atomic_io.csv_text builds a frame's CSV a column at a time: the same characters as pandas' to_csv."""
+    from casemeta.atomic_io import csv_text
+
+    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_csv_text_leaves_other_frames_to_pandas():
+    import pandas as pd
+
+    from casemeta.atomic_io import csv_text
+
+    assert csv_text(pd.DataFrame({"a": [1.5], "b": ["x"]})) is None  # a float: pandas' own formatting
+    assert csv_text(pd.DataFrame({"a": ["x"]})) is None  # one column: an empty cell would be a quoted row
+    assert csv_text(pd.DataFrame({"a": [1], "b": [object()]})) is None  # a cell that is not text
+    assert csv_text(pd.DataFrame({"a": [0, 1], "b": ['say "hi", then', "x"]})) == 'a,b\n0,"say ""hi"", then"\n1,x\n'
