@@ -118,20 +118,22 @@ def integer_and_text_frames(draw):
 
 
 @settings(max_examples=300)  # a few milliseconds each: the writer of every result file deserves more than the default
-@given(integer_and_text_frames())
-def test_csv_text_is_what_pandas_writes(frame):
-    """atomic_io.csv_text builds a frame's CSV a column at a time: the same characters as pandas' to_csv."""
-    from casemeta.atomic_io import csv_text
+@given(integer_and_text_frames(), st.integers(1, 4))
+def test_csv_chunks_are_what_pandas_writes(frame, rows):
+    """atomic_io.csv_chunks builds a frame's CSV a column at a time, `rows` rows a piece: together, the same
+    characters as pandas' to_csv."""
+    from casemeta.atomic_io import csv_chunks
 
-    assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n")
+    assert "".join(csv_chunks(frame, rows)) == frame.to_csv(index=False, lineterminator="\n")
 
 
-def test_csv_text_leaves_other_frames_to_pandas():
+def test_csv_chunks_leave_other_frames_to_pandas():
     import pandas as pd
 
-    from casemeta.atomic_io import csv_text
+    from casemeta.atomic_io import csv_chunks
 
-    assert csv_text(pd.DataFrame({"a": [1.5], "b": ["x"]})) is None  # a float: pandas' own formatting
-    assert csv_text(pd.DataFrame({"a": ["x"]})) is None  # one column: an empty cell would be a quoted row
-    assert csv_text(pd.DataFrame({"a": [1], "b": [object()]})) is None  # a cell that is not text
-    assert csv_text(pd.DataFrame({"a": [0, 1], "b": ['say "hi", then', "x"]})) == 'a,b\n0,"say ""hi"", then"\n1,x\n'
+    assert csv_chunks(pd.DataFrame({"a": [1.5], "b": ["x"]})) is None  # a float: pandas' own formatting
+    assert csv_chunks(pd.DataFrame({"a": ["x"]})) is None  # one column: an empty cell would be a quoted row
+    assert csv_chunks(pd.DataFrame({"a": [1], "b": [object()]})) is None  # a cell that is not text
+    assert csv_chunks(pd.DataFrame({"a": [True], "b": ["x"]})) is None  # a boolean: pandas writes True
+    assert "".join(csv_chunks(pd.DataFrame({"a": [0, 1], "b": ['say "hi", then', "x"]}))) == 'a,b\n0,"say ""hi"", then"\n1,x\n'

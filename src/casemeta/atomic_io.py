@@ -110,55 +110,74 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, **kwargs) -> Path:
         # terminator ("\n"), so a bare "\r" would be written unquoted and read
         # back as a line break; quoting every field keeps it inside its cell.
         kwargs["quoting"] = csv.QUOTE_ALL
-    if kwargs == {"index": False, "lineterminator": "\n"} and (text := csv_text(frame)) is not None:
-        return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    if kwargs == {"index": False, "lineterminator": "\n"} and (chunks := csv_chunks(frame)) is not None:
+        return atomic_write(path, lambda tmp: _write_chunks(tmp, chunks))
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, encoding="utf-8", **kwargs))
 
 
-def _csv_cells(values: list, quote_where) -> list:
-    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if q else v for v, q in zip(values, quote_where)]
+def _write_chunks(path: Path, chunks: Iterator[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for chunk in chunks:
+            out.write(chunk)
 
 
-def csv_text(frame: pd.DataFrame) -> str | None:
-    """The text pandas' to_csv(index=False, lineterminator="\n") writes, for a frame of integer and text columns
-    (missing values as empty cells; a cell with a comma, a quote or a line break quoted, quotes doubled: the csv
-    module's minimal quoting), or None for any other frame, which to_csv then writes. Built a column at a time and
-    joined in C: to_csv formats 10⁶ rows in Python, row by row (4 s for the derived cases of 10⁶ cases, against
-    under 1 s here). tests/test_atomic_io.py holds it to to_csv's bytes on generated frames."""
+_INTEGERS = ("int8", "int16", "int32", "int64", "Int8", "Int16", "Int32", "Int64")  # numpy's and pandas' nullable
+
+
+def _quoted(values: list) -> list:
+    """Cells as the csv module's minimal quoting writes them: in quotes, quotes doubled, where a comma, a quote or a
+    line break is in the cell."""
+    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if ("," in v or '"' in v or "\n" in v) else v for v in values]
+
+
+def _csv_cells(column: pd.Series) -> list[str]:
+    """A column's cells as text: integers formatted, missing values empty, text quoted where it must be."""
     import numpy as np
+
+    missing = column.isna().to_numpy()
+    if str(column.dtype) in _INTEGERS:
+        numbers = column.to_numpy(dtype="int64", na_value=0)
+        low, high = (int(numbers.min()), int(numbers.max())) if len(numbers) else (0, 0)
+        if high - low <= 10_000:  # codes: each distinct number formatted once
+            cells = np.array([str(i) for i in range(low, high + 1)], dtype=object)[numbers - low]
+        else:
+            cells = numbers.astype(str).astype(object)
+        cells[missing] = ""
+        return cells.tolist()
+    cells = column.to_numpy(dtype=object, copy=True)
+    cells[missing] = ""
+    values = cells.tolist()
+    joined = "\n".join(values)  # which cells need quotes, found in one pass where none does
+    if "," in joined or '"' in joined or joined.count("\n") != max(len(values) - 1, 0):
+        return _quoted(values)
+    return values
+
+
+def csv_chunks(frame: pd.DataFrame, rows: int = 50_000) -> Iterator[str] | None:
+    """The text pandas' to_csv(index=False, lineterminator="\n") writes, in pieces of `rows` rows, for a frame of
+    signed integer and text columns (missing values as empty cells; a cell with a comma, a quote or a line break
+    quoted, quotes doubled: the csv module's minimal quoting), or None for any other frame, which to_csv then
+    writes. Built a column at a time and joined in C: to_csv formats each row in Python (4 s for the derived cases
+    of 10⁶ cases, against under 2 s here); in pieces, so that the text of 10⁶ rows is never held whole (it
+    doubled the derive step's peak memory). tests/test_atomic_io.py holds it to to_csv's characters."""
     import pandas as pd
 
     if frame.shape[1] < 2 or not frame.columns.is_unique or not all(isinstance(c, str) for c in frame.columns):
         return None  # one column: the csv module quotes an empty cell that is a whole row; leave it to to_csv
-    columns = []
     for name in frame.columns:
-        column = frame[name]
-        missing = column.isna().to_numpy()
-        if pd.api.types.is_signed_integer_dtype(column.dtype):
-            numbers = column.to_numpy(dtype="int64", na_value=0)
-            low, high = (int(numbers.min()), int(numbers.max())) if len(numbers) else (0, 0)
-            if high - low <= 10_000:  # codes: each distinct number formatted once
-                cells = np.array([str(i) for i in range(low, high + 1)], dtype=object)[numbers - low]
-            else:
-                cells = numbers.astype(str).astype(object)
-            cells[missing] = ""
-            columns.append(cells.tolist())
-        elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
-            cells = column.to_numpy(dtype=object, copy=True)
-            cells[missing] = ""
-            values = cells.tolist()
-            try:  # which cells need quotes, found in one pass where none does; a cell that is not text raises
-                joined = "\n".join(values)
-            except TypeError:
-                return None
-            if any(ch in joined for ch in ',"') or joined.count("\n") != max(len(values) - 1, 0):
-                values = _csv_cells(values, [("," in v or '"' in v or "\n" in v) for v in values])
-            columns.append(values)
-        else:
+        dtype = frame[name].dtype
+        text = str(dtype) not in _INTEGERS and pd.api.types.is_string_dtype(dtype) and \
+            pd.api.types.infer_dtype(frame[name], skipna=True) in ("string", "empty")
+        if not (str(dtype) in _INTEGERS or text):
             return None
-    header = ",".join(_csv_cells(list(frame.columns), [("," in c or '"' in c or "\n" in c) for c in frame.columns]))
-    rows = "\n".join(map(",".join, zip(*columns)))
-    return header + "\n" + (rows + "\n" if len(frame) else "")
+
+    def pieces() -> Iterator[str]:
+        yield ",".join(_quoted(list(frame.columns))) + "\n"
+        for start in range(0, len(frame), rows):
+            part = frame.iloc[start:start + rows]
+            yield "\n".join(map(",".join, zip(*(_csv_cells(part[name]) for name in part.columns)))) + "\n"
+
+    return pieces()
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
