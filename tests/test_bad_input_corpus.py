@@ -751,7 +751,7 @@ SUBPROCESS = ["add-lock-is-a-folder", "yaml-raw-control-character", "bare-cr-as-
               "log-file-under-a-file", "yaml-python-tag-is-not-run"]
 
 
-@pytest.mark.parametrize("bad", [b for b in CORPUS if b.id in SUBPROCESS], ids=SUBPROCESS)
+@pytest.mark.parametrize("bad", [b for b in CORPUS if b.id in SUBPROCESS], ids=lambda b: b.id)
 def test_the_command_prints_one_message_and_no_traceback(bad, project):
     """The installed command, not main(): what a researcher sees on the terminal."""
     argv, names = _prepare(bad, project)

@@ -3,6 +3,7 @@ process, ends with the job that asked for it, and runs in its own process whenev
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -97,6 +98,9 @@ def test_a_forked_command_answers_as_in_its_own_process(server, tmp_path):
     assert warm[0].stdout == f"casemeta {__version__}\n"
     assert "no_such_coder.csv" in warm[1].stderr and "abc" in warm[2].stderr and "no-such-command" in warm[3].stderr
     assert served(server) == (4, 0)
+    # the log gives each job's exit status (a successful job's job ends right after its child reports: never a kill)
+    logged = [json.loads(line.split(" job ", 1)[1]) for line in server.log.read_text().splitlines() if " job {" in line]
+    assert sorted(record["exit"] for record in logged) == [0, 1, 1, 2] and all("killed" not in r for r in logged)
 
 
 def test_the_job_works_in_its_own_folder_and_writes_with_its_umask(server, tmp_path):

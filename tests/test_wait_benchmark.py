@@ -67,9 +67,9 @@ def test_a_job_forked_from_the_warm_process_counts_its_childs_cpu_and_the_import
     warm = tmp_path / "warm_jobs.log"
     warm.write_text(
         "casemeta warm jobs: serving /tmp/x/jobs.sock for process 1\n"
-        'casemeta warm jobs: job {"argv": ["--log", "l.log", "models", "--study", "a"], "status": 0, "user": 1.25,'
+        'casemeta warm jobs: job {"argv": ["--log", "l.log", "models", "--study", "a"], "exit": 0, "user": 1.25,'
         ' "system": 0.25, "maxrss_kib": 90000}\n'
-        'casemeta warm jobs: job {"argv": ["validate", "--study", "a"], "status": 0, "user": 0.5, "system": 0.0,'
+        'casemeta warm jobs: job {"argv": ["validate", "--study", "a"], "exit": 0, "user": 0.5, "system": 0.0,'
         ' "maxrss_kib": 80000}\n'
         "casemeta warm jobs: stopped: 2 job(s) forked from here, 0 ran in their own process; this process itself used"
         " 2.000 s user and 0.500 s system CPU\n")

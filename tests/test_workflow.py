@@ -210,6 +210,7 @@ def test_a_second_run_writes_every_result_byte_for_byte_again(ran, completed_cop
     assert "job(s) forked from here, 0 ran in their own process" in (ran / "logs" / "warm_jobs.log").read_text()
     rerun = snakemake(completed_copy, "--forcerun", *rules, "--config", "warm_jobs=false")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "off (--config warm_jobs=false)" in (completed_copy / "logs" / "warm_jobs.log").read_text()  # not the last run's
     assert docx.stat().st_mtime_ns != written and all(f"rule {r}:" in rerun.stdout + rerun.stderr for r in rules)
     first, second = checksums(ran / "results"), checksums(completed_copy / "results")
     assert sorted(second) == sorted(first) and sum(name.endswith((".pdf", ".docx", ".xlsx")) for name in first) >= 20

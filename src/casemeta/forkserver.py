@@ -229,6 +229,15 @@ def delegate(argv: list[str]) -> int | None:
             return 128 + signum
 
 
+def _state(pid: int) -> str:
+    """A process's state letter (R running, S sleeping, T stopped ...), or '' when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 def _is_open(fd: int) -> bool:
     try:
         os.fstat(fd)
@@ -286,6 +295,16 @@ def start(log_path: str | os.PathLike) -> Handle | None:
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
     return Handle(process, folder)
+
+
+def not_started(log_path: str | os.PathLike, why: str) -> None:
+    """Say in the log that this run started no warm process (so that the log never describes an earlier run)."""
+    import time
+
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write(f"casemeta warm jobs: {why}; every job of the run started {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                  "ran in its own process\n")
 
 
 class _Child:
@@ -425,7 +444,8 @@ class Server:
                 importlib.import_module(name)
             except (Exception, SystemExit) as exc:  # a module that imports only in its parent's context: left to the jobs
                 self.failed.add(name)
-                self.log(f"not preloaded: {name} ({type(exc).__name__})")
+                self.log(f"not imported here, left to the jobs that use it: {name} ({type(exc).__name__}: a module that "
+                         "imports only from its package)")
 
     def _fork(self, conn: socket.socket, request: dict) -> None:
         import selectors
@@ -477,7 +497,8 @@ class Server:
 
     def _abandoned(self) -> None:
         """A child whose job's process is gone ends: it notices the closed connection itself while it runs, but not
-        while it is stopped (Ctrl-Z, then the job killed), so it is sent SIGTERM and continued from here. The
+        while it is stopped (Ctrl-Z, then the job killed), so a stopped one is sent SIGTERM and continued from here.
+        A running one is left alone: its job may have gone because the child reported its exit and is ending. The
         connection is polled for the other side's hang-up only: the child reads its messages."""
         import select
 
@@ -488,7 +509,7 @@ class Server:
                 poller.register(child.conn.fileno(), select.POLLRDHUP)
                 by_fd[child.conn.fileno()] = pid
         for fd, events in poller.poll(0):
-            if events & (select.POLLRDHUP | select.POLLHUP):
+            if events & (select.POLLRDHUP | select.POLLHUP) and _state(by_fd[fd]) == "T":
                 pid = by_fd[fd]
                 self.children[pid].abandoned = True
                 for signum in (signal.SIGTERM, signal.SIGCONT):
@@ -508,10 +529,10 @@ class Server:
             child = self.children.pop(pid, None)
             if child is None:
                 continue
-            # each job's own resources, as a job in its own process would have had them measured (benchmarks read it)
-            self.log("job " + json.dumps({"argv": child.argv, "status": status, "user": round(usage.ru_utime, 3),
-                                          "system": round(usage.ru_stime, 3), "maxrss_kib": usage.ru_maxrss}))
             message = {"killed": os.WTERMSIG(status)} if os.WIFSIGNALED(status) else {"exit": os.waitstatus_to_exitcode(status)}
+            # each job's own resources, as a job in its own process would have had them measured (benchmarks read it)
+            self.log("job " + json.dumps({"argv": child.argv, **message, "user": round(usage.ru_utime, 3),
+                                          "system": round(usage.ru_stime, 3), "maxrss_kib": usage.ru_maxrss}))
             try:  # the child reports its own exit status; this covers a child that died before it could
                 _send(child.conn, message)
             except OSError:

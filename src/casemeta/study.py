@@ -308,10 +308,10 @@ class Study:
 
     def clear_downstream(self, step: str) -> list[Path]:
         """Remove every result that a later step makes from this step's output; return what went."""
-        return self.clear(DOWNSTREAM[step])
+        return self.clear(DOWNSTREAM[step], why="that described older inputs")
 
-    def clear(self, steps) -> list[Path]:
-        """Remove the results of these steps; return what went."""
+    def clear(self, steps, why: str = "as asked") -> list[Path]:
+        """Remove the results of these steps; return what went (logged with `why`)."""
         from casemeta.paths import check_removable, check_study_name
 
         check_study_name(self.name)
@@ -335,8 +335,8 @@ class Study:
             if folder != self.results_dir and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         if removed:
-            log.info("%s: removed %d result(s) that described older inputs: %s",
-                     self.name, len(removed), ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
+            log.info("%s: removed %d result(s) %s: %s",
+                     self.name, len(removed), why, ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
         return removed
 
 

@@ -262,10 +262,13 @@ WARM = []
 
 onstart:
     RUN.start(" ".join(sys.argv))
-    if workflow.local_exec and str(config.get("warm_jobs", True)).lower() == "true":
-        from casemeta import forkserver
+    from casemeta import forkserver
 
+    if workflow.local_exec and str(config.get("warm_jobs", True)).lower() == "true":
         WARM.append(forkserver.start("logs/warm_jobs.log"))
+    else:  # the log describes this run, not an earlier one
+        forkserver.not_started("logs/warm_jobs.log", "off (--config warm_jobs=false)" if workflow.local_exec
+                               else "off: the jobs run on a cluster")
 
 
 def stop_warm_jobs():
