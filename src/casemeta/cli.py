@@ -105,9 +105,6 @@ def _studies(args):
         print(name)
 
 
-@command("clear", "remove a study's results of the named workflow steps (what the workflow does before a step re-runs)",
-         STUDY, arg("steps", nargs="+", type=options.one_of("step", [s for s in DOWNSTREAM if s != "check"]),
-                    metavar="STEP", help="workflow steps: " + ", ".join(s for s in DOWNSTREAM if s != "check")))
 def _shown(path: Path) -> Path:
     """A path as the researcher would type it: relative to the working folder where it lies below it."""
     try:
@@ -116,6 +113,9 @@ def _shown(path: Path) -> Path:
         return path
 
 
+@command("clear", "remove a study's results of the named workflow steps (what the workflow does before a step re-runs)",
+         STUDY, arg("steps", nargs="+", type=options.one_of("step", [s for s in DOWNSTREAM if s != "check"]),
+                    metavar="STEP", help="workflow steps: " + ", ".join(s for s in DOWNSTREAM if s != "check")))
 def _clear(args):
     removed = _study(args).clear(args.steps)
     print(f"removed {len(removed)} result(s)" + "".join(f"\n  {p}" for p in removed))
