@@ -282,3 +282,21 @@ def test_output_unbuffered_by_the_environment_keeps_its_order(server, tmp_path, 
     assert runs[0].returncode == runs[1].returncode == 1
     assert runs[0].stdout == runs[1].stdout and "pipkin_fuentes" in runs[0].stdout and "african_clusters" in runs[0].stdout
     assert served(server) == (1, 0)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.005, 0.01, 0.03])
+def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_path, delay):
+    """SIGINT just after the server forked the child (while it takes the job over, or once it runs the command): the
+    job dies of SIGINT, as its own process would, and leaves no child behind. (Before the job's own Python has
+    started, a SIGINT ends it as it ends any Python starting up, warm jobs or not.)"""
+    fifo = tmp_path / "coder.csv"
+    os.mkfifo(fifo)
+    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
+                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not children(server.process.pid) and time.monotonic() < deadline:
+        pass
+    time.sleep(delay)
+    job.send_signal(signal.SIGINT)
+    assert job.wait(timeout=20) == -signal.SIGINT, job.stderr.read().decode()[-2000:]
+    wait_for(lambda: not children(server.process.pid), "no child left", timeout=10)

@@ -229,6 +229,16 @@ def delegate(argv: list[str]) -> int | None:
             return 128 + signum
 
 
+def _die_of(signum: int) -> None:
+    """End this process by the signal's default action, as Python ends after an uncaught KeyboardInterrupt."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def _state(pid: int) -> str:
     """A process's state letter (R running, S sleeping, T stopped ...), or '' when it is gone."""
     try:
@@ -459,10 +469,12 @@ class Server:
             try:
                 os.close(learn_r)
                 _Job(self, conn, request, learn_w, known).run()
-            except BaseException:
+            except BaseException as exc:
                 import traceback
 
                 traceback.print_exc()
+                if isinstance(exc, KeyboardInterrupt):  # a Ctrl-C before or after the command: die of it, as a job would
+                    _die_of(signal.SIGINT)
             finally:
                 os._exit(70)  # EX_SOFTWARE: the child could not become the job (reported to the job's stderr)
         os.close(learn_w)
@@ -646,8 +658,7 @@ class _Job:
 
             traceback.print_exc()
             self._flush()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
+            _die_of(signal.SIGINT)
             return 130
         except BaseException:
             sys.excepthook(*sys.exc_info())
