@@ -300,3 +300,16 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
     job.send_signal(signal.SIGINT)
     assert job.wait(timeout=20) == -signal.SIGINT, job.stderr.read().decode()[-2000:]
     wait_for(lambda: not children(server.process.pid), "no child left", timeout=10)
+
+
+def test_a_hang_up_is_seen_without_reading_what_was_sent():
+    """The server polls a job's connection for its end without taking the messages its child reads."""
+    import socket
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    theirs.sendall(b'{"signal": 15}\n')
+    assert not forkserver._hung_up(ours)
+    theirs.close()
+    assert forkserver._hung_up(ours)
+    assert ours.recv(100) == b'{"signal": 15}\n'  # still there for the child
+    ours.close()

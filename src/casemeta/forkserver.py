@@ -239,6 +239,15 @@ def _die_of(signum: int) -> None:
     os.kill(os.getpid(), signum)
 
 
+def _hung_up(conn: socket.socket) -> bool:
+    """The other side of the connection has closed it (polled, nothing read)."""
+    import select
+
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLRDHUP)
+    return any(events & (select.POLLRDHUP | select.POLLHUP) for _, events in poller.poll(0))
+
+
 def _state(pid: int) -> str:
     """A process's state letter (R running, S sleeping, T stopped ...), or '' when it is gone."""
     try:
@@ -433,6 +442,12 @@ class Server:
                 os.close(fd)
             conn.close()
             return
+        if _hung_up(conn):  # the job gave up waiting (its imports took long) and runs on its own: never twice
+            self.log(f"`casemeta {' '.join(request['argv'][1:])[:300]}` was no longer waiting")
+            for fd in request["fds"].values():
+                os.close(fd)
+            conn.close()
+            return
         self._fork(conn, request)
 
     def _threads(self) -> str | None:
@@ -512,18 +527,9 @@ class Server:
         while it is stopped (Ctrl-Z, then the job killed), so a stopped one is sent SIGTERM and continued from here.
         A running one is left alone: its job may have gone because the child reported its exit and is ending. The
         connection is polled for the other side's hang-up only: the child reads its messages."""
-        import select
-
-        poller = select.poll()
-        by_fd = {}
         for pid, child in self.children.items():
-            if not child.abandoned:
-                poller.register(child.conn.fileno(), select.POLLRDHUP)
-                by_fd[child.conn.fileno()] = pid
-        for fd, events in poller.poll(0):
-            if events & (select.POLLRDHUP | select.POLLHUP) and _state(by_fd[fd]) == "T":
-                pid = by_fd[fd]
-                self.children[pid].abandoned = True
+            if not child.abandoned and _state(pid) == "T" and _hung_up(child.conn):
+                child.abandoned = True
                 for signum in (signal.SIGTERM, signal.SIGCONT):
                     try:
                         os.kill(pid, signum)
