@@ -313,3 +313,11 @@ def test_a_hang_up_is_seen_without_reading_what_was_sent():
     assert forkserver._hung_up(ours)
     assert ours.recv(100) == b'{"signal": 15}\n'  # still there for the child
     ours.close()
+
+
+def test_a_log_that_cannot_be_written_leaves_the_jobs_to_their_own_processes(tmp_path, monkeypatch, capsys):
+    """logs/ unwritable (here: a file where its folder should be): no warm process, the run goes on without it."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    (tmp_path / "logs").write_text("not a folder")
+    assert forkserver.start(tmp_path / "logs" / "warm_jobs.log") is None
+    assert forkserver.ENV_VAR not in os.environ and "warm jobs not started" in capsys.readouterr().err

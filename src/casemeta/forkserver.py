@@ -306,13 +306,18 @@ def start(log_path: str | os.PathLike) -> Handle | None:
     if len(path.encode()) > 100:  # a Unix socket's path is limited to 107 bytes
         os.rmdir(folder)
         return None
+    env = {**os.environ, ENV_VAR: path, **{name: "1" for name in THREAD_VARS}}
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid())],
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
+    except OSError as exc:  # no warm process: the jobs run in their own, as without one
+        print(f"casemeta: warm jobs not started ({exc}); every job runs in its own process", file=sys.stderr)
+        os.rmdir(folder)
+        return None
     os.environ[ENV_VAR] = path
-    env = {**os.environ, **{name: "1" for name in THREAD_VARS}}
-    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid())],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
     return Handle(process, folder)
 
 
