@@ -325,10 +325,13 @@ def not_started(log_path: str | os.PathLike, why: str) -> None:
     """Say in the log that this run started no warm process (so that the log never describes an earlier run)."""
     import time
 
-    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-    with open(log_path, "w", encoding="utf-8") as log:
-        log.write(f"casemeta warm jobs: {why}; every job of the run started {time.strftime('%Y-%m-%d %H:%M:%S')} "
-                  "ran in its own process\n")
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            log.write(f"casemeta warm jobs: {why}; every job of the run started {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                      "ran in its own process\n")
+    except OSError:  # only a log: the run goes on without it
+        pass
 
 
 class _Child:

@@ -251,15 +251,15 @@ def stop_scheduler_timers():
             thread.cancel()
 
 
-# One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
-# `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
-# from cases that changed under it while the next run found nothing to do. Hooks run in the main
-# process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
 # Jobs run on this machine start warm (casemeta.forkserver): one process imports the libraries once, and each
 # job's `casemeta` is forked from it. Never for a cluster's jobs; `--config warm_jobs=false` turns it off.
 WARM = []
 
 
+# One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
+# `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
+# from cases that changed under it while the next run found nothing to do. Hooks run in the main
+# process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
 onstart:
     RUN.start(" ".join(sys.argv))
     from casemeta import forkserver
