@@ -291,8 +291,8 @@ def test_validation_accepts_exactly_what_reads_back(study, tmp_path, value):
 
 
 def test_add_case_names_the_cases_file_as_the_researcher_would_type_it(study, tmp_path, capsys, monkeypatch):
-    """From the project folder, the message shows data/coded/... (README, "Coding a new case"), not an absolute path;
-    from elsewhere, the path it was given."""
+    """The message shows data/coded/... as seen from the project folder (README, "Coding a new case"), not an
+    absolute path."""
     monkeypatch.chdir(study.root)
     assert main(["add-case", "--study", "african_clusters", str(synthetic_case(tmp_path))]) == 0
     assert capsys.readouterr().out.startswith("added 1 case(s) to data/coded/african_clusters/cases.csv; ")

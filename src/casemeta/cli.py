@@ -105,14 +105,6 @@ def _studies(args):
         print(name)
 
 
-def _shown(path: Path) -> Path:
-    """A path as the researcher would type it: relative to the working folder where it lies below it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return path
-
-
 @command("clear", "remove a study's results of the named workflow steps (what the workflow does before a step re-runs)",
          STUDY, arg("steps", nargs="+", type=options.one_of("step", [s for s in DOWNSTREAM if s != "check"]),
                     metavar="STEP", help="workflow steps: " + ", ".join(s for s in DOWNSTREAM if s != "check")))
@@ -422,7 +414,7 @@ def _add_case(args):
     study = _study(args)
     with coded_data_change(study.root, "add-case", study.relative(study.cases_path)):  # never while a workflow run reads it
         added = add_cases(study.codebook(), study.cases_path, args.file)
-    print(f"added {added} case(s) to {_shown(study.cases_path)}; run `snakemake --cores 2` to update every table")
+    print(f"added {added} case(s) to {study.relative(study.cases_path)}; run `snakemake --cores 2` to update every table")
 
 
 @command(

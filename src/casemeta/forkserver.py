@@ -229,14 +229,27 @@ def delegate(argv: list[str]) -> int | None:
             return 128 + signum
 
 
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def _die_of(signum: int) -> None:
     """End this process by the signal's default action, as Python ends after an uncaught KeyboardInterrupt."""
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
+    _flush_streams()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
+
+
+def _drop(conn: socket.socket, fds) -> None:
+    """Let go of a request that gets no child: the job's stream descriptors passed with it, and its connection."""
+    for fd in fds:
+        os.close(fd)
+    conn.close()
 
 
 def _hung_up(conn: socket.socket) -> bool:
@@ -308,8 +321,7 @@ def start(log_path: str | os.PathLike) -> Handle | None:
         return None
     env = {**os.environ, ENV_VAR: path, **{name: "1" for name in THREAD_VARS}}
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        with open(log_path, "w", encoding="utf-8") as log:
+        with _new_log(log_path) as log:
             process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid())],
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
@@ -321,13 +333,18 @@ def start(log_path: str | os.PathLike) -> Handle | None:
     return Handle(process, folder)
 
 
+def _new_log(log_path: str | os.PathLike):
+    """The run's warm-jobs log, emptied: it describes this run only."""
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    return open(log_path, "w", encoding="utf-8")
+
+
 def not_started(log_path: str | os.PathLike, why: str) -> None:
     """Say in the log that this run started no warm process (so that the log never describes an earlier run)."""
     import time
 
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        with open(log_path, "w", encoding="utf-8") as log:
+        with _new_log(log_path) as log:
             log.write(f"casemeta warm jobs: {why}; every job of the run started {time.strftime('%Y-%m-%d %H:%M:%S')} "
                       "ran in its own process\n")
     except OSError:  # only a log: the run goes on without it
@@ -335,8 +352,8 @@ def not_started(log_path: str | os.PathLike, why: str) -> None:
 
 
 class _Child:
-    def __init__(self, conn: socket.socket, learn: int, argv: list[str]):
-        self.conn, self.learn, self.argv, self.learned = conn, learn, argv, b""
+    def __init__(self, conn: socket.socket, argv: list[str]):
+        self.conn, self.argv, self.learned = conn, argv, b""
         self.abandoned = False
 
 
@@ -431,31 +448,23 @@ class Server:
             request["fds"] = dict(zip(json.loads(data[_HEADER.size:]), fds))
         except (OSError, ValueError) as exc:
             self.log(f"a request could not be read ({exc})")
-            for fd in fds:
-                os.close(fd)
-            conn.close()
-            return
-        reason = mismatch(request, self.env, self.identity) or self._threads()
+            return _drop(conn, fds)
+        command = f"`casemeta {' '.join(request['argv'][1:])[:300]}`"
+        reason = mismatch(request, self.env, self.identity)
         if reason is None:
             self._import_learned()
             reason = self._threads()
         if reason is not None:
             self.refused += 1
-            self.log(f"`casemeta {' '.join(request['argv'][1:])[:300]}` runs in its own process: {reason}")
+            self.log(f"{command} runs in its own process: {reason}")
             try:
                 _send(conn, {"refused": reason})
             except OSError:
                 pass
-            for fd in fds:
-                os.close(fd)
-            conn.close()
-            return
+            return _drop(conn, fds)
         if _hung_up(conn):  # the job gave up waiting (its imports took long) and runs on its own: never twice
-            self.log(f"`casemeta {' '.join(request['argv'][1:])[:300]}` was no longer waiting")
-            for fd in request["fds"].values():
-                os.close(fd)
-            conn.close()
-            return
+            self.log(f"{command} was no longer waiting")
+            return _drop(conn, fds)
         self._fork(conn, request)
 
     def _threads(self) -> str | None:
@@ -503,7 +512,7 @@ class Server:
         os.close(learn_w)
         for fd in request["fds"].values():
             os.close(fd)
-        child = _Child(conn, learn_r, request["argv"][1:])
+        child = _Child(conn, request["argv"][1:])
         self.children[pid] = child
         self.learning[learn_r] = child
         os.set_blocking(learn_r, False)
@@ -667,24 +676,9 @@ class _Job:
                 return exc.code or 0
             print(exc.code, file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            import traceback
-
-            traceback.print_exc()
-            self._flush()
-            _die_of(signal.SIGINT)
-            return 130
-        except BaseException:
+        except Exception:  # a KeyboardInterrupt goes on to the fork's wrapper, which ends the child by SIGINT
             sys.excepthook(*sys.exc_info())
             return 1
-
-    def _flush(self) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
 
     def _finish(self, code: int) -> None:
         import atexit
@@ -693,7 +687,7 @@ class _Job:
 
         atexit._run_exitfuncs()  # the job's own exit handlers, as its own process's exit would run them
         logging.shutdown()  # registered at exit by logging's import, in the server: the job's log handlers flush and close
-        self._flush()
+        _flush_streams()
         learned = "\n".join(name for name in list(sys.modules) if name not in self.known)
         try:
             os.write(self.learn_w, learned.encode())

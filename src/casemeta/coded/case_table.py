@@ -431,7 +431,8 @@ def undeclared(values: pd.Series, var) -> pd.Series:
 
 
 # every identifier of a column at once, joined by newlines (which IDENTIFIER_PATTERN does not allow inside one)
-_IDENTIFIER_LINES = re.compile(r"[a-z0-9][a-z0-9_]*(?:\n[a-z0-9][a-z0-9_]*)*")
+_ONE_IDENTIFIER = IDENTIFIER_PATTERN.removeprefix("^").removesuffix("$")
+_IDENTIFIER_LINES = re.compile(rf"{_ONE_IDENTIFIER}(?:\n{_ONE_IDENTIFIER})*")
 
 
 def not_identifiers(column: pd.Series) -> pd.Series:
