@@ -302,6 +302,27 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
     wait_for(lambda: not children(server.process.pid), "no child left", timeout=10)
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.005, 0.01, 0.03])
+def test_a_ctrl_z_at_any_moment_of_the_hand_over_stops_the_job_and_its_child(server, tmp_path, delay):
+    """SIGTSTP just after the server forked the child, before or after the job's process has set the handlers that
+    pass signals on: the job and its child both stop (the job's process holds the signal until it can pass it on)."""
+    fifo = tmp_path / "coder.csv"
+    os.mkfifo(fifo)
+    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
+                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not (forked := children(server.process.pid)) and time.monotonic() < deadline:
+            pass
+        time.sleep(delay)
+        job.send_signal(signal.SIGTSTP)
+        wait_for(lambda: state(job.pid) == "T" and state(forked[0]) == "T", "the job and its child to stop", timeout=10)
+    finally:
+        job.kill()
+        job.wait()
+    wait_for(lambda: not children(server.process.pid), "no child left", timeout=10)
+
+
 def test_a_hang_up_is_seen_without_reading_what_was_sent():
     """The server polls a job's connection for its end without taking the messages its child reads."""
     import socket

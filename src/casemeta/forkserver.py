@@ -170,6 +170,11 @@ def delegate(argv: list[str]) -> int | None:
     if not path or not available() or "SLURM_JOB_ID" in os.environ:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # the signals this process passes on wait (blocked, kept pending) from before the request until the handlers that
+    # pass them on are set: a Ctrl-Z between the fork and those handlers would otherwise stop this process alone. Where
+    # the server does not take the job, they are let through as they came, to this process's own dispositions.
+    forwarded = [getattr(signal, name) for name in FORWARDED]
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded)
     try:
         sock.settimeout(5)
         sock.connect(path)
@@ -185,10 +190,10 @@ def delegate(argv: list[str]) -> int | None:
         lines = _Lines(sock)
         reply = lines.next()
     except (OSError, ValueError):
-        sock.close()
-        return None
+        reply = None
     if reply is None or "started" not in reply:
         sock.close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return None
     sock.settimeout(None)
     child = reply["started"]
@@ -207,10 +212,10 @@ def delegate(argv: list[str]) -> int | None:
         if signum == signal.SIGTSTP:
             os.kill(os.getpid(), signal.SIGSTOP)
 
-    for name in FORWARDED:
-        signum = getattr(signal, name)
+    for signum in forwarded:
         if dispositions.get(int(signum)) != "ignore":  # ignored, it stays ignored: the child ignores it too
             signal.signal(signum, forward)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal that came during the hand-over is passed on now
     while True:
         message = lines.next()
         if message is None:
