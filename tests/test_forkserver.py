@@ -158,6 +158,14 @@ def state(pid: int) -> str:
         return ""
 
 
+def test_a_job_outlasting_the_time_allowed_for_its_request_runs_on(blocked):
+    """The server gives a request REQUEST_TIMEOUT seconds to arrive; the child that reads the job's signals on the same
+    connection waits for them as long as the job runs (it ended every job at that age: SIGTERM from itself)."""
+    job, child = blocked
+    time.sleep(forkserver.REQUEST_TIMEOUT + 1.5)
+    assert job.poll() is None and alive(child)
+
+
 def test_a_job_killed_outright_takes_its_forked_child_with_it(blocked):
     """Snakemake stops a job by signalling its process group, which the forked child is not in; a job killed with
     SIGKILL cannot pass anything on, so the child ends itself when the job's connection closes."""

@@ -56,6 +56,7 @@ PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline")
 SOCKET_NAME = "jobs.sock"
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 16 * 1024 * 1024
+REQUEST_TIMEOUT = 10  # seconds for a job's request to arrive whole
 
 
 def available() -> bool:
@@ -443,7 +444,7 @@ class Server:
             creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             if struct.unpack("3i", creds)[1] != os.getuid():
                 raise ConnectionError("another user")
-            conn.settimeout(10)
+            conn.settimeout(REQUEST_TIMEOUT)
             data, fds, _, _ = socket.recv_fds(conn, _HEADER.size + 16, 3)
             data += _recv_exact(conn, _HEADER.size + 16 - len(data)) if len(data) < _HEADER.size + 16 else b""
             (size,) = _HEADER.unpack(data[:_HEADER.size])
@@ -451,6 +452,7 @@ class Server:
                 raise ConnectionError("malformed request")
             request = json.loads(_recv_exact(conn, size))
             request["fds"] = dict(zip(json.loads(data[_HEADER.size:]), fds))
+            conn.settimeout(None)  # the time limit was for reading the request: the child reads its job's signals
         except (OSError, ValueError) as exc:
             self.log(f"a request could not be read ({exc})")
             return _drop(conn, fds)
