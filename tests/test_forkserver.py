@@ -129,13 +129,29 @@ def test_a_job_on_a_cluster_node_never_asks(server):
     assert served(server) == (0, 0)
 
 
-def start_blocked(server, tmp_path, **popen):
-    """A job that waits: its command reads a named pipe no one writes to. (job process, its forked child)."""
+def launch_blocked(tmp_path, sigint=signal.SIG_DFL) -> subprocess.Popen:
+    """A job that waits: its command reads a named pipe no one writes to. It starts with SIGINT as `sigint` says,
+    not as this test process has it (ignored, where the suite runs in the background of a script: the job would
+    then ignore a Ctrl-C, rightly)."""
     fifo = tmp_path / "coder.csv"
     os.mkfifo(fifo)
-    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
-                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    return subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
+                            env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
+
+
+def start_blocked(server, tmp_path, sigint=signal.SIG_DFL):
+    """A blocked job (launch_blocked) and its child forked by the server: (job process, child pid)."""
+    job = launch_blocked(tmp_path, sigint)
     return job, wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+
+
+def forked_now(server) -> list[int]:
+    """The server's children, polled without a pause (the tests of the hand-over act right after the fork)."""
+    deadline = time.monotonic() + 20
+    while not (forked := children(server.process.pid)) and time.monotonic() < deadline:
+        pass
+    return forked
 
 
 @pytest.fixture
@@ -211,7 +227,7 @@ def test_a_server_whose_run_ended_stops_and_removes_its_socket(tmp_path):
 def test_a_job_that_ignores_sigint_goes_on_after_one(server, tmp_path):
     """A job started with SIGINT ignored (`nohup snakemake &`, or `snakemake &` from a script) must not be stopped by
     one, warm as cold: the job's process does not pass it on, and its child ignores it too."""
-    job, child = start_blocked(server, tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    job, child = start_blocked(server, tmp_path, sigint=signal.SIG_IGN)
     try:
         job.send_signal(signal.SIGINT)
         time.sleep(1.0)
@@ -302,13 +318,8 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
     """SIGINT just after the server forked the child (while it takes the job over, or once it runs the command): the
     job dies of SIGINT, as its own process would, and leaves no child behind. (Before the job's own Python has
     started, a SIGINT ends it as it ends any Python starting up, warm jobs or not.)"""
-    fifo = tmp_path / "coder.csv"
-    os.mkfifo(fifo)
-    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
-                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not children(server.process.pid) and time.monotonic() < deadline:
-        pass
+    job = launch_blocked(tmp_path)
+    forked_now(server)
     time.sleep(delay)
     job.send_signal(signal.SIGINT)
     assert job.wait(timeout=20) == -signal.SIGINT, job.stderr.read().decode()[-2000:]
@@ -319,14 +330,9 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
 def test_a_ctrl_z_at_any_moment_of_the_hand_over_stops_the_job_and_its_child(server, tmp_path, delay):
     """SIGTSTP just after the server forked the child, before or after the job's process has set the handlers that
     pass signals on: the job and its child both stop (the job's process holds the signal until it can pass it on)."""
-    fifo = tmp_path / "coder.csv"
-    os.mkfifo(fifo)
-    job = subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
-                           env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    job = launch_blocked(tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while not (forked := children(server.process.pid)) and time.monotonic() < deadline:
-            pass
+        forked = forked_now(server)
         time.sleep(delay)
         job.send_signal(signal.SIGTSTP)
         wait_for(lambda: state(job.pid) == "T" and state(forked[0]) == "T", "the job and its child to stop", timeout=10)
