@@ -166,6 +166,22 @@ def blocked(server, tmp_path):
         pass
 
 
+def diagnosis(job: subprocess.Popen, child: int) -> str:
+    """For a failed test: how the job's process and its child treat signals, where they wait, what the job said."""
+    lines = []
+    for name, pid in (("job", job.pid), ("child", child)):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            lines.append(f"{name} {pid}: gone")
+            continue
+        lines.append(f"{name} {pid}: " + "; ".join(ln for ln in status if ln.startswith(("State", "Sig", "Shd", "Threads")))
+                     + f"; waits in {wchan}")
+    job.kill()
+    return "\n".join(lines) + "\nstderr: " + job.communicate()[1].decode()[-3000:]
+
+
 def state(pid: int) -> str:
     """The process's state letter in /proc (S sleeping, T stopped, ...), '' once it is gone."""
     try:
@@ -200,7 +216,7 @@ def test_a_signal_to_the_job_reaches_its_child_and_the_job_dies_of_it(blocked, s
         code = job.wait(timeout=20)
     except subprocess.TimeoutExpired:
         code = "still running"
-    assert code == -signum, job.kill() or job.communicate()[1].decode()[-3000:]
+    assert code == -signum, diagnosis(job, child)
     assert not alive(child)
 
 
