@@ -129,7 +129,7 @@ def test_a_job_on_a_cluster_node_never_asks(server):
     assert served(server) == (0, 0)
 
 
-def launch_blocked(tmp_path, sigint=signal.SIG_DFL) -> subprocess.Popen:
+def launch_blocked(tmp_path, sigint=signal.SIG_DFL, block=()) -> subprocess.Popen:
     """A job that waits: its command reads a named pipe no one writes to. It starts with SIGINT as `sigint` says,
     not as this test process has it (ignored, where the suite runs in the background of a script: the job would
     then ignore a Ctrl-C, rightly)."""
@@ -137,13 +137,31 @@ def launch_blocked(tmp_path, sigint=signal.SIG_DFL) -> subprocess.Popen:
     os.mkfifo(fifo)
     return subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
                             env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
+                            preexec_fn=lambda: (signal.signal(signal.SIGINT, sigint),
+                                                signal.pthread_sigmask(signal.SIG_SETMASK, block)))
 
 
-def start_blocked(server, tmp_path, sigint=signal.SIG_DFL):
-    """A blocked job (launch_blocked) and its child forked by the server: (job process, child pid)."""
-    job = launch_blocked(tmp_path, sigint)
-    return job, wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+def signal_mask(pid: int, field: str = "SigBlk") -> int:
+    """One of the process's signal masks in /proc (SigBlk blocked, SigIgn ignored, SigCgt caught); 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return int(next(ln for ln in status.splitlines() if ln.startswith(field + ":")).split()[1], 16)
+
+
+def catches(pid: int, signum: int) -> bool:
+    """The process has a handler of its own for the signal."""
+    return bool(signal_mask(pid, "SigCgt") >> (signum - 1) & 1)
+
+
+def start_blocked(server, tmp_path, sigint=signal.SIG_DFL, block=()):
+    """A blocked job (launch_blocked) and its child forked by the server, once the job's process passes signals on
+    (it catches SIGTSTP only then): (job process, child pid)."""
+    job = launch_blocked(tmp_path, sigint, block)
+    child = wait_for(lambda: children(server.process.pid), "the server to fork the job")[0]
+    wait_for(lambda: catches(job.pid, signal.SIGTSTP), "the job's process to pass signals on")
+    return job, child
 
 
 def forked_now(server) -> list[int]:
@@ -196,6 +214,18 @@ def test_a_job_outlasting_the_time_allowed_for_its_request_runs_on(blocked):
     job, child = blocked
     time.sleep(forkserver.REQUEST_TIMEOUT + 1.5)
     assert job.poll() is None and alive(child)
+
+
+def test_the_child_blocks_the_signals_its_job_blocks(server, tmp_path):
+    """A job started with signals blocked (inherited, as any process inherits its parent's mask): its child blocks
+    the same ones, whatever the warm process had; none other (the job's process blocks them only while it hands over)."""
+    job, child = start_blocked(server, tmp_path, block=(signal.SIGUSR2, signal.SIGWINCH))
+    try:
+        expected = 1 << (signal.SIGUSR2 - 1) | 1 << (signal.SIGWINCH - 1)
+        assert (signal_mask(job.pid), signal_mask(child)) == (expected, expected)
+    finally:
+        job.kill()
+        job.wait()
 
 
 def test_a_job_killed_outright_takes_its_forked_child_with_it(blocked):

@@ -182,7 +182,8 @@ def delegate(argv: list[str]) -> int | None:
         dispositions = _dispositions()
         request = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                    "sys_path0": sys.path[0] if sys.path else "", "identity": _identity(sys.path[1:]),
-                   "stdio": [_stream(s) for s in (sys.stdin, sys.stdout, sys.stderr)], "signals": dispositions}
+                   "stdio": [_stream(s) for s in (sys.stdin, sys.stdout, sys.stderr)], "signals": dispositions,
+                   "blocked": sorted(int(s) for s in mask)}
         payload = json.dumps(request).encode()
         fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
         socket.send_fds(sock, [_HEADER.pack(len(payload)), json.dumps(fds).encode().ljust(16)], fds)
@@ -392,6 +393,7 @@ class Server:
         os.set_blocking(wake_r, False)
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # none blocked: inherited from the run, a blocked SIGCHLD would hide its children's ends
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
@@ -606,6 +608,7 @@ class _Job:
                 signal.signal(int(signum), handler)
             except (OSError, ValueError):
                 pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, request["blocked"])  # the signals the job's process blocks
         import atexit
         import weakref
 
