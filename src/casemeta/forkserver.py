@@ -53,6 +53,18 @@ FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SI
 # and pandas through the steps' file handling). The first jobs of a run start together, before the server has
 # learned anything from a child, and each imported these on its own (about 0.5 s of CPU each).
 PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline")
+# imported while no job is waiting, one at a time, in the order the workflow's jobs come to need them: the modules of
+# its later commands (models, figures, tables, QCA, the multiverse, the synthesis) with the libraries they bring.
+# Learned from the children alone, they came too late for the jobs that start together (two models jobs, the
+# figures, the synthesis): each imported them itself, about 3 s of CPU in a cold run of the shipped studies. A module
+# no job of a run uses costs this process's idle time only; one that fails to import is left to the jobs.
+AHEAD = ("casemeta.stats.study_analysis", "casemeta.steps.model_runs", "casemeta.stats.cross_validation",
+         "casemeta.stats.firth_profile", "casemeta.steps.exports", "casemeta.publish.figures",
+         "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf", "casemeta.publish.office",
+         "casemeta.steps.synthesis", "casemeta.publish.synthesis_tables", "statsmodels.stats.meta_analysis",
+         "statsmodels.stats.contingency_tables", "casemeta.steps.qca_runs", "casemeta.publish.qca_figures",
+         "casemeta.steps.influence_runs", "casemeta.steps.robustness", "casemeta.stats.multiverse",
+         "casemeta.publish.specification_figures", "casemeta.publish.robustness_tables")
 SOCKET_NAME = "jobs.sock"
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 16 * 1024 * 1024
@@ -373,6 +385,7 @@ class Server:
         self.children: dict[int, _Child] = {}
         self.learning: dict[int, _Child] = {}  # learn pipe -> child (still open)
         self.pending: list[str] = []  # modules children imported that this process has not
+        self.ahead = list(AHEAD)  # imported while idle
         self.failed: set[str] = set()
         self.served = self.refused = 0
         self.stopping = False
@@ -405,7 +418,10 @@ class Server:
 
         self.log(f"serving {self.path} for process {self.owner}")
         while not self.stopping:
-            for key, _ in self.selector.select(timeout=1.0):
+            events = self.selector.select(timeout=0 if self.pending or self.ahead else 1.0)
+            if not events and (self.pending or self.ahead):  # no job waits: one more module, for the next job
+                self._import((self.pending or self.ahead).pop(0))
+            for key, _ in events:
                 if key.data == "accept":
                     self._accept()
                 elif key.data == "wake":
@@ -485,18 +501,21 @@ class Server:
         return None if count == 1 else f"this process has {count} threads (an import started some)"
 
     def _import_learned(self) -> None:
-        import importlib
-
         pending, self.pending = self.pending, []
         for name in pending:
-            if name in sys.modules or name in self.failed:
-                continue
-            try:
-                importlib.import_module(name)
-            except (Exception, SystemExit) as exc:  # a module that imports only in its parent's context: left to the jobs
-                self.failed.add(name)
-                self.log(f"not imported here, left to the jobs that use it: {name} ({type(exc).__name__}: a module that "
-                         "imports only from its package)")
+            self._import(name)
+
+    def _import(self, name: str) -> None:
+        import importlib
+
+        if name in sys.modules or name in self.failed:
+            return
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit) as exc:  # a module that imports only in its parent's context: left to the jobs
+            self.failed.add(name)
+            self.log(f"not imported here, left to the jobs that use it: {name} ({type(exc).__name__}: a module that "
+                     "imports only from its package)")
 
     def _fork(self, conn: socket.socket, request: dict) -> None:
         import selectors
