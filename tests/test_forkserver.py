@@ -407,3 +407,12 @@ def test_a_log_that_cannot_be_written_leaves_the_jobs_to_their_own_processes(tmp
     (tmp_path / "logs").write_text("not a folder")
     assert forkserver.start(tmp_path / "logs" / "warm_jobs.log") is None
     assert forkserver.ENV_VAR not in os.environ and "warm jobs not started" in capsys.readouterr().err
+
+
+def test_every_module_imported_ahead_exists():
+    """The modules the warm process imports while idle (forkserver.AHEAD) are the package's and its libraries':
+    a renamed one would only be skipped (and logged), so the list is checked here."""
+    import importlib
+
+    for name in forkserver.AHEAD:
+        importlib.import_module(name)

@@ -80,3 +80,31 @@ def test_help_and_refused_outputs_answer_without_loading_pandas():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.split() == ["1", "False"], done.stderr[-500:]
     assert "inside the project's data/" in done.stderr  # the guard said why it refused
+
+
+def test_the_workflow_puts_its_own_casemeta_first_on_path(tmp_path, monkeypatch):
+    """The jobs' `casemeta` is the one beside the Python that runs the workflow, found first on PATH (not a shim
+    further on); put there once; left alone where that folder has none."""
+    from casemeta.launch import first_on_path
+
+    own = tmp_path / "env" / "bin"
+    own.mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(own / "python3"))
+    monkeypatch.setenv("PATH", "/shims:/usr/bin")
+    first_on_path()
+    assert os.environ["PATH"] == "/shims:/usr/bin"  # no casemeta there: nothing to prefer
+    (own / "casemeta").write_text("#!/bin/sh\n")
+    (own / "casemeta").chmod(0o755)
+    first_on_path()
+    first_on_path()
+    assert os.environ["PATH"] == f"{own}:/shims:/usr/bin"
+
+
+def test_a_jobs_launcher_does_not_look_up_the_package_version():
+    """Every workflow job starts `casemeta.launch`, which hands the command to the warm process: importlib.metadata
+    (~14 ms a job) is loaded only where the version is asked for."""
+    probe = ("import sys, casemeta.launch, casemeta.forkserver\nprint('importlib.metadata' in sys.modules)\n"
+             "import casemeta\nprint(casemeta.__version__.count('.') >= 1 or casemeta.__version__ == '0+unknown')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert done.stdout.split() == ["False", "True"]

@@ -8,12 +8,19 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
+from casemeta.launch import first_on_path
 from casemeta.plan import load_plan
 from casemeta.run_lock import WorkflowRun, running
 from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+
+# Jobs that run in this Python's environment (no --sdm conda or apptainer) find its `casemeta` first on PATH
+# (casemeta.launch.first_on_path); with a deployment method, the rule's environment provides its own.
+if not workflow.deployment_settings.deployment_method:
+    first_on_path()
 
 
 # A run already under way in this project (casemeta.run_lock): say which, before Snakemake's own
