@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from casemeta.stats.cross_validation import auc, brier, loo_check
@@ -56,7 +56,46 @@ def test_above_the_threshold_ten_stratified_folds_replace_leave_one_out(monkeypa
     assert out["base_rate_brier"] > 0.25
     fits.clear()
     assert loo_check(data, "y ~ x", loo_max_cases=30)["scheme"] == "leave-one-out"
-    assert len(fits) == 30
+    assert fits == []  # leave-one-out fits every fold at once, by its own Newton steps (below)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(4, 30), st.integers(1, 3), st.sampled_from([0.1, 1.0, 10.0]),
+       st.booleans())
+def test_leave_one_out_fitted_at_once_predicts_as_scikit_learn_fold_by_fold(seed, n, p, C, coded):
+    """Synthetic cases (coded 0/1/2, with repeated rows, or continuous): each case's left-out probability equals
+    scikit-learn's LogisticRegression(C) fitted on the other cases, to 1e-8; a fold whose other cases share one
+    outcome predicts it, and is counted."""
+    from sklearn.linear_model import LogisticRegression
+
+    from casemeta.stats.cross_validation import _loo_predictions
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 3, (n, p)).astype(float) if coded else rng.normal(size=(n, p))
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * (X @ rng.normal(size=p))))).astype(float)
+    assume(0 < y.sum() < n)
+    predicted, one_class, not_converged = _loo_predictions(X, y, C)
+    expected, folds_of_one = np.empty(n), 0
+    for i in range(n):
+        rest = np.arange(n) != i
+        if y[rest].min() == y[rest].max():
+            expected[i], folds_of_one = y[rest][0], folds_of_one + 1
+            continue
+        model = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(X[rest], y[rest])
+        expected[i] = model.predict_proba(X[i:i + 1])[0, 1]
+    assert np.abs(predicted - expected).max() < 1e-8
+    assert (one_class, not_converged) == (folds_of_one, 0)
+
+
+def test_cases_with_the_same_row_get_exactly_the_same_left_out_probability():
+    """Leaving out either of two equal cases leaves the same training cases: an exact tie, which the AUC counts as
+    half a pair. Synthetic: x 0/1, with repeated (x, y) rows."""
+    from casemeta.stats.cross_validation import _loo_predictions
+
+    X = np.array([[0.0], [0.0], [0.0], [1.0], [1.0], [1.0], [0.0], [1.0]])
+    y = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+    predicted, _, _ = _loo_predictions(X, y, 1.0)
+    assert predicted[0] == predicted[1] == predicted[6] and predicted[3] == predicted[4] == predicted[7]
 
 
 def test_k_fold_fits_on_distinct_rows_predict_as_fits_on_every_case():
