@@ -228,6 +228,54 @@ def test_the_child_blocks_the_signals_its_job_blocks(server, tmp_path):
         job.wait()
 
 
+def test_a_job_that_blocks_sigterm_killed_outright_leaves_no_child(server, tmp_path):
+    """The child of a job started with SIGTERM blocked blocks it too: when the job is killed outright, the child,
+    seeing the job gone, ends itself with SIGKILL (a SIGTERM would only wait, pending)."""
+    job, child = start_blocked(server, tmp_path, block=(signal.SIGTERM,))
+    job.kill()
+    job.wait()
+    wait_for(lambda: not alive(child), "the child to end", timeout=10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_while_the_job_waits_for_the_server_acts_at_once(server, tmp_path, signum):
+    """The warm process is busy (here: stopped) when a job asks: the job holds the signals it would pass on while it
+    waits, but one that would end it ends it at once, as in its own process; the server, going on, forks nothing
+    for a job that has gone."""
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        job = launch_blocked(tmp_path)
+        # waiting for the answer: the job's process blocks what it passes on
+        wait_for(lambda: signal_mask(job.pid) >> (signal.SIGTERM - 1) & 1, "the job to wait for the server")
+        job.send_signal(signum)
+        try:
+            code = job.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = "still running"
+        assert code == -signum, diagnosis(job, job.pid)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        job.kill()
+        job.wait()
+    wait_for(lambda: "was no longer waiting" in server.log.read_text(), "the server to let the request go")
+    assert served(server) == (0, 0)
+
+
+def test_a_job_whose_warm_process_died_dies_of_the_signal_it_passed_on(server, tmp_path):
+    """The warm process killed outright (it alone reports a child's death by a signal): a job that passed SIGTERM
+    on to its child, which died of it, dies of SIGTERM too, as in its own process."""
+    job, child = start_blocked(server, tmp_path)
+    server.process.kill()
+    server.process.wait()
+    job.send_signal(signal.SIGTERM)
+    try:
+        code = job.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = "still running"
+    assert code == -signal.SIGTERM, diagnosis(job, child)
+    wait_for(lambda: not alive(child), "the child to end", timeout=10)
+
+
 def test_a_job_killed_outright_takes_its_forked_child_with_it(blocked):
     """Snakemake stops a job by signalling its process group, which the forked child is not in; a job killed with
     SIGKILL cannot pass anything on, so the child ends itself when the job's connection closes."""
@@ -365,10 +413,18 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
     job dies of SIGINT, as its own process would, and leaves no child behind. (Before the job's own Python has
     started, a SIGINT ends it as it ends any Python starting up, warm jobs or not.)"""
     job = launch_blocked(tmp_path)
-    forked_now(server)
-    time.sleep(delay)
-    job.send_signal(signal.SIGINT)
-    assert job.wait(timeout=20) == -signal.SIGINT, job.stderr.read().decode()[-2000:]
+    try:
+        forked_now(server)
+        time.sleep(delay)
+        job.send_signal(signal.SIGINT)
+        try:
+            code = job.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            code = "still running"
+        assert code == -signal.SIGINT, diagnosis(job, job.pid)
+    finally:  # a failed test leaves no job (nor, the connection closing, its child) behind
+        job.kill()
+        job.wait()
     wait_for(lambda: not children(server.process.pid), "no child left", timeout=10)
 
 

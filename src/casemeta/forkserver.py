@@ -202,9 +202,8 @@ def delegate(argv: list[str]) -> int | None:
         fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
         socket.send_fds(sock, [_HEADER.pack(len(payload)), json.dumps(fds).encode().ljust(16)], fds)
         sock.sendall(payload)
-        sock.settimeout(300)  # the server imports what earlier jobs needed before it forks: seconds, not minutes
         lines = _Lines(sock)
-        reply = lines.next()
+        reply = lines.next() if _answered(sock, dispositions) else None
     except (OSError, ValueError):
         reply = None
     if reply is None or "started" not in reply:
@@ -214,7 +213,10 @@ def delegate(argv: list[str]) -> int | None:
     sock.settimeout(None)
     child = reply["started"]
 
+    sent = []  # the signals passed on to the child
+
     def forward(signum, frame):
+        sent.append(signum)
         if signum == signal.SIGCONT:  # the child is stopped, its thread that reads these messages too: signal it
             try:
                 os.kill(child, signal.SIGCONT)
@@ -235,6 +237,9 @@ def delegate(argv: list[str]) -> int | None:
     while True:
         message = lines.next()
         if message is None:
+            ending = [s for s in sent if s not in (signal.SIGTSTP, signal.SIGCONT)]
+            if ending:  # the warm process is gone, which alone reports a child's death by a signal: the one sent
+                _die_of(ending[-1])
             print(f"casemeta: the job's process (pid {child}, forked by the run's warm process) ended without "
                   "reporting its exit status", file=sys.stderr)
             return 1
@@ -248,6 +253,25 @@ def delegate(argv: list[str]) -> int | None:
                 pass
             os.kill(os.getpid(), signum)
             return 128 + signum
+
+
+def _answered(sock: socket.socket, dispositions: dict[int, str], limit: float = 300.0) -> bool:
+    """Wait for the server's answer (it may finish an import first: seconds, not minutes), looking every 50 ms for a
+    signal held meanwhile that would end this process (SIGTERM, SIGINT, SIGHUP ... not ignored): with one pending,
+    False, and the job gives up the server, so that the signal acts at once, as on a job in its own process. (The
+    server forks no child for a job that hung up; a child forked just before sees the closed connection and ends.)"""
+    import select
+    import time
+
+    ending = {getattr(signal, name) for name in FORWARDED} - {signal.SIGTSTP, signal.SIGCONT}
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if select.select([sock], [], [], 0.05)[0]:
+            sock.settimeout(limit)
+            return True
+        if any(dispositions.get(int(s)) != "ignore" for s in signal.sigpending() & ending):
+            return False
+    return False
 
 
 def _flush_streams() -> None:
@@ -690,8 +714,10 @@ class _Job:
         while True:
             message = lines.next()
             if message is None:
-                if not self.finished:  # SIGTERM, as a job's own process killed gets; SIGKILL if the job ignores it
-                    ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+                if not self.finished:  # SIGTERM, as a job's own process killed gets; SIGKILL if the job ignores
+                    # or blocks it (a blocked one would only wait, pending, with the job gone)
+                    ignored = (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+                               or int(signal.SIGTERM) in self.request["blocked"])
                     os.kill(os.getpid(), signal.SIGKILL if ignored else signal.SIGTERM)
                 return
             if "signal" in message:  # to the main thread: a signal Python handles (SIGINT) must interrupt its wait
