@@ -97,7 +97,7 @@ def test_a_forked_command_answers_as_in_its_own_process(server, tmp_path):
     assert [r.returncode for r in warm] == [0, 1, 1, 2]  # a bad option value is casemeta's refusal; a bad command argparse's
     assert warm[0].stdout == f"casemeta {__version__}\n"
     assert "no_such_coder.csv" in warm[1].stderr and "abc" in warm[2].stderr and "no-such-command" in warm[3].stderr
-    assert served(server) == (4, 0)
+    assert served(server) == (4, 0), server.log.read_text()
     # the log gives each job's exit status (a successful job's job ends right after its child reports: never a kill)
     logged = [json.loads(line.split(" job ", 1)[1]) for line in server.log.read_text().splitlines() if " job {" in line]
     assert sorted(record["exit"] for record in logged) == [0, 1, 1, 2] and all("killed" not in r for r in logged)
@@ -130,15 +130,21 @@ def test_a_job_on_a_cluster_node_never_asks(server):
 
 
 def launch_blocked(tmp_path, sigint=signal.SIG_DFL, block=()) -> subprocess.Popen:
-    """A job that waits: its command reads a named pipe no one writes to. It starts with SIGINT as `sigint` says,
-    not as this test process has it (ignored, where the suite runs in the background of a script: the job would
-    then ignore a Ctrl-C, rightly)."""
+    """A job that waits: its command reads a named pipe no one writes to. It starts with SIGINT as `sigint` says and
+    the other signals a job passes on at their defaults, not as this test process has them (SIGINT ignored where
+    the suite runs in the background of a script, SIGHUP under nohup: the job would then rightly ignore them), and
+    with the signals in `block` blocked."""
     fifo = tmp_path / "coder.csv"
     os.mkfifo(fifo)
+
+    def signals():
+        for name in forkserver.FORWARDED:
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        signal.signal(signal.SIGINT, sigint)
+        signal.pthread_sigmask(signal.SIG_SETMASK, block)
+
     return subprocess.Popen(["casemeta", "reliability", str(fifo), str(fifo), "--out", str(tmp_path / "out.csv")],
-                            env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: (signal.signal(signal.SIGINT, sigint),
-                                                signal.pthread_sigmask(signal.SIG_SETMASK, block)))
+                            env=job_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=signals)
 
 
 def signal_mask(pid: int, field: str = "SigBlk") -> int:
@@ -197,7 +203,11 @@ def diagnosis(job: subprocess.Popen, child: int) -> str:
         lines.append(f"{name} {pid}: " + "; ".join(ln for ln in status if ln.startswith(("State", "Sig", "Shd", "Threads")))
                      + f"; waits in {wchan}")
     job.kill()
-    return "\n".join(lines) + "\nstderr: " + job.communicate()[1].decode()[-3000:]
+    try:  # the job's stderr may stay open elsewhere (passed to a warm process that is stopped): not waited for long
+        said = job.communicate(timeout=5)[1].decode()[-3000:]
+    except subprocess.TimeoutExpired:
+        said = "(not closed within 5 s)"
+    return "\n".join(lines) + "\nstderr: " + said
 
 
 def state(pid: int) -> str:
