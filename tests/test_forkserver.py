@@ -396,6 +396,27 @@ def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeyp
         assert run.returncode == 0 and run.stderr.count("exit handler of") == 1, run.stderr
 
 
+def test_a_warm_process_with_a_thread_forks_no_job_and_names_the_thread(tmp_path, monkeypatch):
+    """A thread in the warm process (started here by a sitecustomize module, as an import might start one) could hold
+    a lock at the fork: the job runs in its own process, and the log names the thread."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import threading, time\nthreading.Thread(target=time.sleep, args=(600,), "
+                                           "name='stray-worker', daemon=True).start()\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    handle = forkserver.start(tmp_path / "warm.log")
+    handle.log = tmp_path / "warm.log"
+    try:
+        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+        run = casemeta("--version", env={forkserver.ENV_VAR: handle.socket})
+    finally:
+        assert served(handle) == (0, 1)
+    assert run.returncode == 0 and run.stdout == f"casemeta {__version__}\n"
+    assert "this process has 2 threads (an import started some: stray-worker)" in handle.log.read_text()
+
+
 def test_output_unbuffered_by_the_environment_keeps_its_order(server, tmp_path, monkeypatch):
     """PYTHONUNBUFFERED=1 (set by many containers and CI machines): the child's streams are unbuffered like the job's,
     so what the command writes to its output and its errors, read through one pipe, comes in the same order."""

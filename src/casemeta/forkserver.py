@@ -524,7 +524,12 @@ class Server:
             count = len(os.listdir("/proc/self/task"))
         except OSError:
             count = 1
-        return None if count == 1 else f"this process has {count} threads (an import started some)"
+        if count == 1:
+            return None
+        import threading
+
+        named = ", ".join(t.name for t in threading.enumerate() if t is not threading.main_thread())
+        return f"this process has {count} threads (an import started some{': ' + named if named else ''})"
 
     def _import_learned(self) -> None:
         pending, self.pending = self.pending, []
