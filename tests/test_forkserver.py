@@ -218,12 +218,23 @@ def state(pid: int) -> str:
         return ""
 
 
-def test_a_job_outlasting_the_time_allowed_for_its_request_runs_on(blocked):
-    """The server gives a request REQUEST_TIMEOUT seconds to arrive; the child that reads the job's signals on the same
-    connection waits for them as long as the job runs (it ended every job at that age: SIGTERM from itself)."""
-    job, child = blocked
-    time.sleep(forkserver.REQUEST_TIMEOUT + 1.5)
-    assert job.poll() is None and alive(child)
+def test_a_job_outlasting_the_time_allowed_for_its_request_runs_on(tmp_path, monkeypatch):
+    """The server gives a request a time limit to arrive (REQUEST_TIMEOUT; 1 s here); the child that reads the job's
+    signals on the same connection waits for them as long as the job runs (it ended every job at that age: SIGTERM
+    from itself)."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    handle = forkserver.start(tmp_path / "warm.log", request_timeout=1.0)
+    monkeypatch.setenv(forkserver.ENV_VAR, handle.socket)
+    try:
+        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+        job, child = start_blocked(handle, tmp_path)
+        time.sleep(2.5)
+        assert job.poll() is None and alive(child)
+        job.kill()
+        job.wait()
+    finally:
+        handle.stop()
 
 
 def test_the_child_blocks_the_signals_its_job_blocks(server, tmp_path):
@@ -373,21 +384,28 @@ def test_a_stopped_job_killed_outright_leaves_no_stopped_child(blocked):
     wait_for(lambda: not alive(child), "the child to end", timeout=10)
 
 
-def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeypatch):
-    """A handler registered at exit while the warm process imported a module (matplotlib's removal of its temporary
-    configuration folder, say) is the warm process's: a job runs only its own. Here a sitecustomize module registers
-    one in every Python process; a job's output holds the line of its own process only, warm as cold."""
+def server_with_sitecustomize(tmp_path, monkeypatch, code: str):
+    """A warm process started with a sitecustomize module holding `code` first on PYTHONPATH (which every Python
+    process it and the test's jobs start runs at start-up); the caller stops it (served)."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text("import atexit, os, sys\natexit.register(lambda: print('exit handler of',"
-                                           " os.getpid(), file=sys.stderr))\n")
+    (site / "sitecustomize.py").write_text(code)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
     monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
     monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
     handle = forkserver.start(tmp_path / "warm.log")
     handle.log = tmp_path / "warm.log"
+    wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+    return handle
+
+
+def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeypatch):
+    """A handler registered at exit while the warm process imported a module (matplotlib's removal of its temporary
+    configuration folder, say) is the warm process's: a job runs only its own. Here a sitecustomize module registers
+    one in every Python process; a job's output holds the line of its own process only, warm as cold."""
+    handle = server_with_sitecustomize(tmp_path, monkeypatch, "import atexit, os, sys\natexit.register(lambda: "
+                                       "print('exit handler of', os.getpid(), file=sys.stderr))\n")
     try:
-        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
         warm = casemeta("--version", env={forkserver.ENV_VAR: handle.socket})
         cold = casemeta("--version", env={forkserver.ENV_VAR: ""})
     finally:
@@ -399,17 +417,9 @@ def test_exit_handlers_of_the_warm_process_do_not_run_in_a_job(tmp_path, monkeyp
 def test_a_warm_process_with_a_thread_forks_no_job_and_names_the_thread(tmp_path, monkeypatch):
     """A thread in the warm process (started here by a sitecustomize module, as an import might start one) could hold
     a lock at the fork: the job runs in its own process, and the log names the thread."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text("import threading, time\nthreading.Thread(target=time.sleep, args=(600,), "
-                                           "name='stray-worker', daemon=True).start()\n")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
-    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
-    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-    handle = forkserver.start(tmp_path / "warm.log")
-    handle.log = tmp_path / "warm.log"
+    handle = server_with_sitecustomize(tmp_path, monkeypatch, "import threading, time\nthreading.Thread("
+                                       "target=time.sleep, args=(600,), name='stray-worker', daemon=True).start()\n")
     try:
-        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
         run = casemeta("--version", env={forkserver.ENV_VAR: handle.socket})
     finally:
         assert served(handle) == (0, 1)

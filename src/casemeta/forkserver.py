@@ -351,7 +351,7 @@ class Handle:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(log_path: str | os.PathLike) -> Handle | None:
+def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT) -> Handle | None:
     """Start the warm process for this process's jobs (the `snakemake` run) and point them at it through the
     environment; None where fork is not sound here. Its log (refusals, import failures) goes to `log_path`."""
     import subprocess
@@ -367,7 +367,8 @@ def start(log_path: str | os.PathLike) -> Handle | None:
     env = {**os.environ, ENV_VAR: path, **{name: "1" for name in THREAD_VARS}}
     try:
         with _new_log(log_path) as log:
-            process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid())],
+            process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid()),
+                                        str(request_timeout)],
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
     except OSError as exc:  # no warm process: the jobs run in their own, as without one
@@ -403,10 +404,10 @@ class _Child:
 
 
 class Server:
-    def __init__(self, path: str, owner: int):
+    def __init__(self, path: str, owner: int, request_timeout: float = REQUEST_TIMEOUT):
         import selectors
 
-        self.path, self.owner = path, owner
+        self.path, self.owner, self.request_timeout = path, owner, request_timeout
         self.selector = selectors.DefaultSelector()
         self.children: dict[int, _Child] = {}
         self.learning: dict[int, _Child] = {}  # learn pipe -> child (still open)
@@ -488,7 +489,7 @@ class Server:
             creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             if struct.unpack("3i", creds)[1] != os.getuid():
                 raise ConnectionError("another user")
-            conn.settimeout(REQUEST_TIMEOUT)
+            conn.settimeout(self.request_timeout)
             data, fds, _, _ = socket.recv_fds(conn, _HEADER.size + 16, 3)
             data += _recv_exact(conn, _HEADER.size + 16 - len(data)) if len(data) < _HEADER.size + 16 else b""
             (size,) = _HEADER.unpack(data[:_HEADER.size])
@@ -767,7 +768,7 @@ class _Job:
 if __name__ == "__main__":
     if sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd():
         del sys.path[0]  # `-m` put the working folder first: a job's process does not have it
-    Server(sys.argv[1], int(sys.argv[2])).serve()
+    Server(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])).serve()
     # its exit handlers, then out without the interpreter's teardown of every library the jobs needed (~0.4 s that
     # the run waited for at its end: onsuccess stops this process and waits)
     import atexit
