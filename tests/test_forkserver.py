@@ -69,12 +69,12 @@ def children(pid: int) -> list[int]:
     return found
 
 
+# a process's state letter in /proc (S sleeping, T stopped, Z ended but not reaped ...), '' once it is gone
+state = forkserver._state
+
+
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return state(pid) not in ("", "Z")
 
 
 def served(handle) -> tuple[int, int]:
@@ -208,14 +208,6 @@ def diagnosis(job: subprocess.Popen, child: int) -> str:
     except subprocess.TimeoutExpired:
         said = "(not closed within 5 s)"
     return "\n".join(lines) + "\nstderr: " + said
-
-
-def state(pid: int) -> str:
-    """The process's state letter in /proc (S sleeping, T stopped, ...), '' once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return ""
 
 
 def test_a_job_outlasting_the_time_allowed_for_its_request_runs_on(tmp_path, monkeypatch):

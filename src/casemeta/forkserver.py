@@ -49,6 +49,9 @@ RLIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZ
 # the terminal (SIGTSTP) stops both, and SIGCONT continues both. SIGSTOP cannot be caught: it stops the job's process
 # while its child goes on (README, "Warm jobs").
 FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGCONT")
+# those of them that end a process by default (a job gives up waiting for the server on one; it dies of one it
+# passed on, where the server that would say how its child ended is gone)
+ENDING = frozenset(getattr(signal, name) for name in FORWARDED) - {signal.SIGTSTP, signal.SIGCONT}
 # imported when the server starts, before the first job: what every job of the workflow imports (the command line,
 # and pandas through the steps' file handling). The first jobs of a run start together, before the server has
 # learned anything from a child, and each imported these on its own (about 0.5 s of CPU each).
@@ -237,7 +240,7 @@ def delegate(argv: list[str]) -> int | None:
     while True:
         message = lines.next()
         if message is None:
-            ending = [s for s in sent if s not in (signal.SIGTSTP, signal.SIGCONT)]
+            ending = [s for s in sent if s in ENDING]
             if ending:  # the warm process is gone, which alone reports a child's death by a signal: the one sent
                 _die_of(ending[-1])
             print(f"casemeta: the job's process (pid {child}, forked by the run's warm process) ended without "
@@ -246,13 +249,8 @@ def delegate(argv: list[str]) -> int | None:
         if "exit" in message:
             return int(message["exit"])
         if "killed" in message:  # died of a signal: so does this process, as the job would have
-            signum = int(message["killed"])
-            try:
-                signal.signal(signum, signal.SIG_DFL)
-            except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
-                pass
-            os.kill(os.getpid(), signum)
-            return 128 + signum
+            _die_of(int(message["killed"]))
+            return 128 + int(message["killed"])
 
 
 def _answered(sock: socket.socket, dispositions: dict[int, str], limit: float = 300.0) -> bool:
@@ -263,13 +261,12 @@ def _answered(sock: socket.socket, dispositions: dict[int, str], limit: float = 
     import select
     import time
 
-    ending = {getattr(signal, name) for name in FORWARDED} - {signal.SIGTSTP, signal.SIGCONT}
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if select.select([sock], [], [], 0.05)[0]:
             sock.settimeout(limit)
             return True
-        if any(dispositions.get(int(s)) != "ignore" for s in signal.sigpending() & ending):
+        if any(dispositions.get(int(s)) != "ignore" for s in signal.sigpending() & ENDING):
             return False
     return False
 
@@ -284,9 +281,13 @@ def _flush_streams() -> None:
 
 
 def _die_of(signum: int) -> None:
-    """End this process by the signal's default action, as Python ends after an uncaught KeyboardInterrupt."""
+    """End this process by the signal's default action: as a process that got it ends (Python, after an uncaught
+    KeyboardInterrupt, ends by SIGINT so)."""
     _flush_streams()
-    signal.signal(signum, signal.SIG_DFL)
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+    except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+        pass
     os.kill(os.getpid(), signum)
 
 
@@ -433,7 +434,8 @@ class Server:
         os.set_blocking(wake_r, False)
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # none blocked: inherited from the run, a blocked SIGCHLD would hide its children's ends
+        # none blocked: inherited from the run, a blocked SIGCHLD would hide its children's ends
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
@@ -600,18 +602,17 @@ class Server:
             self.pending += [n for n in child.learned.decode().split("\n") if n and n not in known]
 
     def _abandoned(self) -> None:
-        """A child whose job's process is gone ends: it notices the closed connection itself while it runs, but not
-        while it is stopped (Ctrl-Z, then the job killed), so a stopped one is sent SIGTERM and continued from here.
+        """A child whose job's process is gone ends: it notices the closed connection itself while it runs (_Job._watch
+        ends it), but not while it is stopped (Ctrl-Z, then the job killed), so a stopped one is continued from here.
         A running one is left alone: its job may have gone because the child reported its exit and is ending. The
         connection is polled for the other side's hang-up only: the child reads its messages."""
         for pid, child in self.children.items():
             if not child.abandoned and _state(pid) == "T" and _hung_up(child.conn):
                 child.abandoned = True
-                for signum in (signal.SIGTERM, signal.SIGCONT):
-                    try:
-                        os.kill(pid, signum)
-                    except OSError:
-                        pass
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
 
     def _reap(self) -> None:
         while self.children:

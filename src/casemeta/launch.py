@@ -7,7 +7,8 @@ import sys
 
 def main() -> None:
     code = None
-    if os.environ.get("CASEMETA_FORKSERVER"):  # set by the run for its jobs only: nothing is imported otherwise
+    if os.environ.get("CASEMETA_FORKSERVER"):  # forkserver.ENV_VAR, set by the run for its jobs only: spelled here
+        # so that nothing is imported otherwise
         from casemeta.forkserver import delegate
 
         code = delegate(sys.argv)
