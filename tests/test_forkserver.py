@@ -447,14 +447,14 @@ def test_a_ctrl_c_at_any_moment_of_the_hand_over_ends_the_job_by_it(server, tmp_
     started, a SIGINT ends it as it ends any Python starting up, warm jobs or not.)"""
     job = launch_blocked(tmp_path)
     try:
-        forked_now(server)
+        forked = forked_now(server)
         time.sleep(delay)
         job.send_signal(signal.SIGINT)
         try:
             code = job.wait(timeout=20)
         except subprocess.TimeoutExpired:
             code = "still running"
-        assert code == -signal.SIGINT, diagnosis(job, job.pid)
+        assert code == -signal.SIGINT, diagnosis(job, forked[0] if forked else job.pid)
     finally:  # a failed test leaves no job (nor, the connection closing, its child) behind
         job.kill()
         job.wait()
