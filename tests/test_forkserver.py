@@ -202,6 +202,12 @@ def diagnosis(job: subprocess.Popen, child: int) -> str:
             continue
         lines.append(f"{name} {pid}: " + "; ".join(ln for ln in status if ln.startswith(("State", "Sig", "Shd", "Threads")))
                      + f"; waits in {wchan}")
+        for task in sorted(Path(f"/proc/{pid}/task").glob("*")):  # each thread: the child's watch thread, if it runs
+            try:
+                own = [ln for ln in (task / "status").read_text().splitlines() if ln.startswith(("State", "SigPnd", "SigBlk"))]
+                lines.append(f"  thread {task.name}: " + "; ".join(own) + f"; waits in {(task / 'wchan').read_text()}")
+            except OSError:
+                pass
     job.kill()
     try:  # the job's stderr may stay open elsewhere (passed to a warm process that is stopped): not waited for long
         said = job.communicate(timeout=5)[1].decode()[-3000:]
