@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
 import casemeta
+from casemeta.launch import first_on_path
 from casemeta.study import Study
 
 # One BLAS thread, in this process (threadpoolctl: a plugin such as pytest-randomly may have loaded
@@ -27,6 +28,11 @@ for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 threadpool_limits(1, user_api="blas")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The `casemeta` and `snakemake` the tests start are this Python's, found first on PATH as a workflow run finds
+# them for its jobs (casemeta.launch.first_on_path): further on, they may be a version manager's shims (pyenv's cost
+# ~65 ms of CPU per call, and the suite starts a few hundred such processes).
+first_on_path()
 
 # casemeta's bytecode, compiled once: the suite starts hundreds of `casemeta` processes (each Snakemake job is
 # one), and where the environment sets PYTHONDONTWRITEBYTECODE (as this machine does) none of them writes the
