@@ -24,7 +24,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgba
 
 from casemeta.errors import CasemetaError
-from casemeta.publish.specification_figures import (ABOVE, BELOW, SPANS, specification_curve_figure,
+from casemeta.publish.specification_figures import (ABOVE, BELOW, SPANS, CurvePages, specification_curve_figure,
                                                     write_specification_curves)
 
 NAN = float("nan")
@@ -116,3 +116,31 @@ def test_files_are_byte_identical_across_runs_and_carry_no_date(tmp_path):
 def test_a_frame_without_the_columns_is_refused():
     with pytest.raises(CasemetaError, match="no column 'b'"):
         specification_curve_figure(specifications().drop(columns="b"), ["a", "b"], MODEL, TERM, LABELS)
+
+
+def drawn(fig) -> np.ndarray:
+    """The figure's pixels, as the PNG draws them."""
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_a_curve_drawn_where_another_was_is_the_curve_drawn_anew():
+    """The pages of one PDF share a figure (CurvePages): a curve drawn in place of another, of the same number of
+    universes, leaves nothing of the other (no bar, point, interval, tick or label) and is, pixel for pixel, the
+    curve drawn on a figure of its own. The second term's estimates are the first's reversed in sign (SYNTHETIC), so
+    its order, colours and axis range all differ."""
+    specs = specifications()
+    flipped = specs[specs["term"] == TERM].assign(term="flipped", estimate=lambda f: -f["estimate"],
+                                                  ci_low=lambda f: -f["ci_high"], ci_high=lambda f: -f["ci_low"])
+    specs = pd.concat([specs, flipped], ignore_index=True)
+    pages = CurvePages(specs, ["a", "b"], LABELS)
+    first = pages.figure(MODEL, TERM, "first")
+    drawn(first)
+    again = pages.figure(MODEL, "flipped", "second")
+    assert again is first  # the same figure, redrawn
+    reused = drawn(again)
+    pages.close()
+    fresh = specification_curve_figure(specs, ["a", "b"], MODEL, "flipped", LABELS, title="second")
+    assert [t.get_text() for t in fresh.axes[1].get_xticklabels()] == ["3", "1", "4", "6", "2"]  # -2.0 ... 1.0
+    assert reused.shape == drawn(fresh).shape and (reused == drawn(fresh)).all()
+    assert [len(ax.collections) for ax in again.axes] == [len(ax.collections) for ax in fresh.axes]

@@ -75,42 +75,85 @@ def specification_curve_figure(specifications: pd.DataFrame, decisions: list[str
     `specifications`: specifications.csv's columns (SPEC_COLUMNS and one column per decision, holding the
     option's name). `labels`: what a reader sees, from the plan: labels[decision] for a decision,
     labels[f"{decision}/{option}"] for an option; a name without a label is shown as it is."""
-    missing = [c for c in [*SPEC_COLUMNS[:8], *decisions] if c not in specifications.columns]
-    if missing:
-        raise CasemetaError(f"specifications: no column {', '.join(map(repr, missing))}; expected the columns of "
-                            f"specifications.csv ({', '.join(SPEC_COLUMNS)} and one per decision)")
-    rows = curve_rows(specifications, model, term)
-    blank = int(((specifications["model"] == model) & (specifications["term"] == term)).sum()) - len(rows)
-    options = {d: option_order(specifications, d) for d in decisions}
-    # the decisions' panels share one axes (a panel per decision cost a third of a page's drawing): each decision's
-    # options are rows, the decisions apart by a line, each named in bold left of its options
-    heights = [max(3.0, 0.3 * sum(map(len, options.values())))]
-    if decisions:
-        heights.append(0.3 * sum(map(len, options.values())) + 0.4)
-    fig, axes = plt.subplots(len(heights), 1, squeeze=False, dpi=DPI,
-                             figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * len(rows))), sum(heights) + 1.0),
-                             gridspec_kw={"height_ratios": heights, "hspace": 0.04 if decisions else 0.12})
-    curve = axes[0, 0]
-    colours = [SIDE_COLOURS[s] for s in rows["side"]]
-    x = rows["position"].to_numpy()
-    _draw_curve(curve, rows, x, colours, odds)
-    last = axes[-1, 0]
-    for ax in axes[:, 0]:
-        ax.set_xlim(0.3, max(len(rows), 1) + 0.7)
-    if decisions:
-        _draw_choices(last, rows, x, colours, decisions, options, labels)
-        # no x ticks on the curve (the universes are numbered under the choices): not sharex, which would give
-        # the curve the universes' ticks, each built and measured though unlabelled
-        curve.xaxis.set_major_locator(NullLocator())
-    not_shown = f"; {blank} universe(s) without an estimate not shown" if blank else ""
-    last.set_xlabel(f"universe, sorted by the {'odds ratio' if odds else 'estimate'} (N = {len(rows)}{not_shown})", fontsize=9)
-    if len(x) <= 40:  # each universe's number under its bar; beyond, they would overlap
-        last.set_xticks(x, [str(u) for u in rows["universe"]], rotation=90 if len(x) > 20 else 0)
-    else:
-        last.set_xticks([])
-    last.tick_params(axis="x", labelsize=7)
-    curve.set_title(title or f"{model}: {term}", fontsize=10)
-    return fig
+    return CurvePages(specifications, decisions, labels, odds).figure(model, term, title)
+
+
+class CurvePages:
+    """Specification curves of one multiverse, drawn one after another on one figure. What the curves of one
+    size (number of universes drawn) share is drawn once: the axes, the options' rows, the decisions' names, the
+    legend, the null line. Each curve's intervals, points, bars, axis range and labels replace the last one's.
+    Built anew, each page spent about a third of its time building what it shares with the others.
+
+    Log-odds (`odds=False`) get a figure per curve: their axis is scaled to the points drawn, and matplotlib's
+    data limits keep the points of a curve taken away."""
+
+    def __init__(self, specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str], odds: bool = True):
+        missing = [c for c in [*SPEC_COLUMNS[:8], *decisions] if c not in specifications.columns]
+        if missing:
+            raise CasemetaError(f"specifications: no column {', '.join(map(repr, missing))}; expected the columns of "
+                                f"specifications.csv ({', '.join(SPEC_COLUMNS)} and one per decision)")
+        self.specifications, self.decisions, self.labels, self.odds = specifications, decisions, labels, odds
+        self.options = {d: option_order(specifications, d) for d in decisions}
+        self.fig, self.size, self.drawn = None, None, []
+
+    def figure(self, model: str, term: str, title: str | None = None):
+        """The figure with the curve of `term` in `model` drawn (the same Figure as before where the size allows)."""
+        specs = self.specifications
+        rows = curve_rows(specs, model, term)
+        blank = int(((specs["model"] == model) & (specs["term"] == term)).sum()) - len(rows)
+        if self.fig is None or len(rows) != self.size or not self.odds:
+            self.close()
+            self._shared(len(rows))
+        for artist in self.drawn:
+            artist.remove()
+        self.drawn = self._curve(rows, blank, title or f"{model}: {term}")
+        return self.fig
+
+    def close(self) -> None:
+        if self.fig is not None:
+            plt.close(self.fig)
+        self.fig, self.size, self.drawn = None, None, []
+
+    def _shared(self, size: int) -> None:
+        """A new figure for curves of `size` universes, with what they all show."""
+        decisions, options, odds = self.decisions, self.options, self.odds
+        # the decisions' panels share one axes (a panel per decision cost a third of a page's drawing): each
+        # decision's options are rows, the decisions apart by a line, each named in bold left of its options
+        heights = [max(3.0, 0.3 * sum(map(len, options.values())))]
+        if decisions:
+            heights.append(0.3 * sum(map(len, options.values())) + 0.4)
+        fig, axes = plt.subplots(len(heights), 1, squeeze=False, dpi=DPI,
+                                 figsize=(min(MAX_WIDTH, max(6.0, 2.5 + 0.12 * size)), sum(heights) + 1.0),
+                                 gridspec_kw={"height_ratios": heights, "hspace": 0.04 if decisions else 0.12})
+        self.fig, self.size = fig, size
+        self.curve, self.last = axes[0, 0], axes[-1, 0]
+        _curve_axes(self.curve, odds)
+        for ax in axes[:, 0]:
+            ax.set_xlim(0.3, max(size, 1) + 0.7)
+        if decisions:
+            _choice_rows(self.last, decisions, options, self.labels)
+            # no x ticks on the curve (the universes are numbered under the choices): not sharex, which would give
+            # the curve the universes' ticks, each built and measured though unlabelled
+            self.curve.xaxis.set_major_locator(NullLocator())
+        self.last.tick_params(axis="x", labelsize=7)
+
+    def _curve(self, rows: pd.DataFrame, blank: int, title: str) -> list:
+        """One curve on the shared figure: the artists it added (the next curve takes them away)."""
+        colours = [SIDE_COLOURS[s] for s in rows["side"]]
+        x = rows["position"].to_numpy()
+        drawn = _draw_curve(self.curve, rows, x, colours, self.odds)
+        last = self.last
+        if self.decisions:
+            drawn.append(_draw_choices(last, rows, x, colours, self.decisions, self.options))
+        not_shown = f"; {blank} universe(s) without an estimate not shown" if blank else ""
+        last.set_xlabel(f"universe, sorted by the {'odds ratio' if self.odds else 'estimate'} (N = {len(rows)}{not_shown})",
+                        fontsize=9)
+        if len(x) <= 40:  # each universe's number under its bar; beyond, they would overlap
+            last.set_xticks(x, [str(u) for u in rows["universe"]], rotation=90 if len(x) > 20 else 0)
+        else:
+            last.set_xticks([])
+        self.curve.set_title(title, fontsize=10)
+        return drawn
 
 
 def choice_rows(decisions: list[str], options: Mapping[str, list[str]]) -> dict[tuple[str, str], int]:
@@ -124,14 +167,10 @@ def choice_rows(decisions: list[str], options: Mapping[str, list[str]]) -> dict[
     return rows
 
 
-def _draw_choices(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], decisions: list[str],
-                  options: Mapping[str, list[str]], labels: Mapping[str, str]) -> None:
-    """Beneath the curve, specr's choice panels: a bar at the option each universe took, in its colour, one row
-    per option, the decisions apart by a line and named in bold left of their options."""
+def _choice_rows(ax, decisions: list[str], options: Mapping[str, list[str]], labels: Mapping[str, str]) -> None:
+    """Beneath the curve, specr's choice panels: one row per option, the decisions apart by a line and named in
+    bold left of their options."""
     at = choice_rows(decisions, options)
-    y = np.concatenate([[at[(d, str(o))] for o in rows[d]] for d in decisions]) if len(rows) else np.zeros(0)
-    ax.scatter(np.tile(x, len(decisions)), y, marker="|", s=120, c=colours * len(decisions),
-               linewidths=1.6 if len(rows) <= 100 else 0.6)
     ax.set_yticks(list(at.values()), [labels.get(f"{d}/{o}", o) for d, o in at], fontsize=8)
     ax.set_ylim(-0.6, len(at) - 0.4)
     ax.tick_params(axis="x", length=0)
@@ -152,8 +191,31 @@ def _draw_choices(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], dec
             ax.axhline(min(own) - 0.5, color="black", lw=0.8)
 
 
-def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds: bool) -> None:
-    """The sorted estimates with their intervals (specr's pointrange, alpha 0.5) and the null line."""
+def _draw_choices(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], decisions: list[str],
+                  options: Mapping[str, list[str]]):
+    """A bar at the option each universe took, in its colour, on the choices' rows: the bars' artist."""
+    at = choice_rows(decisions, options)
+    y = np.concatenate([[at[(d, str(o))] for o in rows[d]] for d in decisions]) if len(rows) else np.zeros(0)
+    return ax.scatter(np.tile(x, len(decisions)), y, marker="|", s=120, c=colours * len(decisions),
+                      linewidths=1.6 if len(rows) <= 100 else 0.6)
+
+
+def _curve_axes(ax, odds: bool) -> None:
+    """What every curve's axes show: the null line (over the intervals, under the points), the scale, the label,
+    the grid and the colours' legend."""
+    ax.axhline(1 if odds else 0, color="black", lw=0.7, ls="--", zorder=2.5)
+    if odds:
+        ax.set_yscale("log")
+    ax.set_ylabel("odds ratio (95% interval, log scale)" if odds else "estimate (95% interval)", fontsize=9)
+    ax.grid(axis="y", color="0.92", lw=0.6)
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", markersize=4) for c in (BELOW, SPANS, ABOVE)]
+    null = "1" if odds else "0"
+    ax.legend(handles, [f"interval below {null}", f"interval spans {null}", f"interval above {null}"], fontsize=7,
+              loc="upper left", frameon=False)
+
+
+def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds: bool) -> list:
+    """The sorted estimates with their intervals (specr's pointrange, alpha 0.5), the axis's range: the artists."""
     values = [rows[c].astype(float).to_numpy() for c in ("estimate", "ci_low", "ci_high")]
     if odds:
         with np.errstate(over="ignore"):
@@ -163,25 +225,18 @@ def _draw_curve(ax, rows: pd.DataFrame, x: np.ndarray, colours: list[str], odds:
         raw = values
         est, low, high = values
     dense = len(rows) > 100  # thousands of universes: thinner lines and dots, as specr's curve stays legible
-    ax.vlines(x, low, high, colors=colours, alpha=0.5, lw=0.6 if dense else 1.6)  # a blank limit draws no line
-    ax.scatter(x, est, c=colours, s=3 if dense else 14, zorder=3)
-    ax.axhline(1 if odds else 0, color="black", lw=0.7, ls="--")
+    drawn = [ax.vlines(x, low, high, colors=colours, alpha=0.5, lw=0.6 if dense else 1.6),  # a blank limit: no line
+             ax.scatter(x, est, c=colours, s=3 if dense else 14, zorder=3)]
     if odds:
         stacked = np.column_stack(raw) if len(rows) else np.zeros((0, 3))
         below, above = (stacked < AXIS[0]).any(axis=1), (stacked > AXIS[1]).any(axis=1)
-        ax.scatter(x[below], np.full(below.sum(), AXIS[0]), marker="v", c="black", s=20, zorder=4)
-        ax.scatter(x[above], np.full(above.sum(), AXIS[1]), marker="^", c="black", s=20, zorder=4)
-        ax.set_yscale("log")
+        drawn.append(ax.scatter(x[below], np.full(below.sum(), AXIS[0]), marker="v", c="black", s=20, zorder=4))
+        drawn.append(ax.scatter(x[above], np.full(above.sum(), AXIS[1]), marker="^", c="black", s=20, zorder=4))
         shown = np.concatenate([[1.0], *(v[np.isfinite(v)] for v in (est, low, high))])
         bottom, top = max(AXIS[0], shown.min() / 1.5), min(AXIS[1], shown.max() * 1.5)
         ax.set_ylim(bottom, top)
         plain_log_ticks(ax.yaxis, bottom, top)
-    ax.set_ylabel("odds ratio (95% interval, log scale)" if odds else "estimate (95% interval)", fontsize=9)
-    ax.grid(axis="y", color="0.92", lw=0.6)
-    handles = [plt.Line2D([], [], color=c, marker="o", ls="", markersize=4) for c in (BELOW, SPANS, ABOVE)]
-    null = "1" if odds else "0"
-    ax.legend(handles, [f"interval below {null}", f"interval spans {null}", f"interval above {null}"], fontsize=7,
-              loc="upper left", frameon=False)
+    return drawn
 
 
 def save(fig, paths: Sequence[Path]) -> list[Path]:
@@ -201,8 +256,9 @@ def write_specification_curves(specifications: pd.DataFrame, decisions: list[str
     """One specification curve per (model, term) key of `out_paths`, to its files (PNG and/or PDF, by suffix).
     A term no universe estimated gets a figure that says so. `titles`: (model, term) -> the title a reader sees."""
     written = []
-    for (model, term), paths in out_paths.items():
-        fig = _curve_or_note(specifications, decisions, model, term, labels, odds, (titles or {}).get((model, term)))
+    for (model, term), paths in out_paths.items():  # a figure each: save closes it
+        fig = _curve_or_note(CurvePages(specifications, decisions, labels, odds), model, term,
+                             (titles or {}).get((model, term)))
         written += save(fig, paths)
     return written
 
@@ -214,11 +270,12 @@ def _note(text: str):
     return fig
 
 
-def _curve_or_note(specifications, decisions, model, term, labels, odds, title):
-    """The term's specification curve, or a figure that says no universe estimated it."""
-    if curve_rows(specifications, model, term).empty:
+def _curve_or_note(pages: CurvePages, model: str, term: str, title: str | None):
+    """The term's specification curve (on the pages' shared figure), or a figure of its own that says no universe
+    estimated it."""
+    if curve_rows(pages.specifications, model, term).empty:
         return _note(f"{title or f'{model}: {term}'}: no universe gave an estimate")
-    return specification_curve_figure(specifications, decisions, model, term, labels, odds, title)
+    return pages.figure(model, term, title)
 
 
 def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str], path: Path,
@@ -231,18 +288,23 @@ def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels
     keys = list(dict.fromkeys(zip(specifications["model"], specifications["term"])))
 
     def write(tmp):
-        with PdfPages(tmp, metadata=METADATA["pdf"]) as pdf:
-            if not keys:
-                fig = _note("No model term in any universe")
-                pdf.savefig(fig)
-                plt.close(fig)
-            for model, term in keys:
-                title = (titles or {}).get((model, term)) or f"{model}: {term}"
-                fig = _curve_or_note(specifications, decisions, model, term, labels, odds, title)
-                box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
-                with matplotlib.rc_context(UNHINTED):
-                    pdf.savefig(fig, bbox_inches=box)
-                plt.close(fig)
+        pages = CurvePages(specifications, decisions, labels, odds)
+        try:
+            with PdfPages(tmp, metadata=METADATA["pdf"]) as pdf:
+                if not keys:
+                    fig = _note("No model term in any universe")
+                    pdf.savefig(fig)
+                    plt.close(fig)
+                for model, term in keys:
+                    title = (titles or {}).get((model, term)) or f"{model}: {term}"
+                    fig = _curve_or_note(pages, model, term, title)
+                    box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
+                    with matplotlib.rc_context(UNHINTED):
+                        pdf.savefig(fig, bbox_inches=box)
+                    if fig is not pages.fig:
+                        plt.close(fig)
+        finally:
+            pages.close()
 
     atomic_io.atomic_write(Path(path), write)
     return Path(path)
