@@ -522,9 +522,8 @@ def test_a_log_that_cannot_be_written_leaves_the_jobs_to_their_own_processes(tmp
 
 
 def test_every_module_imported_ahead_exists():
-    """The modules the warm process imports while idle (forkserver.AHEAD) are the package's and its libraries':
-    a renamed one would only be skipped (and logged), so the list is checked here."""
-    import importlib
-
-    for name in forkserver.AHEAD:
-        importlib.import_module(name)
+    """The modules the warm process imports at its start (forkserver.PRELOAD) and while idle (AHEAD) are the
+    package's and its libraries', and each function named `module:function` exists: a renamed one would only be
+    skipped (and logged), so the lists are checked here."""
+    for name in (*forkserver.PRELOAD, *forkserver.AHEAD):
+        forkserver.load(name)

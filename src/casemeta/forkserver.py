@@ -55,7 +55,10 @@ ENDING = frozenset(getattr(signal, name) for name in FORWARDED) - {signal.SIGTST
 # imported when the server starts, before the first job: what every job of the workflow imports (the command line,
 # and pandas through the steps' file handling). The first jobs of a run start together, before the server has
 # learned anything from a child, and each imported these on its own (about 0.5 s of CPU each).
-PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline")
+# `module:function` also calls the function: pandera, which every run's first jobs (validation, the coding check)
+# use, is loaded by casemeta.coded.schema.pandera only (without hypothesis); each of those jobs loaded it itself
+# (~0.15 s of CPU each, at the head of the run's longest chain of jobs).
+PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline", "casemeta.coded.schema:pandera")
 # imported while no job is waiting, one at a time, in the order the workflow's jobs come to need them: the modules of
 # its later commands (models, figures, tables, QCA, the multiverse, the synthesis) with the libraries they bring.
 # Learned from the children alone, they came too late for the jobs that start together (two models jobs, the
@@ -65,7 +68,7 @@ PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline")
 AHEAD = ("scipy.linalg", "scipy.stats", "sklearn.base", "firthmodels", "statsmodels.discrete.discrete_model",
          "casemeta.stats.study_analysis", "casemeta.steps.model_runs", "casemeta.stats.cross_validation",
          "casemeta.stats.firth_profile", "casemeta.steps.exports", "casemeta.publish.figures",
-         "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf", "casemeta.publish.office",
+         "matplotlib.backends.backend_agg", "PIL.Image:preinit", "matplotlib.backends.backend_pdf", "casemeta.publish.office",
          "casemeta.steps.synthesis", "casemeta.publish.synthesis_tables", "statsmodels.stats.meta_analysis",
          "statsmodels.stats.contingency_tables", "casemeta.steps.qca_runs", "casemeta.publish.qca_figures",
          "casemeta.steps.influence_runs", "casemeta.steps.robustness", "casemeta.stats.multiverse",
@@ -74,6 +77,17 @@ SOCKET_NAME = "jobs.sock"
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 16 * 1024 * 1024
 REQUEST_TIMEOUT = 10  # seconds for a job's request to arrive whole
+
+
+def load(name: str) -> None:
+    """Import a module of PRELOAD or AHEAD; for `module:function`, call the function too (it loads what the module
+    loads only when first used)."""
+    import importlib
+
+    module, _, call = name.partition(":")
+    loaded = importlib.import_module(module)
+    if call:
+        getattr(loaded, call)()
 
 
 def available() -> bool:
@@ -424,7 +438,6 @@ class Server:
         print(f"casemeta warm jobs: {message}", file=sys.stderr, flush=True)
 
     def serve(self) -> None:
-        import importlib
         import selectors
 
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -443,7 +456,7 @@ class Server:
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(wake_r, selectors.EVENT_READ, "wake")
         for name in PRELOAD:
-            importlib.import_module(name)
+            load(name)
 
         self.log(f"serving {self.path} for process {self.owner}")
         while not self.stopping:
@@ -540,12 +553,10 @@ class Server:
             self._import(name)
 
     def _import(self, name: str) -> None:
-        import importlib
-
         if name in sys.modules or name in self.failed:
             return
         try:
-            importlib.import_module(name)
+            load(name)
         except (Exception, SystemExit) as exc:  # a module that imports only in its parent's context: left to the jobs
             self.failed.add(name)
             self.log(f"not imported here, left to the jobs that use it: {name} ({type(exc).__name__}: a module that "
