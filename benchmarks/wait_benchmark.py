@@ -79,6 +79,18 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+SPEED_PROBE = "sum(i * i for i in range(10**7))"
+
+
+def speed(runs: int = 3) -> float:
+    """How fast the machine runs Python now: CPU seconds of a fixed loop in a fresh interpreter (median of `runs`;
+    lower is faster). The same 2-core machine type has given 0.57-0.66 s within one session: figures of rows that
+    differ by that much in speed are not comparable as they stand."""
+    probe = f"import time; t = time.process_time(); {SPEED_PROBE}; print(time.process_time() - t)"
+    return statistics.median(float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                                  check=True).stdout) for _ in range(runs))
+
+
 class Jobs:
     """Runs commands with every casemeta process's CPU recorded (see SITECUSTOMIZE)."""
 
@@ -269,12 +281,13 @@ def history_row(found: dict, rows: list[dict]) -> str:
              f"{med(lp['wall'] for lp in loops):.1f}" if loops else "",
              f"{med(c['wall'] for c in cold):.1f}" if cold else "",
              f"{med(sum(c['jobs'].values()) for c in cold):.1f}" if cold else "",
-             f"{sum(r['wall'] for r in rows):.1f}" if rows else "", f"{max(r['peak'] for r in rows):.0f}" if rows else ""]
+             f"{sum(r['wall'] for r in rows):.1f}" if rows else "", f"{max(r['peak'] for r in rows):.0f}" if rows else "",
+             f"{found['speed']:.2f}" if found.get("speed") else ""]
     return "| " + " | ".join(cells) + " |"
 
 
-HISTORY = ("| date | load | loop s | cold s | cold job CPU s | 10⁶ s | 10⁶ MiB |\n"
-           "|---|---:|---:|---:|---:|---:|---:|")
+HISTORY = ("| date | load | loop s | cold s | cold job CPU s | 10⁶ s | 10⁶ MiB | speed s |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def write(found: dict, rows: list[dict], n: int, text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
@@ -286,7 +299,8 @@ def write(found: dict, rows: list[dict], n: int, text: str, path: Path = ROOT / 
         earlier = [line for line in part.splitlines() if line.startswith("| 20")]
     body = (f"Written by `python benchmarks/wait_benchmark.py --write`; do not edit by hand. Machine: {machine()};"
             f" the machine is shared, so wall times carry the load average beside them; CPU is each job's own"
-            f" (user + system).\n\n{text}\n\nHistory (targets: loop {TARGETS['loop']:.0f} s, cold"
+            f" (user + system); speed: CPU seconds of `{SPEED_PROBE}` in a fresh Python at the start (lower is"
+            f" faster; rows before 2026-12-07's last have none).\n\n{text}\n\nHistory (targets: loop {TARGETS['loop']:.0f} s, cold"
             f" {TARGETS['cold']:.0f} s, cold job CPU {TARGETS['cold_cpu']:.0f} s, {n:,} cases {TARGETS['million']:.0f} s"
             f" and {TARGETS['million_mib']:.0f} MiB):\n\n{HISTORY}\n" + "\n".join([*earlier, history_row(found, rows)]) + "\n")
     write_section(path, SECTION, body)
@@ -304,12 +318,14 @@ def main() -> int:
     args = parser.parse_args()
     if args.write and (args.quick or args.jobs):
         parser.error("--write records the full figures: not with --quick or --jobs")
-    print(f"machine: {machine()}; load average {load():.1f}", flush=True)
+    pace = speed()
+    print(f"machine: {machine()}; load average {load():.1f}; speed {pace:.2f} s (`{SPEED_PROBE}`)", flush=True)
     if args.jobs:
         found = cold_and_loop(args.runs, args.timeout, loop=False)
         print(job_table(found["cold"]))
         return 1 if any(c["status"] != "ok" for c in found["cold"]) else 0
     found = cold_and_loop(1 if args.quick else args.runs, args.timeout)
+    found["speed"] = pace
     rows = [] if args.quick else million(args.cases, args.timeout)
     text = report(found, rows, args.cases)
     print(text)

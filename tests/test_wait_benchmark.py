@@ -35,7 +35,7 @@ def test_the_report_states_each_target_and_the_history_keeps_earlier_rows(tmp_pa
     b = bench()
     found = {"cold": [{"wall": 7.0, "cpu": 12.0, "jobs": {"models a": 3.0, "validate a": 1.5}, "status": "ok", "load": 1.0}],
              "loop": [{"add_wall": 0.5, "add_cpu": 0.4, "wall": 3.5, "cpu": 5.0, "jobs": {"validate a": 1.0},
-                       "status": "ok", "unchanged": [], "others": [], "load": 1.0}]}
+                       "status": "ok", "unchanged": [], "others": [], "load": 1.0}], "speed": 0.583}
     rows = [{"step": "validate", "wall": 10.0, "cpu": 9.0, "peak": 800.0, "status": "ok"},
             {"step": "models", "wall": 25.0, "cpu": 24.0, "peak": 1100.0, "status": "ok"}]
     text = b.report(found, rows, 1_000_000)
@@ -46,7 +46,7 @@ def test_the_report_states_each_target_and_the_history_keeps_earlier_rows(tmp_pa
     b.write(found, rows, 1_000_000, text, path)
     b.write(found, rows, 1_000_000, text, path)
     history = [line for line in path.read_text().splitlines() if line.startswith("| 20")]
-    assert len(history) == 2 and history[0].endswith("| 3.5 | 7.0 | 4.5 | 35.0 | 1100 |")
+    assert len(history) == 2 and history[0].endswith("| 3.5 | 7.0 | 4.5 | 35.0 | 1100 | 0.58 |")
 
 
 def test_the_job_table_lists_each_jobs_median_cpu_largest_first_and_their_sum():
