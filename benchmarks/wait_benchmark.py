@@ -79,13 +79,14 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-SPEED_PROBE = "sum(i * i for i in range(10**7))"
+SPEED_PROBE = "import pandas, scipy.stats, matplotlib.pyplot"
 
 
 def speed(runs: int = 3) -> float:
-    """How fast the machine runs Python now: CPU seconds of a fixed loop in a fresh interpreter (median of `runs`;
-    lower is faster). The same 2-core machine type has given 0.57-0.66 s within one session: figures of rows that
-    differ by that much in speed are not comparable as they stand."""
+    """How fast the machine runs what the jobs run now: CPU seconds of importing the libraries most jobs import, in a
+    fresh interpreter (median of `runs`; lower is faster). Imports are most of a small job, and like the jobs they
+    are bound by memory as much as by the processor: a tight arithmetic loop measured the machine as fast while the
+    workflow ran 15% slower. Rows whose speed differs are not comparable as they stand."""
     probe = f"import time; t = time.process_time(); {SPEED_PROBE}; print(time.process_time() - t)"
     return statistics.median(float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                                                   check=True).stdout) for _ in range(runs))
@@ -300,7 +301,7 @@ def write(found: dict, rows: list[dict], n: int, text: str, path: Path = ROOT / 
     body = (f"Written by `python benchmarks/wait_benchmark.py --write`; do not edit by hand. Machine: {machine()};"
             f" the machine is shared, so wall times carry the load average beside them; CPU is each job's own"
             f" (user + system); speed: CPU seconds of `{SPEED_PROBE}` in a fresh Python at the start (lower is"
-            f" faster; rows before 2026-12-07's last have none).\n\n{text}\n\nHistory (targets: loop {TARGETS['loop']:.0f} s, cold"
+            f" faster; the rows before it was recorded have none).\n\n{text}\n\nHistory (targets: loop {TARGETS['loop']:.0f} s, cold"
             f" {TARGETS['cold']:.0f} s, cold job CPU {TARGETS['cold_cpu']:.0f} s, {n:,} cases {TARGETS['million']:.0f} s"
             f" and {TARGETS['million_mib']:.0f} MiB):\n\n{HISTORY}\n" + "\n".join([*earlier, history_row(found, rows)]) + "\n")
     write_section(path, SECTION, body)
