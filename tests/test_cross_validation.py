@@ -187,3 +187,46 @@ def test_auc_is_the_share_of_event_non_event_pairs_ranked_right(pairs):
     by_pairs = np.mean([1.0 if e > n else 0.5 if e == n else 0.0 for e in events for n in non_events])
     assert auc(y, scores) == pytest.approx(by_pairs, abs=1e-12)
     assert auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.integers(1, 4), st.sampled_from(["coded", "mixed", "continuous"]))
+def test_distinct_rows_are_numpys_distinct_rows(seed, n, p, kind):
+    """_distinct_rows (codes by hashing, one integer per row) gives what np.unique(axis=0, return_inverse=True)
+    gives: the same distinct rows in the same (lexicographic) order, and each row's index among them. Synthetic
+    rows: small integer codes (many repeats), negative and fractional values, or continuous values (few repeats)."""
+    from casemeta.stats.cross_validation import _distinct_rows
+
+    rng = np.random.default_rng(seed)
+    if kind == "coded":
+        data = rng.integers(0, 3, (n, p)).astype(float)
+    elif kind == "mixed":
+        data = rng.choice([-2.5, -1.0, 0.0, 0.5, 3.0], (n, p))
+    else:
+        data = rng.normal(size=(n, p))
+    rows, which = _distinct_rows(data)
+    expected_rows, expected_which = np.unique(data, axis=0, return_inverse=True)
+    assert np.array_equal(rows, expected_rows) and np.array_equal(which, expected_which.ravel())
+
+
+def test_k_fold_left_out_and_base_rate_scores_at_scale_equal_fold_by_fold_fits():
+    """20,000 synthetic cases (two binary predictors): the K-fold check's predictions and its base-rate Brier score
+    are those of scikit-learn fitted on each fold's training cases and of the training cases' mean outcome, computed
+    here fold by fold on every case."""
+    from sklearn.linear_model import LogisticRegression
+
+    from casemeta.stats.cross_validation import _base_rate_brier, _loo_predictions, _splits
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 2, (20_000, 2)).astype(float)
+    y = (rng.random(20_000) < 1 / (1 + np.exp(-(X @ [0.8, -0.6] + 0.2)))).astype(float)
+    splits, scheme = _splits(y, 200, 1)
+    assert scheme == "10-fold stratified, seed 1"
+    predicted, one_class, not_converged = _loo_predictions(X, y, 1.0, splits)
+    each, base = np.empty(len(y)), np.empty(len(y))
+    for train, test in splits:
+        model = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10).fit(X[train], y[train])
+        each[test] = model.predict_proba(X[test])[:, 1]
+        base[test] = y[train].mean()
+    assert np.abs(predicted - each).max() < 1e-8 and (one_class, not_converged) == (0, 0)
+    assert _base_rate_brier(y, splits) == float(np.mean((y - base) ** 2))
