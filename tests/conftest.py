@@ -56,7 +56,10 @@ HEAVY_FIRST = ("test_slurm.py", "test_team_coding.py", "test_any_study.py", "tes
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one test worker per core, and one more. The longest test (test_slurm, about two minutes) mostly
     waits on SLURM's status checks, and the warm-job tests on signals and pauses: with a worker per core, a core
-    stood idle meanwhile (the suite took 3 min 53 s where its CPU, shared by 2 cores, was 3 min 0 s; 2026-12-07)."""
+    stood idle meanwhile (the suite took 3 min 53 s where its CPU, shared by 2 cores, was 3 min 0 s; 2026-12-07).
+    PYTEST_XDIST_AUTO_NUM_WORKERS and `-n logical` are xdist's to answer, as without this hook."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or getattr(config.option, "numprocesses", None) == "logical":
+        return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cores + 1
 

@@ -144,3 +144,41 @@ def test_a_curve_drawn_where_another_was_is_the_curve_drawn_anew():
     assert [t.get_text() for t in fresh.axes[1].get_xticklabels()] == ["3", "1", "4", "6", "2"]  # -2.0 ... 1.0
     assert reused.shape == drawn(fresh).shape and (reused == drawn(fresh)).all()
     assert [len(ax.collections) for ax in again.axes] == [len(ax.collections) for ax in fresh.axes]
+
+
+def test_a_page_that_fails_leaves_no_figure_open_and_the_next_curve_whole(monkeypatch, tmp_path):
+    """Drawing or measuring a page can fail (a full disk, a bug): no figure stays open, the PDF is not written, and
+    the pages' next curve is drawn whole on a new figure (the failed curve drew part of itself on the old one)."""
+    import matplotlib.pyplot as plt
+
+    from casemeta.publish import specification_figures as figures
+
+    specs = specifications()
+    absent = specs[specs["term"] == TERM].assign(term="absent", estimate=NAN)  # its page is a note of its own
+    flipped = specs[specs["term"] == TERM].assign(term="flipped", estimate=lambda f: -f["estimate"])  # same size
+    specs = pd.concat([absent, specs, flipped], ignore_index=True)
+    before = plt.get_fignums()
+    monkeypatch.setattr(figures, "crop_box", lambda fig: (_ for _ in ()).throw(OSError("synthetic failure")))
+    with pytest.raises(Exception):
+        figures.write_curve_pages(specs, ["a", "b"], LABELS, tmp_path / "curves.pdf")
+    assert plt.get_fignums() == before and not (tmp_path / "curves.pdf").exists()
+    monkeypatch.undo()
+
+    pages, calls = CurvePages(specs, ["a", "b"], LABELS), []
+    real = figures._draw_choices
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            real(*args, **kwargs)
+            raise RuntimeError("synthetic failure midway")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "_draw_choices", fails_once)
+    pages.figure(MODEL, TERM, "first")
+    with pytest.raises(RuntimeError):
+        pages.figure(MODEL, "flipped", "second")  # drawn where the first was
+    again = drawn(pages.figure(MODEL, TERM, "first"))
+    pages.close()
+    fresh = specification_curve_figure(specs, ["a", "b"], MODEL, TERM, LABELS, title="first")
+    assert (again == drawn(fresh)).all()

@@ -44,7 +44,9 @@ def pandera():
     pandera imports hypothesis whenever it is installed (the test suite needs it), only to offer strategies
     that generate data, which casemeta never asks for; that import was more than half of loading pandera
     (about 0.5 of 0.85 s in every job that validates). Hidden while pandera loads, then visible again: a
-    program that imports hypothesis later gets it as usual."""
+    program that imports hypothesis later gets hypothesis as usual, but not pandera's strategies (schema.example()
+    fails), which stay as loaded without it; the warm process of a run loads pandera so for every job
+    (casemeta.forkserver.PRELOAD)."""
     import importlib
     import sys
 

@@ -104,9 +104,14 @@ class CurvePages:
         if self.fig is None or len(rows) != self.size or not self.odds:
             self.close()
             self._shared(len(rows))
-        for artist in self.drawn:
+        drawn, self.drawn = self.drawn, []
+        for artist in drawn:
             artist.remove()
-        self.drawn = self._curve(rows, blank, title or f"{model}: {term}")
+        try:
+            self.drawn = self._curve(rows, blank, title or f"{model}: {term}")
+        except BaseException:  # a curve drawn in part: the figure is not reused
+            self.close()
+            raise
         return self.fig
 
     def close(self) -> None:
@@ -293,16 +298,20 @@ def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels
             with PdfPages(tmp, metadata=METADATA["pdf"]) as pdf:
                 if not keys:
                     fig = _note("No model term in any universe")
-                    pdf.savefig(fig)
-                    plt.close(fig)
+                    try:
+                        pdf.savefig(fig)
+                    finally:
+                        plt.close(fig)
                 for model, term in keys:
                     title = (titles or {}).get((model, term)) or f"{model}: {term}"
                     fig = _curve_or_note(pages, model, term, title)
-                    box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
-                    with matplotlib.rc_context(UNHINTED):
-                        pdf.savefig(fig, bbox_inches=box)
-                    if fig is not pages.fig:
-                        plt.close(fig)
+                    try:
+                        box = crop_box(fig)  # measured once: bbox_inches="tight" would draw the page twice
+                        with matplotlib.rc_context(UNHINTED):
+                            pdf.savefig(fig, bbox_inches=box)
+                    finally:
+                        if fig is not pages.fig:  # a note's own figure; the shared one is closed below
+                            plt.close(fig)
         finally:
             pages.close()
 
