@@ -159,7 +159,7 @@ def test_a_page_that_fails_leaves_no_figure_open_and_the_next_curve_whole(monkey
     specs = pd.concat([absent, specs, flipped], ignore_index=True)
     before = plt.get_fignums()
     monkeypatch.setattr(figures, "crop_box", lambda fig: (_ for _ in ()).throw(OSError("synthetic failure")))
-    with pytest.raises(Exception):
+    with pytest.raises(CasemetaError, match="synthetic failure"):  # atomic_io names the file it could not write
         figures.write_curve_pages(specs, ["a", "b"], LABELS, tmp_path / "curves.pdf")
     assert plt.get_fignums() == before and not (tmp_path / "curves.pdf").exists()
     monkeypatch.undo()

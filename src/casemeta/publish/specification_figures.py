@@ -98,8 +98,11 @@ class CurvePages:
 
     def figure(self, model: str, term: str, title: str | None = None):
         """The figure with the curve of `term` in `model` drawn (the same Figure as before where the size allows)."""
+        return self.draw(curve_rows(self.specifications, model, term), model, term, title)
+
+    def draw(self, rows: pd.DataFrame, model: str, term: str, title: str | None = None):
+        """`figure`, from the term's curve_rows when the caller has them already."""
         specs = self.specifications
-        rows = curve_rows(specs, model, term)
         blank = int(((specs["model"] == model) & (specs["term"] == term)).sum()) - len(rows)
         if self.fig is None or len(rows) != self.size or not self.odds:
             self.close()
@@ -278,9 +281,10 @@ def _note(text: str):
 def _curve_or_note(pages: CurvePages, model: str, term: str, title: str | None):
     """The term's specification curve (on the pages' shared figure), or a figure of its own that says no universe
     estimated it."""
-    if curve_rows(pages.specifications, model, term).empty:
+    rows = curve_rows(pages.specifications, model, term)
+    if rows.empty:
         return _note(f"{title or f'{model}: {term}'}: no universe gave an estimate")
-    return pages.figure(model, term, title)
+    return pages.draw(rows, model, term, title)
 
 
 def write_curve_pages(specifications: pd.DataFrame, decisions: list[str], labels: Mapping[str, str], path: Path,
