@@ -24,6 +24,7 @@ for _name in CHECKED:
             draws=config.get("monte_carlo_draws", 100000),
             seed=config.get("seed", 20150827),
             model_display=publication_option(_name, "model_display"),
+        priority: PRIORITY["case_influence"]
         log:
             f"logs/case_influence/{_name}.log",
         conda:

@@ -7,7 +7,7 @@ rule derive_variables:
         codebook="data/coded/{study}/codebook.yaml",
     output:
         derived=result("derive", "derived"),
-    priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
+    priority: PRIORITY["derive"]
     log:
         "logs/derive_variables/{study}.log",
     conda:

@@ -30,7 +30,7 @@ rule fit_models:
         plan=lambda wildcards: plan_part(wildcards.study, "models"),
         draws=config.get("monte_carlo_draws", 100000),
         seed=config.get("seed", 20150827),
-    priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
+    priority: PRIORITY["models"]
     log:
         "logs/fit_models/{study}.log",
     conda:

@@ -22,6 +22,7 @@ for _name in CHECKED:
             # the whole plan: display options (publication:) re-run only this job
             plan=plan_part(_name, "export"),
             reproduction=lambda wildcards, input: f"--reproduction {input.reproduction}" if input.reproduction else "",
+        priority: PRIORITY["export"]
         log:
             f"logs/export_publication/{_name}.log",
         conda:
@@ -44,7 +45,7 @@ for _name in CHECKED:
         params:
             study=_name,
             plan=plan_part(_name, "figures"),
-        priority: 1
+        priority: PRIORITY["figures"]
         log:
             f"logs/export_figures/{_name}.log",
         conda:

@@ -22,6 +22,7 @@ for _name in CHECKED:
             plan=plan_part(_name, "qca"),
             # the one display option the QCA tables follow (how many cases a cell lists)
             case_listing_limit=publication_option(_name, "case_listing_limit"),
+        priority: PRIORITY["qca"]
         log:
             f"logs/qca/{_name}.log",
         conda:

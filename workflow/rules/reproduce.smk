@@ -27,6 +27,7 @@ rule reproduce_published:
         ),
     params:
         plan=lambda wildcards: plan_part(wildcards.study, "reproduce"),
+    priority: PRIORITY["reproduce"]
     log:
         "logs/reproduce_published/{study}.log",
     conda:

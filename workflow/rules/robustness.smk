@@ -27,7 +27,7 @@ for _name in CHECKED:
                 plan=plan_part(_name, "robustness"),
                 draws=config.get("monte_carlo_draws", 100000),
                 seed=config.get("seed", 20150827),
-            priority: 2  # with the gather after them, the longest chain of jobs (they wait on validation only)
+            priority: PRIORITY["robustness_chunk"]
             resources:
                 runtime=60,  # minutes, for a cluster's scheduler
                 mem_mb=2000,
@@ -52,7 +52,7 @@ for _name in CHECKED:
         params:
             study=_name,
             plan=plan_part(_name, "robustness"),
-        priority: 2  # the longest job, and nothing waits on it: started as soon as its chunks are done
+        priority: PRIORITY["robustness_gather"]
         log:
             f"logs/robustness/{_name}.log",
         conda:

@@ -16,7 +16,7 @@ if synthesis_runs():  # never with only some studies configured: it would rewrit
             **synthesis_outputs(),
         params:
             studies=",".join(synthesis_studies()),
-        priority: 1  # a long job that waits only on derive and that nothing waits on: started early, not left alone at the end
+        priority: PRIORITY["synthesize"]
         log:
             "logs/synthesize/synthesis.log",
         conda:

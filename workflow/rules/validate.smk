@@ -21,6 +21,7 @@ rule validate_cases:
         codebook="data/coded/{study}/codebook.yaml",
     output:
         validated=result("validate", "validated"),
+    priority: PRIORITY["validate"]
     log:
         "logs/validate_cases/{study}.log",
     conda:
@@ -37,7 +38,7 @@ rule check_coding:
         raw=raw_files,
     output:
         confirmation=result("check_coding", "confirmation"),
-    priority: 1  # on the longest chain of jobs (validate, check, derive, models, figures)
+    priority: PRIORITY["check_coding"]
     log:
         "logs/check_coding/{study}.log",
     conda:
