@@ -68,7 +68,7 @@ PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline", "casemeta.coded.schema:pan
 AHEAD = ("scipy.linalg", "scipy.stats", "sklearn.base", "firthmodels", "statsmodels.discrete.discrete_model",
          "casemeta.stats.study_analysis", "casemeta.steps.model_runs", "casemeta.stats.cross_validation",
          "casemeta.stats.firth_profile", "casemeta.steps.exports", "casemeta.publish.figures",
-         "matplotlib.backends.backend_agg", "PIL.Image:preinit", "matplotlib.backends.backend_pdf", "casemeta.publish.office",
+         "matplotlib.backends.backend_agg", "PIL.Image:preinit", "matplotlib.backends.backend_pdf", "pypdfium2", "casemeta.publish.office",
          "casemeta.steps.synthesis", "casemeta.publish.synthesis_tables", "statsmodels.stats.meta_analysis",
          "statsmodels.stats.contingency_tables", "casemeta.steps.qca_runs", "casemeta.publish.qca_figures",
          "casemeta.steps.influence_runs", "casemeta.steps.robustness", "casemeta.stats.multiverse",
