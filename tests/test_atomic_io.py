@@ -137,3 +137,27 @@ def test_csv_chunks_leave_other_frames_to_pandas():
     assert csv_chunks(pd.DataFrame({"a": [1], "b": [object()]})) is None  # a cell that is not text
     assert csv_chunks(pd.DataFrame({"a": [True], "b": ["x"]})) is None  # a boolean: pandas writes True
     assert "".join(csv_chunks(pd.DataFrame({"a": [0, 1], "b": ['say "hi", then', "x"]}))) == 'a,b\n0,"say ""hi"", then"\n1,x\n'
+
+
+def test_a_folders_renames_are_synced_once_at_the_end_of_a_command(tmp_path, monkeypatch):
+    """Inside folders_synced_at_end each folder is synced once, as the block ends (also when it fails), and each
+    file's content is still synced before its rename; outside it, every write syncs its folder."""
+    synced, file_syncs = [], []
+    monkeypatch.setattr(atomic_io, "_sync_folder", synced.append)
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (file_syncs.append(fd), real_fsync(fd)))
+    a, b = tmp_path / "a", tmp_path / "b"
+    with pytest.raises(RuntimeError):
+        with atomic_io.folders_synced_at_end():
+            for name in ("1", "2", "3"):
+                atomic_io.write_text(a / name, name)
+            with atomic_io.folders_synced_at_end():  # nested: the outer block syncs
+                atomic_io.write_text(b / "1", "x")
+            atomic_io.write_text(b / "2", "y")
+            assert synced == [] and len(file_syncs) == 5
+            raise RuntimeError("the command failed after writing")
+    assert synced == [a, b]
+    assert [p.read_text() for p in (a / "1", a / "2", a / "3", b / "1", b / "2")] == ["1", "2", "3", "x", "y"]
+    atomic_io.write_text(a / "4", "4")
+    atomic_io.write_text(a / "5", "5")
+    assert synced == [a, b, a, a]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is written: Snakemake's pa
 
 LOCK_TIMEOUT_SECONDS = 60
 LOCK_POLL_SECONDS = 0.01  # a waiting command retries this often: short, so that queued coders follow each other closely
+_UNSYNCED: set[Path] | None = None  # inside folders_synced_at_end: the folders whose renames await their fsync
 
 
 def real_path(path: str | os.PathLike) -> Path:
@@ -61,8 +62,31 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         if isinstance(exc, OSError):
             raise file_error(exc, "write", path) from exc
         raise
-    _sync_folder(path.parent)
+    if _UNSYNCED is None:
+        _sync_folder(path.parent)
+    else:
+        _UNSYNCED.add(path.parent)
     return given
+
+
+@contextmanager
+def folders_synced_at_end() -> Iterator[None]:
+    """Within the block, the renames of atomic_write are made durable once per folder as the block ends, rather
+    than once per file: a command writes up to ~70 files into a few folders (a folder's fsync ~0.3 ms, ~0.1 s in a
+    cold run of the shipped studies). Each file's content is still synced before its rename, so a reader sees the
+    old file or the whole new one whatever happens; only the durability of the renames against a power cut waits
+    for the block to end, which for a command is before it exits. Nested blocks sync at the outermost one's end."""
+    global _UNSYNCED
+    if _UNSYNCED is not None:
+        yield
+        return
+    _UNSYNCED = set()
+    try:
+        yield
+    finally:
+        folders, _UNSYNCED = _UNSYNCED, None
+        for folder in sorted(folders):
+            _sync_folder(folder)
 
 
 def _sync_folder(folder: Path) -> None:

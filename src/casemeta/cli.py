@@ -758,9 +758,10 @@ def main(argv: list[str] | None = None) -> int:
         guard_paths(args)
         _setup_logging(args.log)
         step = COMMANDS[args.command][3]
-        if step is not None and args.invalidate:
-            _study(args).clear_downstream(step)
-        args.func(args)
+        with atomic_io.folders_synced_at_end():
+            if step is not None and args.invalidate:
+                _study(args).clear_downstream(step)
+            args.func(args)
     except CasemetaError as exc:
         log.error("error: %s", exc)
         return 1
