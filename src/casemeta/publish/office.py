@@ -233,8 +233,10 @@ def excel_problems(tables: list[PubTable]) -> list[str]:
     problems = []
     for table in tables:
         # a cell's visible text is as long as its text (see visible_text): only cells that could be too long are
-        # looked at, so that checking a case listing of 10^5 rows costs one vectorised pass
-        longest = table.frame.apply(lambda column: column.astype(str).str.len()).to_numpy().max(initial=0)
+        # looked at, so that checking a case listing of 10^5 rows costs one pass over its cells. The pass is
+        # map() over the values: pandas' .str.len() on text is a Python loop too, and a frame's column-wise
+        # apply cost ~3 ms per small table (the Excel check of the shipped studies' 110 tables took 0.15 s)
+        longest = max(map(len, map(str, table.frame.to_numpy().ravel())), default=0)
         suspect = longest + len(",".join(footnote_letter(i) for i in range(len(table.footnotes())))) > EXCEL_CELL_LIMIT
         for kind, cells, _ in _sheet_rows(table, body=suspect):
             for c, (text, marker) in enumerate(cells):
