@@ -126,6 +126,15 @@ def test_excel_refuses_a_longer_cell_naming_where_and_writes_nothing(tmp_path):
     assert os.listdir(tmp_path) == ["t.xlsx"]
 
 
+def test_excel_refuses_a_longer_cell_in_a_table_with_missing_values(tmp_path):
+    """A table with a blank (pd.NA) in a text column of pandas' string type: the check measured that column as NaN,
+    which no limit exceeds, and let the too-long cell through."""
+    frame = pd.DataFrame({"Case": pd.array(["é" * (EXCEL_CELL_LIMIT + 1), pd.NA], dtype="string"), "N": ["1", "2"]})
+    with pytest.raises(CasemetaError, match="table 'blank', row 1, column 'Case': 32,768 characters"):
+        write_xlsx([PubTable("blank", "Blank", frame)], tmp_path / "t.xlsx")
+    assert os.listdir(tmp_path) == []
+
+
 def test_export_refuses_an_over_long_cell_before_writing_any_format(tmp_path):
     study = syn.write_project(tmp_path)
     out = syn.write_results(tmp_path / "results")

@@ -254,3 +254,55 @@ def test_a_figures_png_is_its_pdf_rendered_and_matches_what_agg_draws(tmp_path):
     for one, other in ((a, b), (b, a)):  # every dark pixel of one is within 2 px of a dark pixel of the other
         assert distance_transform_edt(other >= 128)[one < 128].max() <= 2
     assert (tmp_path / "ours.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_png_too_tall_for_pdfium_is_drawn_whole(tmp_path):
+    """PDFium leaves blank what lies beyond ~32,000 pixels of a page (a forest plot of ~850 terms at 150 dpi); such a
+    PNG is drawn by Agg, whole: a line the figure's full height (221 inches, 33,000+ pixels) is inked to its end."""
+    from PIL import Image
+
+    from casemeta.publish.figures import _save, plt
+
+    fig = plt.figure(figsize=(1, 221))
+    fig.add_artist(matplotlib.lines.Line2D([0.5, 0.5], [0.0, 1.0], transform=fig.transFigure, lw=2, color="black"))
+    _save(fig, tmp_path / "tall")
+    grey = np.asarray(Image.open(tmp_path / "tall.png").convert("L"))
+    assert grey.shape[0] > 33_000
+    rows = np.flatnonzero((grey < 128).any(axis=1))
+    assert rows.min() <= 20 and rows.max() >= grey.shape[0] - 20, (rows.min(), rows.max(), grey.shape)
+
+
+def test_a_transparent_figure_keeps_its_transparency_and_each_pdf_its_metadata(tmp_path):
+    """savefig.transparent leaves the PNG's ground transparent, as Agg's; two PDFs of one figure each get their own
+    metadata (the PDF drawn for the PNG is written only to the file it was drawn for); the figure is closed."""
+    from PIL import Image
+
+    from casemeta.publish.figures import plt, write_figure
+
+    with matplotlib.rc_context({"savefig.transparent": True}):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [0, 1])
+        write_figure(fig, {tmp_path / "a.pdf": {"Title": "first"}, tmp_path / "b.pdf": {"Title": "second"},
+                           tmp_path / "a.png": None})
+    alpha = np.asarray(Image.open(tmp_path / "a.png"))[..., 3]
+    assert (alpha == 0).mean() > 0.5 and alpha.max() == 255
+    assert b"(first)" in (tmp_path / "a.pdf").read_bytes() and b"(second)" in (tmp_path / "b.pdf").read_bytes()
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_a_figure_whose_png_fails_is_closed_and_leaves_the_old_files(tmp_path, monkeypatch):
+    from casemeta.publish import figures
+
+    for name in ("f.png", "f.pdf"):
+        (tmp_path / name).write_bytes(b"old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("PDFium failed")
+
+    monkeypatch.setattr(figures, "rasterised_pdf", broken)
+    fig, ax = figures.plt.subplots()
+    with pytest.raises(RuntimeError):
+        figures._save(fig, tmp_path / "f")
+    assert not figures.plt.fignum_exists(fig.number)
+    assert (tmp_path / "f.png").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]

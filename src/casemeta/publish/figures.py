@@ -56,35 +56,45 @@ def fixed_layout(fig, engine):
     return renderer
 
 
+# PDFium draws nothing beyond about 32,000 device pixels in either direction (the rest of a larger bitmap stays
+# blank); Agg draws up to 65,535. A PNG larger than this is drawn by Agg.
+PDFIUM_MAX_PIXELS = 30_000
+
+
 def write_figure(fig, files: dict[Path, dict | None]) -> list[Path]:
     """The figure to each file (format by suffix; value: savefig's metadata), atomically, cropped to crop_box;
-    then the figure is closed. With a PDF among the files, a PNG is that PDF rendered (rasterised_pdf), so that
-    matplotlib draws the figure once rather than once per format."""
-    box = crop_box(fig)
-    pdf = next((path for path in files if path.suffix.lower() == ".pdf"), None)
-    drawn = None
-    with matplotlib.rc_context(UNHINTED):
-        if pdf is not None and any(path.suffix.lower() == ".png" for path in files):
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="pdf", dpi=DPI, bbox_inches=box, metadata=files[pdf])
-            drawn = buffer.getvalue()
-        for path, metadata in files.items():
-            ext = path.suffix.lstrip(".").lower()
-            if drawn is not None and ext == "pdf":
-                atomic_io.write_bytes(path, drawn)
-            elif drawn is not None and ext == "png":
-                size = (int(box.width * DPI), int(box.height * DPI))  # Agg's canvas: whole pixels, truncated
-                atomic_io.atomic_write(path, lambda tmp, metadata=metadata: rasterised_pdf(drawn, tmp, size, metadata))
-            else:
-                atomic_io.atomic_write(path, lambda tmp, ext=ext, metadata=metadata: fig.savefig(
-                    tmp, format=ext, dpi=DPI, bbox_inches=box, metadata=metadata, **SAVE_OPTIONS.get(ext, {})))
-    plt.close(fig)
+    then the figure is closed, whatever happened. With a PDF among the files, a PNG is that PDF rendered
+    (rasterised_pdf), so that matplotlib draws the figure once rather than once per format."""
+    try:
+        box = crop_box(fig)
+        size = (int(box.width * DPI), int(box.height * DPI))  # Agg's canvas: whole pixels, truncated
+        pdf = next((path for path in files if path.suffix.lower() == ".pdf"), None)
+        render = pdf is not None and max(size) <= PDFIUM_MAX_PIXELS and any(
+            path.suffix.lower() == ".png" for path in files)
+        with matplotlib.rc_context(UNHINTED):
+            drawn = None
+            if render:
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="pdf", dpi=DPI, bbox_inches=box, metadata=files[pdf])
+                drawn = buffer.getvalue()
+            for path, metadata in files.items():
+                ext = path.suffix.lstrip(".").lower()
+                if drawn is not None and path == pdf:
+                    atomic_io.write_bytes(path, drawn)
+                elif drawn is not None and ext == "png":
+                    atomic_io.atomic_write(path, lambda tmp, metadata=metadata: rasterised_pdf(drawn, tmp, size, metadata))
+                else:  # another format, another PDF (its own metadata), or a PNG too large for PDFium
+                    atomic_io.atomic_write(path, lambda tmp, ext=ext, metadata=metadata: fig.savefig(
+                        tmp, format=ext, dpi=DPI, bbox_inches=box, metadata=metadata, **SAVE_OPTIONS.get(ext, {})))
+    finally:
+        plt.close(fig)
     return list(files)
 
 
 def rasterised_pdf(pdf: bytes, path: Path, size: tuple[int, int], metadata: dict | None = None) -> None:
-    """The first page of a PDF as a PNG of `size` pixels at DPI, with savefig's PNG metadata (Software:
-    matplotlib's version unless `metadata` says otherwise; a None value leaves a key out).
+    """The first page of a PDF as an RGBA PNG of `size` pixels at DPI (what PDFium draws beyond PDFIUM_MAX_PIXELS is
+    blank), on a transparent ground as Agg's (a figure whose background is not opaque stays so), with savefig's PNG
+    metadata (Software: matplotlib's version unless `metadata` says otherwise; a None value leaves a key out).
 
     PDFium (pypdfium2) renders the page in ~10 ms where Agg's drawing of the same figure takes ~35 ms: matplotlib's
     cost is its walk over the figure's artists, done once per format, and this way it is done once for both. Text
@@ -94,9 +104,11 @@ def rasterised_pdf(pdf: bytes, path: Path, size: tuple[int, int], metadata: dict
 
     document = pypdfium2.PdfDocument(pdf)
     try:
-        image = document[0].render(scale=DPI / 72).to_pil()
+        image = document[0].render(scale=DPI / 72, fill_color=(255, 255, 255, 0)).to_pil()
     finally:
         document.close()
+    if image.mode != "RGBA":
+        image = image.convert("RGBA")
     if image.size != size:  # PDFium counts a partly covered last pixel, Agg leaves it out
         image = image.crop((0, 0, *size))
     info = PngInfo()
