@@ -104,15 +104,16 @@ def test_k_fold_fits_on_distinct_rows_predict_as_fits_on_every_case():
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from casemeta.stats.cross_validation import _loo_predictions, _splits
+    from casemeta.stats.cross_validation import _folds, _loo_predictions
 
     rng = np.random.default_rng(5)  # synthetic: 600 cases, two binary predictors and a three-valued one
     X = np.column_stack([rng.integers(0, 2, 600), rng.integers(0, 2, 600), rng.integers(0, 3, 600)]).astype(float)
     y = (rng.random(600) < 1 / (1 + np.exp(-(X @ [1.0, -0.5, 0.4] - 0.3)))).astype(float)
-    splits, _ = _splits(y, 200, 1)
-    grouped, one_class, not_converged = _loo_predictions(X, y, 1.0, splits)
+    folds, _ = _folds(y, 200, 1)
+    grouped, one_class, not_converged = _loo_predictions(X, y, 1.0, folds)
     each = np.empty(600)
-    for train, test in splits:
+    for test in folds:
+        train = np.setdiff1d(np.arange(600), test)
         each[test] = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
     assert np.abs(grouped - each).max() < 1e-8 and (one_class, not_converged) == (0, 0)
 
@@ -215,18 +216,41 @@ def test_k_fold_left_out_and_base_rate_scores_at_scale_equal_fold_by_fold_fits()
     here fold by fold on every case."""
     from sklearn.linear_model import LogisticRegression
 
-    from casemeta.stats.cross_validation import _base_rate_brier, _loo_predictions, _splits
+    from casemeta.stats.cross_validation import _base_rate_brier, _folds, _loo_predictions
 
     rng = np.random.default_rng(11)
     X = rng.integers(0, 2, (20_000, 2)).astype(float)
     y = (rng.random(20_000) < 1 / (1 + np.exp(-(X @ [0.8, -0.6] + 0.2)))).astype(float)
-    splits, scheme = _splits(y, 200, 1)
+    folds, scheme = _folds(y, 200, 1)
     assert scheme == "10-fold stratified, seed 1"
-    predicted, one_class, not_converged = _loo_predictions(X, y, 1.0, splits)
+    predicted, one_class, not_converged = _loo_predictions(X, y, 1.0, folds)
     each, base = np.empty(len(y)), np.empty(len(y))
-    for train, test in splits:
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
         model = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10).fit(X[train], y[train])
         each[test] = model.predict_proba(X[test])[:, 1]
         base[test] = y[train].mean()
     assert np.abs(predicted - each).max() < 1e-8 and (one_class, not_converged) == (0, 0)
-    assert _base_rate_brier(y, splits) == float(np.mean((y - base) ** 2))
+    assert _base_rate_brier(y, folds) == float(np.mean((y - base) ** 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 1), min_size=30, max_size=400), st.integers(0, 3))
+def test_k_folds_partition_the_cases_stratified_and_are_remembered_per_outcome(outcomes, seed):
+    """Synthetic outcomes: the K folds are a partition of the cases, each fold holds its share of each outcome
+    (within one case), the same outcome gets the very same folds again (remembered), another outcome its own."""
+    from casemeta.stats.cross_validation import _folds
+
+    y = np.array(outcomes, dtype=float)
+    assume(min(y.sum(), len(y) - y.sum()) >= 2)
+    folds, scheme = _folds(y, 20, seed)
+    k = len(folds)
+    assert scheme == f"{k}-fold stratified, seed {seed}" and k == min(10, int(min(y.sum(), len(y) - y.sum())))
+    assert np.array_equal(np.sort(np.concatenate(folds)), np.arange(len(y)))
+    for value in (0.0, 1.0):
+        held = [int(np.sum(y[test] == value)) for test in folds]
+        assert max(held) - min(held) <= 1
+    again, _ = _folds(y.copy(), 20, seed)
+    assert all(a is b for a, b in zip(folds, again))
+    flipped, _ = _folds(1 - y, 20, seed)
+    assert any(a is not b for a, b in zip(folds, flipped))
