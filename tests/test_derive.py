@@ -72,3 +72,17 @@ def test_a_derived_count_outside_its_declared_range_is_refused_naming_the_codebo
         derive(load_cases(clusters.cases_path, codebook), strict)
     assert str(err.value).startswith(f"{codebook.path}: derived 'n_joint_actions' gives values outside its `minimum`/`maximum`")
     assert "case 'egypt_dormiatt_furniture_domestic': 0; expected a whole number >= 1 of at most 18 digits" in err.value.problems
+
+
+def test_derive_leaves_the_cases_it_was_given_as_they_were(clusters):
+    """derive works on a shallow copy: the caller's frame keeps its columns and values, also when the derived
+    frame is changed afterwards."""
+    codebook = clusters.codebook()
+    cases = load_cases(clusters.cases_path, codebook)
+    before = cases.copy()
+    out = derive(cases, codebook)
+    assert list(cases.columns) == list(before.columns) and cases.equals(before)
+    assert len(out.columns) == len(cases.columns) + len(codebook.derived)
+    out.loc[0, "growth"] = 1 - out.loc[0, "growth"]
+    out.iloc[:, 0] = "changed"
+    assert cases.equals(before)

@@ -51,8 +51,10 @@ def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
 
 
 def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """The validated cases with every derived variable of the codebook appended, in order."""
-    frame = cases.copy()
+    """The validated cases with every derived variable of the codebook appended, in order; `cases` is left as it was."""
+    # a shallow copy: appending columns to it leaves `cases` as it was without copying its data (~220 MB of codes at
+    # 10⁶ cases, most of derive's peak memory): nothing here changes a column it did not add
+    frame = cases.copy(deep=False)
     for var in codebook.derived:
         frame[var.name] = _apply(var, frame, codebook)
         _check_declared(frame, var, codebook)
