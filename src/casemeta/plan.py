@@ -446,6 +446,13 @@ class Plan:
     def model(self, key: tuple[str, str]) -> ModelSpec:
         return next(m for m in self.models if m.key == key)
 
+    @property
+    def model_variables(self) -> frozenset[str]:
+        """Every variable the cross-tabs and models analyse (their outcomes, conditions and predictors): all the
+        models step reads of the cases."""
+        return frozenset({name for pair in self.crosstabs.pairs for name in pair} |
+                         {name for m in self.models for name in (m.outcome, *m.variables)})
+
     def section_text(self, step: str) -> str:
         """The sections of the plan a workflow step reads, as canonical text (a rule's param)."""
         import json
