@@ -44,6 +44,13 @@ def unknown_name(name: str, known, what: str, among: str) -> str:
 
 def load_plan(path: str | Path, codebook: Codebook) -> "Plan":
     """The plan, checked against the schema and against the study's codebook, as typed frozen objects."""
+    from casemeta.coded.yaml_files import kept
+
+    # checked against this very codebook object (one changed in memory keeps its path, not its content)
+    return kept("plan", [path], lambda: _read_plan(path, codebook), uses=codebook)
+
+
+def _read_plan(path: str | Path, codebook: Codebook) -> "Plan":
     raw = read_plan(path)
     problems = plan_problems(raw, codebook)
     if problems:

@@ -366,3 +366,19 @@ def get_study(root: str | Path, name: str) -> Study:
         known = ", ".join(discover_studies(root)) or "none"
         raise CasemetaError(f"unknown study {name!r}: {study.codebook_path} does not exist (studies: {known})")
     return study
+
+
+def keep_studies(root: str | Path = ".") -> None:
+    """Read every study's codebook and plan under `root` once, in a warm process (casemeta.forkserver), so that the
+    jobs forked from it find them made (casemeta.coded.yaml_files.kept); a study that fails is left to its jobs,
+    which report why."""
+    from casemeta.coded.yaml_files import keeping
+    from casemeta.plan import load_plan
+
+    with keeping():
+        for name in discover_studies(root):
+            study = Study(Path(root), name)
+            try:
+                load_plan(study.plan_path, study.codebook())
+            except CasemetaError:
+                continue

@@ -126,6 +126,12 @@ def load_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     if not path.is_file():
         raise CasemetaError(f"{path}: codebook not found")
+    from casemeta.coded.yaml_files import kept
+
+    return kept("codebook", [path], lambda: _read_codebook(path))
+
+
+def _read_codebook(path: Path) -> Codebook:
     from casemeta.coded.yaml_files import load_yaml, schema_problems
 
     data, lines = load_yaml(path, "codebook")  # a key given twice, or an alias bomb, is refused with its line

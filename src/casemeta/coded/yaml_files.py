@@ -14,9 +14,13 @@ plan key follow one rule.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 import jsonschema
 import yaml
@@ -25,6 +29,49 @@ from jsonschema.validators import extend
 from casemeta.errors import CasemetaError
 
 MAX_NODES = 100_000  # far above any real plan or codebook (hundreds of nodes), far below an alias bomb
+
+T = TypeVar("T")
+# What a warm process (casemeta.forkserver) made of the project's codebooks and plans before forking its jobs, with
+# the bytes it was made from: (kind, real paths) -> (bytes of each file, what else it was made from, the object).
+# Empty in any other process.
+_KEPT: dict[tuple, tuple[tuple[bytes, ...], object, object]] = {}
+_KEEPING = False
+
+
+@contextmanager
+def keeping() -> Iterator[None]:
+    """Within the block, what kept() makes is kept for the processes forked from this one afterwards."""
+    global _KEEPING
+    _KEEPING = True
+    try:
+        yield
+    finally:
+        _KEEPING = False
+
+
+def _contents(paths: Sequence[Path]) -> tuple[bytes, ...] | None:
+    try:
+        return tuple(Path(p).read_bytes() for p in paths)
+    except OSError:
+        return None
+
+
+def kept(kind: str, paths: Sequence[str | Path], make: Callable[[], T], uses: object = None) -> T:
+    """make(), or what a warm process made with it from files of exactly the same bytes at the same paths and from
+    the very same `uses` object (a job forked from it: parsing and checking a plan against its codebook took ~25 ms
+    of every job). `make` must read only `paths` and `uses`; its result is shared, so it must not be changed (the
+    codebook and plan objects are frozen)."""
+    if not _KEPT and not _KEEPING:
+        return make()
+    key = (kind, *(os.path.realpath(p) for p in paths))
+    before = _contents(paths)
+    found = _KEPT.get(key)
+    if found is not None and before is not None and found[0] == before and found[1] is uses:
+        return found[2]  # type: ignore[return-value]
+    made = make()
+    if _KEEPING and before is not None and _contents(paths) == before:  # not kept if a file changed meanwhile
+        _KEPT[key] = (before, uses, made)
+    return made
 
 
 @cache
