@@ -254,3 +254,25 @@ def test_k_folds_partition_the_cases_stratified_and_are_remembered_per_outcome(o
     assert all(a is b for a, b in zip(folds, again))
     flipped, _ = _folds(1 - y, 20, seed)
     assert any(a is not b for a, b in zip(folds, flipped))
+
+
+def test_every_model_of_an_outcome_says_what_its_folds_warned():
+    """Synthetic: 300 cases, one event. K is 2 and scikit-learn warns that a class has fewer cases than folds; the
+    folds are made once for the outcome, and every model of it (not only the first) carries the warning's caveat."""
+    from types import SimpleNamespace
+
+    from casemeta.stats.study_analysis import model_rows
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"y": pd.array([1] + [0] * 299, dtype="Int64"),
+                         "a": pd.array(rng.integers(0, 2, 300), dtype="Int64"),
+                         "b": pd.array(rng.integers(0, 2, 300), dtype="Int64")})
+    codes = []
+    for term in ("a", "b", "a"):
+        model = SimpleNamespace(outcome="y", variables=(term,), formula=f"y ~ {term}", name=f"y ~ {term}",
+                                predictor_set=term, terms=(term,), method="auto", correction="none", tests=())
+        _, check = model_rows(data, model, "synthetic", 200, 1)
+        assert check["scheme"] == "2-fold stratified, seed 1"
+        codes.append([c.code for c in check["caveats"]])
+    assert all("warning" in found for found in codes), codes
+    assert codes[0] == codes[1] == codes[2]

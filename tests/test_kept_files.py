@@ -2,6 +2,7 @@
 uses what it made only for files of exactly the same bytes, and a plan only with the very codebook it was checked
 against."""
 
+import os
 from dataclasses import replace
 
 import pytest
@@ -31,13 +32,19 @@ def test_kept_codebooks_and_plans_serve_only_the_same_bytes_and_codebook(project
     with pytest.raises(CasemetaError, match="unknown variable 'support_combination'"):
         load_plan(study.plan_path, changed)
     # a file edited since: read again, and what it now says
-    text = study.codebook_path.read_text(encoding="utf-8")
+    text, stamp = study.codebook_path.read_text(encoding="utf-8"), study.codebook_path.stat().st_mtime_ns
     study.codebook_path.write_text(text.replace("title: ", "title: Edited ", 1), encoding="utf-8")
     edited = study.codebook()
     assert edited is not codebook and edited.title.startswith("Edited ")
     assert load_plan(study.plan_path, edited) is not plan
-    study.codebook_path.write_text(text, encoding="utf-8")  # the same bytes again: what was kept
+    study.codebook_path.write_text(text, encoding="utf-8")  # the same bytes, written again: read again
+    again = study.codebook()
+    assert again is not codebook and again == codebook
+    os.utime(study.codebook_path, ns=(stamp, stamp))  # the very file that was kept: what was kept
     assert study.codebook() is codebook
+    # the same file by another path: read on its own (the object holds the path it was read by)
+    other = Study(project / "analysis" / "..", "african_clusters")
+    assert other.codebook() is not codebook and other.codebook().path == other.codebook_path
 
 
 def test_outside_a_warm_process_nothing_is_kept(project, kept):

@@ -97,46 +97,7 @@ def test_derive_validates_the_coded_file_by_any_path(clusters, tmp_path):
     assert not (tmp_path / "derived.csv").exists()
 
 
-@given(any_study())
-def test_a_read_of_some_columns_is_those_columns_of_the_whole_read(generated):
-    """read_typed(columns=...) gives exactly those columns of the whole file's typed read, in the file's order."""
-    with tempfile.TemporaryDirectory(prefix="casemeta_synthetic_") as folder:
-        study = generated.write(Path(folder))
-        copy = Path(folder) / "results" / study.name / "validated_cases.csv"
-        pipeline.validate_study(study, copy)
-        codebook = study.codebook()
-        whole = read_typed(copy, codebook)
-        names = [v.name for v in codebook.variables]
-        some = names[1::2] or names
-        part = read_typed(copy, codebook, columns=reversed(some))
-        assert list(part.columns) == some
-        assert part.equals(whole[some])
-
-
-def test_a_read_of_some_columns_checks_the_header_and_those_values(clusters, tmp_path):
-    codebook = clusters.codebook()
-    copy = tmp_path / "validated_cases.csv"
-    pipeline.validate_study(clusters, copy)
-    text = copy.read_text(encoding="utf-8")
-    header, rest = text.split("\n", 1)
-    (tmp_path / "columns.csv").write_text(header.replace("growth", "grow") + "\n" + rest, encoding="utf-8")
-    with pytest.raises(CasemetaError, match=r"columns.csv: columns .*grow.*; expected those of the codebook"):
-        read_typed(tmp_path / "columns.csv", codebook, columns=["upgrading"])
-    column = header.split(",").index("market_local")
-    rows = rest.splitlines()
-    cells = rows[0].split(",")
-    cells[column] = "2"
-    (tmp_path / "value.csv").write_text("\n".join([header, ",".join(cells), *rows[1:]]) + "\n", encoding="utf-8")
-    with pytest.raises(CasemetaError, match=r"value.csv: not as `casemeta validate` writes it \(row 1, column 'market_local': "
-                                            r"value 2; expected one of 0, 1\)"):
-        read_typed(tmp_path / "value.csv", codebook, columns=["market_local", "upgrading"])
-    assert read_typed(tmp_path / "value.csv", codebook, columns=["upgrading"])["upgrading"].equals(
-        read_typed(copy, codebook)["upgrading"])  # a column not read is not checked
-    with pytest.raises(CasemetaError, match=r"no column upgradin in the codebook"):
-        read_typed(copy, codebook, columns=["upgradin"])
-
-
-def test_the_models_step_reads_the_variables_it_analyses_and_gives_what_the_whole_file_gives(clusters, tmp_path):
+def test_the_models_step_keeps_the_variables_it_analyses_and_gives_what_the_whole_frame_gives(clusters, tmp_path):
     from casemeta.plan import load_plan
     from casemeta.steps.model_runs import run_models
 

@@ -375,9 +375,13 @@ def keep_studies(root: str | Path = ".") -> None:
     from casemeta.coded.yaml_files import keeping
     from casemeta.plan import load_plan
 
+    try:
+        root = find_project_root(root)  # as a job finds it, so that its paths are the jobs' own
+    except CasemetaError:
+        return
     with keeping():
         for name in discover_studies(root):
-            study = Study(Path(root), name)
+            study = Study(root, name)
             try:
                 load_plan(study.plan_path, study.codebook())
             except CasemetaError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -375,12 +375,10 @@ def load_cases(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     return validate_cases(frame, codebook, path, origins)
 
 
-def read_typed(path: str | Path, codebook: Codebook, derived: bool = False,
-               columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_typed(path: str | Path, codebook: Codebook, derived: bool = False) -> pd.DataFrame:
     """A file casemeta wrote from validated cases (validate's copy, or with `derived` the derived cases), read
     with the codebook's types and not validated cell by cell again: binary and integer columns as Int64,
-    others as text. With `columns`, only those (in the file's order): the header is checked whole, the values of
-    those columns only (a step that reads a few variables of a million cases need not hold the case names).
+    others as text.
 
     pandas' C reader, not the csv module: these files are results, not a coder's typing, so no line numbers
     are needed, and validating them again cost as much as the first validation. A file that is not as that
@@ -390,22 +388,13 @@ def read_typed(path: str | Path, codebook: Codebook, derived: bool = False,
     variables = [*codebook.variables, *(codebook.derived if derived else [])]
     names = [v.name for v in variables]
     step = "derive" if derived else "validate"
-    wanted = None if columns is None else set(columns)
-    if wanted is not None and not wanted <= set(names):
-        raise CasemetaError(f"{path}: no column {', '.join(sorted(wanted - set(names)))} in the codebook {codebook.path}")
 
     def refuse(why: str) -> CasemetaError:
         return CasemetaError(f"{path}: not as `casemeta {step}` writes it ({why}); run that step again")
 
     try:
-        header = None if wanted is None else list(pd.read_csv(path, nrows=0).columns)
-        if header is not None and header != names:
-            frame = pd.DataFrame(columns=header)  # refused below, naming its columns
-        else:
-            read = variables if wanted is None else [v for v in variables if v.name in wanted]
-            frame = pd.read_csv(path, dtype={v.name: "Int64" if v.type in ("binary", "integer") else str for v in read},
-                                keep_default_na=False, na_values=[""], usecols=None if wanted is None else [v.name for v in read])
-            variables, names = read, [v.name for v in read]
+        frame = pd.read_csv(path, dtype={v.name: "Int64" if v.type in ("binary", "integer") else str for v in variables},
+                            keep_default_na=False, na_values=[""])
     except FileNotFoundError:
         raise CasemetaError(f"{path}: file not found; it is written by `casemeta {step}`") from None
     except (ValueError, OverflowError, pd.errors.ParserError) as exc:
@@ -470,7 +459,6 @@ def _typed_problem(frame: pd.DataFrame, var, codebook: Codebook, coded: bool) ->
         return ""
     first = int(bad.to_numpy().argmax())
     value = column.iloc[first]
-    # a read of some columns (read_typed's `columns`) may not hold the identifiers: the case's row then
-    where = f"case {frame[codebook.id_column].iloc[first]!r}" if codebook.id_column in frame else f"row {first + 1}"
+    case = frame[codebook.id_column].iloc[first]
     shown = "an empty cell" if pd.isna(value) else f"value {value!r}" if isinstance(value, str) else f"value {value}"
-    return f"{where}, column {var.name!r}: {shown}; expected {var.expected()}"
+    return f"case {case!r}, column {var.name!r}: {shown}; expected {var.expected()}"

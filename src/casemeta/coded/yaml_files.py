@@ -32,8 +32,8 @@ MAX_NODES = 100_000  # far above any real plan or codebook (hundreds of nodes), 
 
 T = TypeVar("T")
 # What a warm process (casemeta.forkserver) made of the project's codebooks and plans before forking its jobs, with
-# the bytes it was made from: (kind, real paths) -> (bytes of each file, what else it was made from, the object).
-# Empty in any other process.
+# the files it was made from: (kind, paths as given) -> (each file's bytes and modification time, what else it was
+# made from, the object). Empty in any other process.
 _KEPT: dict[tuple, tuple[tuple[bytes, ...], object, object]] = {}
 _KEEPING = False
 
@@ -49,21 +49,22 @@ def keeping() -> Iterator[None]:
         _KEEPING = False
 
 
-def _contents(paths: Sequence[Path]) -> tuple[bytes, ...] | None:
+def _contents(paths: Sequence[str | Path]) -> tuple[tuple[bytes, int], ...] | None:
+    """Each file's bytes and modification time (a file changed and changed back while it was read has another)."""
     try:
-        return tuple(Path(p).read_bytes() for p in paths)
+        return tuple((Path(p).read_bytes(), os.stat(p).st_mtime_ns) for p in paths)
     except OSError:
         return None
 
 
 def kept(kind: str, paths: Sequence[str | Path], make: Callable[[], T], uses: object = None) -> T:
-    """make(), or what a warm process made with it from files of exactly the same bytes at the same paths and from
-    the very same `uses` object (a job forked from it: parsing and checking a plan against its codebook took ~25 ms
-    of every job). `make` must read only `paths` and `uses`; its result is shared, so it must not be changed (the
-    codebook and plan objects are frozen)."""
+    """make(), or what a warm process made with it from the same paths (as given: the objects hold their path),
+    holding the same bytes with the same modification times, and from the very same `uses` object (a job forked
+    from it: parsing and checking a plan against its codebook took ~25 ms of every job). `make` must read only
+    `paths` and `uses`; its result is shared, so it must not be changed (the codebook and plan objects are frozen)."""
     if not _KEPT and not _KEEPING:
         return make()
-    key = (kind, *(os.path.realpath(p) for p in paths))
+    key = (kind, *map(os.fspath, paths))
     before = _contents(paths)
     found = _KEPT.get(key)
     if found is not None and before is not None and found[0] == before and found[1] is uses:

@@ -81,23 +81,31 @@ def _folds(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list[np.ndarra
     return list(_stratified_folds(digest, y, k, seed)), f"{k}-fold stratified, seed {seed}"
 
 
-_FOLDS_MEMO: dict[tuple, tuple[np.ndarray, ...]] = {}
+_FOLDS_MEMO: dict[tuple, tuple[tuple[np.ndarray, ...], list[warnings.WarningMessage]]] = {}
 
 
 def _stratified_folds(digest: bytes, y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, ...]:
     """scikit-learn's StratifiedKFold (shuffled, seeded) test folds of outcome `y` (whose digest is given), kept for
     the rest of the process: the folds depend on the outcome alone, and the models of one outcome share them (at 10⁶
     cases each call built 10 training index arrays of 900,000 cases, about 0.12 s a model). Only the test folds are
-    kept (8 MB at 10⁶ cases; the training cases are the rest), for the last few outcomes."""
+    kept (8 MB at 10⁶ cases; the training cases are the rest), for the last few outcomes. What scikit-learn warned
+    while making them (a class with fewer cases than folds) is warned again at every call, as each model's row
+    says it."""
     key = (digest, len(y), k, seed)
     if key not in _FOLDS_MEMO:
         from sklearn.model_selection import StratifiedKFold
 
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+            tests = tuple(test for _, test in folds)
         while len(_FOLDS_MEMO) >= 4:
             _FOLDS_MEMO.pop(next(iter(_FOLDS_MEMO)))
-        _FOLDS_MEMO[key] = tuple(test for _, test in folds)
-    return _FOLDS_MEMO[key]
+        _FOLDS_MEMO[key] = (tests, caught)
+    tests, caught = _FOLDS_MEMO[key]
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return tests
 
 
 def _base_rate_brier(y: np.ndarray, folds: list[np.ndarray]) -> float:
