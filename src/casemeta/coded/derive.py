@@ -13,6 +13,8 @@ from casemeta.coded.codebook import Codebook, Variable
 from casemeta.coded.expressions import evaluate
 from casemeta.errors import CasemetaError
 
+_PANDAS_MAJOR = int(pd.__version__.split(".", 1)[0])
+
 
 def _indicator(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return frame[names].astype("Int64")
@@ -52,9 +54,10 @@ def _apply(var: Variable, frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
 
 def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """The validated cases with every derived variable of the codebook appended, in order; `cases` is left as it was."""
-    # a shallow copy: appending columns to it leaves `cases` as it was without copying its data (~220 MB of codes at
-    # 10⁶ cases, most of derive's peak memory): nothing here changes a column it did not add
-    frame = cases.copy(deep=False)
+    # with pandas' copy-on-write (always on from pandas 3) a shallow copy: appending columns to it leaves `cases` as
+    # it was without copying its data (~220 MB of codes at 10⁶ cases, most of derive's peak memory), and a caller
+    # that changes the result later changes only the result. Before pandas 3 the two would share their columns.
+    frame = cases.copy(deep=_PANDAS_MAJOR < 3)
     for var in codebook.derived:
         frame[var.name] = _apply(var, frame, codebook)
         _check_declared(frame, var, codebook)
