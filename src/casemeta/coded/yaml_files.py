@@ -34,7 +34,7 @@ T = TypeVar("T")
 # What a warm process (casemeta.forkserver) made of the project's codebooks and plans before forking its jobs, with
 # the files it was made from: (kind, paths as given) -> (each file's bytes and modification time, what else it was
 # made from, the object). Empty in any other process.
-_KEPT: dict[tuple, tuple[tuple[bytes, ...], object, object]] = {}
+_KEPT: dict[tuple, tuple[tuple[tuple[bytes, int], ...], object, object]] = {}
 _KEEPING = False
 
 
