@@ -151,6 +151,6 @@ def models_study(study: Study, derived_path: Path | None, outputs: dict[str, Pat
     # the whole file is read and checked (a damaged row is refused, not half read), then only the variables the
     # cross-tabs and models analyse are kept: at 10⁶ cases the case names and other text columns are 60% of the
     # frame (340 of 578 MiB), freed before the first model
-    frame = load_derived(derived_path, codebook)
-    frame = frame[[name for name in frame.columns if name in plan.model_variables]]
+    frame, analysed = load_derived(derived_path, codebook), plan.model_variables  # a property: built once here
+    frame = frame[[name for name in frame.columns if name in analysed]]
     run_models(frame, plan, codebook, outputs, draws, seed)
