@@ -169,6 +169,56 @@ def test_an_added_case_and_coder_files_update_every_table(updated_run):
     assert pd.read_csv(results / "reliability.csv").set_index("variable").at["growth", "percent_agreement"] == pytest.approx(200 / 3)
 
 
+def test_no_job_clears_results_of_a_job_that_can_run_beside_or_before_it(project):
+    """A job's --invalidate removes the results of the steps DOWNSTREAM of its own (casemeta.study); each of
+    those steps' jobs of the same study must come after it in the workflow. A step cleared by a job that runs
+    beside it (the coding check beside validation, once validation no longer came first) could lose a result
+    it had just written, and the run would fail or stop short. Jobs, files and commands from the dry run, with
+    the multiverse in 3 chunk jobs (the shipped plan has one)."""
+    import re
+    import shlex
+
+    from casemeta.cli import COMMANDS
+    from casemeta.study import DOWNSTREAM
+
+    plan = project / "analysis" / "african_clusters.yaml"
+    assert "\n  chunks: 1\n" in plan.read_text()
+    plan.write_text(plan.read_text().replace("\n  chunks: 1\n", "\n  chunks: 3\n"))
+    dry = subprocess.run(["snakemake", "-n", "-p", "--forceall"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = []  # (step, study, inputs, outputs) of every `casemeta ... --invalidate` job
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", dry.stdout + dry.stderr):
+        fields = dict(re.findall(r"^ *(input|output|Shell command): (.*)$", block, flags=re.M))
+        if "Shell command" not in fields:
+            continue
+        argv = shlex.split(fields["Shell command"])
+        step = COMMANDS[argv[3]][3] if argv[:2] == ["casemeta", "--log"] else None
+        if "--invalidate" in argv:
+            assert step is not None, argv
+            jobs.append((step, argv[argv.index("--study") + 1], set(fields.get("input", "").split(", ")),
+                         set(fields["output"].split(", "))))
+    assert {step for step, *_ in jobs} >= {"validate", "check_coding", "derive", "models", "robustness_chunk", "qca"}
+    chunks = [outputs for step, _, _, outputs in jobs if step == "robustness_chunk"]
+    gather = [inputs for step, _, inputs, _ in jobs if step == "robustness"]
+    assert len(chunks) == 3 and len(gather) == 1 and set().union(*chunks) <= gather[0]
+
+    def after(first):  # the jobs that read, directly or not, what `first` writes
+        found, frontier = set(), [first]
+        while frontier:
+            outputs = jobs[frontier.pop()][3]
+            for k, (_, _, inputs, _) in enumerate(jobs):
+                if k not in found and inputs & outputs:
+                    found.add(k)
+                    frontier.append(k)
+        return found
+
+    for j, (step, study, _, _) in enumerate(jobs):
+        later = after(j)
+        for k, (other, other_study, _, _) in enumerate(jobs):
+            if other_study == study and other in DOWNSTREAM[step]:
+                assert k in later, f"{step} of {study} clears the results of {other}, which does not come after it"
+
+
 def test_snakemake_lint_is_clean(project):
     lint = subprocess.run(["snakemake", "--lint"], cwd=project, capture_output=True, text=True, timeout=300)
     assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]

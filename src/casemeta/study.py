@@ -184,7 +184,8 @@ SYNTHESIS = "synthesis"
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
               "reliability", "robustness_chunk", "robustness"),
-    "validate": ("check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
+    # not the coding check, which runs beside validation (both read the coded cases): it would remove its result
+    "validate": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
                  "robustness_chunk", "robustness"),
     "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence", "robustness_chunk",
                      "robustness"),

@@ -35,8 +35,9 @@ if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := runnin
 # 0.05-2 s, a run ends when its last long job does: the short jobs that unlock others come first (validation,
 # the coding check, derive, the models, the reproduction the export reads), then the longest jobs before the shorter ones, so that no long job is
 # left to run alone at the end (longest-first list scheduling). Left to itself, Snakemake prefers the job with
-# the most input bytes, which started the tables' export before QCA and case influence.
-PRIORITY = {"validate": 9, "check_coding": 9, "derive": 9, "models": 8, "robustness_chunk": 7,
+# the most input bytes, which started the tables' export before QCA and case influence. The coding check, which
+# runs beside validation, comes before the other studies' validation: derive waits on both.
+PRIORITY = {"validate": 9, "check_coding": 10, "derive": 9, "models": 8, "robustness_chunk": 7,
             "robustness_gather": 6, "figures": 5, "qca": 4, "case_influence": 4, "synthesize": 3,
             "export": 2, "reproduce": 8}
 
