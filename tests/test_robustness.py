@@ -37,7 +37,7 @@ def _plan_text(project, old: str, new: str) -> None:
 
 def _run(project, chunks: int) -> Study:
     """The shipped example (8 universes) with DRAWS null draws (the shipped plan asks for none), split into `chunks` chunk jobs, then gathered."""
-    _plan_text(project, "  chunks: 2\n", f"  chunks: {chunks}\n  inference: {{draws: {DRAWS}, seed: 20200101}}\n")
+    _plan_text(project, "  chunks: 1\n", f"  chunks: {chunks}\n  inference: {{draws: {DRAWS}, seed: 20200101}}\n")
     study = Study(project, STUDY)
     pipeline.validate_study(study, study.result("validate", "validated"))
     for i in range(1, chunks + 1):
