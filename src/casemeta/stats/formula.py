@@ -37,10 +37,10 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
 from casemeta.errors import CasemetaError
+
+# NumPy and pandas are imported where a design matrix is built, not here: Snakemake's process parses every
+# plan's formulas when it reads the workflow, and importing pandas there cost ~0.2 s of every run's start.
 
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _NAME = re.compile(NAME)
@@ -118,6 +118,8 @@ def _split_top(text: str, separators: str) -> list[tuple[str, str]]:
         parts = _SEPARATOR[separators].split(text)  # piece, separator, piece, ...
         return [("", parts[0]), *zip(parts[1::2], parts[2::2])]
     if len(text) > 256:  # long: the depth before each character by a cumulative sum, in numpy's loops
+        import numpy as np
+
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         step = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
         depth = np.cumsum(step) - step
@@ -262,6 +264,8 @@ def _check_columns(parsed: Formula, data: pd.DataFrame, source: str) -> None:
 
 
 def _levels(column: pd.Series) -> list:
+    import pandas as pd
+
     if isinstance(column.dtype, pd.CategoricalDtype):
         return [level for level in column.cat.categories if (column == level).any()]
     return sorted(column.unique(), key=str)
@@ -269,6 +273,8 @@ def _levels(column: pd.Series) -> list:
 
 def _factor_columns(parsed: Formula, data: pd.DataFrame, name: str, source: str) -> dict[str, np.ndarray]:
     """The columns one factor contributes: itself if numeric, else an indicator per non-reference level."""
+    import pandas as pd
+
     column = data[name]
     if pd.api.types.is_numeric_dtype(column.dtype):
         if name in parsed.references:
@@ -288,6 +294,9 @@ def _factor_columns(parsed: Formula, data: pd.DataFrame, name: str, source: str)
 
 def design_frame(data: pd.DataFrame, formula: str, source: str = "data") -> tuple[pd.Series, pd.DataFrame]:
     """The outcome column and the design matrix (one named column per term) of a formula on a data frame."""
+    import numpy as np
+    import pandas as pd
+
     try:
         parsed = parse_formula(formula)
     except CasemetaError as exc:
