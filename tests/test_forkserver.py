@@ -360,6 +360,68 @@ def test_a_server_whose_run_ended_stops_and_removes_its_socket(tmp_path):
     assert "the run that started this process has ended" in (tmp_path / "warm.log").read_text()
 
 
+def test_a_server_started_unannounced_serves_no_job_and_writes_nothing_until_announced(tmp_path, monkeypatch):
+    """The run's early start (workflow/rules/common.smk, while Snakemake reads the workflow): until `announce`, a job
+    runs in its own process and nothing is at the log's path; then the jobs are forked from it, and the log holds
+    what it wrote before (its start) and after. Announced at once (before it could set its handler), it lives."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    log = tmp_path / "logs" / "warm.log"
+    handle = forkserver.start(log, announce=False)
+    try:
+        assert forkserver.ENV_VAR not in os.environ
+        wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+        assert casemeta("--version").stdout == f"casemeta {__version__}\n"
+        assert not log.exists() and not log.parent.exists()
+        assert handle.announce() and os.environ[forkserver.ENV_VAR] == handle.socket
+        assert casemeta("--version").stdout == f"casemeta {__version__}\n"
+        handle.log = log
+        assert served(handle) == (1, 0)
+        text = log.read_text()
+        assert text.index(f"serving {handle.socket}") < text.index(' job {"argv": ["--version"]') < text.index("stopped:")
+        assert not os.path.exists(handle.folder)
+    finally:
+        handle.stop()
+    at_once = forkserver.start(tmp_path / "at_once.log", announce=False)
+    try:
+        assert at_once.announce()
+        wait_for(lambda: os.path.exists(at_once.socket), "the server to listen")
+        assert casemeta("--version").returncode == 0
+        at_once.log = tmp_path / "at_once.log"
+        assert served(at_once) == (1, 0)
+    finally:
+        at_once.stop()
+
+
+def test_a_server_never_announced_leaves_no_trace(tmp_path, monkeypatch):
+    """Stopped before any job (a run with nothing to do), or left when its run ends (a run whose jobs go to a
+    cluster, killed): no log, no folder."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    handle = forkserver.start(tmp_path / "warm.log", announce=False)
+    wait_for(lambda: os.path.exists(handle.socket), "the server to listen")
+    handle.stop()
+    assert not os.path.exists(handle.folder) and not (tmp_path / "warm.log").exists()
+    probe = ("import sys, time\nfrom casemeta import forkserver\nh = forkserver.start(sys.argv[1], announce=False)\n"
+             "print(h.process.pid, h.folder, flush=True)\ntime.sleep(0.5)\n")
+    started = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "warm.log")], capture_output=True, text=True,
+                             check=True)
+    pid, folder = started.stdout.split()
+    wait_for(lambda: not alive(int(pid)), "the server to stop", timeout=15)
+    assert not os.path.exists(folder) and not (tmp_path / "warm.log").exists()
+
+
+@pytest.mark.parametrize("argv, runs", [
+    ([], True), (["--cores", "2"], True), (["-c2", "-p", "--config", "studies=african_clusters"], True),
+    (["--executor", "local"], True), (["-j", "4", "-k"], True),
+    (["-n"], False), (["-np"], False), (["--cores", "2", "--dry-run"], False), (["--lint"], False),
+    (["--rulegraph"], False), (["--list-rules"], False), (["--summary"], False), (["--report=report.html"], False),
+    (["--executor", "slurm"], False), (["--executor=slurm"], False), (["-e", "slurm"], False), (["--unlock"], False)])
+def test_runs_that_execute_no_job_here_are_told_by_their_options(argv, runs):
+    from casemeta.launch import runs_jobs_here
+
+    assert runs_jobs_here(argv) is runs
+
+
 def test_a_job_that_ignores_sigint_goes_on_after_one(server, tmp_path):
     """A job started with SIGINT ignored (`nohup snakemake &`, or `snakemake &` from a script) must not be stopped by
     one, warm as cold: the job's process does not pass it on, and its child ignores it too."""

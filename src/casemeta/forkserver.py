@@ -76,6 +76,11 @@ AHEAD = ("casemeta.study:keep_studies", "scipy.linalg", "scipy.stats", "sklearn.
          "casemeta.steps.influence_runs", "casemeta.steps.robustness", "casemeta.stats.multiverse",
          "casemeta.publish.specification_figures", "casemeta.publish.robustness_tables")
 SOCKET_NAME = "jobs.sock"
+# A server started unannounced logs into its own folder until the run announces it: the run writes ANNOUNCED there,
+# then sends ADOPT_SIGNAL (ignored by default: one that came before the server set its handler is not lost, as the
+# server looks for the file once the handler is set)
+EARLY_LOG, ANNOUNCED = "early.log", "announced"
+ADOPT_SIGNAL = signal.SIGURG
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 16 * 1024 * 1024
 REQUEST_TIMEOUT = 10  # seconds for a job's request to arrive whole
@@ -352,6 +357,17 @@ class Handle:
     def socket(self) -> str:
         return os.path.join(self.folder, SOCKET_NAME)
 
+    def announce(self) -> bool:
+        """Point this process's jobs at a server started with `announce=False`, and have it write its log where
+        `start` was told (what it logged meanwhile first). False, and the server's traces removed, if it has ended."""
+        if self.process.poll() is not None:
+            self.stop()
+            return False
+        open(os.path.join(self.folder, ANNOUNCED), "w").close()
+        self.process.send_signal(ADOPT_SIGNAL)
+        os.environ[ENV_VAR] = self.socket
+        return True
+
     def stop(self, timeout: float = 5.0) -> None:
         import shutil
         import subprocess
@@ -368,9 +384,13 @@ class Handle:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT) -> Handle | None:
+def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT, announce: bool = True) -> Handle | None:
     """Start the warm process for this process's jobs (the `snakemake` run) and point them at it through the
-    environment; None where fork is not sound here. Its log (refusals, import failures) goes to `log_path`."""
+    environment; None where fork is not sound here. Its log (refusals, import failures) goes to `log_path`.
+
+    `announce=False` starts it unannounced, to import its libraries while the run is still being prepared: no job
+    uses it, and it writes nothing at `log_path` (its log waits in its own folder), until `Handle.announce()`;
+    `stop()` ends it without a trace. It ends by itself when this process does."""
     import subprocess
     import tempfile
 
@@ -382,17 +402,21 @@ def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT)
         os.rmdir(folder)
         return None
     env = {**os.environ, ENV_VAR: path, **{name: "1" for name in THREAD_VARS}}
+    later = [] if announce else [os.path.abspath(log_path)]  # where its log goes once announced
     try:
-        with _new_log(log_path) as log:
+        with _new_log(log_path) if announce else open(os.path.join(folder, EARLY_LOG), "w", encoding="utf-8") as log:
             process = subprocess.Popen([sys.executable, "-m", "casemeta.forkserver", path, str(os.getpid()),
-                                        str(request_timeout)],
+                                        str(request_timeout), *later],
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
     except OSError as exc:  # no warm process: the jobs run in their own, as without one
         print(f"casemeta: warm jobs not started ({exc}); every job runs in its own process", file=sys.stderr)
-        os.rmdir(folder)
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
         return None
-    os.environ[ENV_VAR] = path
+    if announce:
+        os.environ[ENV_VAR] = path
     return Handle(process, folder)
 
 
@@ -421,10 +445,10 @@ class _Child:
 
 
 class Server:
-    def __init__(self, path: str, owner: int, request_timeout: float = REQUEST_TIMEOUT):
+    def __init__(self, path: str, owner: int, request_timeout: float = REQUEST_TIMEOUT, log_later: str | None = None):
         import selectors
 
-        self.path, self.owner, self.request_timeout = path, owner, request_timeout
+        self.path, self.owner, self.request_timeout, self.log_later = path, owner, request_timeout, log_later
         self.selector = selectors.DefaultSelector()
         self.children: dict[int, _Child] = {}
         self.learning: dict[int, _Child] = {}  # learn pipe -> child (still open)
@@ -454,6 +478,10 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        if self.log_later:
+            signal.signal(ADOPT_SIGNAL, self._announced)
+            if os.path.exists(os.path.join(os.path.dirname(self.path), ANNOUNCED)):
+                self._announced()
         self.wake_r = wake_r
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(wake_r, selectors.EVENT_READ, "wake")
@@ -482,7 +510,9 @@ class Server:
                 break
         self._reap()
         self.listener.close()
-        for remove, path in ((os.unlink, self.path), (os.rmdir, os.path.dirname(self.path))):
+        folder = os.path.dirname(self.path)
+        for remove, path in ((os.unlink, self.path), (os.unlink, os.path.join(folder, ANNOUNCED)),
+                             (os.unlink, os.path.join(folder, EARLY_LOG)), (os.rmdir, folder)):
             try:
                 remove(path)
             except OSError:
@@ -495,6 +525,28 @@ class Server:
 
     def _stop(self, *_):
         self.stopping = True
+
+    def _announced(self, *_):
+        """The run announced this server to its jobs: the log goes to the run's log file, what it held so far first.
+        (A handler runs in this process's only thread, between two steps of Python: nothing else writes meanwhile.)"""
+        if not self.log_later:  # announced already
+            return
+        path, self.log_later = self.log_later, None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        early = os.path.join(os.path.dirname(self.path), EARLY_LOG)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as exc:  # only a log: the jobs are served all the same
+            self.log(f"cannot write the log at {path} ({exc}); this run has none")
+            return
+        with open(early, "rb") as held:
+            os.write(fd, held.read())
+        for target in (1, 2):
+            os.dup2(fd, target)
+        os.close(fd)
+        os.unlink(early)
 
     def _accept(self) -> None:
         try:
@@ -787,7 +839,7 @@ class _Job:
 if __name__ == "__main__":
     if sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd():
         del sys.path[0]  # `-m` put the working folder first: a job's process does not have it
-    Server(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])).serve()
+    Server(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:5]).serve()
     # its exit handlers, then out without the interpreter's teardown of every library the jobs needed (~0.4 s that
     # the run waited for at its end: onsuccess stops this process and waits)
     import atexit

@@ -28,3 +28,31 @@ def first_on_path() -> None:
     path = os.environ.get("PATH", "")
     if os.access(os.path.join(folder, "casemeta"), os.X_OK) and path.split(os.pathsep)[0] != folder:
         os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
+
+
+# Snakemake's options for runs that execute no job: a dry run, checks, graphs, summaries, listings, clean-ups
+SHOWS_ONLY = frozenset({
+    "--dry-run", "--dryrun", "--lint", "--rulegraph", "--dag", "--d3dag", "--filegraph", "--summary",
+    "--detailed-summary", "--list", "--list-rules", "--list-target-rules", "--lt", "--list-changes", "--lc",
+    "--list-input-changes", "--li", "--list-params-changes", "--lp", "--list-code-changes", "--list-version-changes",
+    "--lv", "--list-untracked", "--lu", "--list-conda-envs", "--report", "--unlock", "--cleanup-metadata", "--cm",
+    "--cleanup-shadow", "--touch", "--delete-all-output", "--delete-temp-output", "--containerize", "--archive",
+    "--export-cwl", "--print-compilation", "--conda-create-envs-only", "--conda-cleanup-envs", "--version", "--help"})
+SHOWS_ONLY_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone or in a group such as -np
+
+
+def runs_jobs_here(argv: list[str]) -> bool:
+    """Whether a `snakemake` command line (without the program) may run jobs on this machine, as far as its options
+    tell: not a run that only shows or checks the workflow (SHOWS_ONLY), nor one with another executor than the
+    local one. Options from a profile are not seen: a run they send elsewhere is known only once Snakemake has
+    chosen its executor."""
+    for i, arg in enumerate(argv):
+        name, _, value = arg.partition("=")
+        if name in SHOWS_ONLY:
+            return False
+        if name in ("--executor", "-e"):
+            if (value or (argv[i + 1] if i + 1 < len(argv) else "")) != "local":
+                return False
+        elif len(arg) > 1 and arg[0] == "-" and arg[1:].isalpha() and SHOWS_ONLY_SHORT & set(arg[1:]):
+            return False
+    return True

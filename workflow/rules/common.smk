@@ -8,7 +8,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from casemeta.errors import CasemetaError
-from casemeta.launch import first_on_path
+from casemeta.launch import first_on_path, runs_jobs_here
 from casemeta.plan import load_plan
 from casemeta.run_lock import WorkflowRun, running
 from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
@@ -29,6 +29,22 @@ RUN = WorkflowRun(Path("."))
 if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := running(Path("."))):
     logger.warning(f"another workflow run is under way in this project: {RUNNING}. A run started now stops "
                    "without doing anything: wait for that run to finish (do not use --unlock while it runs).")
+
+
+# Jobs run on this machine start warm (casemeta.forkserver): one process imports the libraries once, and each
+# job's `casemeta` is forked from it. Never for a cluster's jobs; `--config warm_jobs=false` turns it off.
+# It starts now, unannounced, so that its imports (~2 s of CPU) run on the second core while Snakemake reads the
+# workflow and builds the jobs (~1.3 s on one core); `onstart` announces it to the jobs, or stops it where the jobs
+# run elsewhere. Whether they will is not known yet, nor whether any job runs: runs that only show or check the
+# workflow (-n, --lint, a graph, a summary, a listing) or name another executor are told by their options and
+# start none (casemeta.launch.runs_jobs_here); for any other, a server no job will use ends when Snakemake does,
+# having written nothing.
+WARM_WANTED = str(config.get("warm_jobs", True)).lower() == "true"
+EARLY = None
+if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv[1:]):
+    from casemeta import forkserver
+
+    EARLY = forkserver.start("logs/warm_jobs.log", announce=False)
 
 
 # The order in which Snakemake starts jobs that are ready together (higher first). With two cores and jobs of
@@ -269,8 +285,6 @@ def stop_scheduler_timers():
             thread.cancel()
 
 
-# Jobs run on this machine start warm (casemeta.forkserver): one process imports the libraries once, and each
-# job's `casemeta` is forked from it. Never for a cluster's jobs; `--config warm_jobs=false` turns it off.
 WARM = []
 
 
@@ -282,15 +296,18 @@ onstart:
     RUN.start(" ".join(sys.argv))
     from casemeta import forkserver
 
-    if workflow.local_exec and str(config.get("warm_jobs", True)).lower() == "true":
-        WARM.append(forkserver.start("logs/warm_jobs.log"))
+    if workflow.local_exec and WARM_WANTED:
+        WARM.append(EARLY if EARLY is not None and EARLY.announce() else forkserver.start("logs/warm_jobs.log"))
     else:  # the log describes this run, not an earlier one
+        if EARLY is not None:
+            EARLY.stop()
         forkserver.not_started("logs/warm_jobs.log", "off (--config warm_jobs=false)" if workflow.local_exec
                                else "off: the jobs run on a cluster")
 
 
 def stop_warm_jobs():
-    for handle in WARM:
+    """The run's warm process, and one started early that no job used (a run with nothing to do)."""
+    for handle in {*WARM, EARLY}:
         if handle is not None:
             handle.stop()
 
