@@ -164,3 +164,83 @@ TOKENS = ["a", "b", "n", "s", "==", "!=", "<", ">=", "and", "or", "not", "&", "|
 def test_any_string_is_a_mask_or_a_clear_error_and_runs_nothing(frame, tmp_path, text):
     result = refused_or_run(lambda: evaluate(frame, text, "test"), tmp_path)
     assert result is None or (result.dtype == bool and result.index.equals(frame.index))
+
+
+# ---------------------------------------------------------------- `check`: the same walk over the columns' kinds
+
+KINDS = {"a": "number", "n": "number", "s": "text"}
+
+
+@pytest.fixture
+def typed():
+    """Cases typed as the steps type them (binary and integer variables Int64, the others pandas' string type)."""
+    return pd.DataFrame({"a": pd.array([1, 0, None, 1], dtype="Int64"), "n": pd.array([0, 1, 2, 3], dtype="Int64"),
+                         "s": pd.array(["x", "y", "x", None], dtype="string")})
+
+
+@pytest.mark.parametrize("expr, why", [
+    ("nn == 1", "'nn' is not a column; closest: n"),
+    ("s + 1 == 2", "'s' is not a number"),
+    ("-s == 1", "'s' is not a number"),
+    ("n", "'n' is not a condition"),
+    ("s < 3", "cannot be evaluated: text can be put in order only with text"),
+    ("3 <= s", "cannot be evaluated: text can be put in order only with text"),
+    ("n > 'x'", "cannot be evaluated: text can be put in order only with text"),
+    ("(n == 1) < s", "cannot be evaluated: text can be put in order only with text"),
+    ("1 in [1, 2]", "'1' is not allowed before `in`"),
+    ("n in s", "'s' is not allowed after `in`"),
+    ("n.real == 1", "is not allowed"),
+    ("n == 1 and", "is not a valid condition"),
+])
+def test_check_refuses_what_no_frame_of_these_kinds_could_evaluate(typed, expr, why):
+    """Worked out by hand; each is refused by `evaluate` on cases of these kinds too (pandas refuses text put in
+    order with a number on any case, though not on none)."""
+    from casemeta.coded.expressions import check
+
+    with pytest.raises(CasemetaError, match="expression") as caught:
+        check(KINDS, expr, "ctx")
+    assert why in str(caught.value)
+    with pytest.raises(CasemetaError):
+        evaluate(typed, expr, "ctx")
+
+
+@pytest.mark.parametrize("expr", ["s == 3", "n == 'x'", "s > 'w'", "n / 0 > 1", "(n == 1) < 2", "s in [1, 'x']",
+                                  "not (a == 1) or ~(s != 'x')", "-n + 2 * a >= 1 > 0"])
+def test_check_lets_through_what_evaluates(typed, expr):
+    from casemeta.coded.expressions import check
+
+    evaluate(typed, expr, "ctx")
+    check(KINDS, expr, "ctx")
+
+
+def _expressions():
+    """Expressions of the grammar and beyond it, over the columns of KINDS (and one that is none)."""
+    atoms = st.sampled_from(["a", "n", "s", "c", "1", "0", "2.5", "'x'", "'y'", "True", "False", "-1"])
+    binary = st.sampled_from(["+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or", "&", "|"])
+    lists = st.lists(st.sampled_from(["1", "'x'", "True", "n"]), max_size=3).map(lambda xs: f"[{', '.join(xs)}]")
+
+    def extend(inner):
+        return st.one_of(st.tuples(inner, binary, inner).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
+                         st.tuples(st.sampled_from(["not ", "~", "-"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+                         st.tuples(inner, st.sampled_from([" in ", " not in "]), lists).map("".join))
+    return st.recursive(atoms, extend, max_leaves=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(expr=_expressions())
+def test_check_refuses_only_what_evaluation_refuses_and_says_it_alike(typed, expr):
+    """SYNTHETIC expressions: `check` (kinds, no frame) never refuses one that `evaluate` computes on cases of those
+    kinds; where it refuses, evaluation does too, with the same words unless pandas refused an operation first."""
+    from casemeta.coded.expressions import check
+
+    try:
+        evaluate(typed, expr, "ctx")
+        evaluated = None
+    except CasemetaError as exc:
+        evaluated = str(exc)
+    try:
+        check(KINDS, expr, "ctx")
+    except CasemetaError as exc:
+        assert evaluated is not None, f"check refused what evaluates: {exc}"
+        if "cannot be evaluated" not in evaluated + str(exc):
+            assert str(exc) == evaluated

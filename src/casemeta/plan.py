@@ -123,7 +123,7 @@ def robustness_problems(plan: dict, codebook: Codebook) -> list[str]:
     derived rules, its `exclude` condition as a `where:` is, its model settings as `models:` are; no two
     decisions replace the same variable's rule (which would win would depend on their order)."""
     from casemeta.coded.codebook import derived_rule_problems
-    from casemeta.coded.universes import expression_problem
+    from casemeta.coded.expressions import expression_problem
 
     section = plan.get("robustness")
     if not section:
@@ -506,7 +506,7 @@ def _qca_plan(entry: dict) -> QcaPlan:
 
 
 def _qca_robustness(entry: dict) -> QcaRobustness | None:
-    from casemeta.stats.qca.robustness import ANCHORS, DEFAULT_MAX_RUNS, Sweep, TestSet
+    from casemeta.stats.qca.settings import ANCHORS, DEFAULT_MAX_RUNS, Sweep, TestSet
 
     raw = entry.get("robustness")
     if raw is None:

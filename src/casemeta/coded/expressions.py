@@ -19,6 +19,13 @@ three-valued logic, so `NA or True` is true and `NA and True` is false.
 Written here rather than with `pandas.eval`/`DataFrame.eval`, which allow
 attribute access and `@` lookups of the caller's variables, and rather than
 a general "safe eval" package: the grammar is a dozen node types.
+
+`check` walks an expression the same way over the columns' kinds (number,
+text) instead of a frame: the grammar, the names, what must be a condition or
+a number, and order comparisons of numbers with text. A plan's conditions
+are checked so when the plan is read, in Snakemake's process too, which then
+does not import pandas (~0.2 s of every run's start); whatever else a frame
+could refuse is found when the condition is evaluated.
 """
 
 from __future__ import annotations
@@ -26,8 +33,7 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-
-import pandas as pd
+from typing import Mapping
 
 from casemeta.errors import CasemetaError
 
@@ -44,11 +50,34 @@ def _shown(expr: str) -> str:
     return repr(expr if len(expr) <= 120 else expr[:100] + "...")
 
 
-class _Evaluator:
-    """Walks the parsed tree; every node type not handled below is refused."""
+class _Walker:
+    """Walks the parsed tree; every node type not handled below is refused. What a column is, and what an operation
+    on columns gives, are the subclass's: _Evaluator's are a frame's, _Checker's their kinds."""
 
-    def __init__(self, frame: pd.DataFrame, expr: str, context: str):
-        self.frame, self.expr, self.context = frame, expr, context
+    def __init__(self, expr: str, context: str):
+        self.expr, self.context = expr, context
+
+    def columns(self) -> list[str]:
+        raise NotImplementedError
+
+    def column(self, name: str):
+        raise NotImplementedError
+
+    def is_column(self, value) -> bool:
+        raise NotImplementedError
+
+    def is_condition_column(self, value) -> bool:
+        raise NotImplementedError
+
+    def is_number_column(self, value) -> bool:
+        raise NotImplementedError
+
+    def boolean(self, value):
+        """A column of conditions as the nullable boolean type (and/or/not follow its three-valued logic)."""
+        raise NotImplementedError
+
+    def isin(self, node: ast.AST, column, values: list):
+        raise NotImplementedError
 
     def fail(self, node: ast.AST | None, why: str) -> CasemetaError:
         piece = ast.get_source_segment(self.expr, node) if node is not None else None
@@ -65,9 +94,9 @@ class _Evaluator:
         return handler(node)
 
     def _name(self, node: ast.Name):
-        if node.id in self.frame.columns:
-            return self.frame[node.id]
-        close = difflib.get_close_matches(node.id, [str(c) for c in self.frame.columns], n=3)
+        if node.id in self.columns():
+            return self.column(node.id)
+        close = difflib.get_close_matches(node.id, [str(c) for c in self.columns()], n=3)
         maybe = f"; closest: {', '.join(close)}" if close else ""
         raise self.fail(node, f"is not a column{maybe}")
 
@@ -89,15 +118,15 @@ class _Evaluator:
     def condition(self, node: ast.AST):
         """A true/false value (a scalar or a boolean column) for and/or/not."""
         result = self.value(node)
-        if isinstance(result, bool) or (isinstance(result, pd.Series) and pd.api.types.is_bool_dtype(result.dtype)):
-            return result.astype("boolean") if isinstance(result, pd.Series) else result
+        if isinstance(result, bool) or (self.is_column(result) and self.is_condition_column(result)):
+            return self.boolean(result) if self.is_column(result) else result
         raise self.fail(node, "is not a condition; compare it, e.g. `x == 1`")
 
     def number(self, node: ast.AST):
         """A number or a numeric column, for arithmetic (so text is never repeated or joined)."""
         result = self.value(node)
-        if isinstance(result, pd.Series):
-            if pd.api.types.is_numeric_dtype(result.dtype):
+        if self.is_column(result):
+            if self.is_number_column(result):
                 return result
         elif isinstance(result, (int, float)):
             return result
@@ -142,7 +171,7 @@ class _Evaluator:
                 step = self.membership(node, left, right, negate=isinstance(op, ast.NotIn))
             else:
                 raise self.fail(node, f"is not allowed; {ALLOWED}")
-            step = step.astype("boolean") if isinstance(step, pd.Series) else bool(step)
+            step = self.boolean(step) if self.is_column(step) else bool(step)
             result = step if result is True else result & step
             left = right
         return result
@@ -151,11 +180,125 @@ class _Evaluator:
         if not isinstance(right, (ast.List, ast.Tuple)):
             raise self.fail(right, "is not allowed after `in`: write a list of literals, e.g. `x in [1, 2]`")
         column = self.value(left)
-        if not isinstance(column, pd.Series):
+        if not self.is_column(column):
             raise self.fail(left, "is not allowed before `in`: write a column name")
         values = [self.literal(item) for item in right.elts]
-        hit = self.apply(node, column.isin, values).astype("boolean")
+        hit = self.isin(node, column, values)
         return ~hit if negate else hit
+
+
+class _Evaluator(_Walker):
+    """The expression's value on a data frame."""
+
+    def __init__(self, frame, expr: str, context: str):
+        import pandas as pd
+
+        super().__init__(expr, context)
+        self.frame, self.pd = frame, pd
+
+    def columns(self):
+        return self.frame.columns
+
+    def column(self, name: str):
+        return self.frame[name]
+
+    def is_column(self, value) -> bool:
+        return isinstance(value, self.pd.Series)
+
+    def is_condition_column(self, value) -> bool:
+        return self.pd.api.types.is_bool_dtype(value.dtype)
+
+    def is_number_column(self, value) -> bool:
+        return self.pd.api.types.is_numeric_dtype(value.dtype)
+
+    def boolean(self, value):
+        return value.astype("boolean")
+
+    def isin(self, node: ast.AST, column, values: list):
+        return self.boolean(self.apply(node, column.isin, values))
+
+
+class _Kind:
+    """A column's kind where _Checker walks an expression: number, text or condition. An operation gives the kind of
+    its result; an order comparison of text with anything but text is refused, as pandas refuses it on any case."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def _arithmetic(operation: str):
+        """Numbers give a number; conditions alone (pandas counts them as numbers) a condition by + and *, while
+        pandas refuses - and / on them."""
+        def apply(self, other):
+            if {self.kind, _kind_of(other)} != {"condition"}:
+                return _Kind("number")
+            if operation in "+*":
+                return _Kind("condition")
+            raise TypeError(f"{operation} does not apply to conditions alone")
+        return apply
+
+    __add__ = __radd__ = _arithmetic("+")
+    __mul__ = __rmul__ = _arithmetic("*")
+    __sub__ = __rsub__ = _arithmetic("-")
+    __truediv__ = __rtruediv__ = _arithmetic("/")
+
+    def _logic(self, other):
+        return _Kind("condition")
+
+    __and__ = __rand__ = __or__ = __ror__ = _logic
+
+    def __invert__(self):
+        return _Kind("condition")
+
+    def __eq__(self, other):  # noqa: D105 (element-wise, as a column's)
+        return _Kind("condition")
+
+    __ne__ = __eq__
+    __hash__ = None
+
+    def _order(self, other):
+        kinds = {self.kind, _kind_of(other)}
+        if "text" in kinds and len(kinds) == 2:
+            raise TypeError("text can be put in order only with text")
+        return _Kind("condition")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _order
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, _Kind):
+        return value.kind
+    if isinstance(value, str):
+        return "text"
+    return "condition" if isinstance(value, bool) else "number"
+
+
+class _Checker(_Walker):
+    """The expression walked over the columns' kinds: refuses what _Evaluator would refuse on any frame of them."""
+
+    def __init__(self, kinds: Mapping[str, str], expr: str, context: str):
+        super().__init__(expr, context)
+        self.kinds = kinds
+
+    def columns(self):
+        return list(self.kinds)
+
+    def column(self, name: str):
+        return _Kind(self.kinds[name])
+
+    def is_column(self, value) -> bool:
+        return isinstance(value, _Kind)
+
+    def is_condition_column(self, value) -> bool:
+        return value.kind == "condition"
+
+    def is_number_column(self, value) -> bool:
+        return value.kind in ("number", "condition")  # pandas counts a boolean column as numeric
+
+    def boolean(self, value):
+        return value
+
+    def isin(self, node: ast.AST, column, values: list):
+        return _Kind("condition")
 
 
 def names(expr: str) -> set[str]:
@@ -167,8 +310,8 @@ def names(expr: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-def evaluate(frame: pd.DataFrame, expr: str, context: str) -> pd.Series:
-    """The cases for which the condition holds (a boolean Series on the frame's index; missing is False)."""
+def _condition(walker: _Walker, expr: str, context: str):
+    """The condition's value as `walker` walks it (a scalar True/False, or a column of the walker's)."""
     if not isinstance(expr, str):
         raise CasemetaError(f"{context}: expression {expr!r} must be text, e.g. \"x == 1\"")
     try:
@@ -177,11 +320,35 @@ def evaluate(frame: pd.DataFrame, expr: str, context: str) -> pd.Series:
         raise CasemetaError(f"{context}: expression {_shown(expr)} is not a valid condition ({exc.msg}, at character {exc.offset}); {ALLOWED}") from None
     except (RecursionError, MemoryError, ValueError) as exc:  # too deeply nested, or a NUL character
         raise CasemetaError(f"{context}: expression {_shown(expr)} cannot be read ({str(exc) or type(exc).__name__}); {ALLOWED}") from None
-    evaluator = _Evaluator(frame, expr.strip(), context)
+    walker.expr = expr.strip()
     try:
-        result = evaluator.condition(tree.body)
+        return walker.condition(tree.body)
     except RecursionError:
         raise CasemetaError(f"{context}: expression {_shown(expr)} is too deeply nested; split it into simpler conditions") from None
-    if not isinstance(result, pd.Series):
-        result = pd.Series(result, index=frame.index, dtype="boolean")
+
+
+def evaluate(frame, expr: str, context: str):
+    """The cases for which the condition holds (a boolean Series on the frame's index; missing is False)."""
+    evaluator = _Evaluator(frame, str(expr), context)
+    result = _condition(evaluator, expr, context)
+    if not evaluator.is_column(result):
+        result = evaluator.pd.Series(result, index=frame.index, dtype="boolean")
     return result.fillna(False).astype(bool)
+
+
+def check(kinds: Mapping[str, str], expr: str, context: str) -> None:
+    """Refuse (CasemetaError, as `evaluate` says it) a condition that could not be evaluated on any frame whose
+    columns are these: name -> "number" or "text". Without pandas."""
+    _condition(_Checker(kinds, str(expr), context), expr, context)
+
+
+def expression_problem(codebook, expr: str, context: str) -> str | None:
+    """Why a condition cannot be evaluated on the study's cases (its coded and derived variables, typed as the steps
+    read them: binary and integer variables are numbers, the others text), or None."""
+    kinds = {v.name: "number" if v.type in ("binary", "integer") else "text"
+             for v in (*codebook.variables, *codebook.derived)}
+    try:
+        check(kinds, expr, context)
+    except CasemetaError as exc:
+        return exc.summary
+    return None

@@ -66,20 +66,3 @@ def drop_excluded(frame: pd.DataFrame, exclude: tuple[str, ...], context: str) -
     for expr in exclude:
         frame = frame[~evaluate(frame, expr, f"{context}: exclude")]
     return frame
-
-
-def empty_cases(codebook: Codebook) -> pd.DataFrame:
-    """No cases, with every coded and derived column typed as the steps type them: what a plan's expressions
-    are checked on when the plan is read (a name that is no column, a construct outside the grammar)."""
-    def dtype(v: Variable) -> str:
-        return "Int64" if v.type in ("binary", "integer") else "string"
-    return pd.DataFrame({v.name: pd.Series(dtype=dtype(v)) for v in (*codebook.variables, *codebook.derived)})
-
-
-def expression_problem(codebook: Codebook, expr: str, context: str) -> str | None:
-    """Why a condition cannot be evaluated on the study's cases, or None."""
-    try:
-        evaluate(empty_cases(codebook), expr, context)
-    except CasemetaError as exc:
-        return exc.summary
-    return None

@@ -1,8 +1,16 @@
-"""Qualitative Comparative Analysis (crisp and fuzzy sets), equal to R QCA on Lipset's data."""
+"""Qualitative Comparative Analysis (crisp and fuzzy sets), equal to R QCA on Lipset's data.
 
-from casemeta.stats.qca.analysis import (MODEL_ROW, NECESSITY_COLUMNS, SOLUTION_COLUMNS, QcaResult, QcaSpec,
-                                          run_qca)
-from casemeta.stats.qca.sets import calibrate_direct
-from casemeta.stats.qca.truth_table import Cuts
+The names below are imported when first used (PEP 562), so that `casemeta.stats.qca.settings`, which a plan needs,
+comes without the analysis and its NumPy and pandas."""
 
+from importlib import import_module
+
+_FROM = {"MODEL_ROW": "analysis", "NECESSITY_COLUMNS": "analysis", "SOLUTION_COLUMNS": "analysis", "QcaResult": "analysis",
+         "QcaSpec": "analysis", "run_qca": "analysis", "calibrate_direct": "sets", "Cuts": "truth_table"}
 __all__ = ["MODEL_ROW", "NECESSITY_COLUMNS", "SOLUTION_COLUMNS", "Cuts", "QcaResult", "QcaSpec", "calibrate_direct", "run_qca"]
+
+
+def __getattr__(name: str):
+    if name in _FROM:
+        return getattr(import_module(f"casemeta.stats.qca.{_FROM[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

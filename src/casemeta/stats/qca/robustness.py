@@ -57,14 +57,13 @@ from casemeta.errors import CasemetaError
 from casemeta.stats.caveats import Caveat, Caveats
 from casemeta.stats.qca.analysis import QcaResult, QcaSpec, run_qca
 from casemeta.stats.qca.sets import anchors_ordered, calibrated_frame, sufficiency, term_text
+from casemeta.stats.qca.settings import ANCHORS, DEFAULT_MAX_RUNS, Sweep, TestSet  # noqa: F401 (part of this module's interface)
 
-ANCHORS = ("full_out", "crossover", "full_in")
 SOLUTIONS = ("conservative", "parsimonious", "intermediate")
 # how a bound was reached (see the module's docstring)
 BOUND_STATUSES = ("changed", "not_reached", "domain_end", "no_qca")
 CASE_TYPES = ("robust_typical", "robust_deviant", "shaky_typical", "shaky_deviant", "possible_typical",
               "possible_deviant", "extreme_deviant_coverage", "irrelevant")
-DEFAULT_MAX_RUNS = 20  # SetMethods' max.runs
 DIGITS = 10  # sweep values are rounded to this many decimals
 
 RANGE_COLUMNS = ["parameter", "set", "anchor", "threshold", "step", "max_runs", "lower", "lower_status", "lower_next",
@@ -76,28 +75,6 @@ FIT_COLUMNS = ["RF_cov", "RF_cons", "RF_SC_minTS", "RF_SC_maxTS", "core_inclS", 
 CASE_COLUMNS = ["case", "IS", "MinTS", "MaxTS", "RC", "TS", "outcome", "type"]
 LOO_COLUMNS = ["case", "changed", "solution"]
 INITIAL = "(initial)"
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """How a range is searched: one step at a time, at most max_runs steps each way."""
-
-    step: float
-    max_runs: int = DEFAULT_MAX_RUNS
-
-
-@dataclass(frozen=True)
-class TestSet:
-    """The QCA again with alternative thresholds: what it leaves out (None) stays as the QCA has it; `calibrate`
-    replaces the anchors of the sets it names."""
-
-    __test__ = False  # not a pytest test class
-
-    name: str
-    incl_cut: float | None = None
-    n_cut: int | None = None
-    pri_cut: float | None = None
-    calibrate: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
