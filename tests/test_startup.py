@@ -108,3 +108,14 @@ def test_a_jobs_launcher_does_not_look_up_the_package_version():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": SRC})
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_reading_every_shipped_plan_loads_no_pandas():
+    """Snakemake's process reads and checks every study's plan (its multiverse's conditions too) before the first job:
+    without NumPy or pandas (~0.2 s of the run's start), which only the jobs and the warm process need."""
+    code = ("from pathlib import Path\nfrom casemeta.study import Study, discover_studies\nfrom casemeta.plan import load_plan\n"
+            f"root = Path({str(Path(SRC).parent)!r})\nnames = discover_studies(root)\nassert len(names) >= 2\n"
+            "plans = [load_plan(Study(root, n).plan_path, Study(root, n).codebook()) for n in names]\n"
+            "assert any(o.exclude for p in plans for d in p.robustness.decisions for o in d.options)  # conditions checked\n"
+            "import sys\nassert 'pandas' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)")
+    assert loaded_after(code) == []
