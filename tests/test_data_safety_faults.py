@@ -182,3 +182,44 @@ def test_a_fresh_process_killed_while_starting_or_writing_leaves_a_whole_file(st
         assert study.cases_path.read_bytes() in (before, before + ROW.format(id=case_id).encode())
         check_file(study, set(), tidy=False)
         assert lock_is_free(study)
+
+
+def _clear_at_once(root: str, step: str, start, failures) -> None:
+    """A forked process: clear `step`'s downstream results the moment the other one does."""
+    try:
+        start.wait()
+        Study(Path(root), STUDY).clear_downstream(step)
+    except BaseException as exc:  # noqa: BLE001 (the test reports it)
+        failures.put(f"{step}: {type(exc).__name__}: {exc}")
+
+
+def test_validation_and_the_coding_check_clear_the_same_results_at_once(tmp_path):
+    """They run side by side and both remove what later steps made (SYNTHETIC result files, many in each folder of
+    the results the steps write): neither fails on what the other removed first, and nothing is left. A race lost
+    about one time in ten when a folder emptied by one was gone before the other removed it."""
+    import multiprocessing
+
+    from casemeta.study import DOWNSTREAM, FOLDERS, RESULTS
+
+    context = multiprocessing.get_context("fork")
+    shared = set(DOWNSTREAM["validate"]) & set(DOWNSTREAM["check_coding"])
+    assert {"derive", "models", "robustness"} <= shared
+    for trial in range(40):
+        root = tmp_path / str(trial)
+        files = [root / RESULTS[step][key].format(study=STUDY) for step in shared for key in RESULTS[step]]
+        files += [root / folder.format(study=STUDY) / f"t{i}" / f"{i}.csv" for step in shared
+                  for folder in FOLDERS.get(step, ()) for i in range(20)]
+        for path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("synthetic\n")
+        start, failures = context.Barrier(2), context.Queue()
+        jobs = [context.Process(target=_clear_at_once, args=(str(root), step, start, failures))
+                for step in ("validate", "check_coding")]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join(30)
+        assert [job.exitcode for job in jobs] == [0, 0]
+        assert failures.empty(), failures.get()
+        left = [p for p in (root / "results" / STUDY).rglob("*")] if (root / "results" / STUDY).exists() else []
+        assert left == [], left[:5]

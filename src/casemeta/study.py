@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -321,10 +322,12 @@ class Study:
         for path in paths:  # all checked before any is removed
             check_removable(path, self.results_root)
         removed = []
+        # jobs that run side by side (a multiverse's chunks; validation and the coding check) may clear the same
+        # results at once: what the other job removed first is gone, as asked
         for path in paths:
-            try:  # jobs that run side by side (a multiverse's chunks) may clear the same results at once
+            try:
                 if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
+                    _remove_tree(path)
                 elif path.exists() or path.is_symlink():
                     path.unlink()  # a link goes, never what it points to
                 else:
@@ -333,12 +336,27 @@ class Study:
                 continue
             removed.append(path)
         for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone
-            if folder != self.results_dir and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+            try:
+                if folder != self.results_dir and not any(folder.iterdir()):
+                    folder.rmdir()
+            except FileNotFoundError:
+                pass
         if removed:
             log.info("%s: removed %d result(s) %s: %s",
                      self.name, len(removed), why, ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
         return removed
+
+
+def _remove_tree(path: Path) -> None:
+    """shutil.rmtree, going on past what another process removed meanwhile (rmtree stops at the first entry gone)."""
+    def gone_already(function, name, error):
+        if not isinstance(error if isinstance(error, BaseException) else error[1], FileNotFoundError):
+            raise error if isinstance(error, BaseException) else error[1]
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=gone_already)
+    else:
+        shutil.rmtree(path, onerror=gone_already)
 
 
 def discover_studies(root: str | Path = ".") -> list[str]:
