@@ -406,20 +406,67 @@ def test_a_server_never_announced_leaves_no_trace(tmp_path, monkeypatch):
     started = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "warm.log")], capture_output=True, text=True,
                              check=True)
     pid, folder = started.stdout.split()
-    wait_for(lambda: not alive(int(pid)), "the server to stop", timeout=15)
-    assert not os.path.exists(folder) and not (tmp_path / "warm.log").exists()
+    assert not alive(int(pid)) and not os.path.exists(folder)  # ended as its process exited, not some time later
+    assert not (tmp_path / "warm.log").exists()
+
+
+def test_a_run_whose_warm_log_cannot_be_written_says_so_and_runs_its_jobs_alone(tmp_path, monkeypatch, capsys):
+    """logs/ unwritable (a file where its folder should be) once the early server is to be announced: the message
+    reaches the run's terminal, as when none could start; no server is left."""
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    log = tmp_path / "logs" / "warm_jobs.log"
+    early = forkserver.start(log, announce=False)
+    (tmp_path / "logs").write_text("not a folder")
+    assert forkserver.run_server(early, log) is None
+    assert "warm jobs not started" in capsys.readouterr().err and forkserver.ENV_VAR not in os.environ
+    assert not alive(early.process.pid) and not os.path.exists(early.folder)
+
+
+def test_an_early_server_whose_folder_was_removed_is_replaced(tmp_path, monkeypatch):
+    """A cleaner of temporary files removed its folder (socket and all) before the run announced it: a new server
+    serves the run."""
+    import shutil
+
+    monkeypatch.delenv(forkserver.ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    log = tmp_path / "warm.log"
+    early = forkserver.start(log, announce=False)
+    wait_for(lambda: os.path.exists(early.socket), "the server to listen")
+    shutil.rmtree(early.folder)
+    handle = forkserver.run_server(early, log)
+    try:
+        assert handle is not None and handle is not early and not alive(early.process.pid)
+        wait_for(lambda: os.path.exists(handle.socket), "the new server to listen")
+        assert casemeta("--version").returncode == 0
+        handle.log = log
+        assert served(handle) == (1, 0)
+    finally:
+        if handle is not None:
+            handle.stop()
 
 
 @pytest.mark.parametrize("argv, runs", [
     ([], True), (["--cores", "2"], True), (["-c2", "-p", "--config", "studies=african_clusters"], True),
-    (["--executor", "local"], True), (["-j", "4", "-k"], True),
-    (["-n"], False), (["-np"], False), (["--cores", "2", "--dry-run"], False), (["--lint"], False),
+    (["--executor", "local"], True), (["-j", "4", "-k"], True), (["-call"], True), (["-Uall"], True),
+    (["-Rall", "-pk"], True), (["-elocal"], True),
+    (["-n"], False), (["-np"], False), (["-pn"], False), (["--cores", "2", "--dry-run"], False), (["--lint"], False),
     (["--rulegraph"], False), (["--list-rules"], False), (["--summary"], False), (["--report=report.html"], False),
-    (["--executor", "slurm"], False), (["--executor=slurm"], False), (["-e", "slurm"], False), (["--unlock"], False)])
+    (["--executor", "slurm"], False), (["--executor=slurm"], False), (["-e", "slurm"], False), (["-eslurm"], False),
+    (["-ke", "slurm"], False), (["--unlock"], False), (["--no-hooks"], False), (["--touch"], False)])
 def test_runs_that_execute_no_job_here_are_told_by_their_options(argv, runs):
     from casemeta.launch import runs_jobs_here
 
-    assert runs_jobs_here(argv) is runs
+    assert runs_jobs_here(["/usr/bin/snakemake", *argv]) is runs
+    assert runs_jobs_here(["/env/lib/python3.11/site-packages/snakemake/__main__.py", *argv]) is runs
+
+
+def test_a_workflow_run_through_snakemakes_python_api_is_not_told_by_the_command_line():
+    """sys.argv is the host program's (a script, a notebook kernel): it says nothing of the workflow's run."""
+    from casemeta.launch import runs_jobs_here
+
+    assert not runs_jobs_here(["/home/me/analysis.py", "--cores", "2"])
+    assert not runs_jobs_here(["/usr/lib/python3/site-packages/ipykernel_launcher.py", "-f", "kernel.json"])
+    assert not runs_jobs_here([])
 
 
 def test_a_job_that_ignores_sigint_goes_on_after_one(server, tmp_path):

@@ -2,9 +2,10 @@
 
 Every workflow job is a `casemeta` command in a new Python process, and most of a small job's CPU goes on
 importing pandas, pandera, SciPy, statsmodels, matplotlib ... again (BENCHMARKS.md, "Where users wait"). While a
-`snakemake` run executes jobs on this machine, the Snakefile's `onstart` starts one server process (`start`); the
-jobs' `casemeta` finds its socket in the environment (CASEMETA_FORKSERVER) and hands its command to it
-(`delegate`). The server forks a child, which takes the job's standard streams (passed over the socket), working
+`snakemake` run executes jobs on this machine, one server process serves them: started while Snakemake reads the
+workflow, unannounced (`start(announce=False)`: its imports use a second core meanwhile), and announced to the jobs by
+the Snakefile's `onstart` (`run_server`), once the run is known to execute jobs here. The jobs' `casemeta` finds its
+socket in the environment (CASEMETA_FORKSERVER) and hands its command to it (`delegate`). The server forks a child, which takes the job's standard streams (passed over the socket), working
 directory, environment, umask and arguments, runs `casemeta.cli.main` and reports its exit status; the job's process
 waits, forwards the signals it gets to the child (Snakemake stops a job by signalling its process group) and exits
 as the child did. The child imports what the server has not; the server then imports what its children imported,
@@ -16,9 +17,9 @@ What it must never change is a result. So:
   sets for itself (PER_JOB); anything else and it refuses, and the job runs in its own process as before (it also
   does when there is no server, or it cannot be reached). The refusals are written to the server's log.
 - each child starts from the server, which never runs a command itself: no state passes from one job to the next.
-- it serves the run that started it and no other: it stops with that run (`stop`, from onsuccess and onerror) or
-  when its parent is gone; a job on a cluster node never uses it (SLURM's environment, or no socket there), and the
-  Snakefile starts it only for local execution.
+- it serves the run that started it and no other: it stops with that run (`stop`, from onsuccess and onerror, or
+  when that process exits) or when its parent is gone; a job on a cluster node never uses it (SLURM's environment,
+  or no socket there), and the Snakefile announces it only for local execution (one never announced is discarded).
 - a job killed hard (its process gone) takes its child with it: the child watches the connection and ends itself
   when the other side closes before it has finished.
 
@@ -350,8 +351,8 @@ def _is_open(fd: int) -> bool:
 class Handle:
     """The server a run started: `stop` ends it and removes its socket."""
 
-    def __init__(self, process, folder: str):
-        self.process, self.folder = process, folder
+    def __init__(self, process, folder: str, log_path: str | None = None, announced: bool = True):
+        self.process, self.folder, self.log_path, self.announced = process, folder, log_path, announced
 
     @property
     def socket(self) -> str:
@@ -359,14 +360,20 @@ class Handle:
 
     def announce(self) -> bool:
         """Point this process's jobs at a server started with `announce=False`, and have it write its log where
-        `start` was told (what it logged meanwhile first). False, and the server's traces removed, if it has ended."""
-        if self.process.poll() is not None:
-            self.stop()
-            return False
-        open(os.path.join(self.folder, ANNOUNCED), "w").close()
-        self.process.send_signal(ADOPT_SIGNAL)
-        os.environ[ENV_VAR] = self.socket
-        return True
+        `start` was told (what it logged meanwhile first). False, and the server discarded, if it has ended or its
+        folder is gone (a cleaner of temporary files)."""
+        if self.process.poll() is None:
+            try:
+                open(os.path.join(self.folder, ANNOUNCED), "w").close()
+            except OSError:
+                pass
+            else:
+                self.process.send_signal(ADOPT_SIGNAL)
+                os.environ[ENV_VAR] = self.socket
+                self.announced = True
+                return True
+        self.discard()
+        return False
 
     def stop(self, timeout: float = 5.0) -> None:
         import shutil
@@ -383,14 +390,30 @@ class Handle:
             del os.environ[ENV_VAR]
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def discard(self) -> None:
+        """End a server never announced at once (it has served no job, and its log is its own) and remove it."""
+        import shutil
+
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def end(self) -> None:
+        """Whatever became of it: a server never announced goes at once (`discard`), one announced as `stop` ends it.
+        Called when this process exits too (the run's onsuccess or onerror has ended it then, unless they did not
+        run)."""
+        if self.process.poll() is None:
+            self.stop() if self.announced else self.discard()
+
 
 def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT, announce: bool = True) -> Handle | None:
     """Start the warm process for this process's jobs (the `snakemake` run) and point them at it through the
     environment; None where fork is not sound here. Its log (refusals, import failures) goes to `log_path`.
 
     `announce=False` starts it unannounced, to import its libraries while the run is still being prepared: no job
-    uses it, and it writes nothing at `log_path` (its log waits in its own folder), until `Handle.announce()`;
-    `stop()` ends it without a trace. It ends by itself when this process does."""
+    uses it, and it writes nothing at `log_path` (its log waits in its own folder), until `run_server` announces
+    it; never announced, it is discarded when this process exits (or `stop()`ped), without a trace."""
     import subprocess
     import tempfile
 
@@ -410,14 +433,39 @@ def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT,
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)  # a Ctrl-C at the terminal is the jobs' to pass on
     except OSError as exc:  # no warm process: the jobs run in their own, as without one
-        print(f"casemeta: warm jobs not started ({exc}); every job runs in its own process", file=sys.stderr)
+        _not_started(exc)
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
         return None
     if announce:
         os.environ[ENV_VAR] = path
-    return Handle(process, folder)
+        return Handle(process, folder)
+    import atexit
+
+    handle = Handle(process, folder, os.path.abspath(log_path), announced=False)
+    atexit.register(handle.end)
+    return handle
+
+
+def run_server(early: Handle | None, log_path: str | os.PathLike,
+               request_timeout: float = REQUEST_TIMEOUT) -> Handle | None:
+    """The warm process of a run about to execute its jobs here (the Snakefile's onstart): `early`, started
+    unannounced, announced; a new one where there is none or it has ended; None where none can serve, with a
+    message (its log cannot be written, as `start` finds too)."""
+    if early is None:
+        return start(log_path, request_timeout)
+    try:
+        _new_log(log_path).close()  # the server opens it when announced: where it cannot, say so here
+    except OSError as exc:
+        early.discard()
+        _not_started(exc)
+        return None
+    return early if early.announce() else start(log_path, request_timeout)
+
+
+def _not_started(why: OSError) -> None:
+    print(f"casemeta: warm jobs not started ({why}); every job runs in its own process", file=sys.stderr)
 
 
 def _new_log(log_path: str | os.PathLike):

@@ -30,29 +30,43 @@ def first_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
 
 
-# Snakemake's options for runs that execute no job: a dry run, checks, graphs, summaries, listings, clean-ups
-SHOWS_ONLY = frozenset({
+# Snakemake's options for runs that execute no job here: a dry run, checks, graphs, summaries, listings, clean-ups,
+# touching outputs; and runs without the onstart hook that would hand the jobs to the warm process
+NO_JOBS_HERE = frozenset({
     "--dry-run", "--dryrun", "--lint", "--rulegraph", "--dag", "--d3dag", "--filegraph", "--summary",
     "--detailed-summary", "--list", "--list-rules", "--list-target-rules", "--lt", "--list-changes", "--lc",
     "--list-input-changes", "--li", "--list-params-changes", "--lp", "--list-code-changes", "--list-version-changes",
     "--lv", "--list-untracked", "--lu", "--list-conda-envs", "--report", "--unlock", "--cleanup-metadata", "--cm",
     "--cleanup-shadow", "--touch", "--delete-all-output", "--delete-temp-output", "--containerize", "--archive",
-    "--export-cwl", "--print-compilation", "--conda-create-envs-only", "--conda-cleanup-envs", "--version", "--help"})
-SHOWS_ONLY_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone or in a group such as -np
+    "--export-cwl", "--print-compilation", "--conda-create-envs-only", "--conda-cleanup-envs", "--version", "--help",
+    "--generate-unit-tests", "--no-hooks"})
+NO_JOBS_HERE_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone or in a group such as -np
+TAKES_VALUE_SHORT = frozenset("scjCdeRPUOqwT")  # in a group, the rest is the option's value: -call is -c all
 
 
 def runs_jobs_here(argv: list[str]) -> bool:
-    """Whether a `snakemake` command line (without the program) may run jobs on this machine, as far as its options
-    tell: not a run that only shows or checks the workflow (SHOWS_ONLY), nor one with another executor than the
-    local one. Options from a profile are not seen: a run they send elsewhere is known only once Snakemake has
-    chosen its executor."""
-    for i, arg in enumerate(argv):
+    """Whether a command line (sys.argv) is the `snakemake` program's, and may run jobs on this machine as far as
+    its options tell: not a run that only shows or checks the workflow (NO_JOBS_HERE, exact spellings only), nor one
+    with another executor than the local one. A workflow run through Snakemake's Python API is not told by the
+    program's command line: False. Options from a profile are not seen: a run they send elsewhere is known only
+    once Snakemake has chosen its executor."""
+    program = os.path.normpath(argv[0]) if argv else ""
+    if os.path.basename(program) != "snakemake" and not program.endswith(os.path.join("snakemake", "__main__.py")):
+        return False
+    options = argv[1:]
+    for i, arg in enumerate(options):
         name, _, value = arg.partition("=")
-        if name in SHOWS_ONLY:
+        following = options[i + 1] if i + 1 < len(options) else ""
+        if name in NO_JOBS_HERE:
             return False
-        if name in ("--executor", "-e"):
-            if (value or (argv[i + 1] if i + 1 < len(argv) else "")) != "local":
-                return False
-        elif len(arg) > 1 and arg[0] == "-" and arg[1:].isalpha() and SHOWS_ONLY_SHORT & set(arg[1:]):
+        if name == "--executor" and (value or following) != "local":
             return False
+        if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":  # a group of short options, e.g. -np, -c2, -e slurm
+            for k, letter in enumerate(arg[1:], start=2):
+                if letter in NO_JOBS_HERE_SHORT:
+                    return False
+                if letter in TAKES_VALUE_SHORT:
+                    if letter == "e" and (arg[k:] or following) != "local":
+                        return False
+                    break
     return True

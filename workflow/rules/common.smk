@@ -37,11 +37,11 @@ if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := runnin
 # workflow and builds the jobs (~1.3 s on one core); `onstart` announces it to the jobs, or stops it where the jobs
 # run elsewhere. Whether they will is not known yet, nor whether any job runs: runs that only show or check the
 # workflow (-n, --lint, a graph, a summary, a listing) or name another executor are told by their options and
-# start none (casemeta.launch.runs_jobs_here); for any other, a server no job will use ends when Snakemake does,
-# having written nothing.
+# start none (casemeta.launch.runs_jobs_here); for any other, a server no job will use is ended when Snakemake
+# exits, having written nothing.
 WARM_WANTED = str(config.get("warm_jobs", True)).lower() == "true"
 EARLY = None
-if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv[1:]):
+if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv):
     from casemeta import forkserver
 
     EARLY = forkserver.start("logs/warm_jobs.log", announce=False)
@@ -298,20 +298,27 @@ onstart:
     RUN.start(" ".join(sys.argv))
     from casemeta import forkserver
 
-    if workflow.local_exec and WARM_WANTED:
-        WARM.append(EARLY if EARLY is not None and EARLY.announce() else forkserver.start("logs/warm_jobs.log"))
+    if workflow.local_exec and WARM_WANTED and not workflow.touch:
+        WARM.append(forkserver.run_server(EARLY, "logs/warm_jobs.log"))
     else:  # the log describes this run, not an earlier one
         if EARLY is not None:
-            EARLY.stop()
-        forkserver.not_started("logs/warm_jobs.log", "off (--config warm_jobs=false)" if workflow.local_exec
+            EARLY.discard()
+        forkserver.not_started("logs/warm_jobs.log", "off (--config warm_jobs=false)" if not WARM_WANTED
+                               else "off: the jobs only touch their files" if workflow.local_exec
                                else "off: the jobs run on a cluster")
+    # Snakemake imports pandas to record a finished job's params (snakemake/persistence: it hashes pandas objects
+    # among them), ~0.2 s during which it starts no job; imported now, while it waits for the first jobs
+    import importlib
+
+    threading.Thread(target=importlib.import_module, args=("pandas",), name="casemeta: pandas for Snakemake",
+                     daemon=True).start()
 
 
 def stop_warm_jobs():
     """The run's warm process, and one started early that no job used (a run with nothing to do)."""
     for handle in {*WARM, EARLY}:
         if handle is not None:
-            handle.stop()
+            handle.end()
 
 
 onsuccess:
