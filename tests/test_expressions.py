@@ -191,6 +191,7 @@ def typed():
     ("n in s", "'s' is not allowed after `in`"),
     ("n.real == 1", "is not allowed"),
     ("n == 1 and", "is not a valid condition"),
+    ("n + 100000000000000000000 > 3", "cannot be evaluated: Python int too large to convert to C long"),
 ])
 def test_check_refuses_what_no_frame_of_these_kinds_could_evaluate(typed, expr, why):
     """Worked out by hand; each is refused by `evaluate` on cases of these kinds too (pandas refuses text put in
@@ -215,7 +216,8 @@ def test_check_lets_through_what_evaluates(typed, expr):
 
 def _expressions():
     """Expressions of the grammar and beyond it, over the columns of KINDS (and one that is none)."""
-    atoms = st.sampled_from(["a", "n", "s", "c", "1", "0", "2.5", "'x'", "'y'", "True", "False", "-1"])
+    atoms = st.sampled_from(["a", "n", "s", "c", "1", "0", "2.5", "'x'", "'y'", "True", "False", "-1", str(2**63),
+                             str(-2**63)])
     binary = st.sampled_from(["+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or", "&", "|"])
     lists = st.lists(st.sampled_from(["1", "'x'", "True", "n"]), max_size=3).map(lambda xs: f"[{', '.join(xs)}]")
 

@@ -229,6 +229,7 @@ class _Kind:
         """Numbers give a number; conditions alone (pandas counts them as numbers) a condition by + and *, while
         pandas refuses - and / on them."""
         def apply(self, other):
+            _fits_a_column(other)
             if {self.kind, _kind_of(other)} != {"condition"}:
                 return _Kind("number")
             if operation in "+*":
@@ -250,6 +251,8 @@ class _Kind:
         return _Kind("condition")
 
     def __eq__(self, other):  # noqa: D105 (element-wise, as a column's)
+        if self.kind == "condition":
+            _fits_a_column(other)
         return _Kind("condition")
 
     __ne__ = __eq__
@@ -264,6 +267,12 @@ class _Kind:
     __lt__ = __le__ = __gt__ = __ge__ = _order
 
 
+def _fits_a_column(value) -> None:
+    """pandas refuses a whole number beyond 64 bits in arithmetic with a column (and in comparing conditions with it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        raise OverflowError("Python int too large to convert to C long")
+
+
 def _kind_of(value) -> str:
     if isinstance(value, _Kind):
         return value.kind
@@ -273,7 +282,9 @@ def _kind_of(value) -> str:
 
 
 class _Checker(_Walker):
-    """The expression walked over the columns' kinds: refuses what _Evaluator would refuse on any frame of them."""
+    """The expression walked over the columns' kinds: refuses what _Evaluator would refuse on cases of these kinds
+    (a text column with no value at all lets pandas compare it with anything; a plan's condition is checked for the
+    cases to come)."""
 
     def __init__(self, kinds: Mapping[str, str], expr: str, context: str):
         super().__init__(expr, context)

@@ -36,8 +36,13 @@ import difflib
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from casemeta.errors import CasemetaError
+
+if TYPE_CHECKING:  # the annotations' names
+    import numpy as np
+    import pandas as pd
 
 # NumPy and pandas are imported where a design matrix is built, not here: Snakemake's process parses every
 # plan's formulas when it reads the workflow, and importing pandas there cost ~0.2 s of every run's start.
