@@ -306,12 +306,6 @@ onstart:
         forkserver.not_started("logs/warm_jobs.log", "off (--config warm_jobs=false)" if not WARM_WANTED
                                else "off: the jobs only touch their files" if workflow.local_exec
                                else "off: the jobs run on a cluster")
-    # Snakemake imports pandas to record a finished job's params (snakemake/persistence: it hashes pandas objects
-    # among them), ~0.2 s during which it starts no job; imported now, while it waits for the first jobs
-    import importlib
-
-    threading.Thread(target=importlib.import_module, args=("pandas",), name="casemeta: pandas for Snakemake",
-                     daemon=True).start()
 
 
 def stop_warm_jobs():
