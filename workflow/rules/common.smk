@@ -48,16 +48,14 @@ if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and ru
 
 
 # The order in which Snakemake starts jobs that are ready together (higher first). With two cores and jobs of
-# 0.05-2 s, a run ends when its last long job does: first the short jobs that unlock others (the coding check and
-# validation, then derive), then the heads of the longest chains (the multiverse's chunks, which its gather waits
-# on; the models, which the figures and the export wait on), then the longest jobs before the shorter ones, so
-# that no long job is left to run alone at the end (longest-first list scheduling); the reproduction (short, read
-# by the export only), the synthesis and the export last. Left to itself, Snakemake prefers the job with the most
-# input bytes, which started the tables' export before QCA and case influence. The coding check, which runs
-# beside validation, comes before the other studies' validation: derive waits on both.
-PRIORITY = {"check_coding": 10, "validate": 9, "derive": 9, "robustness_chunk": 8, "models": 8,
-            "robustness_gather": 7, "figures": 6, "qca": 6, "case_influence": 6, "reproduce": 5, "synthesize": 3,
-            "export": 2}
+# 0.05-2 s, a run ends when its last long job does: the short jobs that unlock others come first (validation,
+# the coding check, derive, the models, the reproduction the export reads), then the longest jobs before the shorter ones, so that no long job is
+# left to run alone at the end (longest-first list scheduling). Left to itself, Snakemake prefers the job with
+# the most input bytes, which started the tables' export before QCA and case influence. The coding check, which
+# runs beside validation, comes before the other studies' validation: derive waits on both.
+PRIORITY = {"validate": 9, "check_coding": 10, "derive": 9, "models": 8, "robustness_chunk": 7,
+            "robustness_gather": 6, "figures": 5, "qca": 4, "case_influence": 4, "synthesize": 3,
+            "export": 2, "reproduce": 8}
 
 
 def configured_studies():
