@@ -65,15 +65,12 @@ PRELOAD = ("casemeta.cli", "casemeta.steps.pipeline", "casemeta.coded.schema:pan
 # Learned from the children alone, they came too late for the jobs that start together (two models jobs, the
 # figures, the synthesis): each imported them itself, about 3 s of CPU in a cold run of the shipped studies. A module
 # no job of a run uses costs this process's idle time only; one that fails to import is left to the jobs. The
-# libraries come first, in steps of at most ~0.2 s (SciPy's and matplotlib's parts one by one; scipy.stats alone is
-# ~0.2 s): a job that asks meanwhile waits for the step under way. First of
+# libraries come first, in steps of at most ~0.3 s: a job that asks meanwhile waits for the step under way. First of
 # all, the project's codebooks and plans, read and checked once for every job (casemeta.study.keep_studies).
-AHEAD = ("casemeta.study:keep_studies", "scipy._lib._util", "scipy.linalg", "scipy.special", "scipy.optimize",
-         "scipy.integrate", "scipy.interpolate", "scipy.stats", "sklearn.utils", "sklearn.base", "firthmodels",
+AHEAD = ("casemeta.study:keep_studies", "scipy.linalg", "scipy.stats", "sklearn.base", "firthmodels",
          "statsmodels.discrete.discrete_model",
          "casemeta.stats.study_analysis", "casemeta.steps.model_runs", "casemeta.stats.cross_validation",
-         "casemeta.stats.firth_profile", "casemeta.steps.exports", "matplotlib", "matplotlib.text", "matplotlib.axes",
-         "matplotlib.figure", "casemeta.publish.figures",
+         "casemeta.stats.firth_profile", "casemeta.steps.exports", "casemeta.publish.figures",
          "matplotlib.backends.backend_agg", "PIL.Image:preinit", "matplotlib.backends.backend_pdf", "pypdfium2", "casemeta.publish.office",
          "casemeta.steps.synthesis", "casemeta.publish.synthesis_tables", "statsmodels.stats.meta_analysis",
          "statsmodels.stats.contingency_tables", "casemeta.steps.qca_runs", "casemeta.publish.qca_figures",
