@@ -182,15 +182,19 @@ SYNTHESIS = "synthesis"
 # Which steps read (directly or not) what each step writes. When a step starts,
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
+# The synthesis across studies reads every sound study's derived cases: a study's
+# validation, coding check and derive remove it too (a run of some studies then
+# leaves none rather than one of older data). A broken study's `check` does not:
+# the synthesis then draws on the other studies, and may run beside it.
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
     "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
               "reliability", "robustness_chunk", "robustness"),
     # not the coding check, which runs beside validation (both read the coded cases): it would remove its result
     "validate": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
-                 "robustness_chunk", "robustness"),
+                 "robustness_chunk", "robustness", "synthesis"),
     "check_coding": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence", "robustness_chunk",
-                     "robustness"),
-    "derive": ("reproduce", "models", "export", "figures", "qca", "case_influence"),
+                     "robustness", "synthesis"),
+    "derive": ("reproduce", "models", "export", "figures", "qca", "case_influence", "synthesis"),
     # a chunk job clears only the merged results: never the other chunks, which run beside it
     "robustness_chunk": ("robustness",),
     "robustness": (),
@@ -342,8 +346,9 @@ class Study:
             except FileNotFoundError:
                 pass
         if removed:
-            log.info("%s: removed %d result(s) %s: %s",
-                     self.name, len(removed), why, ", ".join(str(p.relative_to(self.results_dir)) for p in removed))
+            shown = [p.relative_to(self.results_dir) if p.is_relative_to(self.results_dir) else p.relative_to(self.results_root)
+                     for p in removed]  # the synthesis across studies is beside the study's own folder
+            log.info("%s: removed %d result(s) %s: %s", self.name, len(removed), why, ", ".join(map(str, shown)))
         return removed
 
 
