@@ -86,3 +86,36 @@ def test_derive_leaves_the_cases_it_was_given_as_they_were(clusters):
     out.loc[0, "growth"] = 1 - out.loc[0, "growth"]
     out.iloc[:, 0] = "changed"
     assert cases.equals(before)
+
+
+def test_a_binary_first_match_is_typed_as_the_steps_read_it_in_the_main_run_and_in_a_universe(clusters):
+    """A binary variable derived by first_match (here `dynamic`, by hand: growth, else upgrading) is Int64 after
+    derive, as read_typed reads the derived file back in the main run; a multiverse's universe, derived in memory,
+    has the same column, so a model takes it as one numeric predictor (`dynamic`), not one indicator per level
+    (`dynamic[1]`) as it did before."""
+    from casemeta.coded.universes import universe_frame, with_rules
+    from casemeta.stats.formula import design_frame
+
+    codebook = clusters.codebook()
+    cases = load_cases(clusters.cases_path, codebook)
+    rule = {"kind": "first_match", "cases": [{"when": "growth == 1", "value": 1}, {"when": "upgrading == 1", "value": 1},
+                                             {"when": "growth == 0 and upgrading == 0", "value": 0}]}
+    main = derive(cases, with_rules(codebook, {"dynamic": rule}))
+    universe = universe_frame(cases, codebook, {"dynamic": rule}, {}, (), "test")
+    for frame in (main, universe):
+        assert str(frame["dynamic"].dtype) == "Int64"
+        # the same values as the shipped any_of rule over growth and upgrading, by hand
+        assert frame["dynamic"].tolist() == [1 if g == 1 or u == 1 else 0 for g, u in zip(cases["growth"], cases["upgrading"])]
+        _, design = design_frame(frame, "sells_internationally ~ dynamic")
+        assert list(design.columns) == ["Intercept", "dynamic"]
+
+
+def test_a_first_match_integer_that_is_no_whole_number_is_refused_by_name(clusters):
+    from casemeta.coded.universes import with_rules
+    from casemeta.errors import CasemetaError
+
+    codebook = clusters.codebook()
+    cases = load_cases(clusters.cases_path, codebook)
+    rule = {"kind": "first_match", "cases": [{"when": "growth == 1", "value": 2.5}, {"when": "growth == 0", "value": 0}]}
+    with pytest.raises(CasemetaError, match=r"derived 'n_joint_actions' \(integer\) gives values that are not whole numbers: 2.5"):
+        derive(cases, with_rules(codebook, {"n_joint_actions": rule}))

@@ -61,7 +61,21 @@ def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     for var in codebook.derived:
         frame[var.name] = _apply(var, frame, codebook)
         _check_declared(frame, var, codebook)
+        if var.type in ("binary", "integer") and frame[var.name].dtype == object:  # a first_match's values
+            frame[var.name] = _whole_numbers(frame[var.name], var, codebook)
     return frame
+
+
+def _whole_numbers(values: pd.Series, var: Variable, codebook: Codebook) -> pd.Series:
+    """A binary or integer variable's values typed as the steps read them back from the derived file (Int64): a
+    multiverse's universes, derived in memory, must see the column the main run sees (a numeric predictor, not one
+    indicator per level)."""
+    try:
+        return values.astype("Int64")
+    except (TypeError, ValueError):
+        stray = sorted({repr(v) for v in values.dropna() if not (isinstance(v, int) and not isinstance(v, bool))})
+        raise CasemetaError(f"{codebook.path}: derived {var.name!r} ({var.type}) gives values that are not whole "
+                            f"numbers: {', '.join(stray[:5])}") from None
 
 
 def _check_declared(frame: pd.DataFrame, var: Variable, codebook: Codebook) -> None:
