@@ -351,8 +351,8 @@ def _is_open(fd: int) -> bool:
 class Handle:
     """The server a run started: `stop` ends it and removes its socket."""
 
-    def __init__(self, process, folder: str, log_path: str | None = None, announced: bool = True):
-        self.process, self.folder, self.log_path, self.announced = process, folder, log_path, announced
+    def __init__(self, process, folder: str, announced: bool = True):
+        self.process, self.folder, self.announced = process, folder, announced
 
     @property
     def socket(self) -> str:
@@ -443,7 +443,7 @@ def start(log_path: str | os.PathLike, request_timeout: float = REQUEST_TIMEOUT,
         return Handle(process, folder)
     import atexit
 
-    handle = Handle(process, folder, os.path.abspath(log_path), announced=False)
+    handle = Handle(process, folder, announced=False)
     atexit.register(handle.end)
     return handle
 

@@ -14,10 +14,9 @@ from typing import Mapping
 
 import pandas as pd
 
-from casemeta.coded.codebook import Codebook, Variable
+from casemeta.coded.codebook import Codebook
 from casemeta.coded.derive import _apply, _check_declared, derive
 from casemeta.coded.expressions import evaluate
-from casemeta.errors import CasemetaError
 
 
 def thawed_rule(rule: Mapping) -> dict:

@@ -47,7 +47,7 @@ Where this departs from SetMethods 4.1, on purpose:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -57,7 +57,7 @@ from casemeta.errors import CasemetaError
 from casemeta.stats.caveats import Caveat, Caveats
 from casemeta.stats.qca.analysis import QcaResult, QcaSpec, run_qca
 from casemeta.stats.qca.sets import anchors_ordered, calibrated_frame, sufficiency, term_text
-from casemeta.stats.qca.settings import ANCHORS, DEFAULT_MAX_RUNS, Sweep, TestSet  # noqa: F401 (part of this module's interface)
+from casemeta.stats.qca.settings import ANCHORS, Sweep, TestSet
 
 SOLUTIONS = ("conservative", "parsimonious", "intermediate")
 # how a bound was reached (see the module's docstring)
