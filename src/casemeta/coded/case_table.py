@@ -358,7 +358,7 @@ def validate_cases(
         raise CasemetaError(f"{path}: {len(problems)} problem(s) against the codebook {codebook.path}", problems)
     out = frame[codebook.coded_columns].copy()
     for var in codebook.variables:
-        if var.type in ("binary", "integer"):
+        if var.whole_numbers:
             codes, values = distinct[var.name]
             out[var.name] = pd.Series(pd.to_numeric(values).astype("Int64").array.take(codes), index=out.index)
     return out
@@ -393,7 +393,7 @@ def read_typed(path: str | Path, codebook: Codebook, derived: bool = False) -> p
         return CasemetaError(f"{path}: not as `casemeta {step}` writes it ({why}); run that step again")
 
     try:
-        frame = pd.read_csv(path, dtype={v.name: "Int64" if v.type in ("binary", "integer") else str for v in variables},
+        frame = pd.read_csv(path, dtype={v.name: "Int64" if v.whole_numbers else str for v in variables},
                             keep_default_na=False, na_values=[""])
     except FileNotFoundError:
         raise CasemetaError(f"{path}: file not found; it is written by `casemeta {step}`") from None

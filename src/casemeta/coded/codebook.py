@@ -45,6 +45,11 @@ class Variable:
         return self.missing == "allowed"
 
     @property
+    def whole_numbers(self) -> bool:
+        """Its values are whole numbers (binary and integer variables): the steps type them Int64, the others text."""
+        return self.type in ("binary", "integer")
+
+    @property
     def allowed_values(self) -> tuple[str, ...] | None:
         """The values a cell may hold, as written in a CSV; None where free."""
         if self.type == "binary":

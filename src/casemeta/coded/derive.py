@@ -61,7 +61,7 @@ def derive(cases: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     for var in codebook.derived:
         frame[var.name] = _apply(var, frame, codebook)
         _check_declared(frame, var, codebook)
-        if var.type in ("binary", "integer") and frame[var.name].dtype == object:  # a first_match's values
+        if var.whole_numbers and frame[var.name].dtype == object:  # a first_match's values
             frame[var.name] = _whole_numbers(frame[var.name], var, codebook)
     return frame
 

@@ -356,7 +356,7 @@ def check(kinds: Mapping[str, str], expr: str, context: str) -> None:
 def expression_problem(codebook, expr: str, context: str) -> str | None:
     """Why a condition cannot be evaluated on the study's cases (its coded and derived variables, typed as the steps
     read them: binary and integer variables are numbers, the others text), or None."""
-    kinds = {v.name: "number" if v.type in ("binary", "integer") else "text"
+    kinds = {v.name: "number" if v.whole_numbers else "text"
              for v in (*codebook.variables, *codebook.derived)}
     try:
         check(kinds, expr, context)

@@ -48,7 +48,7 @@ def recoded(cases: pd.DataFrame, codebook: Codebook, coded: Mapping[str, Mapping
     for name, rule in coded.items():
         var = replace(codebook.variable(name), rule=thawed_rule(rule))
         values = _apply(var, source, replace(codebook, path=context))
-        frame[name] = values.astype(cases[name].dtype) if var.type in ("binary", "integer") else values
+        frame[name] = values.astype(cases[name].dtype) if var.whole_numbers else values
         _check_declared(frame, var, replace(codebook, path=context))
     return frame
 
