@@ -584,16 +584,14 @@ class Server:
         sys.stderr.flush()
         early = os.path.join(os.path.dirname(self.path), EARLY_LOG)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            log = _new_log(path)
         except OSError as exc:  # only a log: the jobs are served all the same
             self.log(f"cannot write the log at {path} ({exc}); this run has none")
             return
-        with open(early, "rb") as held:
-            os.write(fd, held.read())
-        for target in (1, 2):
-            os.dup2(fd, target)
-        os.close(fd)
+        with log, open(early, "rb") as held:
+            os.write(log.fileno(), held.read())
+            for target in (1, 2):
+                os.dup2(log.fileno(), target)
         os.unlink(early)
 
     def _accept(self) -> None:

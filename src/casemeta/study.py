@@ -354,9 +354,10 @@ class Study:
 
 def _remove_tree(path: Path) -> None:
     """shutil.rmtree, going on past what another process removed meanwhile (rmtree stops at the first entry gone)."""
-    def gone_already(function, name, error):
-        if not isinstance(error if isinstance(error, BaseException) else error[1], FileNotFoundError):
-            raise error if isinstance(error, BaseException) else error[1]
+    def gone_already(function, name, error):  # error: the exception (onexc), or sys.exc_info() (onerror)
+        exc = error if isinstance(error, BaseException) else error[1]
+        if not isinstance(exc, FileNotFoundError):
+            raise exc
 
     if sys.version_info >= (3, 12):
         shutil.rmtree(path, onexc=gone_already)

@@ -54,8 +54,8 @@ class _Walker:
     """Walks the parsed tree; every node type not handled below is refused. What a column is, and what an operation
     on columns gives, are the subclass's: _Evaluator's are a frame's, _Checker's their kinds."""
 
-    def __init__(self, expr: str, context: str):
-        self.expr, self.context = expr, context
+    def __init__(self, context: str):
+        self.expr, self.context = "", context  # the expression: set by _condition, which parses it
 
     def columns(self) -> list[str]:
         raise NotImplementedError
@@ -190,10 +190,10 @@ class _Walker:
 class _Evaluator(_Walker):
     """The expression's value on a data frame."""
 
-    def __init__(self, frame, expr: str, context: str):
+    def __init__(self, frame, context: str):
         import pandas as pd
 
-        super().__init__(expr, context)
+        super().__init__(context)
         self.frame, self.pd = frame, pd
 
     def columns(self):
@@ -286,8 +286,8 @@ class _Checker(_Walker):
     (a text column with no value at all lets pandas compare it with anything; a plan's condition is checked for the
     cases to come)."""
 
-    def __init__(self, kinds: Mapping[str, str], expr: str, context: str):
-        super().__init__(expr, context)
+    def __init__(self, kinds: Mapping[str, str], context: str):
+        super().__init__(context)
         self.kinds = kinds
 
     def columns(self):
@@ -321,8 +321,9 @@ def names(expr: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-def _condition(walker: _Walker, expr: str, context: str):
+def _condition(walker: _Walker, expr: str):
     """The condition's value as `walker` walks it (a scalar True/False, or a column of the walker's)."""
+    context = walker.context
     if not isinstance(expr, str):
         raise CasemetaError(f"{context}: expression {expr!r} must be text, e.g. \"x == 1\"")
     try:
@@ -340,17 +341,17 @@ def _condition(walker: _Walker, expr: str, context: str):
 
 def evaluate(frame, expr: str, context: str):
     """The cases for which the condition holds (a boolean Series on the frame's index; missing is False)."""
-    evaluator = _Evaluator(frame, str(expr), context)
-    result = _condition(evaluator, expr, context)
+    evaluator = _Evaluator(frame, context)
+    result = _condition(evaluator, expr)
     if not evaluator.is_column(result):
         result = evaluator.pd.Series(result, index=frame.index, dtype="boolean")
     return result.fillna(False).astype(bool)
 
 
 def check(kinds: Mapping[str, str], expr: str, context: str) -> None:
-    """Refuse (CasemetaError, as `evaluate` says it) a condition that could not be evaluated on any frame whose
-    columns are these: name -> "number" or "text". Without pandas."""
-    _condition(_Checker(kinds, str(expr), context), expr, context)
+    """Refuse (CasemetaError, as `evaluate` says it) a condition that could not be evaluated on cases whose columns
+    are these: name -> "number" or "text" (_Checker says where pandas lets more through). Without pandas."""
+    _condition(_Checker(kinds, context), expr)
 
 
 def expression_problem(codebook, expr: str, context: str) -> str | None:
