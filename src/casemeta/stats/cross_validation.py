@@ -77,20 +77,20 @@ def _folds(y: np.ndarray, loo_max_cases: int, seed: int) -> tuple[list[np.ndarra
     if len(y) <= loo_max_cases:
         return [np.array([i]) for i in range(len(y))], LOO
     k = max(2, min(FOLDS, int(np.bincount(y.astype(int), minlength=2).min())))
-    digest = hashlib.blake2b(np.ascontiguousarray(y, dtype=float).tobytes(), digest_size=16).digest()
-    return list(_stratified_folds(digest, y, k, seed)), f"{k}-fold stratified, seed {seed}"
+    return list(_stratified_folds(y, k, seed)), f"{k}-fold stratified, seed {seed}"
 
 
 _FOLDS_MEMO: dict[tuple, tuple[tuple[np.ndarray, ...], list[warnings.WarningMessage]]] = {}
 
 
-def _stratified_folds(digest: bytes, y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, ...]:
-    """scikit-learn's StratifiedKFold (shuffled, seeded) test folds of outcome `y` (whose digest is given), kept for
+def _stratified_folds(y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, ...]:
+    """scikit-learn's StratifiedKFold (shuffled, seeded) test folds of outcome `y` (known by its digest), kept for
     the rest of the process: the folds depend on the outcome alone, and the models of one outcome share them (at 10⁶
     cases each call built 10 training index arrays of 900,000 cases, about 0.12 s a model). Only the test folds are
     kept (8 MB at 10⁶ cases; the training cases are the rest), for the last few outcomes. What scikit-learn warned
     while making them (a class with fewer cases than folds) is warned again at every call, as each model's row
     says it."""
+    digest = hashlib.blake2b(np.ascontiguousarray(y, dtype=float).tobytes(), digest_size=16).digest()
     key = (digest, len(y), k, seed)
     if key not in _FOLDS_MEMO:
         from sklearn.model_selection import StratifiedKFold
