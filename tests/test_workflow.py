@@ -145,6 +145,10 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(completed_copy):
     log = (project / "logs" / "validate_cases" / "african_clusters.log").read_text()
     assert "column 'market_local': value 'maybe' is not allowed; expected one of 0, 1" in log
     assert "column 'market_local': value 'maybe'" in run.stderr
+    # said by each of the two steps that read the cases as it failed, then once at the end naming both logs
+    summary = run.stderr[run.stderr.index("step(s) of this run failed"):]
+    assert "logs/check_coding/african_clusters.log, logs/validate_cases/african_clusters.log:" in summary
+    assert summary.count("value 'maybe' is not allowed") == 1 and run.stderr.count("value 'maybe' is not allowed") == 3
     results = project / "results" / "african_clusters"
     assert not results.exists() or not any(results.rglob("*.csv"))
     # nor the synthesis across studies, made from this study's older cases too (a helper's review found it left)

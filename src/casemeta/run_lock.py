@@ -115,6 +115,7 @@ class WorkflowRun:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._release: weakref.finalize | None = None
+        self.started = False  # whether start() took the lock: a run refused at its start has nothing to sum up
 
     def start(self, command: str) -> None:
         fd = _open(self.root, write=True)
@@ -136,6 +137,7 @@ class WorkflowRun:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
         self._release = weakref.finalize(self, os.close, fd)  # a dropped holder releases the lock too
+        self.started = True
 
     def finish(self) -> None:
         """Release the lock (closing drops it); the details stay, read only while a run holds the lock."""

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from casemeta.errors import CasemetaError
 from casemeta.launch import first_on_path, runs_jobs_here
 from casemeta.plan import load_plan
+from casemeta import run_report
 from casemeta.run_lock import WorkflowRun, running
 from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
 
@@ -286,6 +287,9 @@ def stop_scheduler_timers():
 
 
 WARM = []
+# The run's failed steps are summed up at its end (casemeta.run_report): each distinct error once, with its logs,
+# rather than only where it scrolled past (keep-going runs on) or once per step that read the same bad file.
+LOGS_AT_START = {}
 
 
 # One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
@@ -294,6 +298,7 @@ WARM = []
 # process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
 onstart:
     RUN.start(" ".join(sys.argv))
+    LOGS_AT_START.update(run_report.state("logs"))
     from casemeta import forkserver
 
     if workflow.local_exec and WARM_WANTED and not workflow.touch:
@@ -323,3 +328,5 @@ onerror:
     RUN.finish()
     stop_warm_jobs()
     stop_scheduler_timers()
+    if RUN.started and (failed := run_report.summary(run_report.failures("logs", LOGS_AT_START))):
+        logger.error(failed)
