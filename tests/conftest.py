@@ -86,6 +86,16 @@ def clusters() -> Study:
     return Study(ROOT, "african_clusters")
 
 
+def benchmark(name: str):
+    """The script benchmarks/NAME.py as a module (the scripts are not a package; they import each other by name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def copy_project(folder: Path) -> Path:
     """A copy of the project's workflow, data and plans in `folder` (not the lock files add-case leaves beside
     cases.csv: a copy starts as a fresh checkout does)."""

@@ -1,18 +1,13 @@
 """The job-CPU benchmark puts each CPU slice under the outermost casemeta layer, and its bounds add up by hand."""
 
-import importlib.util
 import os
-from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark
 
 
 def bench():
-    spec = importlib.util.spec_from_file_location("job_cpu_benchmark", ROOT / "benchmarks" / "job_cpu_benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("job_cpu_benchmark")
 
 
 def stack(*paths):

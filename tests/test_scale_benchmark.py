@@ -1,17 +1,12 @@
 """The scale benchmark's synthetic growth of a study keeps the real cases and makes unique ids."""
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, benchmark
 
 
 def test_grown_cases_keep_the_real_rows_and_flip_about_a_tenth_of_binary_codes():
-    spec = importlib.util.spec_from_file_location("scale_benchmark", ROOT / "benchmarks" / "scale_benchmark.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark("scale_benchmark")
     real = pd.read_csv(ROOT / "data" / "coded" / "african_clusters" / "cases.csv")
     grown = bench.grown_cases(real, 2025)
     assert len(grown) == 2025 and grown["case_id"].is_unique
@@ -24,9 +19,7 @@ def test_grown_cases_keep_the_real_rows_and_flip_about_a_tenth_of_binary_codes()
 
 
 def test_cold_summary_states_the_floor_under_a_cold_run():
-    spec = importlib.util.spec_from_file_location("scale_benchmark", ROOT / "benchmarks" / "scale_benchmark.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark("scale_benchmark")
     text = bench.cold_summary([9.0, 11.0, 10.0], "ok", {"models a": 2.0, "figures a": 1.25, "derive a": 0.35}, 1.2)
     assert "3 runs: median 10.0 s (9.0, 11.0, 10.0 s); ok." in text
     assert "3.6 s in all (largest: models a 2.00, figures a 1.25, derive a 0.35 s)" in text

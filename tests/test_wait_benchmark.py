@@ -1,18 +1,12 @@
 """The where-users-wait benchmark names jobs, spots jobs that rewrote their outputs unchanged, and keeps its history."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import benchmark
 
 
 def bench():
-    spec = importlib.util.spec_from_file_location("wait_benchmark", ROOT / "benchmarks" / "wait_benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("wait_benchmark")
 
 
 def test_job_names_from_a_jobs_arguments():
