@@ -78,11 +78,17 @@ def alive(pid: int) -> bool:
 
 
 def served(handle) -> tuple[int, int]:
-    """(jobs forked from the server, jobs that ran in their own process), from the log it writes when it stops."""
+    """(jobs forked from the server, jobs it refused: each ran in its own process), from the log it writes when it
+    stops."""
+    return stop_counts(handle)[:2]
+
+
+def stop_counts(handle) -> tuple[int, int, int]:
+    """served(), and the jobs no longer waiting when their turn came."""
     handle.stop()
     line = [ln for ln in handle.log.read_text().splitlines() if "stopped:" in ln][-1]
     words = line.split("stopped:")[1].split()
-    return int(words[0]), int(words[5])
+    return int(words[0]), int(words[5]), int(words[13])
 
 
 def test_a_forked_command_answers_as_in_its_own_process(server, tmp_path):
@@ -303,7 +309,7 @@ def test_a_signal_while_the_job_waits_for_the_server_acts_at_once(server, tmp_pa
         job.kill()
         job.wait()
     wait_for(lambda: "was no longer waiting" in server.log.read_text(), "the server to let the request go")
-    assert served(server) == (0, 0)
+    assert stop_counts(server) == (0, 0, 1)
 
 
 def test_a_job_whose_warm_process_died_dies_of_the_signal_it_passed_on(server, tmp_path):

@@ -65,7 +65,8 @@ def test_a_job_forked_from_the_warm_process_counts_its_childs_cpu_and_the_import
         ' "system": 0.25, "maxrss_kib": 90000}\n'
         'casemeta warm jobs: job {"argv": ["validate", "--study", "a"], "exit": 0, "user": 0.5, "system": 0.0,'
         ' "maxrss_kib": 80000}\n'
-        "casemeta warm jobs: stopped: 2 job(s) forked from here, 0 ran in their own process; this process itself used"
+        "casemeta warm jobs: stopped: 2 job(s) forked from here, 0 refused (each ran in its own process), 0 no longer "
+        "waiting when their turn came; this process itself used"
         " 2.000 s user and 0.500 s system CPU\n")
     by_job = jobs.jobs(warm)
     assert by_job == pytest.approx({"models a": 0.05 + 1.5, "validate a": 0.5, b.WARM_PROCESS: 2.5})

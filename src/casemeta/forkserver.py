@@ -503,7 +503,7 @@ class Server:
         self.pending: list[str] = []  # modules children imported that this process has not
         self.ahead = list(AHEAD)  # imported while idle
         self.failed: set[str] = set()
-        self.served = self.refused = 0
+        self.served = self.refused = self.gone = 0  # forked; refused here (each ran in its own process); gone first
         self.stopping = False
         self.env = dict(os.environ)
         self.identity = _identity(sys.path)
@@ -568,7 +568,9 @@ class Server:
         import resource
 
         own = resource.getrusage(resource.RUSAGE_SELF)  # the imports done once for the jobs
-        self.log(f"stopped: {self.served} job(s) forked from here, {self.refused} ran in their own process; "
+        # a job that gave up waiting ran in its own process, or was ended (a signal) before it could: not known here
+        self.log(f"stopped: {self.served} job(s) forked from here, {self.refused} refused (each ran in its own process), "
+                 f"{self.gone} no longer waiting when their turn came; "
                  f"this process itself used {own.ru_utime:.3f} s user and {own.ru_stime:.3f} s system CPU")
 
     def _stop(self, *_):
@@ -630,6 +632,7 @@ class Server:
                 pass
             return _drop(conn, fds)
         if _hung_up(conn):  # the job gave up waiting (its imports took long) and runs on its own: never twice
+            self.gone += 1
             self.log(f"{command} was no longer waiting")
             return _drop(conn, fds)
         self._fork(conn, request)
