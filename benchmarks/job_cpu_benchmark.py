@@ -76,7 +76,8 @@ def classify(frame) -> str:
 
 
 def sampled(argv: list[str]) -> dict[str, float]:
-    """CPU seconds by category of `casemeta.cli.main(argv)` in this process."""
+    """CPU seconds by category of `casemeta.cli.main(argv)` in this process; a job that fails is an error (what it
+    did is not what the workflow's job does)."""
     from casemeta.cli import main
 
     totals = dict.fromkeys(CATEGORIES, 0.0)
@@ -91,10 +92,12 @@ def sampled(argv: list[str]) -> dict[str, float]:
     signal.setitimer(signal.ITIMER_PROF, INTERVAL, INTERVAL)
     try:
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            main(argv)
+            code = main(argv)
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0, 0)
         totals["rest"] += time.process_time() - last[0]
+    if code != 0:
+        raise RuntimeError(f"the job exited with {code}: casemeta {' '.join(argv)}")
     return totals
 
 
@@ -108,8 +111,12 @@ def forked(argv: list[str]) -> dict[str, float]:
             os.close(read)
             with os.fdopen(write, "w") as out:
                 out.write(json.dumps(sampled(argv)))
-        finally:
-            os._exit(0)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
     os.close(write)
     with os.fdopen(read) as result:
         text = result.read()

@@ -3,6 +3,8 @@
 import os
 from types import SimpleNamespace
 
+import pytest
+
 from conftest import benchmark
 
 
@@ -49,3 +51,10 @@ def test_the_bounds_are_the_cpu_without_statistics_over_two_cores():
     assert "(2 jobs re-run" in text and "4.00 s of CPU, 2.00 s of it statistics" in text
     assert "= 3.50 s, and 2.50 s with no imports either (target 4 s)" in text
     assert "| all 3 jobs | 8.00 | 3.00 | 1.00 | 3.00 | 0.00 | 0.00 | 1.00 |" in text
+
+
+def test_a_job_that_fails_is_an_error_not_a_measure(tmp_path, monkeypatch):
+    b = bench()
+    monkeypatch.chdir(tmp_path)  # no project here: the command fails
+    with pytest.raises(RuntimeError, match="the job failed: casemeta validate --study nothing_here"):
+        b.forked(["validate", "--study", "nothing_here"])

@@ -146,7 +146,7 @@ def test_invalid_data_stops_the_workflow_before_any_analysis(completed_copy):
     assert "column 'market_local': value 'maybe' is not allowed; expected one of 0, 1" in log
     assert "column 'market_local': value 'maybe'" in run.stderr
     # said by each of the two steps that read the cases as it failed, then once at the end naming both logs
-    summary = run.stderr[run.stderr.index("step(s) of this run failed"):]
+    summary = run.stderr[run.stderr.index("2 job(s) of this run failed"):]
     assert "logs/check_coding/african_clusters.log, logs/validate_cases/african_clusters.log:" in summary
     assert summary.count("value 'maybe' is not allowed") == 1 and run.stderr.count("value 'maybe' is not allowed") == 3
     results = project / "results" / "african_clusters"

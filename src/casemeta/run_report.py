@@ -1,10 +1,13 @@
-"""What a workflow run's failed steps said, once, at the end of the run.
+"""What a workflow run's failed jobs said, once, at the end of the run.
 
 Every rule runs `casemeta --log logs/<rule>/<study>.log ...`, and a step that fails writes its error there
 ("HH:MM:SS casemeta: error: ..." and the lines that continue it). With `keep-going` the run goes on after a
 failure, and the error scrolls away under the other jobs' output; two steps that read the same bad file (the
-validation and the coding check) fail with the same report. The Snakefile's `onerror` prints `summary` of the logs
-this run wrote (those not as `state` found them at its start): each distinct error once, with the logs that hold it.
+validation and the coding check) fail with the same report. The Snakefile's `onerror` prints `summary` of the
+run's failed jobs (Snakemake's scheduler knows them): each distinct error once, with the logs that hold it, and
+every failed job whose log holds no error (killed, or refused an option before its log was opened) named apart.
+Where the scheduler's list is not to be had, the logs this run wrote stand for the jobs (`state` at the start,
+`changed_logs` at the end).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 # a record of casemeta's log file (cli._setup_logging): a time, then the message
 RECORD = re.compile(r"^\d\d:\d\d:\d\d casemeta: ")
 ERROR = re.compile(r"^\d\d:\d\d:\d\d casemeta: (error: |internal error)")
-SHOWN_LINES = 20  # of one error; a traceback's rest stays in the log
+# of one error, its first and last lines: a traceback's last lines say what was raised, and where
+HEAD_LINES, TAIL_LINES = 8, 12
 
 
 def state(logs: str | os.PathLike) -> dict[Path, tuple[int, int]]:
@@ -32,43 +36,61 @@ def state(logs: str | os.PathLike) -> dict[Path, tuple[int, int]]:
     return found
 
 
-def failures(logs: str | os.PathLike, before: dict[Path, tuple[int, int]]) -> list[tuple[list[Path], str]]:
-    """The errors in the `*.log` files under `logs` that are not as they were `before` (`state` at the run's start):
-    (the logs, sorted; the error's text without its time), one entry per distinct text, in the order of their first
-    log's path. A file that cannot be read is passed over: the summary is a courtesy, the logs stay."""
-    found: dict[str, list[Path]] = {}
-    for path, now in sorted(state(logs).items()):
-        if before.get(path) == now:
-            continue
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for i, line in enumerate(lines):
-            if ERROR.match(line):
-                end = next((j for j in range(i + 1, len(lines)) if RECORD.match(lines[j])), len(lines))
-                text = "\n".join([RECORD.sub("casemeta: ", line), *lines[i + 1:end]]).rstrip()
-                found.setdefault(text, []).append(path)
-    return [(paths, text) for text, paths in found.items()]
+def changed_logs(logs: str | os.PathLike, before: dict[Path, tuple[int, int]]) -> list[tuple[str, list[Path]]]:
+    """The `*.log` files under `logs` that are not as they were `before` (`state` at the run's start), each as a job
+    (its path, its log) for `summary`: what stands for the failed jobs where the scheduler's list is not to be had."""
+    return [(str(path), [path]) for path, now in sorted(state(logs).items()) if before.get(path) != now]
 
 
-def summary(found: list[tuple[list[Path], str]], root: str | os.PathLike = ".") -> str:
-    """The failures as a researcher reads them at the end of the run; empty if there are none."""
-    if not found:
+def errors_in(path: Path) -> list[str]:
+    """The errors a casemeta step wrote to the log at `path`, each without its time. A file that cannot be read has
+    none: the summary is a courtesy, the log stays."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    found = []
+    for i, line in enumerate(lines):
+        if ERROR.match(line):
+            end = next((j for j in range(i + 1, len(lines)) if RECORD.match(lines[j])), len(lines))
+            found.append("\n".join([RECORD.sub("casemeta: ", line), *lines[i + 1:end]]).rstrip())
+    return found
+
+
+def summary(jobs: list[tuple[str, list[Path]]], root: str | os.PathLike = ".", failed: bool = True) -> str:
+    """`jobs` (a name and the log files of each): each distinct error their logs hold, once, with those logs, then
+    the jobs whose logs hold none. `failed`: the jobs are the run's failed ones (else logs that stand for them: only
+    those with an error are shown). Empty where there is nothing to show."""
+    errors: dict[str, list[Path]] = {}
+    silent = []
+    for name, logs in jobs:
+        texts = [(path, text) for path in logs for text in errors_in(path)]
+        for path, text in texts:
+            errors.setdefault(text, []).append(path)
+        if not texts:
+            silent.append((name, logs))
+    if not failed:
+        silent = []
+    if not errors and not silent:
         return ""
-    steps = sum(len(paths) for paths, _ in found)
-    out = [f"{steps} step(s) of this run failed; what they logged (each error once):"]
-    for paths, text in found:
+    count = len(jobs) if failed else len({p for paths in errors.values() for p in paths})
+    out = [f"{count} job(s) of this run failed" + ("; what they logged (each error once):" if errors else ":")]
+    for paths, text in ((sorted(set(p)), t) for t, p in errors.items()):
         out.append(", ".join(_relative(p, root) for p in paths) + ":")
         lines = text.splitlines()
-        out += ["    " + line for line in lines[:SHOWN_LINES]]
-        if len(lines) > SHOWN_LINES:
-            out.append(f"    ... {len(lines) - SHOWN_LINES} more line(s) in the log")
+        if len(lines) > HEAD_LINES + TAIL_LINES + 1:
+            lines = [*lines[:HEAD_LINES], f"... {len(lines) - HEAD_LINES - TAIL_LINES} line(s) more in the log ...",
+                     *lines[-TAIL_LINES:]]
+        out += ["    " + line for line in lines]
+    for name, logs in silent:
+        where = ", ".join(_relative(p, root) for p in logs) or "no log"
+        out.append(f"{name} ({where}): no error in its log; it was ended from outside (killed: out of memory, a signal) "
+                   "or refused its command line before opening the log. Snakemake's lines about it above say which.")
     return "\n".join(out)
 
 
 def _relative(path: Path, root: str | os.PathLike) -> str:
     try:
-        return str(path.relative_to(root))
+        return str(Path(path).relative_to(root))
     except ValueError:
         return str(path)

@@ -318,6 +318,19 @@ def stop_warm_jobs():
             handle.end()
 
 
+def failed_jobs():
+    """(name and log files of each failed job, whether they are the failed jobs) for run_report.summary. The list is
+    Snakemake's scheduler's (JobScheduler.failed: not a documented interface, hence the fallback): without it, the
+    logs this run wrote stand for the jobs, and only those holding an error are shown."""
+    failed = getattr(getattr(workflow, "scheduler", None), "failed", None)
+    try:
+        jobs = [(job.rule.name + (f" ({', '.join(f'{k}={v}' for k, v in job.wildcards.items())})" if job.wildcards else ""),
+                 [Path(str(p)) for p in job.log]) for job in failed]
+        return jobs, ".", True
+    except (AttributeError, TypeError):
+        return run_report.changed_logs("logs", LOGS_AT_START), ".", False
+
+
 onsuccess:
     RUN.finish()
     stop_warm_jobs()
@@ -328,5 +341,5 @@ onerror:
     RUN.finish()
     stop_warm_jobs()
     stop_scheduler_timers()
-    if RUN.started and (failed := run_report.summary(run_report.failures("logs", LOGS_AT_START))):
+    if RUN.started and (failed := run_report.summary(*failed_jobs())):
         logger.error(failed)
