@@ -109,3 +109,19 @@ def test_failed_validation_removes_stale_results(project, capsys):
 def test_unknown_study_names_the_known_ones(project, capsys, study):
     assert main(["--root", str(project), "validate", "--study", study]) == 1
     assert "unknown study 'no_such_study'" in capsys.readouterr().err
+
+
+def test_validation_of_every_study_lists_each_studys_problems_under_its_own_line(project, capsys):
+    corrupt(project, lambda d: d.replace(b"kenya_ngong_furniture,Kenya,Ngong Furniture,1", b"kenya_ngong_furniture,Kenya,Ngong Furniture,maybe"))
+    other = project / "data" / "coded" / "pipkin_fuentes" / "cases.csv"
+    header = other.read_text(encoding="utf-8").splitlines()[0]
+    other.write_text(header + "\n" + "x_case," + ",".join(["x"] * (header.count(","))) + "\n", encoding="utf-8")
+    assert main(["--root", str(project), "validate"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.endswith("error: validation failed"))
+    report = lines[start + 1:]
+    heads = [i for i, line in enumerate(report) if line.startswith("  - ")]  # one per study, its problems below it
+    assert len(heads) == 2 and "african_clusters/cases.csv" in report[heads[0]] and "pipkin_fuentes" in report[heads[1]]
+    assert "problem(s) against the codebook" in report[heads[0]] and "problem(s) against the codebook" in report[heads[1]]
+    assert all(line.startswith("      - ") for i, line in enumerate(report) if i not in heads)
+    assert any("column 'market_local': value 'maybe' is not allowed" in line for line in report[heads[0] + 1:heads[1]])

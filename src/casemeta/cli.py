@@ -147,7 +147,7 @@ def _validate(args):
         except CasemetaError as exc:
             if len(names) == 1:  # its own report, word for word as every other step that reads the cases gives it
                 raise
-            failures.append(str(exc))
+            failures.append(str(exc).replace("\n", "\n    "))  # its problems under its own line, not beside it
     if failures:
         raise CasemetaError("validation failed", failures)
 
