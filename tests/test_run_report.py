@@ -25,8 +25,8 @@ def test_one_error_logged_by_two_jobs_is_shown_once_and_a_job_with_none_is_named
     lines = summary(jobs, tmp_path).splitlines()
     assert lines[:4] == ["3 job(s) of this run failed; what they logged (each error once):",
                          "logs/check_coding/s.log, logs/validate_cases/s.log:", "    " + REPORT[0], "    " + REPORT[1]]
-    assert lines[4].startswith("derive_variables (study=s) (logs/derive/s.log): no error in its log; it was ended from "
-                               "outside") and len(lines) == 5
+    assert lines[4].startswith("derive_variables (study=s) (logs/derive/s.log): no error in its log; Snakemake's lines "
+                               "about it above say how it ended") and len(lines) == 5
 
 
 def test_where_the_logs_stand_for_the_jobs_only_those_this_run_wrote_and_holding_an_error_count(tmp_path):

@@ -84,8 +84,9 @@ def summary(jobs: list[tuple[str, list[Path]]], root: str | os.PathLike = ".", f
         out += ["    " + line for line in lines]
     for name, logs in silent:
         where = ", ".join(_relative(p, root) for p in logs) or "no log"
-        out.append(f"{name} ({where}): no error in its log; it was ended from outside (killed: out of memory, a signal) "
-                   "or refused its command line before opening the log. Snakemake's lines about it above say which.")
+        out.append(f"{name} ({where}): no error in its log; Snakemake's lines about it above say how it ended (killed "
+                   "for lack of memory or by a signal, an output it did not write, its command line refused before "
+                   "the log was opened)")
     return "\n".join(out)
 
 
