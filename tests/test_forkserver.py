@@ -129,6 +129,22 @@ def test_a_job_whose_environment_differs_runs_in_its_own_process(server, tmp_pat
     assert "environment variable OPENBLAS_NUM_THREADS differs" in server.log.read_text()
 
 
+@pytest.fixture
+def prompt(monkeypatch):
+    """The prompt an activated virtual or conda environment exports, in the run's environment (before the server)."""
+    monkeypatch.setenv("PS1", "(casemeta) $ ")
+    monkeypatch.setenv("PS2", "> ")
+
+
+def test_a_prompt_the_jobs_shell_drops_does_not_keep_jobs_from_the_server(prompt, server):
+    """Snakemake runs a job's command in bash, which drops PS1 and PS2 when it is not interactive: the server, which
+    has them from the run, serves the job all the same (it refused every job of a run started from an activated
+    environment, a newcomer found)."""
+    run = subprocess.run(["bash", "-c", "casemeta --version"], capture_output=True, text=True, timeout=120, env=job_env())
+    assert (run.returncode, run.stdout) == (0, f"casemeta {__version__}\n")
+    assert served(server) == (1, 0), server.log.read_text()
+
+
 def test_a_job_on_a_cluster_node_never_asks(server):
     run = casemeta("--version", env={"SLURM_JOB_ID": "17"})
     assert run.returncode == 0

@@ -39,7 +39,9 @@ import sys
 ENV_VAR = "CASEMETA_FORKSERVER"
 # variables a job's environment may hold with another value than the server's without changing anything it has
 # imported: the temporary folder (Snakemake's tmpdir resource; applied in the child) and what the job's shell sets
-PER_JOB = frozenset({"TMPDIR", "TMP", "TEMP", "TEMPDIR", "PWD", "OLDPWD", "SHLVL", "_"})
+# (PS1 and PS2: the prompt an activated virtual or conda environment exports, which bash drops in the non-interactive
+# shell each job runs in: every job of a run started from such a terminal differed from the server in it alone)
+PER_JOB = frozenset({"TMPDIR", "TMP", "TEMP", "TEMPDIR", "PWD", "OLDPWD", "SHLVL", "_", "PS1", "PS2"})
 # Snakemake sets these to the rule's threads in every job's environment (snakemake/shell.py); the server is started
 # with the default of one thread, so it serves the rules that keep that default
 THREAD_VARS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
