@@ -47,6 +47,9 @@ def test_a_plan_typo_stops_that_study_names_it_and_the_other_study_still_runs(co
     assert "at models/predictor_sets/together/terms/0: unknown variable 'sells_internationaly'; did you mean sells_internationally" in run.stderr
     assert not (copy / CLUSTERS).exists(), "stale results of the study whose plan is broken"
     assert (copy / PIPKIN / "tables.tex").exists(), "keep-going (workflow/profiles/default) lets the other study finish"
+    # nor a synthesis of the other study alone, or of the broken one's older cases (a newcomer found the first)
+    assert "rule synthesize" not in run.stdout + run.stderr
+    assert not [p for p in (copy / "results" / "synthesis").rglob("*") if p.is_file()]
 
 
 def test_header_only_cases_leave_no_old_summary_or_case_table(copy):

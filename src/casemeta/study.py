@@ -187,8 +187,9 @@ SYNTHESIS = "synthesis"
 # leaves none rather than one of older data). A broken study's `check` does not:
 # the synthesis then draws on the other studies, and may run beside it.
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
+    # and the synthesis, which draws on every study: a run with a broken study makes none (common.smk, synthesis_runs)
     "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
-              "reliability", "robustness_chunk", "robustness"),
+              "reliability", "robustness_chunk", "robustness", "synthesis"),
     # not the coding check, which runs beside validation (both read the coded cases): it would remove its result
     "validate": ("derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
                  "robustness_chunk", "robustness", "synthesis"),

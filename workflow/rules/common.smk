@@ -214,9 +214,12 @@ SYNTHESIS_PAIRS = _synthesis_pairs()
 
 
 def synthesis_runs():
-    """The synthesis runs only when every study found is configured: a run of some studies (--config
-    studies=...) never rewrites the synthesis with fewer studies than the project holds."""
-    return SYNTHESIS_PAIRS is not None and bool(synthesis_studies()) and set(discover_studies(".")) <= set(STUDIES)
+    """The synthesis runs only when every study found is configured and sound: a run of some studies (--config
+    studies=...) never rewrites the synthesis with fewer studies than the project holds, nor does a run in which a
+    study's codebook or plan is broken (it pooled the others without a word of the one left out; that study's
+    `check` removes the synthesis)."""
+    return (SYNTHESIS_PAIRS is not None and bool(synthesis_studies()) and not PROBLEMS
+            and set(discover_studies(".")) <= set(STUDIES))
 
 
 def orphaned_reliability(name):
