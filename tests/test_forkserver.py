@@ -480,6 +480,9 @@ def test_runs_that_execute_no_job_here_are_told_by_their_options(argv, runs):
 
     assert runs_jobs_here(["/usr/bin/snakemake", *argv]) is runs
     assert runs_jobs_here(["/env/lib/python3.11/site-packages/snakemake/__main__.py", *argv]) is runs
+    # anywhere: a run on a cluster runs jobs too (a second run while one holds the project stops for it)
+    cluster = argv in (["--executor", "slurm"], ["--executor=slurm"], ["-e", "slurm"], ["-eslurm"], ["-ke", "slurm"])
+    assert runs_jobs_here(["/usr/bin/snakemake", *argv], anywhere=True) is (runs or cluster)
 
 
 def test_a_workflow_run_through_snakemakes_python_api_is_not_told_by_the_command_line():

@@ -89,6 +89,24 @@ def test_add_case_during_a_snakemake_run_is_refused_and_the_next_run_has_work(pr
     assert "validate_cases" in dry.stdout and "Nothing to be done" not in said
 
 
+def test_a_second_run_that_would_execute_jobs_stops_while_reading_the_workflow(project):
+    """Not at Snakemake's IncompleteFilesException over the files the first run is writing, whose advice
+    (--rerun-incomplete, --cleanup-metadata) would harm that run: before any job, naming the run that holds the
+    project (a newcomer met Snakemake's message first)."""
+    held = run_lock.WorkflowRun(project)
+    held.start("snakemake --cores 2")
+    try:
+        second = snakemake(project, "--config", f"studies={STUDY}")
+    finally:
+        held.finish()
+    said = second.stdout + second.stderr
+    assert second.returncode != 0
+    assert "another workflow run is under way in this project: snakemake (process " in said, said[-3000:]
+    assert "This run stops here, having done nothing" in said and "Do not use --unlock, --rerun-incomplete" in said
+    assert "localrule" not in said and "IncompleteFilesException" not in said
+    assert not (project / "results").exists() and not (project / "logs").exists()
+
+
 def test_a_run_is_refused_while_another_holds_the_project_and_waits_for_an_add(project):
     first = run_lock.WorkflowRun(project)
     first.start("snakemake --cores 2")

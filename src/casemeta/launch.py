@@ -44,12 +44,12 @@ NO_JOBS_HERE_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone o
 TAKES_VALUE_SHORT = frozenset("scjCdeRPUOqwT")  # in a group, the rest is the option's value: -call is -c all
 
 
-def runs_jobs_here(argv: list[str]) -> bool:
+def runs_jobs_here(argv: list[str], anywhere: bool = False) -> bool:
     """Whether a command line (sys.argv) is the `snakemake` program's, and may run jobs on this machine as far as
     its options tell: not a run that only shows or checks the workflow (NO_JOBS_HERE, exact spellings only), nor one
-    with another executor than the local one. A workflow run through Snakemake's Python API is not told by the
-    program's command line: False. Options from a profile are not seen: a run they send elsewhere is known only
-    once Snakemake has chosen its executor."""
+    with another executor than the local one (with `anywhere`, one on a cluster too). A workflow run through
+    Snakemake's Python API is not told by the program's command line: False. Options from a profile are not seen: a
+    run they send elsewhere is known only once Snakemake has chosen its executor."""
     program = os.path.normpath(argv[0]) if argv else ""
     if os.path.basename(program) != "snakemake" and not program.endswith(os.path.join("snakemake", "__main__.py")):
         return False
@@ -59,14 +59,14 @@ def runs_jobs_here(argv: list[str]) -> bool:
         following = options[i + 1] if i + 1 < len(options) else ""
         if name in NO_JOBS_HERE:
             return False
-        if name == "--executor" and (value or following) != "local":
+        if name == "--executor" and (value or following) != "local" and not anywhere:
             return False
         if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":  # a group of short options, e.g. -np, -c2, -e slurm
             for k, letter in enumerate(arg[1:], start=2):
                 if letter in NO_JOBS_HERE_SHORT:
                     return False
                 if letter in TAKES_VALUE_SHORT:
-                    if letter == "e" and (arg[k:] or following) != "local":
+                    if letter == "e" and (arg[k:] or following) != "local" and not anywhere:
                         return False
                     break
     return True

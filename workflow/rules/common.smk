@@ -24,10 +24,17 @@ if not workflow.deployment_settings.deployment_method:
     first_on_path()
 
 
-# A run already under way in this project (casemeta.run_lock): say which, before Snakemake's own
-# "Directory cannot be locked" message, whose advice (--unlock) would be wrong while that run lives.
+# A run already under way in this project (casemeta.run_lock): a run that would execute jobs stops here, naming it,
+# before Snakemake's own messages ("Directory cannot be locked"; IncompleteFilesException, over the files that run is
+# writing), whose advice (--unlock, --rerun-incomplete, --cleanup-metadata) would be wrong while that run lives. A run
+# that only shows or checks the workflow (-n, --lint, ...) is told and goes on.
 RUN = WorkflowRun(Path("."))
 if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := running(Path("."))):
+    if runs_jobs_here(sys.argv, anywhere=True):
+        raise CasemetaError(f"another workflow run is under way in this project: {RUNNING}. This run stops here, "
+                            "having done nothing: wait for that run to finish, then run again. Do not use --unlock, "
+                            "--rerun-incomplete or --cleanup-metadata while it runs (Snakemake may suggest them: they "
+                            "are for a run that has ended).")
     logger.warning(f"another workflow run is under way in this project: {RUNNING}. A run started now stops "
                    "without doing anything: wait for that run to finish (do not use --unlock while it runs).")
 
