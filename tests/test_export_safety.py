@@ -175,12 +175,23 @@ def test_text_formats_hold_only_characters_xml_allows(render):
     text.encode("utf-8")  # no lone surrogate left to fail the write
 
 
-def test_export_before_any_run_says_what_to_run(tmp_path, capsys):
+def test_export_before_any_run_says_what_to_run(tmp_path, capsys, monkeypatch):
     study = syn.write_project(tmp_path)
     with pytest.raises(CasemetaError) as error:
         export_tables(study, tmp_path / "results", ["csv"])
     path = tmp_path / "results" / "synthetic" / "derived_cases.csv"
-    assert str(error.value) == f"{path} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {path}`)"
+    # no Snakefile in this synthetic project: the hint names no target of it
+    assert str(error.value) == (f"{path} not found: run `snakemake --cores 2` first (the workflow writes its results "
+                                f"under a project's results/; {path.parent} is not one of them: copy them there, or "
+                                "give no --results)")
+    (tmp_path / "Snakefile").write_text("# a workflow\n")
+    with pytest.raises(CasemetaError) as error:
+        export_tables(study, tmp_path / "results", ["csv"])
+    assert str(error.value) == (f"{path} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 "
+                                f"results/synthetic/derived_cases.csv`, in {tmp_path.resolve()})")
+    monkeypatch.chdir(tmp_path)  # in the project: the target alone
+    with pytest.raises(CasemetaError, match=r"first \(or `snakemake --cores 2 results/synthetic/derived_cases.csv`\)$"):
+        export_tables(study, tmp_path / "results", ["csv"])
     assert main(["--root", str(tmp_path), "export", "--study", "synthetic", "--format", "csv", "--results", str(tmp_path / "results")]) == 1
     err = capsys.readouterr().err
     assert "derived_cases.csv not found: run `snakemake --cores 2` first" in err and "Traceback" not in err
