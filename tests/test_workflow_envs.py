@@ -31,6 +31,19 @@ def test_the_environment_lists_exactly_the_package_dependencies():
     assert not any(isinstance(d, dict) for d in env["dependencies"])
 
 
+def test_the_conda_route_of_the_readme_lists_the_dependencies_and_the_test_extra():
+    """environment.yml (README: conda env create) holds what pip would install with `.[test]`, each once: pytest
+    started under it needs pytest-xdist for the `-n` of pyproject's addopts."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = _requirements(pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["test"])
+    names = [re.match(r"^([A-Za-z0-9_.\[\]-]+)", d)[1] for d in yaml.safe_load((ROOT / "environment.yml").read_text())[
+        "dependencies"] if isinstance(d, str)]
+    assert len(names) == len(set(names)), "a dependency listed twice"
+    listed = _requirements([d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+                            if isinstance(d, str)])
+    assert {k: v for k, v in listed.items() if k not in ("python", "pip")} == wanted
+
+
 def test_the_post_deploy_script_installs_this_checkout_from_the_project_root():
     # Snakemake runs <env>.post-deploy.sh inside the new environment, from its working directory
     script = POST_DEPLOY.read_text()
