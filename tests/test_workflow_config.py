@@ -21,3 +21,14 @@ def test_a_seed_the_jobs_would_refuse_stops_the_run_before_any_job(project):
         assert run.returncode != 0, value
         assert "ValidationError" in run.stderr + run.stdout and "localrule" not in run.stdout + run.stderr, value
     assert not (project / "results").exists() and not (project / "logs").exists()
+
+
+def test_a_checkout_run_with_another_copy_of_the_package_is_told_so(project):
+    """src/casemeta beside the Snakefile, while the package imported is another copy (a newcomer's clone run by a
+    Snakemake whose Python has the main checkout installed): the jobs would run that copy's code."""
+    quiet = snakemake(project, "-n")
+    assert quiet.returncode == 0 and "this run uses the casemeta package in" not in quiet.stderr + quiet.stdout
+    (project / "src" / "casemeta").mkdir(parents=True)
+    told = snakemake(project, "-n")
+    assert told.returncode == 0
+    assert f"not this project's {project / 'src' / 'casemeta'}: its jobs run that code" in told.stderr + told.stdout

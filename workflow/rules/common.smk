@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+import casemeta
 from casemeta.errors import CasemetaError
 from casemeta.launch import first_on_path, runs_jobs_here
 from casemeta.plan import load_plan
@@ -16,6 +17,16 @@ from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesi
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+
+# A checkout of casemeta's sources (src/casemeta beside the Snakefile) run with another copy of the package installed:
+# the jobs run that copy's code, not this checkout's. Said, not refused: it may be meant (an installed release).
+_SOURCES = Path(workflow.basedir, "src", "casemeta")
+if _SOURCES.is_dir() and Path(casemeta.__file__).resolve().parent != _SOURCES.resolve():
+    logger.warning(f"this run uses the casemeta package in {Path(casemeta.__file__).resolve().parent}, not this "
+                   f"project's {_SOURCES}: its jobs run that code. To run this checkout, install it "
+                   "(`python3 -m pip install -e .`) in the Python that runs snakemake (`python3 -m snakemake` runs it "
+                   "with the Python first on PATH).")
 
 
 # Jobs that run in this Python's environment (no --sdm conda or apptainer) find its `casemeta` first on PATH
