@@ -476,13 +476,18 @@ def test_an_early_server_whose_folder_was_removed_is_replaced(tmp_path, monkeypa
     (["--executor", "slurm"], False), (["--executor=slurm"], False), (["-e", "slurm"], False), (["-eslurm"], False),
     (["-ke", "slurm"], False), (["--unlock"], False), (["--no-hooks"], False), (["--touch"], False)])
 def test_runs_that_execute_no_job_here_are_told_by_their_options(argv, runs):
-    from casemeta.launch import runs_jobs_here
+    from casemeta.launch import only_shows, runs_jobs_here
 
     assert runs_jobs_here(["/usr/bin/snakemake", *argv]) is runs
     assert runs_jobs_here(["/env/lib/python3.11/site-packages/snakemake/__main__.py", *argv]) is runs
-    # anywhere: a run on a cluster runs jobs too (a second run while one holds the project stops for it)
-    cluster = argv in (["--executor", "slurm"], ["--executor=slurm"], ["-e", "slurm"], ["-eslurm"], ["-ke", "slurm"])
-    assert runs_jobs_here(["/usr/bin/snakemake", *argv], anywhere=True) is (runs or cluster)
+    # a command that changes nothing in the project: one that executes no job and is no --unlock, --touch, --no-hooks
+    # or report (which packs results a run may be writing): none of those may run beside a run (the run lock)
+    changes = runs or argv in (["--executor", "slurm"], ["--executor=slurm"], ["-e", "slurm"], ["-eslurm"],
+                               ["-ke", "slurm"], ["--unlock"], ["--no-hooks"], ["--touch"], ["--report=report.html"])
+    assert only_shows(["/usr/bin/snakemake", *argv]) is not changes
+    assert only_shows(["/usr/bin/snakemake", "--delete-all-output"]) is False
+    assert only_shows(["/usr/bin/snakemake", "-F", "-c2"]) is False and only_shows(["/usr/bin/snakemake", "-Fn"]) is True
+    assert only_shows(["/home/me/analysis.py", "-n"]) is None  # Snakemake's Python API: not told
 
 
 def test_a_workflow_run_through_snakemakes_python_api_is_not_told_by_the_command_line():

@@ -85,7 +85,7 @@ def test_add_case_during_a_snakemake_run_is_refused_and_the_next_run_has_work(pr
     said = dry.stdout + dry.stderr
     assert dry.returncode == 0, said[-3000:]
     assert "another workflow run is under way in this project: snakemake (process " in said, said[-3000:]
-    assert ": snakemake --cores 2)" in said and "do not use --unlock while it runs" in said
+    assert ": snakemake --cores 2)" in said and "Do not use --unlock, --rerun-incomplete or --cleanup-metadata" in said
     assert "validate_cases" in dry.stdout and "Nothing to be done" not in said
 
 
@@ -95,14 +95,23 @@ def test_a_second_run_that_would_execute_jobs_stops_while_reading_the_workflow(p
     project (a newcomer met Snakemake's message first)."""
     held = run_lock.WorkflowRun(project)
     held.start("snakemake --cores 2")
+    (project / "results").mkdir()
+    (project / "results" / "kept.txt").write_text("a file the run holding the project wrote")
     try:
         second = snakemake(project, "--config", f"studies={STUDY}")
+        # nor anything else that changes the project while that run lives (a review deleted a live run's results)
+        others = [snakemake(project, *options) for options in (["--delete-all-output"], ["--unlock"], ["--touch"])]
     finally:
         held.finish()
+    for other in others:
+        assert other.returncode != 0 and "this run did nothing" in other.stdout + other.stderr, other.stderr[-2000:]
+    assert (project / "results" / "kept.txt").is_file()
+    (project / "results" / "kept.txt").unlink()
+    (project / "results").rmdir()
     said = second.stdout + second.stderr
     assert second.returncode != 0
     assert "another workflow run is under way in this project: snakemake (process " in said, said[-3000:]
-    assert "This run stops here, having done nothing" in said and "Do not use --unlock, --rerun-incomplete" in said
+    assert "this run did nothing" in said and "Do not use --unlock, --rerun-incomplete" in said
     assert "localrule" not in said and "IncompleteFilesException" not in said
     assert not (project / "results").exists() and not (project / "logs").exists()
 
@@ -117,7 +126,7 @@ def test_a_run_is_refused_while_another_holds_the_project_and_waits_for_an_add(p
             raise AssertionError("two runs held the project at once")
         except run_lock.CasemetaError as exc:
             assert "another workflow run is under way in this project: snakemake (process" in str(exc)
-            assert "this run did nothing" in str(exc) and "do not use --unlock" in str(exc)
+            assert "this run did nothing" in str(exc) and "Do not use --unlock" in str(exc)
     finally:
         first.finish()
     with run_lock.coded_data_change(project, "add-case", CASES):  # an add under way: a run waits, then holds it

@@ -44,29 +44,65 @@ NO_JOBS_HERE_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone o
 TAKES_VALUE_SHORT = frozenset("scjCdeRPUOqwT")  # in a group, the rest is the option's value: -call is -c all
 
 
-def runs_jobs_here(argv: list[str], anywhere: bool = False) -> bool:
-    """Whether a command line (sys.argv) is the `snakemake` program's, and may run jobs on this machine as far as
-    its options tell: not a run that only shows or checks the workflow (NO_JOBS_HERE, exact spellings only), nor one
-    with another executor than the local one (with `anywhere`, one on a cluster too). A workflow run through
-    Snakemake's Python API is not told by the program's command line: False. Options from a profile are not seen: a
-    run they send elsewhere is known only once Snakemake has chosen its executor."""
+# Of those, the options of a command that only shows or checks the workflow, changing nothing in the project: the
+# others (--unlock, --touch, --delete-all-output, --cleanup-metadata, --no-hooks ...) must not run beside a run
+ONLY_SHOWS = frozenset({
+    "--dry-run", "--dryrun", "--lint", "--rulegraph", "--dag", "--d3dag", "--filegraph", "--summary",
+    "--detailed-summary", "--list", "--list-rules", "--list-target-rules", "--lt", "--list-changes", "--lc",
+    "--list-input-changes", "--li", "--list-params-changes", "--lp", "--list-code-changes", "--list-version-changes",
+    "--lv", "--list-untracked", "--lu", "--list-conda-envs", "--version", "--help", "--print-compilation",
+    "--export-cwl"})
+ONLY_SHOWS_SHORT = frozenset("nlSDvh")
+
+
+def snakemake_options(argv: list[str]) -> list[str] | None:
+    """The options of a command line (sys.argv) of the `snakemake` program; None for any other program (a workflow
+    run through Snakemake's Python API is not told by the program's command line)."""
     program = os.path.normpath(argv[0]) if argv else ""
     if os.path.basename(program) != "snakemake" and not program.endswith(os.path.join("snakemake", "__main__.py")):
+        return None
+    return argv[1:]
+
+
+def runs_jobs_here(argv: list[str]) -> bool:
+    """Whether a command line (sys.argv) is the `snakemake` program's, and may run jobs on this machine as far as
+    its options tell: not a run that only shows or checks the workflow (NO_JOBS_HERE, exact spellings only), nor one
+    with another executor than the local one. A workflow run through Snakemake's Python API: False. Options from a
+    profile are not seen: a run they send elsewhere is known only once Snakemake has chosen its executor."""
+    options = snakemake_options(argv)
+    if options is None:
         return False
-    options = argv[1:]
     for i, arg in enumerate(options):
         name, _, value = arg.partition("=")
         following = options[i + 1] if i + 1 < len(options) else ""
         if name in NO_JOBS_HERE:
             return False
-        if name == "--executor" and (value or following) != "local" and not anywhere:
+        if name == "--executor" and (value or following) != "local":
             return False
         if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":  # a group of short options, e.g. -np, -c2, -e slurm
             for k, letter in enumerate(arg[1:], start=2):
                 if letter in NO_JOBS_HERE_SHORT:
                     return False
                 if letter in TAKES_VALUE_SHORT:
-                    if letter == "e" and (arg[k:] or following) != "local" and not anywhere:
+                    if letter == "e" and (arg[k:] or following) != "local":
                         return False
                     break
     return True
+
+
+def only_shows(argv: list[str]) -> bool | None:
+    """Whether a `snakemake` command line only shows or checks the workflow (ONLY_SHOWS: a dry run, a graph, a
+    listing ...), changing nothing in the project; None for another program (Snakemake's Python API: not told)."""
+    options = snakemake_options(argv)
+    if options is None:
+        return None
+    for arg in options:
+        if arg.partition("=")[0] in ONLY_SHOWS:
+            return True
+        if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":
+            for letter in arg[1:]:
+                if letter in ONLY_SHOWS_SHORT:
+                    return True
+                if letter in TAKES_VALUE_SHORT:
+                    break
+    return False

@@ -9,16 +9,19 @@ results, yet either the file is older than `validated_cases.csv` or its recorded
 one: the next run says "Nothing to be done" over results that lack the case. So the two never
 overlap:
 
-- a workflow run holds the project's run lock (`.snakemake/casemeta-run.lock`) exclusively from its
-  `onstart` to its `onsuccess`/`onerror` (the Snakefile), and writes into it who holds it;
+- a workflow run holds the project's run lock (`.snakemake/casemeta-run.lock`) exclusively from the moment
+  the Snakefile is read (a `snakemake` command that may change the project: `casemeta.launch.only_shows`;
+  through Snakemake's Python API, from its `onstart`) to its `onsuccess`/`onerror` or its end, and writes
+  into it who holds it;
 - a command that changes coded data (`add-case`, `code`) holds the same lock shared while it
   reads and writes, and is refused at once, with nothing changed, while a run holds it;
 - a run that starts while such a command writes waits for it (seconds at most), so the run's DAG
   either saw the new file, or the file is newer than every result and the next run has work to do.
 
-A second `snakemake` started during a run is told which run holds the project (the Snakefile checks
-when it is read), before Snakemake's own "Directory cannot be locked" message, whose advice to use
-`--unlock` is wrong while the first run is alive.
+A second `snakemake` started during a run stops as the Snakefile is read, naming the run that holds the
+project, before Snakemake's own messages ("Directory cannot be locked"; IncompleteFilesException over
+the files the first run is writing), whose advice (--unlock, --rerun-incomplete, --cleanup-metadata) is
+wrong while the first run is alive; one that only shows or checks the workflow is told and goes on.
 
 The lock is a kernel lock (flock) taken with fcntl directly rather than through filelock (used for
 cases.csv): the holder's details are written into the lock file itself, which filelock truncates
@@ -110,7 +113,8 @@ def coded_data_change(root: str | os.PathLike, command: str, what: str) -> Itera
 
 
 class WorkflowRun:
-    """The run lock as the Snakefile holds it: `start()` in onstart, `finish()` in onsuccess and onerror."""
+    """The run lock as the Snakefile holds it: `start()` as it is read (or in onstart), `finish()` in onsuccess and
+    onerror."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -125,7 +129,9 @@ class WorkflowRun:
                 holder = _holder(fd)
                 os.close(fd)
                 raise CasemetaError(f"another workflow run is under way in this project: {holder}; this run did "
-                                    "nothing. Wait for it to finish (do not use --unlock while it runs), then run again.")
+                                    "nothing. Wait for it to finish, then run again. Do not use --unlock, "
+                                    "--rerun-incomplete or --cleanup-metadata while it runs (Snakemake may suggest "
+                                    "them: they are for a run that has ended).")
             fcntl.flock(fd, fcntl.LOCK_UN)
             if time.monotonic() > deadline:
                 os.close(fd)

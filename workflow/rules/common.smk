@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 import casemeta
 from casemeta.errors import CasemetaError
-from casemeta.launch import first_on_path, runs_jobs_here
+from casemeta.launch import first_on_path, only_shows, runs_jobs_here
 from casemeta.plan import load_plan
 from casemeta import run_report
 from casemeta.run_lock import WorkflowRun, running
@@ -35,19 +35,21 @@ if not workflow.deployment_settings.deployment_method:
     first_on_path()
 
 
-# A run already under way in this project (casemeta.run_lock): a run that would execute jobs stops here, naming it,
-# before Snakemake's own messages ("Directory cannot be locked"; IncompleteFilesException, over the files that run is
-# writing), whose advice (--unlock, --rerun-incomplete, --cleanup-metadata) would be wrong while that run lives. A run
-# that only shows or checks the workflow (-n, --lint, ...) is told and goes on.
+# One run at a time per project (casemeta.run_lock). A `snakemake` command that may change the project (a run, and
+# --unlock, --touch, --delete-all-output, --cleanup-metadata ...) holds the project's run lock from here, as it reads
+# the workflow: while another run holds it, it stops now, naming that run, before Snakemake's own messages (Directory
+# cannot be locked; IncompleteFilesException over the files that run is writing), whose advice (--unlock,
+# --rerun-incomplete, --cleanup-metadata) would harm that run. Two started together: one holds the lock, the other
+# is refused. A command that only shows or checks the workflow (-n, --lint, a graph, a listing) is told and goes on;
+# a run through Snakemake's Python API, which the command line does not tell, holds the lock from its onstart.
 RUN = WorkflowRun(Path("."))
-if not (workflow.remote_exec or workflow.subprocess_exec) and (RUNNING := running(Path("."))):
-    if runs_jobs_here(sys.argv, anywhere=True):
-        raise CasemetaError(f"another workflow run is under way in this project: {RUNNING}. This run stops here, "
-                            "having done nothing: wait for that run to finish, then run again. Do not use --unlock, "
-                            "--rerun-incomplete or --cleanup-metadata while it runs (Snakemake may suggest them: they "
-                            "are for a run that has ended).")
-    logger.warning(f"another workflow run is under way in this project: {RUNNING}. A run started now stops "
-                   "without doing anything: wait for that run to finish (do not use --unlock while it runs).")
+if not (workflow.remote_exec or workflow.subprocess_exec):
+    if only_shows(sys.argv) is False:
+        RUN.start(" ".join(sys.argv))
+    elif RUNNING := running(Path(".")):
+        logger.warning(f"another workflow run is under way in this project: {RUNNING}. What this command shows may "
+                       "change as that run goes on; a run started now would stop at once. Do not use --unlock, "
+                       "--rerun-incomplete or --cleanup-metadata while it runs.")
 
 
 # Jobs run on this machine start warm (casemeta.forkserver): one process imports the libraries once, and each
@@ -318,7 +320,8 @@ LOGS_AT_START = {}
 # from cases that changed under it while the next run found nothing to do. Hooks run in the main
 # process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
 onstart:
-    RUN.start(" ".join(sys.argv))
+    if not RUN.started:  # a run through Snakemake's Python API (a command line's holds it already)
+        RUN.start(" ".join(sys.argv))
     LOGS_AT_START.update(run_report.state("logs"))
     from casemeta import forkserver
 
