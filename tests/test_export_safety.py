@@ -180,15 +180,16 @@ def test_export_before_any_run_says_what_to_run(tmp_path, capsys, monkeypatch):
     with pytest.raises(CasemetaError) as error:
         export_tables(study, tmp_path / "results", ["csv"])
     path = tmp_path / "results" / "synthetic" / "derived_cases.csv"
-    # no Snakefile in this synthetic project: the hint names no target of it
-    assert str(error.value) == (f"{path} not found: run `snakemake --cores 2` first (the workflow writes its results "
-                                f"under a project's results/; {path.parent} is not one of them: copy them there, or "
-                                "give no --results)")
-    (tmp_path / "Snakefile").write_text("# a workflow\n")
-    with pytest.raises(CasemetaError) as error:
-        export_tables(study, tmp_path / "results", ["csv"])
     assert str(error.value) == (f"{path} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 "
-                                f"results/synthetic/derived_cases.csv`, in {tmp_path.resolve()})")
+                                f"results/synthetic/derived_cases.csv`, in {tmp_path})")
+    # a results folder nested in the project's is none the workflow writes; a results/ that is a link is the project's
+    with pytest.raises(CasemetaError, match="is not there; export from the project's results"):
+        export_tables(study, tmp_path / "results" / "old" / "results", ["csv"])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()  # no results yet: the project's results/ a link to scratch storage
+    (tmp_path / "results").symlink_to(scratch, target_is_directory=True)
+    with pytest.raises(CasemetaError, match=r"\(or `snakemake --cores 2 results/synthetic/derived_cases.csv`, in "):
+        export_tables(study, tmp_path / "results", ["csv"])
     monkeypatch.chdir(tmp_path)  # in the project: the target alone
     with pytest.raises(CasemetaError, match=r"first \(or `snakemake --cores 2 results/synthetic/derived_cases.csv`\)$"):
         export_tables(study, tmp_path / "results", ["csv"])

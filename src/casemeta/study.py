@@ -182,12 +182,11 @@ SYNTHESIS = "synthesis"
 # Which steps read (directly or not) what each step writes. When a step starts,
 # everything downstream of it is removed, so a run that fails part-way leaves
 # no table that describes older inputs (reliability reads only the coders' files).
-# The synthesis across studies reads every sound study's derived cases: a study's
+# The synthesis across studies reads every study's derived cases: a study's
 # validation, coding check and derive remove it too (a run of some studies then
-# leaves none rather than one of older data). A broken study's `check` does not:
-# the synthesis then draws on the other studies, and may run beside it.
+# leaves none rather than one of older data), and so does a broken study's `check`
+# (a run with a broken study makes no synthesis: common.smk, synthesis_runs).
 DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    # and the synthesis, which draws on every study: a run with a broken study makes none (common.smk, synthesis_runs)
     "check": ("validate", "check_coding", "derive", "reproduce", "models", "export", "figures", "qca", "case_influence",
               "reliability", "robustness_chunk", "robustness", "synthesis"),
     # not the coding check, which runs beside validation (both read the coded cases): it would remove its result
@@ -364,6 +363,24 @@ def _remove_tree(path: Path) -> None:
         shutil.rmtree(path, onexc=gone_already)
     else:
         shutil.rmtree(path, onerror=gone_already)
+
+
+def workflow_target(path: str | Path) -> tuple[Path, str] | None:
+    """(the project, `path` relative to it) where `path` is a file of RESULTS (any study's) in a project's results/
+    (the nearest folder above it with a Snakefile or an analysis/ folder): a target `snakemake` makes there; None
+    otherwise (a results folder elsewhere, or a file the workflow does not name). Links are not followed: a results/
+    that is a link to scratch storage is the project's results/ all the same."""
+    import os
+    import re
+
+    absolute = Path(os.path.abspath(path))
+    for project in absolute.parents:
+        if (project / "Snakefile").is_file() or (project / "analysis").is_dir():
+            relative = absolute.relative_to(project).as_posix()
+            patterns = (re.escape(template).replace(re.escape("{study}"), "[a-z][a-z0-9_]*")
+                        for files in RESULTS.values() for template in files.values())
+            return (project, relative) if any(re.fullmatch(p, relative) for p in patterns) else None
+    return None
 
 
 def discover_studies(root: str | Path = ".") -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from casemeta.errors import CasemetaError
 from casemeta.steps.pipeline import load_derived
 from casemeta.plan import Plan, load_plan
 from casemeta.publish.tables import PubTable, study_tables, typeset_rows
-from casemeta.study import RESULTS, Study, table_files
+from casemeta.study import RESULTS, Study, table_files, workflow_target
 from casemeta.publish import formats as writers  # its Word/Excel writers load on first use
 from casemeta.publish.formats import RENDERERS, latex_document
 
@@ -27,19 +28,15 @@ def require_results(paths) -> None:
         folders = {p.parent for p in missing}
         where = missing[0] if len(missing) == 1 else (f"{missing[0].parent}: {', '.join(p.name for p in missing)}"
                                                       if len(folders) == 1 else ", ".join(map(str, missing)))
-        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first" + _target_hint(missing[0]))
-
-
-def _target_hint(path: Path) -> str:
-    """How the workflow makes `path`: as a target of the project whose results/ holds it (a folder with a Snakefile
-    above results/), or that it is no such file (a --results folder elsewhere)."""
-    path = path.resolve()
-    project = next((p.parent for p in path.parents if p.name == "results" and (p.parent / "Snakefile").is_file()), None)
-    if project is None:
-        return (f" (the workflow writes its results under a project's results/; {path.parent} is not one of them: "
-                "copy them there, or give no --results)")
-    target = path.relative_to(project)
-    return f" (or `snakemake --cores 2 {target}`" + ("" if project == Path.cwd().resolve() else f", in {project}") + ")"
+        found = workflow_target(missing[0])
+        if found is None:  # a --results folder the workflow does not write: running it would not fill it
+            raise CasemetaError(f"{where} not found: the workflow writes a study's results under its project's "
+                                f"results/, and {missing[0].parent} is not there; export from the project's results "
+                                "(no --results) once `snakemake --cores 2` has run, or copy them there first")
+        project, target = found
+        elsewhere = "" if os.path.abspath(project) == os.path.abspath(".") else f", in {project}"
+        raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {target}`"
+                            f"{elsewhere})")
 
 
 def read_results(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
