@@ -365,6 +365,25 @@ def _remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=gone_already)
 
 
+def half_studies(root: str | Path = ".") -> list[str]:
+    """What looks meant as a study but is none (discover_studies passes it over without a word), and results of no
+    study: a sentence each, for the workflow to say when it is read. A run of "every study" would otherwise go on
+    without it, the synthesis pooling the others."""
+    root = Path(root)
+    plans = {p.stem for p in (root / "analysis").glob("*.yaml")} - {SYNTHESIS}
+    studies = set(discover_studies(root))
+    said = [f"analysis/{p.name}: not read (a plan's name ends in .yaml: analysis/{p.stem}.yaml)"
+            for p in sorted((root / "analysis").glob("*")) if p.is_file() and p.suffix.lower() in (".yml", ".yaml")
+            and p.suffix != ".yaml"]
+    said += [f"analysis/{name}.yaml: no codebook data/coded/{name}/codebook.yaml, so {name} is no study yet"
+             for name in sorted(plans - studies) if not Study(root, name).codebook_path.is_file()]
+    said += [f"data/coded/{d.name}/: no plan analysis/{d.name}.yaml, so {d.name} is no study yet"
+             for d in sorted((root / "data" / "coded").glob("*")) if d.is_dir() and d.name not in plans]
+    said += [f"results/{d.name}/: of no study of this project (results of an earlier run, left as they are)"
+             for d in sorted((root / "results").glob("*")) if d.is_dir() and d.name not in studies | {SYNTHESIS}]
+    return said
+
+
 def workflow_target(path: str | Path) -> tuple[Path, str] | None:
     """(the project, `path` relative to it) where `path` is a file of RESULTS (any study's) in a project's results/
     (the nearest folder above it with a Snakefile or an analysis/ folder): a target `snakemake` makes there; None

@@ -13,7 +13,7 @@ from casemeta.launch import first_on_path, only_shows, runs_jobs_here
 from casemeta.plan import load_plan
 from casemeta import run_report
 from casemeta.run_lock import WorkflowRun, running
-from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, synthesis_files
+from casemeta.study import RESULTS, SYNTHESIS, Study, discover_studies, half_studies, synthesis_files
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -89,6 +89,11 @@ def configured_studies():
 
 
 STUDIES = configured_studies()
+# What looks meant as a study but is none (a plan named .yml, a codebook without a plan ...) is passed over by every
+# run: said here, as the synthesis would otherwise pool the other studies without a word of it.
+if not (workflow.remote_exec or workflow.subprocess_exec):
+    for _said in half_studies("."):
+        logger.warning(f"not a study: {_said}")
 
 
 wildcard_constraints:
