@@ -126,3 +126,14 @@ def test_agreement_results_go_when_the_coders_files_go(copy):
     assert run.returncode == 0, run.stderr[-2000:]
     assert not (copy / CLUSTERS / "reliability.csv").exists()
     assert not (copy / CLUSTERS / "reliability_disagreements.csv").exists()
+
+
+def test_a_broken_synthesis_plan_leaves_no_table_of_the_pairs_it_named_before(copy):
+    tables = copy / "results" / "synthesis" / "tables"
+    assert list(tables.glob("pooled_*.csv")), "the completed run pooled pairs"
+    plan = copy / "analysis" / "synthesis.yaml"
+    plan.write_text(plan.read_text() + "pairs: [\n")  # no longer YAML
+    run = snakemake(copy)
+    assert run.returncode != 0
+    assert not [p for p in (copy / "results" / "synthesis").rglob("*") if p.is_file()]  # a review found 16 left
+    assert (copy / PIPKIN / "tables.tex").exists() and (copy / CLUSTERS / "tables.tex").exists()  # the studies' own stay

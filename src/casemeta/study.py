@@ -318,38 +318,54 @@ class Study:
 
     def clear(self, steps, why: str = "as asked") -> list[Path]:
         """Remove the results of these steps; return what went (logged with `why`)."""
-        from casemeta.paths import check_removable, check_study_name
+        from casemeta.paths import check_study_name
 
         check_study_name(self.name)
         paths = [self.result(later, key) for later in steps for key in RESULTS[later]]
         paths += [self._path(f) for later in steps for f in FOLDERS.get(later, ())]
-        for path in paths:  # all checked before any is removed
-            check_removable(path, self.results_root)
-        removed = []
-        # jobs that run side by side (a multiverse's chunks; validation and the coding check) may clear the same
-        # results at once: what the other job removed first is gone, as asked
-        for path in paths:
-            try:
-                if path.is_dir() and not path.is_symlink():
-                    _remove_tree(path)
-                elif path.exists() or path.is_symlink():
-                    path.unlink()  # a link goes, never what it points to
-                else:
-                    continue
-            except FileNotFoundError:
+        return _clear(paths, self.results_root, self.results_dir, self.name, why)
+
+
+def clear_synthesis(root: str | Path, why: str) -> list[Path]:
+    """Remove what the synthesis across studies wrote under the project's results/ (its files and its tables'
+    folder, whatever pairs an earlier plan named); return what went."""
+    results = Path(root) / "results"
+    paths = [results / Path(p).relative_to("results") for p in [*RESULTS[SYNTHESIS].values(), *FOLDERS[SYNTHESIS]]]
+    return _clear(paths, results, results / SYNTHESIS, SYNTHESIS, why)
+
+
+def _clear(paths: list[Path], results_root: Path, own: Path, name: str, why: str) -> list[Path]:
+    """Remove `paths` (files or folders under `results_root`, each checked before any goes), and the folders they
+    leave empty but `own`; log what went, under `name`."""
+    from casemeta.paths import check_removable
+
+    for path in paths:  # all checked before any is removed
+        check_removable(path, results_root)
+    removed = []
+    # jobs that run side by side (a multiverse's chunks; validation and the coding check) may clear the same
+    # results at once: what the other job removed first is gone, as asked
+    for path in paths:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                _remove_tree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()  # a link goes, never what it points to
+            else:
                 continue
-            removed.append(path)
-        for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone
-            try:
-                if folder != self.results_dir and not any(folder.iterdir()):
-                    folder.rmdir()
-            except FileNotFoundError:
-                pass
-        if removed:
-            shown = [p.relative_to(self.results_dir) if p.is_relative_to(self.results_dir) else p.relative_to(self.results_root)
-                     for p in removed]  # the synthesis across studies is beside the study's own folder
-            log.info("%s: removed %d result(s) %s: %s", self.name, len(removed), why, ", ".join(map(str, shown)))
-        return removed
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    for folder in {p.parent for p in removed}:  # e.g. models/, once its tables are gone
+        try:
+            if folder != own and not any(folder.iterdir()):
+                folder.rmdir()
+        except FileNotFoundError:
+            pass
+    if removed:  # a file beside the folder of its own (the synthesis beside a study's): named from results/ on
+        shown = [p.relative_to(own) if p.is_relative_to(own) else Path(results_root.name) / p.relative_to(results_root)
+                 for p in removed]
+        log.info("%s: removed %d result(s) %s: %s", name, len(removed), why, ", ".join(map(str, shown)))
+    return removed
 
 
 def _remove_tree(path: Path) -> None:

@@ -22,7 +22,7 @@ from casemeta.stats.sensitivity import METHOD_NAMES, influential
 from casemeta.stats.synthesis_tables import PAIR, pooled_results, sensitivity_results, study_tables
 from casemeta.steps.exports import chosen_files, require_results, write_formats
 from casemeta.steps.pipeline import load_derived
-from casemeta.study import Study, synthesis_files
+from casemeta.study import Study, clear_synthesis, synthesis_files
 from casemeta.synthesis import Synthesis, load_synthesis
 
 log = logging.getLogger("casemeta")
@@ -68,6 +68,9 @@ def synthesize(root: Path, studies: list[str] | None = None, derived: list[Path]
     from casemeta.publish.figures import synthesis_forest_plot  # matplotlib loads only here
     from casemeta.publish.synthesis_tables import synthesis_tables
 
+    # what an earlier synthesis wrote goes first: a plan that fails to load, or names other pairs, leaves no table of
+    # the pairs it named before
+    clear_synthesis(root, "that an earlier synthesis wrote")
     synthesis = load_synthesis(root, studies)
     names = list(synthesis.codebooks)
     if derived is not None and len(derived) != len(names):
