@@ -24,9 +24,10 @@ validate(config, schema="../schemas/config.schema.yaml")
 _SOURCES = Path(workflow.basedir, "src", "casemeta")
 if _SOURCES.is_dir() and Path(casemeta.__file__).resolve().parent != _SOURCES.resolve():
     logger.warning(f"this run uses the casemeta package in {Path(casemeta.__file__).resolve().parent}, not this "
-                   f"project's {_SOURCES}: its jobs run that code. To run this checkout, install it "
-                   "(`python3 -m pip install -e .`) in the Python that runs snakemake (`python3 -m snakemake` runs it "
-                   "with the Python first on PATH).")
+                   f"project's {_SOURCES}: its jobs run that code. To run this checkout, run snakemake with "
+                   "PYTHONPATH=src, or from an environment of its own that has it installed (a virtual environment, "
+                   "then `python3 -m pip install -e .` and `python3 -m snakemake`); installing it where the other "
+                   "copy is installed would replace that one.")
 
 
 # Jobs that run in this Python's environment (no --sdm conda or apptainer) find its `casemeta` first on PATH
