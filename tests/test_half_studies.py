@@ -14,8 +14,9 @@ def test_each_kind_of_half_study_is_named(tmp_path):
     (tmp_path / "analysis" / "misnamed.yml").write_text("study: misnamed\n")
     (tmp_path / "analysis" / "planned.yaml").write_text("study: planned\n")  # no codebook
     (tmp_path / "data" / "coded" / "coded_only").mkdir()  # no plan
-    for name in ("whole", "synthesis", "gone"):
+    for name in ("whole", "synthesis", "gone", ".a_tools_own"):
         (tmp_path / "results" / name).mkdir(parents=True)
+    (tmp_path / "data" / "coded" / ".ipynb_checkpoints").mkdir()  # a tool's: not said
     assert half_studies(tmp_path) == [
         "analysis/misnamed.yml: not read (a plan's name ends in .yaml: analysis/misnamed.yaml)",
         "analysis/planned.yaml: no codebook data/coded/planned/codebook.yaml, so planned is no study yet",

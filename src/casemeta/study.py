@@ -393,10 +393,11 @@ def half_studies(root: str | Path = ".") -> list[str]:
             and p.suffix != ".yaml"]
     said += [f"analysis/{name}.yaml: no codebook data/coded/{name}/codebook.yaml, so {name} is no study yet"
              for name in sorted(plans - studies) if not Study(root, name).codebook_path.is_file()]
+    # folders whose names start with a dot are a tool's, not a study's (.ipynb_checkpoints, say)
     said += [f"data/coded/{d.name}/: no plan analysis/{d.name}.yaml, so {d.name} is no study yet"
-             for d in sorted((root / "data" / "coded").glob("*")) if d.is_dir() and d.name not in plans]
+             for d in sorted((root / "data" / "coded").glob("[!.]*")) if d.is_dir() and d.name not in plans]
     said += [f"results/{d.name}/: of no study of this project (results of an earlier run, left as they are)"
-             for d in sorted((root / "results").glob("*")) if d.is_dir() and d.name not in studies | {SYNTHESIS}]
+             for d in sorted((root / "results").glob("[!.]*")) if d.is_dir() and d.name not in studies | {SYNTHESIS}]
     return said
 
 
