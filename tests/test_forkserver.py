@@ -490,6 +490,28 @@ def test_runs_that_execute_no_job_here_are_told_by_their_options(argv, runs):
     assert only_shows(["/home/me/analysis.py", "-n"]) is None  # Snakemake's Python API: not told
 
 
+@pytest.mark.parametrize("argv, runs, shows", [
+    (["--cores", "2"], True, False), (["--dryru"], False, True), (["--summ"], False, True), (["-n"], False, True),
+    (["--lint"], False, True), (["--dag"], False, True), (["--touch"], False, False), (["--unlock"], False, False),
+    (["--delete-all-output"], False, False), (["--report", "r.html"], False, False), (["--no-hooks"], False, False),
+    (["--report", "r.html", "--report-after-run", "-c1"], True, False), (["-e", "touch"], False, False),
+    (["--cores", "1", "--apptainer-args", "-B /home/lab"], True, False)])
+def test_snakemakes_parsed_options_decide_where_they_are_found(argv, runs, shows):
+    """Abbreviations (--dryru), option values that look like options (-B /home/lab, which the command line's reading
+    took for -h) and profiles are seen in the options as Snakemake parsed them (a review found the value)."""
+    from snakemake.cli import parse_args
+
+    from casemeta.launch import only_shows, runs_jobs_here, snakemake_args
+
+    _, args = parse_args(argv)
+    assert runs_jobs_here(["/usr/bin/snakemake", *argv], args) is runs
+    assert only_shows(["/usr/bin/snakemake", *argv], args) is shows
+    # found on the stack where snakemake.cli.args_to_api holds them, not elsewhere
+    scope = {"__name__": "snakemake.cli", "snakemake_args": snakemake_args}
+    exec("def args_to_api(args, parser):\n    return (lambda: snakemake_args())()\n", scope)
+    assert scope["args_to_api"](args, None) is args and snakemake_args() is None
+
+
 def test_a_workflow_run_through_snakemakes_python_api_is_not_told_by_the_command_line():
     """sys.argv is the host program's (a script, a notebook kernel): it says nothing of the workflow's run."""
     from casemeta.launch import runs_jobs_here

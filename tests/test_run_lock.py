@@ -100,11 +100,14 @@ def test_a_second_run_that_would_execute_jobs_stops_while_reading_the_workflow(p
     try:
         second = snakemake(project, "--config", f"studies={STUDY}")
         # nor anything else that changes the project while that run lives (a review deleted a live run's results)
-        others = [snakemake(project, *options) for options in (["--delete-all-output"], ["--unlock"], ["--touch"])]
+        others = [snakemake(project, *options) for options in (["--delete-all-output"], ["--unlock"], ["--touch"],
+                                                                ["--apptainer-args", "-B /home/lab"])]
+        abbreviated = snakemake(project, "--dryru")  # a dry run as Snakemake reads it: told, and it goes on
     finally:
         held.finish()
     for other in others:
         assert other.returncode != 0 and "this run did nothing" in other.stdout + other.stderr, other.stderr[-2000:]
+    assert abbreviated.returncode == 0 and "What this command shows may change" in abbreviated.stdout + abbreviated.stderr
     assert (project / "results" / "kept.txt").is_file()
     (project / "results" / "kept.txt").unlink()
     (project / "results").rmdir()

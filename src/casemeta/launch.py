@@ -30,6 +30,33 @@ def first_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
 
 
+def snakemake_args():
+    """Snakemake's options as its command line parsed them, profiles and abbreviations included: the `args` of
+    snakemake.cli.args_to_api, on the stack while the Snakefile is read. Not a documented interface: None where it is
+    not found (another version of Snakemake, its Python API), and the command line itself is read instead."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "args_to_api" and frame.f_globals.get("__name__") == "snakemake.cli":
+            args = frame.f_locals.get("args")
+            return args if hasattr(args, "dryrun") and hasattr(args, "executor") else None
+        frame = frame.f_back
+    return None
+
+
+# the same, as the attributes of Snakemake's parsed options (snakemake_args): what only shows or checks the workflow,
+# and what changes the project without executing jobs (a report written after a run, --report-after-run, runs them)
+SHOWS_ONLY_ARGS = ("dryrun", "lint", "rulegraph", "dag", "d3dag", "filegraph", "summary", "detailed_summary",
+                   "list_rules", "list_target_rules", "list_changes", "list_input_changes", "list_params_changes",
+                   "list_untracked", "list_conda_envs", "print_compilation", "export_cwl", "version")
+NO_JOBS_ARGS = ("touch", "unlock", "cleanup_metadata", "cleanup_shadow", "delete_all_output", "delete_temp_output",
+                "conda_cleanup_envs", "conda_create_envs_only", "containerize", "archive", "generate_unit_tests",
+                "no_hooks")
+
+
+def _given(args, names) -> bool:
+    return any(getattr(args, name, None) not in (None, False) for name in names)
+
+
 # Snakemake's options for runs that execute no job here: a dry run, checks, graphs, summaries, listings, clean-ups,
 # touching outputs; and runs without the onstart hook that would hand the jobs to the warm process
 NO_JOBS_HERE = frozenset({
@@ -64,11 +91,15 @@ def snakemake_options(argv: list[str]) -> list[str] | None:
     return argv[1:]
 
 
-def runs_jobs_here(argv: list[str]) -> bool:
-    """Whether a command line (sys.argv) is the `snakemake` program's, and may run jobs on this machine as far as
-    its options tell: not a run that only shows or checks the workflow (NO_JOBS_HERE, exact spellings only), nor one
-    with another executor than the local one. A workflow run through Snakemake's Python API: False. Options from a
-    profile are not seen: a run they send elsewhere is known only once Snakemake has chosen its executor."""
+def runs_jobs_here(argv: list[str], args=None) -> bool:
+    """Whether a `snakemake` command may run jobs on this machine: not one that only shows or checks the workflow,
+    changes files without running jobs, or names another executor than the local one. From its parsed options
+    (`args`: snakemake_args()) where given, else from its command line (sys.argv: NO_JOBS_HERE, exact spellings
+    only, no profile seen). A workflow run through Snakemake's Python API: False."""
+    if args is not None:
+        report_only = getattr(args, "report", None) is not None and not getattr(args, "report_after_run", False)
+        return not (_given(args, SHOWS_ONLY_ARGS + NO_JOBS_ARGS) or report_only
+                    or getattr(args, "executor", None) not in (None, "local"))
     options = snakemake_options(argv)
     if options is None:
         return False
@@ -90,9 +121,12 @@ def runs_jobs_here(argv: list[str]) -> bool:
     return True
 
 
-def only_shows(argv: list[str]) -> bool | None:
-    """Whether a `snakemake` command line only shows or checks the workflow (ONLY_SHOWS: a dry run, a graph, a
-    listing ...), changing nothing in the project; None for another program (Snakemake's Python API: not told)."""
+def only_shows(argv: list[str], args=None) -> bool | None:
+    """Whether a `snakemake` command only shows or checks the workflow (a dry run, a graph, a listing ...), changing
+    nothing in the project: from its parsed options (`args`: snakemake_args()) where given, else from its command
+    line (ONLY_SHOWS); None for another program (Snakemake's Python API: not told)."""
+    if args is not None:
+        return _given(args, SHOWS_ONLY_ARGS)
     options = snakemake_options(argv)
     if options is None:
         return None

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 import casemeta
 from casemeta.errors import CasemetaError
-from casemeta.launch import first_on_path, only_shows, runs_jobs_here
+from casemeta.launch import first_on_path, only_shows, runs_jobs_here, snakemake_args
 from casemeta.plan import load_plan
 from casemeta import run_report
 from casemeta.run_lock import WorkflowRun, running
@@ -44,8 +44,9 @@ if not workflow.deployment_settings.deployment_method:
 # is refused. A command that only shows or checks the workflow (-n, --lint, a graph, a listing) is told and goes on;
 # a run through Snakemake's Python API, which the command line does not tell, holds the lock from its onstart.
 RUN = WorkflowRun(Path("."))
+SNAKEMAKE_ARGS = snakemake_args()  # its options as parsed (profiles, abbreviations), or None: its command line is read
 if not (workflow.remote_exec or workflow.subprocess_exec):
-    if only_shows(sys.argv) is False:
+    if only_shows(sys.argv, SNAKEMAKE_ARGS) is False:
         RUN.start(" ".join(sys.argv))
     elif RUNNING := running(Path(".")):
         logger.warning(f"another workflow run is under way in this project: {RUNNING}. What this command shows may "
@@ -63,7 +64,7 @@ if not (workflow.remote_exec or workflow.subprocess_exec):
 # exits, having written nothing.
 WARM_WANTED = str(config.get("warm_jobs", True)).lower() == "true"
 EARLY = None
-if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv):
+if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv, SNAKEMAKE_ARGS):
     from casemeta import forkserver
 
     EARLY = forkserver.start("logs/warm_jobs.log", announce=False)
