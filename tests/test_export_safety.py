@@ -177,13 +177,14 @@ def test_text_formats_hold_only_characters_xml_allows(render):
 
 def test_export_before_any_run_says_what_to_run(tmp_path, capsys, monkeypatch):
     study = syn.write_project(tmp_path)
+    (tmp_path / "Snakefile").write_text("# the project's workflow\n")
     with pytest.raises(CasemetaError) as error:
         export_tables(study, tmp_path / "results", ["csv"])
     path = tmp_path / "results" / "synthetic" / "derived_cases.csv"
     assert str(error.value) == (f"{path} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 "
                                 f"results/synthetic/derived_cases.csv`, in {tmp_path})")
     # a results folder nested in the project's is none the workflow writes; a results/ that is a link is the project's
-    with pytest.raises(CasemetaError, match="is not there; export from the project's results"):
+    with pytest.raises(CasemetaError, match="is outside the results/ of the project's studies, where the workflow"):
         export_tables(study, tmp_path / "results" / "old" / "results", ["csv"])
     scratch = tmp_path / "scratch"
     scratch.mkdir()  # no results yet: the project's results/ a link to scratch storage
@@ -198,8 +199,24 @@ def test_export_before_any_run_says_what_to_run(tmp_path, capsys, monkeypatch):
     assert "derived_cases.csv not found: run `snakemake --cores 2` first" in err and "Traceback" not in err
 
 
+def test_a_missing_file_of_a_studys_results_names_its_target_whatever_the_step(tmp_path):
+    """Not only the files every study has: a multiverse chunk's (the plan names them), as robustness-gather reads
+    them; the same folder nested in another results/ names none (a review found both)."""
+    from casemeta.steps.exports import require_results
+
+    syn.write_project(tmp_path)
+    (tmp_path / "Snakefile").write_text("# the project's workflow\n")
+    chunk = tmp_path / "results" / "synthetic" / "robustness" / "chunks" / "1_of_1" / "universes.csv"
+    with pytest.raises(CasemetaError, match=r"\(or `snakemake --cores 2 results/synthetic/robustness/chunks/1_of_1/"
+                                            r"universes.csv`, in "):
+        require_results([chunk])
+    with pytest.raises(CasemetaError, match="outside the results/ of the project's studies"):
+        require_results([tmp_path / "results" / "old" / "results" / "synthetic" / "derived_cases.csv"])
+
+
 def test_export_without_model_results_names_the_missing_files(tmp_path):
     study = syn.write_project(tmp_path)
+    (tmp_path / "Snakefile").write_text("# the project's workflow\n")
     out = syn.write_results(tmp_path / "results")
     (out / "models" / "cross_validation.csv").unlink()
     (out / "models" / "crosstabs.csv").unlink()

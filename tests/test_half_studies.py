@@ -32,3 +32,17 @@ def test_the_workflow_says_so_when_it_is_read(project):
     assert run.returncode == 0, said[-2000:]
     assert "not a study: analysis/pipkin_fuentes.yml: not read (a plan's name ends in .yaml" in said
     assert "not a study: data/coded/pipkin_fuentes/: no plan analysis/pipkin_fuentes.yaml" in said
+
+
+def test_the_synthesis_and_a_file_systems_own_folder_are_said_as_what_they_are(tmp_path):
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "notes.yml").write_text("a note\n")
+    (tmp_path / "analysis" / "notes.yaml").write_text("study: notes\n")  # the .yml beside it is something else: not said
+    (tmp_path / "data" / "coded" / "notes").mkdir(parents=True)
+    (tmp_path / "data" / "coded" / "notes" / "codebook.yaml").write_text("variables: []\n")
+    (tmp_path / "data" / "coded" / "synthesis").mkdir()
+    for name in ("synthesis", "lost+found"):
+        (tmp_path / "results" / name).mkdir(parents=True)
+    assert half_studies(tmp_path) == [
+        "data/coded/synthesis/: 'synthesis' names the synthesis across studies (analysis/synthesis.yaml), never a study",
+        "results/synthesis/: no synthesis plan analysis/synthesis.yaml (results of an earlier run, left as they are)"]

@@ -187,3 +187,19 @@ def test_synthesis_tables_name_the_studies_by_their_titles(root):
     assert "Twenty-five African industrial clusters" in held and not any("african_clusters" in h for h in held)
     first = pairs[0].frame.iloc[:, 0].tolist()
     assert first[:2] == ["Twenty-five African industrial clusters", "GVC upgrading cases (Pipkin and Fuentes)"]
+
+
+def test_a_hand_mistake_keeps_the_synthesis_and_a_broken_plan_removes_it(project, capsys):
+    """A study named by hand that does not exist, or --out files the plan does not give, change nothing (a review
+    found the synthesis gone after either); a synthesis plan that fails leaves no table of the pairs it named."""
+    earlier = project / "results" / "synthesis" / "tables" / "pooled_joint_action__upgrading.csv"  # SYNTHETIC
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("as an earlier synthesis wrote it\n")
+    assert main(["--root", str(project), "synthesize", "--studies", "no_such_study"]) == 1
+    assert main(["--root", str(project), "synthesize", "--out", str(project / "results" / "synthesis" / "x.csv")]) == 1
+    assert earlier.is_file()
+    plan = project / "analysis" / "synthesis.yaml"
+    plan.write_text(plan.read_text().replace("condition: joint_action", "condition: joint_actions"))  # unknown concept
+    assert main(["--root", str(project), "synthesize"]) == 1
+    assert "joint_actions" in capsys.readouterr().err
+    assert not earlier.exists() and not earlier.parent.exists()

@@ -389,33 +389,38 @@ def half_studies(root: str | Path = ".") -> list[str]:
     plans = {p.stem for p in (root / "analysis").glob("*.yaml")} - {SYNTHESIS}
     studies = set(discover_studies(root))
     said = [f"analysis/{p.name}: not read (a plan's name ends in .yaml: analysis/{p.stem}.yaml)"
-            for p in sorted((root / "analysis").glob("*")) if p.is_file() and p.suffix.lower() in (".yml", ".yaml")
-            and p.suffix != ".yaml"]
+            for p in sorted((root / "analysis").glob("[!.]*")) if p.is_file() and p.suffix.lower() in (".yml", ".yaml")
+            and p.suffix != ".yaml" and p.stem not in plans]
     said += [f"analysis/{name}.yaml: no codebook data/coded/{name}/codebook.yaml, so {name} is no study yet"
              for name in sorted(plans - studies) if not Study(root, name).codebook_path.is_file()]
     # folders whose names start with a dot are a tool's, not a study's (.ipynb_checkpoints, say)
-    said += [f"data/coded/{d.name}/: no plan analysis/{d.name}.yaml, so {d.name} is no study yet"
+    said += [f"data/coded/{d.name}/: " + (f"'{SYNTHESIS}' names the synthesis across studies (analysis/{SYNTHESIS}"
+                                          ".yaml), never a study" if d.name == SYNTHESIS else
+                                          f"no plan analysis/{d.name}.yaml, so {d.name} is no study yet")
              for d in sorted((root / "data" / "coded").glob("[!.]*")) if d.is_dir() and d.name not in plans]
-    said += [f"results/{d.name}/: of no study of this project (results of an earlier run, left as they are)"
-             for d in sorted((root / "results").glob("[!.]*")) if d.is_dir() and d.name not in studies | {SYNTHESIS}]
+    kept = studies | ({SYNTHESIS} if (root / "analysis" / f"{SYNTHESIS}.yaml").is_file() else set())
+    said += [f"results/{d.name}/: " + ("no synthesis plan analysis/synthesis.yaml" if d.name == SYNTHESIS else
+                                       "of no study of this project") + " (results of an earlier run, left as they are)"
+             for d in sorted((root / "results").glob("[!.]*")) if d.is_dir() and d.name not in kept
+             and d.name != "lost+found"]  # a file system's own, where results/ is a link to a volume's root
     return said
 
 
 def workflow_target(path: str | Path) -> tuple[Path, str] | None:
-    """(the project, `path` relative to it) where `path` is a file of RESULTS (any study's) in a project's results/
-    (the nearest folder above it with a Snakefile or an analysis/ folder): a target `snakemake` makes there; None
-    otherwise (a results folder elsewhere, or a file the workflow does not name). Links are not followed: a results/
-    that is a link to scratch storage is the project's results/ all the same."""
+    """(the project, `path` relative to it) where `path` lies in the results folder of a study of a project (or of
+    its synthesis across studies), the project being the nearest folder above it with a Snakefile: a target
+    `snakemake` makes there; None otherwise (a results folder elsewhere, or nested in another). Links are not
+    followed: a results/ that is a link to scratch storage is the project's results/ all the same."""
     import os
-    import re
 
     absolute = Path(os.path.abspath(path))
     for project in absolute.parents:
-        if (project / "Snakefile").is_file() or (project / "analysis").is_dir():
-            relative = absolute.relative_to(project).as_posix()
-            patterns = (re.escape(template).replace(re.escape("{study}"), "[a-z][a-z0-9_]*")
-                        for files in RESULTS.values() for template in files.values())
-            return (project, relative) if any(re.fullmatch(p, relative) for p in patterns) else None
+        if (project / "Snakefile").is_file():
+            relative = absolute.relative_to(project)
+            owner = relative.parts[1] if len(relative.parts) > 2 and relative.parts[0] == "results" else None
+            if owner is not None and (owner == SYNTHESIS or owner in discover_studies(project)):
+                return project, relative.as_posix()
+            return None
     return None
 
 

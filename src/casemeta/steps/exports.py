@@ -29,10 +29,10 @@ def require_results(paths) -> None:
         where = missing[0] if len(missing) == 1 else (f"{missing[0].parent}: {', '.join(p.name for p in missing)}"
                                                       if len(folders) == 1 else ", ".join(map(str, missing)))
         found = workflow_target(missing[0])
-        if found is None:  # a --results folder the workflow does not write: running it would not fill it
-            raise CasemetaError(f"{where} not found: the workflow writes a study's results under its project's "
-                                f"results/, and {missing[0].parent} is not there; export from the project's results "
-                                "(no --results) once `snakemake --cores 2` has run, or copy them there first")
+        if found is None:  # a folder the workflow does not write (a --results elsewhere): running it would not fill it
+            raise CasemetaError(f"{where} not found, and {missing[0].parent} is outside the results/ of the project's "
+                                "studies, where the workflow writes: run `snakemake --cores 2` in the project and read "
+                                "its results/, or copy them there")
         project, target = found
         elsewhere = "" if os.path.abspath(project) == os.path.abspath(".") else f", in {project}"
         raise CasemetaError(f"{where} not found: run `snakemake --cores 2` first (or `snakemake --cores 2 {target}`"

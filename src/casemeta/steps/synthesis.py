@@ -68,16 +68,22 @@ def synthesize(root: Path, studies: list[str] | None = None, derived: list[Path]
     from casemeta.publish.figures import synthesis_forest_plot  # matplotlib loads only here
     from casemeta.publish.synthesis_tables import synthesis_tables
 
-    # what an earlier synthesis wrote goes first: a plan that fails to load, or names other pairs, leaves no table of
-    # the pairs it named before
-    clear_synthesis(root, "that an earlier synthesis wrote")
-    synthesis = load_synthesis(root, studies)
+    try:
+        synthesis = load_synthesis(root, studies)
+    except CasemetaError:
+        # a plan, concepts or codebook that fails leaves no table of what an earlier synthesis pooled (the pairs it
+        # named then); a study named by hand that does not exist leaves them as they were
+        if studies is None or all(Study(Path(root), name).codebook_path.is_file() for name in studies):
+            clear_synthesis(root, "that the synthesis plan, the concepts and the codebooks no longer give")
+        raise
     names = list(synthesis.codebooks)
     if derived is not None and len(derived) != len(names):
         raise CasemetaError(f"--derived names {len(derived)} file(s) for {len(names)} studies ({', '.join(names) or 'none'})")
     paths = dict(zip(names, derived)) if derived is not None else \
         {name: Study(Path(root), name).result("derive", "derived") for name in names}
     files = chosen_files({k: Path(root) / v for k, v in synthesis_files(synthesis.pairs).items()}, out, "synthesize")
+    # every argument checked: what the earlier synthesis wrote goes (pairs the plan no longer names among it)
+    clear_synthesis(root, "that an earlier synthesis wrote")
     coded = {name: {c: v.name for c, v in book.concepts().items()} for name, book in synthesis.codebooks.items()}
     table = study_tables(synthesis.pairs, coded, study_frames(synthesis, paths), synthesis.level,
                          {name: str(path) for name, path in paths.items()})
