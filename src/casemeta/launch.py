@@ -57,29 +57,23 @@ def _given(args, names) -> bool:
     return any(getattr(args, name, None) not in (None, False) for name in names)
 
 
-# Snakemake's options for runs that execute no job here: a dry run, checks, graphs, summaries, listings, clean-ups,
-# touching outputs; and runs without the onstart hook that would hand the jobs to the warm process
-NO_JOBS_HERE = frozenset({
-    "--dry-run", "--dryrun", "--lint", "--rulegraph", "--dag", "--d3dag", "--filegraph", "--summary",
-    "--detailed-summary", "--list", "--list-rules", "--list-target-rules", "--lt", "--list-changes", "--lc",
-    "--list-input-changes", "--li", "--list-params-changes", "--lp", "--list-code-changes", "--list-version-changes",
-    "--lv", "--list-untracked", "--lu", "--list-conda-envs", "--report", "--unlock", "--cleanup-metadata", "--cm",
-    "--cleanup-shadow", "--touch", "--delete-all-output", "--delete-temp-output", "--containerize", "--archive",
-    "--export-cwl", "--print-compilation", "--conda-create-envs-only", "--conda-cleanup-envs", "--version", "--help",
-    "--generate-unit-tests", "--no-hooks"})
-NO_JOBS_HERE_SHORT = frozenset("nlSDtvh")  # -n, -l, -S, -D, -t, -v, -h, alone or in a group such as -np
-TAKES_VALUE_SHORT = frozenset("scjCdeRPUOqwT")  # in a group, the rest is the option's value: -call is -c all
-
-
-# Of those, the options of a command that only shows or checks the workflow, changing nothing in the project: the
-# others (--unlock, --touch, --delete-all-output, --cleanup-metadata, --no-hooks ...) must not run beside a run
+# Snakemake's options of a command that only shows or checks the workflow, changing nothing in the project: a dry run,
+# checks, graphs, summaries, listings
 ONLY_SHOWS = frozenset({
     "--dry-run", "--dryrun", "--lint", "--rulegraph", "--dag", "--d3dag", "--filegraph", "--summary",
     "--detailed-summary", "--list", "--list-rules", "--list-target-rules", "--lt", "--list-changes", "--lc",
     "--list-input-changes", "--li", "--list-params-changes", "--lp", "--list-code-changes", "--list-version-changes",
     "--lv", "--list-untracked", "--lu", "--list-conda-envs", "--version", "--help", "--print-compilation",
     "--export-cwl"})
-ONLY_SHOWS_SHORT = frozenset("nlSDvh")
+ONLY_SHOWS_SHORT = frozenset("nlSDvh")  # -n, -l, -S, -D, -v, -h, alone or in a group such as -np
+# and of any command that executes no job here: those, and the ones that change files without running jobs (which
+# must not run beside a run either), and runs without the onstart hook that would hand the jobs to the warm process
+NO_JOBS_HERE = ONLY_SHOWS | {
+    "--report", "--unlock", "--cleanup-metadata", "--cm", "--cleanup-shadow", "--touch", "--delete-all-output",
+    "--delete-temp-output", "--containerize", "--archive", "--conda-create-envs-only", "--conda-cleanup-envs",
+    "--generate-unit-tests", "--no-hooks"}
+NO_JOBS_HERE_SHORT = ONLY_SHOWS_SHORT | {"t"}  # and -t, --touch
+TAKES_VALUE_SHORT = frozenset("scjCdeRPUOqwT")  # in a group, the rest is the option's value: -call is -c all
 
 
 def snakemake_options(argv: list[str]) -> list[str] | None:
@@ -89,6 +83,23 @@ def snakemake_options(argv: list[str]) -> list[str] | None:
     if os.path.basename(program) != "snakemake" and not program.endswith(os.path.join("snakemake", "__main__.py")):
         return None
     return argv[1:]
+
+
+def _named(options: list[str]):
+    """Each option of a command line as (name, value): a long one as written (`--x`, its value after `=` or else the
+    next word, whether or not it takes one), and each letter of a group of short ones (-np: `n`, `p`), a letter that
+    takes a value ending the group with the rest of it or else the next word (-call: `c`, `all`)."""
+    for i, arg in enumerate(options):
+        following = options[i + 1] if i + 1 < len(options) else ""
+        if arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            yield name, value or following
+        elif len(arg) > 1 and arg[0] == "-":
+            for k, letter in enumerate(arg[1:], start=2):
+                if letter in TAKES_VALUE_SHORT:
+                    yield letter, arg[k:] or following
+                    break
+                yield letter, ""
 
 
 def runs_jobs_here(argv: list[str], args=None) -> bool:
@@ -101,24 +112,9 @@ def runs_jobs_here(argv: list[str], args=None) -> bool:
         return not (_given(args, SHOWS_ONLY_ARGS + NO_JOBS_ARGS) or report_only
                     or getattr(args, "executor", None) not in (None, "local"))
     options = snakemake_options(argv)
-    if options is None:
-        return False
-    for i, arg in enumerate(options):
-        name, _, value = arg.partition("=")
-        following = options[i + 1] if i + 1 < len(options) else ""
-        if name in NO_JOBS_HERE:
-            return False
-        if name == "--executor" and (value or following) != "local":
-            return False
-        if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":  # a group of short options, e.g. -np, -c2, -e slurm
-            for k, letter in enumerate(arg[1:], start=2):
-                if letter in NO_JOBS_HERE_SHORT:
-                    return False
-                if letter in TAKES_VALUE_SHORT:
-                    if letter == "e" and (arg[k:] or following) != "local":
-                        return False
-                    break
-    return True
+    return options is not None and not any(
+        name in NO_JOBS_HERE or name in NO_JOBS_HERE_SHORT or (name in ("--executor", "e") and value != "local")
+        for name, value in _named(options))
 
 
 def only_shows(argv: list[str], args=None) -> bool | None:
@@ -130,13 +126,4 @@ def only_shows(argv: list[str], args=None) -> bool | None:
     options = snakemake_options(argv)
     if options is None:
         return None
-    for arg in options:
-        if arg.partition("=")[0] in ONLY_SHOWS:
-            return True
-        if len(arg) > 1 and arg[0] == "-" and arg[1] != "-":
-            for letter in arg[1:]:
-                if letter in ONLY_SHOWS_SHORT:
-                    return True
-                if letter in TAKES_VALUE_SHORT:
-                    break
-    return False
+    return any(name in ONLY_SHOWS or name in ONLY_SHOWS_SHORT for name, _ in _named(options))
