@@ -21,9 +21,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 # A checkout of casemeta's sources (src/casemeta beside the Snakefile) run with another copy of the package installed:
 # the jobs run that copy's code, not this checkout's. Said, not refused: it may be meant (an installed release).
-_SOURCES = Path(workflow.basedir, "src", "casemeta")
-if _SOURCES.is_dir() and Path(casemeta.__file__).resolve().parent != _SOURCES.resolve():
-    logger.warning(f"this run uses the casemeta package in {Path(casemeta.__file__).resolve().parent}, not this "
+_SOURCES, _IMPORTED = Path(workflow.basedir, "src", "casemeta"), Path(casemeta.__file__).resolve().parent
+if _SOURCES.is_dir() and _IMPORTED != _SOURCES.resolve():
+    logger.warning(f"this run uses the casemeta package in {_IMPORTED}, not this "
                    f"project's {_SOURCES}: its jobs run that code. To run this checkout, run snakemake with "
                    "PYTHONPATH=src, or from an environment of its own that has it installed (a virtual environment, "
                    "then `python3 -m pip install -e .` and `python3 -m snakemake`); installing it where the other "
@@ -44,8 +44,11 @@ if not workflow.deployment_settings.deployment_method:
 # is refused. A command that only shows or checks the workflow (-n, --lint, a graph, a listing) is told and goes on;
 # a run through Snakemake's Python API, which the command line does not tell, holds the lock from its onstart.
 RUN = WorkflowRun(Path("."))
+# Snakemake's own process, not one it starts for a job (on a cluster node, or for a job's `run:`): what follows is
+# for the run, never for a job
+MAIN = not (workflow.remote_exec or workflow.subprocess_exec)
 SNAKEMAKE_ARGS = snakemake_args()  # its options as parsed (profiles, abbreviations), or None: its command line is read
-if not (workflow.remote_exec or workflow.subprocess_exec):
+if MAIN:
     if only_shows(sys.argv, SNAKEMAKE_ARGS) is False:
         RUN.start(" ".join(sys.argv))
     elif RUNNING := running(Path(".")):
@@ -64,7 +67,7 @@ if not (workflow.remote_exec or workflow.subprocess_exec):
 # exits, having written nothing.
 WARM_WANTED = str(config.get("warm_jobs", True)).lower() == "true"
 EARLY = None
-if WARM_WANTED and not (workflow.remote_exec or workflow.subprocess_exec) and runs_jobs_here(sys.argv, SNAKEMAKE_ARGS):
+if WARM_WANTED and MAIN and runs_jobs_here(sys.argv, SNAKEMAKE_ARGS):
     from casemeta import forkserver
 
     EARLY = forkserver.start("logs/warm_jobs.log", announce=False)
@@ -93,7 +96,7 @@ def configured_studies():
 STUDIES = configured_studies()
 # What looks meant as a study but is none (a plan named .yml, a codebook without a plan ...) is passed over by every
 # run: said here, as the synthesis would otherwise pool the other studies without a word of it.
-if not (workflow.remote_exec or workflow.subprocess_exec):
+if MAIN:
     for _said in half_studies("."):
         logger.warning(f"not a study: {_said}")
 
@@ -322,10 +325,10 @@ WARM = []
 LOGS_AT_START = {}
 
 
-# One run at a time per project, and no change to coded data while it runs (casemeta.run_lock):
-# `casemeta add-case` and `code` are refused while this run holds the lock, so no result is written
-# from cases that changed under it while the next run found nothing to do. Hooks run in the main
-# process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
+# No change to coded data while a run reads them (casemeta.run_lock): `casemeta add-case` and `code` are
+# refused while this run holds the lock (taken as the workflow was read, or here for a run through Snakemake's
+# Python API), so no result is written from cases that changed under it while the next run found nothing to do.
+# Hooks run in the main process only (Snakemake passes --no-hooks to the processes it spawns for jobs).
 onstart:
     if not RUN.started:  # a run through Snakemake's Python API (a command line's holds it already)
         RUN.start(" ".join(sys.argv))
@@ -350,16 +353,16 @@ def stop_warm_jobs():
 
 
 def failed_jobs():
-    """(name and log files of each failed job, whether they are the failed jobs) for run_report.summary. The list is
-    Snakemake's scheduler's (JobScheduler.failed: not a documented interface, hence the fallback): without it, the
-    logs this run wrote stand for the jobs, and only those holding an error are shown."""
+    """The run's failed jobs for run_report.summary: (the name and log files of each, whether they are the failed
+    jobs). The list is Snakemake's scheduler's (JobScheduler.failed: not a documented interface, hence the fallback):
+    without it, the logs this run wrote stand for the jobs, and only those holding an error are shown."""
     failed = getattr(getattr(workflow, "scheduler", None), "failed", None)
     try:
         jobs = [(job.rule.name + (f" ({', '.join(f'{k}={v}' for k, v in job.wildcards.items())})" if job.wildcards else ""),
                  [Path(str(p)) for p in job.log]) for job in failed]
-        return jobs, ".", True
+        return jobs, True
     except (AttributeError, TypeError):
-        return run_report.changed_logs("logs", LOGS_AT_START), ".", False
+        return run_report.changed_logs("logs", LOGS_AT_START), False
 
 
 onsuccess:
@@ -372,5 +375,7 @@ onerror:
     RUN.finish()
     stop_warm_jobs()
     stop_scheduler_timers()
-    if RUN.started and (failed := run_report.summary(*failed_jobs())):
-        logger.error(failed)
+    if RUN.started:
+        jobs, are_failed = failed_jobs()
+        if said := run_report.summary(jobs, failed=are_failed):
+            logger.error(said)
