@@ -9,6 +9,7 @@ condition, one figure per cross-tab, one folder per QCA), never spell them out a
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from dataclasses import dataclass, replace
@@ -411,8 +412,6 @@ def workflow_target(path: str | Path) -> tuple[Path, str] | None:
     its synthesis across studies), the project being the nearest folder above it with a Snakefile: a target
     `snakemake` makes there; None otherwise (a results folder elsewhere, or nested in another). Links are not
     followed: a results/ that is a link to scratch storage is the project's results/ all the same."""
-    import os
-
     absolute = Path(os.path.abspath(path))
     for project in absolute.parents:
         if (project / "Snakefile").is_file():
