@@ -29,7 +29,6 @@ import contextlib
 import gc
 import json
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -41,7 +40,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from figure_benchmark import make_project  # noqa: E402
 from sections import BENCHMARKS, write_section  # noqa: E402
-from wait_benchmark import STUDY, TARGETS, WARM_LOG, job_name, load, machine  # noqa: E402
+from wait_benchmark import STUDY, TARGETS, WARM_LOG, job_name, load, machine, read_warm_log  # noqa: E402
 
 HEADING = "## Where a cold run's job CPU goes"
 CATEGORIES = ("statistics", "figures", "tables and reports", "cases", "CSV files", "rest")
@@ -143,15 +142,9 @@ def cold_run(folder: Path) -> tuple[Path, float, float, list[list[str]]]:
     project = make_project(folder)
     after = os.times()
     whole = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    logged, jobs = 0.0, []
-    for line in (project / WARM_LOG).read_text(encoding="utf-8").splitlines():
-        if (job := line.partition("warm jobs: job ")[2]):
-            record = json.loads(job)
-            jobs.append(record["argv"])
-            logged += record["user"] + record["system"]
-        elif (own := re.search(r"itself used ([0-9.]+) s user and ([0-9.]+) s system", line)):
-            logged += float(own[1]) + float(own[2])
-    return project, whole, logged, jobs
+    forked, own = read_warm_log(project / WARM_LOG)
+    logged = sum(record["user"] + record["system"] for record in forked) + (own or 0.0)
+    return project, whole, logged, [record["argv"] for record in forked]
 
 
 def measure(repeats: int) -> dict:

@@ -121,13 +121,24 @@ class Jobs:
         for line in self.log.read_text().splitlines():
             user, system, _, _, *argv = line.split()
             cpu[job_name(argv)] = cpu.get(job_name(argv), 0.0) + float(user) + float(system)
-        for line in warm_log.read_text(encoding="utf-8").splitlines() if warm_log.exists() else []:
-            if (job := line.partition("warm jobs: job ")[2]):
-                record = json.loads(job)
-                cpu[job_name(record["argv"])] = cpu.get(job_name(record["argv"]), 0.0) + record["user"] + record["system"]
-            elif (own := re.search(r"itself used ([0-9.]+) s user and ([0-9.]+) s system", line)):
-                cpu[WARM_PROCESS] = float(own[1]) + float(own[2])
+        forked, own = read_warm_log(warm_log)
+        for record in forked:
+            cpu[job_name(record["argv"])] = cpu.get(job_name(record["argv"]), 0.0) + record["user"] + record["system"]
+        if own is not None:
+            cpu[WARM_PROCESS] = own
         return cpu
+
+
+def read_warm_log(path: Path) -> tuple[list[dict], float | None]:
+    """A run's warm log (casemeta.forkserver): the record of each job it forked (argv, exit, user, system, ...), and
+    its own CPU seconds (None if it did not stop, or there is no log)."""
+    forked, own = [], None
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        if (job := line.partition("warm jobs: job ")[2]):
+            forked.append(json.loads(job))
+        elif (used := re.search(r"itself used ([0-9.]+) s user and ([0-9.]+) s system", line)):
+            own = float(used[1]) + float(used[2])
+    return forked, own
 
 
 def jobs_in(by_job) -> int:
